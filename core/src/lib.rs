@@ -1,0 +1,12 @@
+//! `voice_emotion`: the engine-independent core of bevy_voice_emotion.
+//!
+//! Audio decoding and resampling ([`audio`]), speech detection ([`vad`]), the MFCC front end
+//! matching librosa ([`features`]), data augmentation ([`augment`]) and datasets
+//! ([`dataset`]). Nothing here depends on Bevy; every module is testable with `cargo test`.
+#![warn(missing_docs)]
+
+pub mod audio;
+pub mod augment;
+pub mod dataset;
+pub mod features;
+pub mod vad;
