@@ -424,7 +424,13 @@ mod tests {
 
     #[test]
     fn decodes_every_supported_format_and_mixes_channels() {
-        for (bits, float) in [(8, false), (16, false), (24, false), (32, false), (32, true)] {
+        for (bits, float) in [
+            (8, false),
+            (16, false),
+            (24, false),
+            (32, false),
+            (32, true),
+        ] {
             for channels in [1u16, 2, 5, 8] {
                 let bytes = wav_bytes(spec(channels, 22_050, bits, float), 100, |i, c| {
                     // channel c carries a constant; mono is their mean
@@ -530,7 +536,9 @@ mod tests {
         for from in [8_000u32, 22_050, 44_100, 48_000, 96_000, 192_000] {
             let n = from as usize / 5; // 0.2 s
             let x: Vec<f32> = (0..n)
-                .map(|i| (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / f64::from(from)).sin() as f32)
+                .map(|i| {
+                    (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / f64::from(from)).sin() as f32
+                })
                 .collect();
             let y = resample(&x, from, SAMPLE_RATE).unwrap();
             let expected = (n as f64 * 16_000.0 / f64::from(from)).ceil() as usize;

@@ -1,1 +1,678 @@
-//! features
+//! The MFCC front end, on rustfft (through realfft), matching librosa.
+//!
+//! [`MfccConfig::default`] is the engine's reference configuration. On the same 16 kHz float
+//! signal it equals
+//! `librosa.feature.mfcc(y=y, sr=16000, n_mfcc=40, n_fft=512, win_length=400, hop_length=160,
+//! n_mels=64, fmax=8000)`: centred frames with zero padding, a periodic Hann window of
+//! `win_length` centred in `n_fft`, power spectrum, Slaney mel scale and area normalisation,
+//! `power_to_db` (ref 1, amin 1e-10, top_db 80 below the clip's maximum) and an orthonormal
+//! DCT-II. `core/tests/librosa_match.rs` checks this against fixtures made by librosa 0.11.
+//!
+//! [`Mfcc`] plans the FFT once and keeps the window, the (sparse) mel filterbank, the DCT
+//! matrix and every scratch buffer, so [`Mfcc::process_into`] does not allocate once its
+//! log-mel buffer has grown to the longest clip seen (or was sized by [`Mfcc::reserve_frames`]).
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::{RealFftPlanner, RealToComplex};
+use serde::{Deserialize, Serialize};
+
+use crate::audio::SAMPLE_RATE;
+
+/// Errors of the feature front end. Each carries the offending value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FeatureError {
+    /// A configuration field is out of range.
+    #[error("invalid MFCC configuration: {field} = {value} ({reason})")]
+    InvalidConfig {
+        /// The field name.
+        field: &'static str,
+        /// Its value, formatted.
+        value: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// The signal has no samples.
+    #[error("cannot compute features of an empty signal")]
+    EmptySignal,
+    /// A sample is NaN or infinite.
+    #[error("sample {index} of the signal is not finite ({value})")]
+    NonFinite {
+        /// Index of the first bad sample.
+        index: usize,
+        /// Its value.
+        value: f32,
+    },
+    /// The output buffer given to a `*_into` call is too small.
+    #[error("output buffer holds {got} values but {needed} are needed")]
+    OutputTooSmall {
+        /// Values needed.
+        needed: usize,
+        /// Values provided.
+        got: usize,
+    },
+}
+
+/// Parameters of the MFCC front end. The default is the librosa-matching reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MfccConfig {
+    /// Sample rate of the input signal in Hz.
+    pub sample_rate: u32,
+    /// FFT size (samples).
+    pub n_fft: usize,
+    /// Hann window length (samples), `<= n_fft`, centred in the FFT frame.
+    pub win_length: usize,
+    /// Hop between frames (samples).
+    pub hop_length: usize,
+    /// Mel bands.
+    pub n_mels: usize,
+    /// Cepstral coefficients kept, `<= n_mels`.
+    pub n_mfcc: usize,
+    /// Lowest mel band edge (Hz).
+    pub fmin: f32,
+    /// Highest mel band edge (Hz), `<= sample_rate / 2`.
+    pub fmax: f32,
+    /// Dynamic range kept below the clip's loudest mel value, in dB (`None`: no clamp).
+    pub top_db: Option<f32>,
+    /// Centre frames on their time (pad `n_fft / 2` zeros on both sides), as librosa does.
+    pub center: bool,
+}
+
+impl Default for MfccConfig {
+    fn default() -> Self {
+        Self {
+            sample_rate: SAMPLE_RATE,
+            n_fft: 512,
+            win_length: 400,
+            hop_length: 160,
+            n_mels: 64,
+            n_mfcc: 40,
+            fmin: 0.0,
+            fmax: 8000.0,
+            top_db: Some(80.0),
+            center: true,
+        }
+    }
+}
+
+impl MfccConfig {
+    /// Checks every field.
+    ///
+    /// # Errors
+    /// [`FeatureError::InvalidConfig`] naming the first bad field.
+    pub fn validate(&self) -> Result<(), FeatureError> {
+        let bad = |field, value: String, reason| {
+            Err(FeatureError::InvalidConfig {
+                field,
+                value,
+                reason,
+            })
+        };
+        if self.sample_rate == 0 {
+            return bad("sample_rate", self.sample_rate.to_string(), "must be > 0");
+        }
+        if self.n_fft < 2 || self.n_fft > 1 << 16 {
+            return bad("n_fft", self.n_fft.to_string(), "must be in 2..=65536");
+        }
+        if self.win_length == 0 || self.win_length > self.n_fft {
+            return bad(
+                "win_length",
+                self.win_length.to_string(),
+                "must be in 1..=n_fft",
+            );
+        }
+        if self.hop_length == 0 {
+            return bad("hop_length", self.hop_length.to_string(), "must be > 0");
+        }
+        if self.n_mels == 0 || self.n_mels > 512 {
+            return bad("n_mels", self.n_mels.to_string(), "must be in 1..=512");
+        }
+        if self.n_mfcc == 0 || self.n_mfcc > self.n_mels {
+            return bad("n_mfcc", self.n_mfcc.to_string(), "must be in 1..=n_mels");
+        }
+        let nyquist = self.sample_rate as f32 / 2.0;
+        if !(self.fmax.is_finite() && self.fmax > 0.0 && self.fmax <= nyquist) {
+            return bad(
+                "fmax",
+                self.fmax.to_string(),
+                "must be in (0, sample_rate / 2]",
+            );
+        }
+        if !(self.fmin.is_finite() && self.fmin >= 0.0 && self.fmin < self.fmax) {
+            return bad("fmin", self.fmin.to_string(), "must be in [0, fmax)");
+        }
+        if let Some(t) = self.top_db
+            && !(t.is_finite() && t >= 0.0)
+        {
+            return bad("top_db", t.to_string(), "must be finite and >= 0");
+        }
+        Ok(())
+    }
+
+    /// Frames produced for a signal of `n_samples` samples (librosa's count).
+    #[must_use]
+    pub fn n_frames(&self, n_samples: usize) -> usize {
+        if self.center {
+            1 + n_samples / self.hop_length.max(1)
+        } else if n_samples < self.n_fft {
+            0
+        } else {
+            1 + (n_samples - self.n_fft) / self.hop_length.max(1)
+        }
+    }
+}
+
+/// A frame-major matrix of features: `n_frames` rows of `n_features` values.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FeatureMatrix {
+    /// Row-major values, `n_frames * n_features` long.
+    pub data: Vec<f32>,
+    /// Rows (time frames).
+    pub n_frames: usize,
+    /// Columns (coefficients).
+    pub n_features: usize,
+}
+
+impl FeatureMatrix {
+    /// Row `t` (one frame), or `None` past the end.
+    #[must_use]
+    pub fn frame(&self, t: usize) -> Option<&[f32]> {
+        self.data
+            .get(t * self.n_features..(t + 1) * self.n_features)
+    }
+
+    /// Iterates over frames.
+    pub fn frames(&self) -> impl Iterator<Item = &[f32]> {
+        self.data.chunks_exact(self.n_features.max(1))
+    }
+
+    /// Writes the matrix as CSV: a header `c0,...,cN-1`, then one row per frame.
+    ///
+    /// # Errors
+    /// Any error of `out`.
+    pub fn write_csv(&self, mut out: impl std::io::Write) -> std::io::Result<()> {
+        let header: Vec<String> = (0..self.n_features).map(|i| format!("c{i}")).collect();
+        writeln!(out, "{}", header.join(","))?;
+        let mut line = String::new();
+        for frame in self.frames() {
+            line.clear();
+            for (i, v) in frame.iter().enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                // Plain decimal (never exponent notation), 6 decimals.
+                line.push_str(&format!("{v:.6}"));
+            }
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A sparse triangular mel filter: weights for FFT bins `start..start + weights.len()`.
+#[derive(Debug, Clone)]
+struct MelBand {
+    start: usize,
+    weights: Vec<f32>,
+}
+
+/// The MFCC / log-mel extractor. Create once, reuse for every clip.
+pub struct Mfcc {
+    config: MfccConfig,
+    fft: Arc<dyn RealToComplex<f32>>,
+    /// Hann window of `win_length`, the part of the `n_fft` frame that is non-zero.
+    window: Vec<f32>,
+    /// Offset of the window inside the FFT frame.
+    window_offset: usize,
+    bands: Vec<MelBand>,
+    /// DCT-II (orthonormal), stored `[mel][coefficient]` so the inner loop is contiguous.
+    dct: Vec<f32>,
+    frame: Vec<f32>,
+    spectrum: Vec<Complex<f32>>,
+    fft_scratch: Vec<Complex<f32>>,
+    power: Vec<f32>,
+    log_mel: Vec<f32>,
+}
+
+impl std::fmt::Debug for Mfcc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mfcc")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mfcc {
+    /// Plans the FFT and builds the window, mel filterbank and DCT for `config`.
+    ///
+    /// # Errors
+    /// [`FeatureError::InvalidConfig`] when `config` does not validate.
+    pub fn new(config: MfccConfig) -> Result<Self, FeatureError> {
+        config.validate()?;
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(config.n_fft);
+        let n_bins = config.n_fft / 2 + 1;
+        // Periodic Hann (scipy.signal.get_window('hann', N, fftbins=True)), computed in f64.
+        let n = config.win_length as f64;
+        let window = (0..config.win_length)
+            .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n).cos()) as f32)
+            .collect();
+        let window_offset = (config.n_fft - config.win_length) / 2;
+        let bands = mel_filterbank(&config);
+        let dct = dct_matrix(config.n_mels, config.n_mfcc);
+        Ok(Self {
+            frame: fft.make_input_vec(),
+            spectrum: fft.make_output_vec(),
+            fft_scratch: fft.make_scratch_vec(),
+            power: vec![0.0; n_bins],
+            log_mel: Vec::new(),
+            fft,
+            window,
+            window_offset,
+            bands,
+            dct,
+            config,
+        })
+    }
+
+    /// The extractor's configuration.
+    #[must_use]
+    pub fn config(&self) -> &MfccConfig {
+        &self.config
+    }
+
+    /// Frames produced for a signal of `n_samples` samples.
+    #[must_use]
+    pub fn n_frames(&self, n_samples: usize) -> usize {
+        self.config.n_frames(n_samples)
+    }
+
+    /// Grows the internal log-mel buffer to hold `frames` frames, so that later calls on
+    /// signals of up to that many frames never allocate (for real-time threads).
+    pub fn reserve_frames(&mut self, frames: usize) {
+        let needed = frames * self.config.n_mels;
+        if self.log_mel.capacity() < needed {
+            self.log_mel.reserve(needed - self.log_mel.len());
+        }
+    }
+
+    /// Computes MFCCs into `out` (frame-major, `n_frames * n_mfcc` values) and returns the
+    /// number of frames. Allocation-free once the internal buffer is large enough.
+    ///
+    /// # Errors
+    /// [`FeatureError::EmptySignal`], [`FeatureError::NonFinite`] or
+    /// [`FeatureError::OutputTooSmall`].
+    pub fn process_into(&mut self, signal: &[f32], out: &mut [f32]) -> Result<usize, FeatureError> {
+        let n_frames = self.n_frames(signal.len());
+        let n_mfcc = self.config.n_mfcc;
+        let needed = n_frames * n_mfcc;
+        if out.len() < needed {
+            return Err(FeatureError::OutputTooSmall {
+                needed,
+                got: out.len(),
+            });
+        }
+        self.compute_log_mel(signal)?;
+        let n_mels = self.config.n_mels;
+        for (t, dst) in out[..needed].chunks_exact_mut(n_mfcc).enumerate() {
+            let src = &self.log_mel[t * n_mels..(t + 1) * n_mels];
+            dst.fill(0.0);
+            for (m, &x) in src.iter().enumerate() {
+                let row = &self.dct[m * n_mfcc..(m + 1) * n_mfcc];
+                for (d, &c) in dst.iter_mut().zip(row) {
+                    *d += c * x;
+                }
+            }
+        }
+        Ok(n_frames)
+    }
+
+    /// Computes MFCCs of `signal` into a new matrix (`n_frames x n_mfcc`).
+    ///
+    /// # Errors
+    /// As [`Mfcc::process_into`].
+    pub fn process(&mut self, signal: &[f32]) -> Result<FeatureMatrix, FeatureError> {
+        let n_frames = self.n_frames(signal.len());
+        let mut data = vec![0.0; n_frames * self.config.n_mfcc];
+        self.process_into(signal, &mut data)?;
+        Ok(FeatureMatrix {
+            data,
+            n_frames,
+            n_features: self.config.n_mfcc,
+        })
+    }
+
+    /// Computes the log-mel spectrogram in dB (`power_to_db` with the configured `top_db`)
+    /// into `out` (frame-major, `n_frames * n_mels`) and returns the number of frames.
+    ///
+    /// # Errors
+    /// As [`Mfcc::process_into`].
+    pub fn log_mel_into(&mut self, signal: &[f32], out: &mut [f32]) -> Result<usize, FeatureError> {
+        let n_frames = self.n_frames(signal.len());
+        let needed = n_frames * self.config.n_mels;
+        if out.len() < needed {
+            return Err(FeatureError::OutputTooSmall {
+                needed,
+                got: out.len(),
+            });
+        }
+        self.compute_log_mel(signal)?;
+        out[..needed].copy_from_slice(&self.log_mel[..needed]);
+        Ok(n_frames)
+    }
+
+    /// Computes the log-mel spectrogram in dB into a new matrix (`n_frames x n_mels`).
+    ///
+    /// # Errors
+    /// As [`Mfcc::process_into`].
+    pub fn log_mel(&mut self, signal: &[f32]) -> Result<FeatureMatrix, FeatureError> {
+        let n_frames = self.n_frames(signal.len());
+        let mut data = vec![0.0; n_frames * self.config.n_mels];
+        self.log_mel_into(signal, &mut data)?;
+        Ok(FeatureMatrix {
+            data,
+            n_frames,
+            n_features: self.config.n_mels,
+        })
+    }
+
+    /// Fills `self.log_mel` with `n_frames * n_mels` dB values, top_db applied.
+    fn compute_log_mel(&mut self, signal: &[f32]) -> Result<(), FeatureError> {
+        if signal.is_empty() {
+            return Err(FeatureError::EmptySignal);
+        }
+        if let Some((index, &value)) = signal.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(FeatureError::NonFinite { index, value });
+        }
+        let n_frames = self.n_frames(signal.len());
+        let n_mels = self.config.n_mels;
+        self.log_mel.resize(n_frames * n_mels, 0.0);
+        let n_fft = self.config.n_fft;
+        let hop = self.config.hop_length;
+        // Index in `signal` of the first window sample of frame 0.
+        let pad = if self.config.center { n_fft / 2 } else { 0 };
+        let first = self.window_offset as isize - pad as isize;
+        let mut max_db = f32::NEG_INFINITY;
+        for t in 0..n_frames {
+            self.frame.fill(0.0);
+            let start = first + (t * hop) as isize;
+            let dst = &mut self.frame[self.window_offset..self.window_offset + self.window.len()];
+            // Copy the overlap of [start, start + win) with the signal, windowed.
+            let lo = (-start).max(0) as usize;
+            let hi = (signal.len() as isize - start).clamp(0, self.window.len() as isize) as usize;
+            if lo < hi {
+                let src = &signal[(start + lo as isize) as usize..(start + hi as isize) as usize];
+                for ((d, &s), &w) in dst[lo..hi].iter_mut().zip(src).zip(&self.window[lo..hi]) {
+                    *d = s * w;
+                }
+            }
+            // The frame buffer is only scratch from here on (realfft may overwrite it).
+            self.fft
+                .process_with_scratch(&mut self.frame, &mut self.spectrum, &mut self.fft_scratch)
+                .map_err(|_| FeatureError::OutputTooSmall {
+                    needed: n_fft,
+                    got: self.frame.len(),
+                })?;
+            for (p, c) in self.power.iter_mut().zip(&self.spectrum) {
+                *p = c.re * c.re + c.im * c.im;
+            }
+            let row = &mut self.log_mel[t * n_mels..(t + 1) * n_mels];
+            for (r, band) in row.iter_mut().zip(&self.bands) {
+                let bins = &self.power[band.start..band.start + band.weights.len()];
+                let e: f32 = bins.iter().zip(&band.weights).map(|(p, w)| p * w).sum();
+                *r = e;
+            }
+            for r in row.iter_mut() {
+                *r = 10.0 * r.max(AMIN).log10();
+                max_db = max_db.max(*r);
+            }
+        }
+        if let Some(top_db) = self.config.top_db {
+            let floor = max_db - top_db;
+            for v in &mut self.log_mel {
+                *v = v.max(floor);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `power_to_db`'s `amin`.
+const AMIN: f32 = 1e-10;
+
+/// Slaney mel scale (librosa `hz_to_mel(htk=False)`).
+fn hz_to_mel(hz: f64) -> f64 {
+    const F_SP: f64 = 200.0 / 3.0;
+    const MIN_LOG_HZ: f64 = 1000.0;
+    let min_log_mel = MIN_LOG_HZ / F_SP;
+    let logstep = 6.4f64.ln() / 27.0;
+    if hz >= MIN_LOG_HZ {
+        min_log_mel + (hz / MIN_LOG_HZ).ln() / logstep
+    } else {
+        hz / F_SP
+    }
+}
+
+/// Inverse of [`hz_to_mel`].
+fn mel_to_hz(mel: f64) -> f64 {
+    const F_SP: f64 = 200.0 / 3.0;
+    const MIN_LOG_HZ: f64 = 1000.0;
+    let min_log_mel = MIN_LOG_HZ / F_SP;
+    let logstep = 6.4f64.ln() / 27.0;
+    if mel >= min_log_mel {
+        MIN_LOG_HZ * (logstep * (mel - min_log_mel)).exp()
+    } else {
+        F_SP * mel
+    }
+}
+
+/// Triangular mel filters with Slaney area normalisation, as `librosa.filters.mel`
+/// (computed in f64, stored in f32), kept sparse.
+fn mel_filterbank(config: &MfccConfig) -> Vec<MelBand> {
+    let n_bins = config.n_fft / 2 + 1;
+    let sr = f64::from(config.sample_rate);
+    let fft_freqs: Vec<f64> = (0..n_bins)
+        .map(|k| k as f64 * sr / config.n_fft as f64)
+        .collect();
+    let (mel_lo, mel_hi) = (
+        hz_to_mel(f64::from(config.fmin)),
+        hz_to_mel(f64::from(config.fmax)),
+    );
+    let n_pts = config.n_mels + 2;
+    let mel_f: Vec<f64> = (0..n_pts)
+        .map(|i| mel_to_hz(mel_lo + (mel_hi - mel_lo) * i as f64 / (n_pts - 1) as f64))
+        .collect();
+    (0..config.n_mels)
+        .map(|i| {
+            let (f0, f1, f2) = (mel_f[i], mel_f[i + 1], mel_f[i + 2]);
+            let enorm = 2.0 / (f2 - f0);
+            let dense: Vec<f32> = fft_freqs
+                .iter()
+                .map(|&f| {
+                    let lower = (f - f0) / (f1 - f0);
+                    let upper = (f2 - f) / (f2 - f1);
+                    (lower.min(upper).max(0.0) * enorm) as f32
+                })
+                .collect();
+            let start = dense.iter().position(|&w| w > 0.0).unwrap_or(0);
+            let end = dense
+                .iter()
+                .rposition(|&w| w > 0.0)
+                .map_or(start, |e| e + 1);
+            MelBand {
+                start,
+                weights: dense[start..end].to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// Orthonormal DCT-II matrix (scipy `dct(type=2, norm='ortho')`), stored `[n][k]`.
+fn dct_matrix(n_in: usize, n_out: usize) -> Vec<f32> {
+    let n = n_in as f64;
+    let mut m = vec![0.0f32; n_in * n_out];
+    for i in 0..n_in {
+        for k in 0..n_out {
+            let scale = if k == 0 {
+                (1.0 / n).sqrt()
+            } else {
+                (2.0 / n).sqrt()
+            };
+            let v = scale
+                * (std::f64::consts::PI * k as f64 * (2.0 * i as f64 + 1.0) / (2.0 * n)).cos();
+            m[i * n_out + k] = v as f32;
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_count_matches_librosa() {
+        let c = MfccConfig::default();
+        assert_eq!(c.n_frames(16_000), 101);
+        assert_eq!(c.n_frames(1), 1);
+        assert_eq!(c.n_frames(159), 1);
+        assert_eq!(c.n_frames(160), 2);
+        let nc = MfccConfig {
+            center: false,
+            ..MfccConfig::default()
+        };
+        assert_eq!(nc.n_frames(511), 0);
+        assert_eq!(nc.n_frames(512), 1);
+        assert_eq!(nc.n_frames(672), 2);
+    }
+
+    #[test]
+    fn invalid_configs_name_the_field() {
+        let cases = [
+            MfccConfig {
+                n_fft: 0,
+                ..Default::default()
+            },
+            MfccConfig {
+                win_length: 1000,
+                ..Default::default()
+            },
+            MfccConfig {
+                hop_length: 0,
+                ..Default::default()
+            },
+            MfccConfig {
+                n_mfcc: 65,
+                ..Default::default()
+            },
+            MfccConfig {
+                fmax: 9000.0,
+                ..Default::default()
+            },
+            MfccConfig {
+                fmin: f32::NAN,
+                ..Default::default()
+            },
+            MfccConfig {
+                top_db: Some(-1.0),
+                ..Default::default()
+            },
+        ];
+        let fields = [
+            "n_fft",
+            "win_length",
+            "hop_length",
+            "n_mfcc",
+            "fmax",
+            "fmin",
+            "top_db",
+        ];
+        for (c, field) in cases.into_iter().zip(fields) {
+            match Mfcc::new(c) {
+                Err(FeatureError::InvalidConfig { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn mel_filters_are_area_normalised_triangles() {
+        let bands = mel_filterbank(&MfccConfig::default());
+        assert_eq!(bands.len(), 64);
+        // Slaney normalisation: each triangle's area (in Hz) is ~1 (width * height / 2).
+        let hz_per_bin = 16_000.0 / 512.0;
+        for (i, b) in bands.iter().enumerate().skip(3) {
+            let area: f32 = b.weights.iter().sum::<f32>() * hz_per_bin;
+            assert!((area - 1.0).abs() < 0.15, "band {i}: area {area}");
+        }
+        // Bands move up in frequency.
+        assert!(bands.windows(2).all(|w| w[0].start <= w[1].start));
+    }
+
+    #[test]
+    fn dct_is_orthonormal() {
+        let (n, k) = (64, 64);
+        let m = dct_matrix(n, k);
+        for a in 0..k {
+            for b in 0..k {
+                let dot: f64 = (0..n)
+                    .map(|i| f64::from(m[i * k + a]) * f64::from(m[i * k + b]))
+                    .sum();
+                let expect = if a == b { 1.0 } else { 0.0 };
+                assert!((dot - expect).abs() < 1e-5, "{a} {b} {dot}");
+            }
+        }
+    }
+
+    #[test]
+    fn errors_on_bad_signals_and_small_buffers() {
+        let mut m = Mfcc::new(MfccConfig::default()).unwrap();
+        assert_eq!(m.process(&[]), Err(FeatureError::EmptySignal));
+        assert!(matches!(
+            m.process(&[0.0, f32::NAN]),
+            Err(FeatureError::NonFinite { index: 1, .. })
+        ));
+        let mut out = vec![0.0; 10];
+        assert!(matches!(
+            m.process_into(&[0.0; 1600], &mut out),
+            Err(FeatureError::OutputTooSmall {
+                needed: 440,
+                got: 10
+            })
+        ));
+    }
+
+    #[test]
+    fn process_into_reuses_its_buffers() {
+        let mut m = Mfcc::new(MfccConfig::default()).unwrap();
+        m.reserve_frames(400);
+        let ptr = m.log_mel.as_ptr();
+        let signal: Vec<f32> = (0..56_000).map(|i| (i as f32 * 0.01).sin() * 0.3).collect();
+        let mut out = vec![0.0; m.n_frames(signal.len()) * 40];
+        for _ in 0..3 {
+            m.process_into(&signal, &mut out).unwrap();
+        }
+        assert_eq!(ptr, m.log_mel.as_ptr(), "log-mel buffer was reallocated");
+        assert_eq!(m.process(&signal).unwrap().data, out);
+    }
+
+    #[test]
+    fn sine_energy_lands_in_the_right_mel_band() {
+        let mut m = Mfcc::new(MfccConfig::default()).unwrap();
+        let signal: Vec<f32> = (0..16_000)
+            .map(|i| (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / 16_000.0).sin())
+            .collect();
+        let lm = m.log_mel(&signal).unwrap();
+        let mid = lm.frame(50).unwrap();
+        let best = (0..64).max_by(|&a, &b| mid[a].total_cmp(&mid[b])).unwrap();
+        let mel_1k = hz_to_mel(1000.0);
+        let lo = hz_to_mel(0.0);
+        let hi = hz_to_mel(8000.0);
+        let expected = ((mel_1k - lo) / (hi - lo) * 65.0).round() as usize - 1;
+        assert!(
+            best.abs_diff(expected) <= 1,
+            "band {best}, expected ~{expected}"
+        );
+    }
+}

@@ -1,1 +1,40 @@
-fn main(){}
+//! `trainer`: offline tools for bevy_voice_emotion.
+//!
+//! `cargo run --release -p trainer -- <subcommand>`; `--help` lists them.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Offline tools for bevy_voice_emotion: features, datasets (training follows).
+#[derive(Debug, Parser)]
+#[command(name = "trainer", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the reference MFCC matrix of a WAV file (librosa-compatible, 40 coefficients).
+    Features(cmd::features::Args),
+    /// Summarise a RAVDESS folder or a labelled manifest: counts and durations.
+    Dataset(cmd::dataset::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Features(args) => cmd::features::run(&args),
+        Command::Dataset(args) => cmd::dataset::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

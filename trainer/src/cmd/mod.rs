@@ -1,0 +1,7 @@
+//! One module per subcommand: an `Args` struct (clap) and a `run` function.
+
+pub mod dataset;
+pub mod features;
+
+/// Error of a subcommand: a message printed as one line by `main`.
+pub type CmdResult = Result<(), Box<dyn std::error::Error>>;
