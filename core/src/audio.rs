@@ -463,10 +463,10 @@ mod tests {
         let cases: Vec<(&str, Vec<u8>)> = vec![
             ("empty", vec![]),
             ("not wav", b"hello world, not a wav file at all".to_vec()),
-            ("header only", {
-                let b = wav_bytes(spec(1, 16_000, 16, false), 0, |_, _| 0.0);
-                b
-            }),
+            (
+                "header only",
+                wav_bytes(spec(1, 16_000, 16, false), 0, |_, _| 0.0),
+            ),
             ("truncated", {
                 let mut b = wav_bytes(spec(2, 16_000, 16, false), 1000, |_, _| 0.1);
                 b.truncate(b.len() - 1001);

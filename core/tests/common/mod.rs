@@ -1,5 +1,6 @@
 //! Helpers shared by the core's integration tests.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 

@@ -1,0 +1,123 @@
+//! The `trainer` binary end to end: output formats, real RAVDESS data, one-line errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ravdess_dir() -> PathBuf {
+    let dir = std::env::var_os("RAVDESS_DIR").unwrap_or_else(|| {
+        panic!("RAVDESS_DIR is not set: this test needs the RAVDESS speech set (CI sets it)")
+    });
+    let dir = PathBuf::from(dir);
+    assert!(
+        dir.join("Actor_01").is_dir(),
+        "RAVDESS_DIR={} holds no Actor_01 folder",
+        dir.display()
+    );
+    dir
+}
+
+fn trainer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(args)
+        .output()
+        .expect("trainer runs")
+}
+
+#[test]
+fn features_csv_is_the_reference_mfcc_matrix() {
+    let clip = ravdess_dir().join("Actor_12/03-01-06-01-02-01-12.wav");
+    let out = trainer(&["features", clip.to_str().unwrap(), "--format", "csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
+    assert_eq!(lines.next().unwrap(), header.join(","));
+    let fixture = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../core/tests/fixtures/mfcc/03-01-06-01-02-01-12.csv"),
+    )
+    .unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let expected: Vec<&str> = fixture.lines().skip(1).collect();
+    assert_eq!(rows.len(), expected.len());
+    for (row, exp) in rows.iter().zip(&expected) {
+        for (a, b) in row.split(',').zip(exp.split(',')) {
+            // Plain decimals only: no exponents, no NaN.
+            assert!(
+                a.chars()
+                    .all(|c| c.is_ascii_digit() || c == '.' || c == '-'),
+                "{a}"
+            );
+            let (a, b): (f32, f32) = (a.parse().unwrap(), b.parse().unwrap());
+            assert!((a - b).abs() <= 0.05, "{a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn features_json_has_the_same_shape() {
+    let clip = ravdess_dir().join("Actor_01/03-01-01-01-01-01-01.wav");
+    let out = trainer(&[
+        "features",
+        clip.to_str().unwrap(),
+        "--format",
+        "json",
+        "--kind",
+        "log-mel",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("{\"n_frames\":331,\"n_features\":64,\"frames\":[["),
+        "{}",
+        &text[..80]
+    );
+}
+
+#[test]
+fn dataset_summarises_ravdess() {
+    let out = trainer(&["dataset", ravdess_dir().to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("1440 clips, 24 speakers"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["neutral", "96", "6.7%"])
+    );
+    assert!(text.contains("median    3.67 s"), "{text}");
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_one_line_naming_it() {
+    let dir = std::env::temp_dir().join(format!("trainer-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let not_wav = dir.join("notes.wav");
+    std::fs::write(&not_wav, b"this is not audio").unwrap();
+    let missing = dir.join("missing.wav");
+    let manifest = dir.join("bad.tsv");
+    std::fs::write(&manifest, "path\temotion\tspeaker\nx.wav\tjoyful\tp1\n").unwrap();
+    let cases: [(&[&str], &Path); 4] = [
+        (&["features", not_wav.to_str().unwrap()], &not_wav),
+        (&["features", missing.to_str().unwrap()], &missing),
+        (&["features", dir.to_str().unwrap()], &dir),
+        (&["dataset", manifest.to_str().unwrap()], &manifest),
+    ];
+    for (args, named) in cases {
+        let out = trainer(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{err}");
+        assert!(err.contains(&*named.to_string_lossy()), "{args:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
