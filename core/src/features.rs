@@ -230,14 +230,22 @@ pub struct Mfcc {
     /// Offset of the window inside the FFT frame.
     window_offset: usize,
     bands: Vec<MelBand>,
-    /// DCT-II (orthonormal), stored `[mel][coefficient]` so the inner loop is contiguous.
-    dct: Vec<f32>,
+    dct: PairedDct,
+    /// The two windowed frames of a pair.
+    frame_a: Vec<f32>,
+    frame_b: Vec<f32>,
     buffer: Vec<Complex<f32>>,
     fft_scratch: Vec<Complex<f32>>,
-    /// Power spectra of the two frames of a pair.
-    power: [Vec<f32>; 2],
+    /// Power spectra of a block of [`BLOCK`] frames, bin-major (`[bin][frame]`), so the mel
+    /// filterbank works on all frames of the block in one vector operation.
+    power: Vec<[f32; BLOCK]>,
+    /// Mel energies of the block, band-major.
+    mel: Vec<[f32; BLOCK]>,
     log_mel: Vec<f32>,
 }
+
+/// Frames processed together (four FFT pairs).
+const BLOCK: usize = 8;
 
 impl std::fmt::Debug for Mfcc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -263,11 +271,14 @@ impl Mfcc {
             .collect();
         let window_offset = (config.n_fft - config.win_length) / 2;
         let bands = mel_filterbank(&config);
-        let dct = dct_matrix(config.n_mels, config.n_mfcc);
+        let dct = PairedDct::new(config.n_mels, config.n_mfcc);
         Ok(Self {
+            frame_a: vec![0.0; config.win_length],
+            frame_b: vec![0.0; config.win_length],
             buffer: vec![Complex::default(); config.n_fft],
             fft_scratch: vec![Complex::default(); fft.get_inplace_scratch_len()],
-            power: [vec![0.0; n_bins], vec![0.0; n_bins]],
+            power: vec![[0.0; BLOCK]; n_bins],
+            mel: vec![[0.0; BLOCK]; config.n_mels],
             log_mel: Vec::new(),
             fft,
             window,
@@ -317,14 +328,18 @@ impl Mfcc {
         }
         self.compute_log_mel(signal)?;
         let n_mels = self.config.n_mels;
-        for (t, dst) in out[..needed].chunks_exact_mut(n_mfcc).enumerate() {
-            let src = &self.log_mel[t * n_mels..(t + 1) * n_mels];
-            dst.fill(0.0);
-            for (m, &x) in src.iter().enumerate() {
-                let row = &self.dct[m * n_mfcc..(m + 1) * n_mfcc];
-                for (d, &c) in dst.iter_mut().zip(row) {
-                    *d += c * x;
+        let rows = self.log_mel[..n_frames * n_mels].chunks_exact(n_mels);
+        let mut outs = out[..needed].chunks_exact_mut(n_mfcc);
+        let mut rows = rows.peekable();
+        while let Some(a) = rows.next() {
+            let ya = outs.next();
+            match (rows.next(), ya) {
+                (Some(b), Some(ya)) => {
+                    let yb = outs.next();
+                    self.dct.transform(a, Some(b), ya, yb);
                 }
+                (None, Some(ya)) => self.dct.transform(a, None, ya, None),
+                _ => {}
             }
         }
         Ok(n_frames)
@@ -384,7 +399,9 @@ impl Mfcc {
         if signal.is_empty() {
             return Err(FeatureError::EmptySignal);
         }
-        if let Some((index, &value)) = signal.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        if !all_finite(signal)
+            && let Some((index, &value)) = signal.iter().enumerate().find(|(_, v)| !v.is_finite())
+        {
             return Err(FeatureError::NonFinite { index, value });
         }
         let n_frames = self.n_frames(signal.len());
@@ -395,54 +412,82 @@ impl Mfcc {
         // Index in `signal` of the first window sample of frame 0.
         let pad = if self.config.center { n_fft / 2 } else { 0 };
         let first = self.window_offset as isize - pad as isize;
-        let mut max_db = f32::NEG_INFINITY;
-        for t in (0..n_frames).step_by(2) {
-            let pair = if t + 1 < n_frames { 2 } else { 1 };
-            self.buffer.fill(Complex::default());
-            for (part, frame) in (t..t + pair).enumerate() {
-                let start = first + (frame * hop) as isize;
-                let dst =
-                    &mut self.buffer[self.window_offset..self.window_offset + self.window.len()];
-                // The overlap of [start, start + win) with the signal, windowed.
-                let lo = (-start).max(0) as usize;
-                let hi =
-                    (signal.len() as isize - start).clamp(0, self.window.len() as isize) as usize;
-                if lo < hi {
-                    let src =
-                        &signal[(start + lo as isize) as usize..(start + hi as isize) as usize];
-                    let pairs = dst[lo..hi].iter_mut().zip(src).zip(&self.window[lo..hi]);
-                    if part == 0 {
-                        pairs.for_each(|((d, &s), &w)| d.re = s * w);
-                    } else {
-                        pairs.for_each(|((d, &s), &w)| d.im = s * w);
+        let (win_lo, win_hi) = (self.window_offset, self.window_offset + self.window.len());
+        // Outside the window the FFT input stays zero; stale lanes of the first block read as
+        // silence (never as a previous clip).
+        self.power.fill([0.0; BLOCK]);
+        let mut max_lanes = [f32::NEG_INFINITY; BLOCK];
+        for block in (0..n_frames).step_by(BLOCK) {
+            let in_block = BLOCK.min(n_frames - block);
+            for pair in (0..in_block).step_by(2) {
+                let start = first + ((block + pair) * hop) as isize;
+                windowed(signal, start, &self.window, &mut self.frame_a);
+                if pair + 1 < in_block {
+                    windowed(
+                        signal,
+                        start + hop as isize,
+                        &self.window,
+                        &mut self.frame_b,
+                    );
+                } else {
+                    self.frame_b.fill(0.0);
+                }
+                self.buffer[..win_lo].fill(Complex::default());
+                self.buffer[win_hi..].fill(Complex::default());
+                for ((d, &a), &b) in self.buffer[win_lo..win_hi]
+                    .iter_mut()
+                    .zip(&self.frame_a)
+                    .zip(&self.frame_b)
+                {
+                    *d = Complex::new(a, b);
+                }
+                self.fft
+                    .process_with_scratch(&mut self.buffer, &mut self.fft_scratch);
+                // z = a + i b  =>  A[k] = (Z[k] + conj Z[N-k]) / 2,  B[k] = (Z[k] - conj Z[N-k]) / 2i.
+                // Bin 0 pairs with itself, bin k >= 1 with N - k.
+                let z0 = self.buffer[0];
+                self.power[0][pair] = z0.re * z0.re;
+                self.power[0][pair + 1] = z0.im * z0.im;
+                let n_bins = self.power.len();
+                let mirrored = self.buffer[n_fft + 1 - n_bins..].iter().rev();
+                for ((p, z), c) in self.power[1..]
+                    .iter_mut()
+                    .zip(&self.buffer[1..n_bins])
+                    .zip(mirrored)
+                {
+                    let (sr, si) = (z.re + c.re, z.im - c.im);
+                    let (dr, di) = (z.re - c.re, z.im + c.im);
+                    p[pair] = 0.25 * (sr * sr + si * si);
+                    p[pair + 1] = 0.25 * (dr * dr + di * di);
+                }
+            }
+            // Lanes past `in_block` hold finite leftovers (earlier frames of this clip, or
+            // silence): computed, never stored, harmless to the maximum.
+            for (m, band) in self.mel.iter_mut().zip(&self.bands) {
+                let mut acc = [0.0f32; BLOCK];
+                for (p, &w) in self.power[band.start..].iter().zip(&band.weights) {
+                    for (a, &v) in acc.iter_mut().zip(p) {
+                        *a += v * w;
                     }
                 }
+                *m = acc;
             }
-            self.fft
-                .process_with_scratch(&mut self.buffer, &mut self.fft_scratch);
-            // z = a + i b  =>  A[k] = (Z[k] + conj Z[N-k]) / 2,  B[k] = (Z[k] - conj Z[N-k]) / 2i.
-            let [power_a, power_b] = &mut self.power;
-            for (k, (pa, pb)) in power_a.iter_mut().zip(power_b.iter_mut()).enumerate() {
-                let z = self.buffer[k];
-                let c = self.buffer[(n_fft - k) % n_fft];
-                let (sr, si) = (z.re + c.re, z.im - c.im);
-                let (dr, di) = (z.re - c.re, z.im + c.im);
-                *pa = 0.25 * (sr * sr + si * si);
-                *pb = 0.25 * (dr * dr + di * di);
+            for m in self.mel.as_flattened_mut() {
+                *m = DB_PER_NEPER * ln_positive(if *m > AMIN { *m } else { AMIN });
             }
-            for (part, frame) in (t..t + pair).enumerate() {
-                let power = &self.power[part];
-                let row = &mut self.log_mel[frame * n_mels..(frame + 1) * n_mels];
-                for (r, band) in row.iter_mut().zip(&self.bands) {
-                    let bins = &power[band.start..band.start + band.weights.len()];
-                    *r = bins.iter().zip(&band.weights).map(|(p, w)| p * w).sum();
+            for m in &self.mel {
+                for (mx, &v) in max_lanes.iter_mut().zip(m) {
+                    *mx = if v > *mx { v } else { *mx };
                 }
-                for r in row.iter_mut() {
-                    *r = DB_PER_NEPER * ln_positive(r.max(AMIN));
+            }
+            for f in 0..in_block {
+                let row = &mut self.log_mel[(block + f) * n_mels..(block + f + 1) * n_mels];
+                for (r, m) in row.iter_mut().zip(&self.mel) {
+                    *r = m[f];
                 }
-                max_db = row.iter().fold(max_db, |m, &v| m.max(v));
             }
         }
+        let max_db = max_lanes.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
         if let Some(top_db) = self.config.top_db {
             let floor = max_db - top_db;
             for v in &mut self.log_mel {
@@ -450,6 +495,30 @@ impl Mfcc {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether no sample is NaN or infinite: an exponent-bits test OR-ed over the slice, which
+/// vectorises (an early-exit search does not).
+fn all_finite(signal: &[f32]) -> bool {
+    const EXPONENT: u32 = 0x7f80_0000;
+    signal.iter().fold(0u32, |acc, x| {
+        acc | u32::from(x.to_bits() & EXPONENT == EXPONENT)
+    }) == 0
+}
+
+/// Writes `signal[start..start + window.len()] * window` into `dst`, zero where the range
+/// falls outside the signal (librosa's zero padding).
+fn windowed(signal: &[f32], start: isize, window: &[f32], dst: &mut [f32]) {
+    let lo = (-start).clamp(0, window.len() as isize) as usize;
+    let hi = (signal.len() as isize - start).clamp(lo as isize, window.len() as isize) as usize;
+    dst[..lo].fill(0.0);
+    dst[hi..].fill(0.0);
+    if lo < hi {
+        let src = &signal[(start + lo as isize) as usize..(start + hi as isize) as usize];
+        for ((d, &s), &w) in dst[lo..hi].iter_mut().zip(src).zip(&window[lo..hi]) {
+            *d = s * w;
+        }
     }
 }
 
@@ -466,12 +535,12 @@ const DB_PER_NEPER: f32 = 10.0 / std::f32::consts::LN_10;
 /// (truncation error below `3e-8`); the result is within a few `f32` ulps of `ln`.
 #[inline]
 fn ln_positive(x: f32) -> f32 {
-    let bits = x.to_bits();
-    let exponent = ((bits >> 23) & 0xff) as i32 - 127;
-    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
-    let big = m > std::f32::consts::SQRT_2;
-    let m = if big { m * 0.5 } else { m };
-    let e = (exponent + i32::from(big)) as f32;
+    // Subtracting the bits of sqrt(1/2) splits x = m * 2^e with m in [sqrt(1/2), sqrt(2))
+    // using integer arithmetic only (no branch, no select).
+    const SQRT_HALF_BITS: u32 = 0x3f35_04f3;
+    let t = x.to_bits().wrapping_sub(SQRT_HALF_BITS);
+    let e = ((t as i32) >> 23) as f32;
+    let m = f32::from_bits((t & 0x007f_ffff) + SQRT_HALF_BITS);
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
     let series = 2.0 + s2 * (2.0 / 3.0 + s2 * (2.0 / 5.0 + s2 * (2.0 / 7.0 + s2 * (2.0 / 9.0))));
@@ -545,7 +614,89 @@ fn mel_filterbank(config: &MfccConfig) -> Vec<MelBand> {
         .collect()
 }
 
-/// Orthonormal DCT-II matrix (scipy `dct(type=2, norm='ortho')`), stored `[n][k]`.
+/// Orthonormal DCT-II (scipy `dct(type=2, norm='ortho')`), first `n_out` coefficients, of two
+/// real vectors at once through one complex FFT of length `n` (Makhoul's reordering: with
+/// `v[i] = x[2i]`, `v[n-1-i] = x[2i+1]`, `X[k] = 2 s_k Re(e^{-i pi k / 2n} V[k])`). The two
+/// inputs ride as the real and imaginary parts and are separated by conjugate symmetry.
+struct PairedDct {
+    n: usize,
+    fft: Arc<dyn Fft<f32>>,
+    /// `x` index feeding `v[i]`.
+    order: Vec<usize>,
+    /// `2 s_k e^{-i pi k / 2n}` for the kept coefficients.
+    twiddle: Vec<Complex<f32>>,
+    buffer: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
+}
+
+impl PairedDct {
+    fn new(n: usize, n_out: usize) -> Self {
+        let fft = FftPlanner::<f32>::new().plan_fft_forward(n);
+        let mut order = vec![0; n];
+        for i in 0..n.div_ceil(2) {
+            order[i] = 2 * i;
+        }
+        for i in 0..n / 2 {
+            order[n - 1 - i] = 2 * i + 1;
+        }
+        let twiddle = (0..n_out)
+            .map(|k| {
+                let scale = if k == 0 {
+                    (1.0 / (4.0 * n as f64)).sqrt()
+                } else {
+                    (1.0 / (2.0 * n as f64)).sqrt()
+                };
+                let angle = -std::f64::consts::PI * k as f64 / (2.0 * n as f64);
+                Complex::new(
+                    (2.0 * scale * angle.cos()) as f32,
+                    (2.0 * scale * angle.sin()) as f32,
+                )
+            })
+            .collect();
+        Self {
+            n,
+            scratch: vec![Complex::default(); fft.get_inplace_scratch_len()],
+            buffer: vec![Complex::default(); n],
+            fft,
+            order,
+            twiddle,
+        }
+    }
+
+    /// Transforms `a` into `ya` and, when given, `b` into `yb` (all lengths as configured).
+    fn transform(&mut self, a: &[f32], b: Option<&[f32]>, ya: &mut [f32], yb: Option<&mut [f32]>) {
+        for (v, &i) in self.buffer.iter_mut().zip(&self.order) {
+            *v = Complex::new(a[i], b.map_or(0.0, |b| b[i]));
+        }
+        self.fft
+            .process_with_scratch(&mut self.buffer, &mut self.scratch);
+        let n = self.n;
+        let parts = self.twiddle.iter().zip(ya.iter_mut()).enumerate();
+        match yb {
+            Some(yb) => {
+                for ((k, (w, y)), y2) in parts.zip(yb.iter_mut()) {
+                    let z = self.buffer[k];
+                    let c = self.buffer[if k == 0 { 0 } else { n - k }];
+                    // A = (Z + conj C) / 2,  B = (Z - conj C) / 2i.
+                    let (ar, ai) = (0.5 * (z.re + c.re), 0.5 * (z.im - c.im));
+                    let (br, bi) = (0.5 * (z.im + c.im), -0.5 * (z.re - c.re));
+                    *y = w.re * ar - w.im * ai;
+                    *y2 = w.re * br - w.im * bi;
+                }
+            }
+            None => {
+                for (k, (w, y)) in parts {
+                    let z = self.buffer[k];
+                    *y = w.re * z.re - w.im * z.im;
+                }
+            }
+        }
+    }
+}
+
+/// Orthonormal DCT-II matrix (scipy `dct(type=2, norm='ortho')`), stored `[n][k]`: the
+/// direct definition, a reference for [`PairedDct`].
+#[cfg(test)]
 fn dct_matrix(n_in: usize, n_out: usize) -> Vec<f32> {
     let n = n_in as f64;
     let mut m = vec![0.0f32; n_in * n_out];
@@ -655,6 +806,34 @@ mod tests {
         }
         // Bands move up in frequency.
         assert!(bands.windows(2).all(|w| w[0].start <= w[1].start));
+    }
+
+    #[test]
+    fn paired_dct_equals_the_direct_definition() {
+        for (n, n_out) in [(64, 40), (64, 64), (13, 13), (7, 3), (1, 1)] {
+            let m = dct_matrix(n, n_out);
+            let mut dct = PairedDct::new(n, n_out);
+            let a: Vec<f32> = (0..n).map(|i| ((i * 37 % 11) as f32 - 5.0) * 3.1).collect();
+            let b: Vec<f32> = (0..n)
+                .map(|i| -80.0 + (i as f32 * 0.7).sin() * 40.0)
+                .collect();
+            let direct = |x: &[f32]| -> Vec<f32> {
+                (0..n_out)
+                    .map(|k| (0..n).map(|i| m[i * n_out + k] * x[i]).sum())
+                    .collect()
+            };
+            let (mut ya, mut yb, mut yc) = (vec![0.0; n_out], vec![0.0; n_out], vec![0.0; n_out]);
+            dct.transform(&a, Some(&b), &mut ya, Some(&mut yb));
+            dct.transform(&b, None, &mut yc, None);
+            for (got, want) in [(&ya, direct(&a)), (&yb, direct(&b)), (&yc, direct(&b))] {
+                for (g, w) in got.iter().zip(&want) {
+                    assert!(
+                        (g - w).abs() <= 1e-4 * w.abs().max(10.0),
+                        "n={n}: {g} vs {w}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
