@@ -632,13 +632,8 @@ struct PairedDct {
 impl PairedDct {
     fn new(n: usize, n_out: usize) -> Self {
         let fft = FftPlanner::<f32>::new().plan_fft_forward(n);
-        let mut order = vec![0; n];
-        for i in 0..n.div_ceil(2) {
-            order[i] = 2 * i;
-        }
-        for i in 0..n / 2 {
-            order[n - 1 - i] = 2 * i + 1;
-        }
+        // Evens ascending, then odds descending.
+        let order: Vec<usize> = (0..n).step_by(2).chain((1..n).step_by(2).rev()).collect();
         let twiddle = (0..n_out)
             .map(|k| {
                 let scale = if k == 0 {
