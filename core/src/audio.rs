@@ -480,6 +480,34 @@ mod tests {
     }
 
     #[test]
+    fn a_header_claiming_gigabytes_is_an_error_not_an_allocation() {
+        let mut bytes = wav_bytes(spec(2, 48_000, 16, false), 100, |_, _| 0.1);
+        // data chunk size field: the 4 bytes after "data".
+        let at = bytes.windows(4).position(|w| w == b"data").unwrap() + 4;
+        bytes[at..at + 4].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+        match decode(&bytes) {
+            Err(AudioError::TooLong { .. } | AudioError::Truncated { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        let r = decode_wav(
+            Cursor::new(&bytes),
+            Path::new("big.wav"),
+            bytes.len() as u64,
+            1e9,
+        );
+        assert!(
+            matches!(
+                r,
+                Err(AudioError::Truncated {
+                    frames_read: 100,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[test]
     fn rejects_nan_and_inf() {
         for bad in [f64::NAN, f64::INFINITY] {
             let bytes = wav_bytes(spec(1, 16_000, 32, true), 10, |i, _| {
