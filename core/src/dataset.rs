@@ -550,6 +550,12 @@ impl fmt::Display for Source {
 /// manifest at fault; manifest row errors also give the line number.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
+    /// `RAVDESS_DIR` is unset or does not name a RAVDESS folder.
+    #[error("RAVDESS_DIR {reason}: point it at the RAVDESS speech folder (Actor_01/ … Actor_24/)")]
+    RavdessEnv {
+        /// What is wrong, with the value when there is one.
+        reason: String,
+    },
     /// A folder or file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
@@ -1240,6 +1246,26 @@ fn parse_manifest(text: &str, manifest: &Path, base: &Path) -> Result<Vec<Sample
     Ok(samples)
 }
 
+/// Environment variable naming the RAVDESS folder (tests, tools and CI read it).
+pub const RAVDESS_ENV: &str = "RAVDESS_DIR";
+
+/// The RAVDESS folder named by [`RAVDESS_ENV`].
+///
+/// # Errors
+/// [`DatasetError::RavdessEnv`] when the variable is unset or the folder holds no `Actor_01`.
+pub fn ravdess_dir_from_env() -> Result<PathBuf, DatasetError> {
+    let dir = std::env::var_os(RAVDESS_ENV).ok_or_else(|| DatasetError::RavdessEnv {
+        reason: "is not set".to_owned(),
+    })?;
+    let dir = PathBuf::from(dir);
+    if !dir.join("Actor_01").is_dir() {
+        return Err(DatasetError::RavdessEnv {
+            reason: format!("={} holds no Actor_01 folder", dir.display()),
+        });
+    }
+    Ok(dir)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 mod tests {
@@ -1248,19 +1274,7 @@ mod tests {
 
     /// The RAVDESS folder from `RAVDESS_DIR`; panics (fails the test) when unset or missing.
     fn ravdess_dir() -> PathBuf {
-        let Some(dir) = std::env::var_os("RAVDESS_DIR") else {
-            panic!(
-                "RAVDESS_DIR is unset: set it to the RAVDESS folder \
-                 (e.g. RAVDESS_DIR=/work/shared/data/ravdess cargo test)"
-            );
-        };
-        let dir = PathBuf::from(dir);
-        assert!(
-            dir.is_dir(),
-            "RAVDESS_DIR={} not found (not a directory)",
-            dir.display()
-        );
-        dir
+        ravdess_dir_from_env().unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// A fresh, empty folder under the system temp dir, removed on drop.

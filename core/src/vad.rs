@@ -1260,19 +1260,7 @@ mod tests {
     }
 
     fn ravdess_dir() -> PathBuf {
-        let Some(dir) = std::env::var_os("RAVDESS_DIR") else {
-            panic!(
-                "RAVDESS_DIR is not set: the VAD tests on real speech need the RAVDESS clips \
-                 (RAVDESS_DIR=/path/to/ravdess holding Actor_01/03-01-01-01-01-01-01.wav ...)"
-            );
-        };
-        let dir = PathBuf::from(dir);
-        assert!(
-            dir.join("Actor_01").is_dir(),
-            "RAVDESS_DIR={} not found (or it has no Actor_01 folder)",
-            dir.display()
-        );
-        dir
+        crate::dataset::ravdess_dir_from_env().unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Different actors, sexes, emotions and intensities.

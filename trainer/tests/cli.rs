@@ -5,16 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn ravdess_dir() -> PathBuf {
-    let dir = std::env::var_os("RAVDESS_DIR").unwrap_or_else(|| {
-        panic!("RAVDESS_DIR is not set: this test needs the RAVDESS speech set (CI sets it)")
-    });
-    let dir = PathBuf::from(dir);
-    assert!(
-        dir.join("Actor_01").is_dir(),
-        "RAVDESS_DIR={} holds no Actor_01 folder",
-        dir.display()
-    );
-    dir
+    voice_emotion::dataset::ravdess_dir_from_env().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn trainer(args: &[&str]) -> Output {
