@@ -7,6 +7,12 @@
 
 pub mod audio;
 pub mod augment;
+pub mod data;
 pub mod dataset;
 pub mod features;
+pub mod inference;
+pub mod input;
+pub mod metrics;
+pub mod model;
+pub mod training;
 pub mod vad;

@@ -22,6 +22,8 @@ enum Command {
     Features(cmd::features::Args),
     /// Summarise a RAVDESS folder or a labelled manifest: counts and durations.
     Dataset(cmd::dataset::Args),
+    /// Train the emotion model on RAVDESS and write a model directory with its report.
+    Train(cmd::train::Args),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Features(args) => cmd::features::run(&args),
         Command::Dataset(args) => cmd::dataset::run(&args),
+        Command::Train(args) => cmd::train::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 
 pub mod dataset;
 pub mod features;
+pub mod train;
 
 /// Error of a subcommand: a message printed as one line by `main`.
 pub type CmdResult = Result<(), Box<dyn std::error::Error>>;

@@ -1,0 +1,150 @@
+//! From dataset samples to training examples: decode, (optionally) augment, extract model
+//! inputs, on several threads, deterministically.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::audio::{AudioError, SAMPLE_RATE, load_clip};
+use crate::augment::{AugmentError, Augmenter};
+use crate::dataset::Sample;
+use crate::features::FeatureError;
+use crate::input::{InputConfig, InputExtractor};
+use crate::training::Example;
+
+/// Why a sample could not become an example. Names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ExampleError {
+    /// The audio could not be read.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// Features could not be computed.
+    #[error("{path}: {source}")]
+    Features {
+        /// The clip.
+        path: PathBuf,
+        /// The front end's error.
+        #[source]
+        source: FeatureError,
+    },
+    /// Augmentation failed.
+    #[error("{path}: augmentation failed: {source}")]
+    Augment {
+        /// The clip.
+        path: PathBuf,
+        /// The augmenter's error.
+        #[source]
+        source: AugmentError,
+    },
+}
+
+/// The examples made from one sample (its original, then its augmented copies).
+type SampleResult = Result<Vec<Example>, ExampleError>;
+
+/// Augmented copies to make of each sample, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Augmentation<'a> {
+    /// The augmenter.
+    pub augmenter: &'a Augmenter,
+    /// Copies per sample (besides the original).
+    pub copies: usize,
+    /// Base seed; copy `c` of sample `i` uses a seed derived from `(seed, i, c)`.
+    pub seed: u64,
+}
+
+/// Turns `samples` into examples: the original of each, then its augmented copies, in
+/// sample order (independent of `threads`). `progress` is called with the number of samples
+/// done so far.
+///
+/// # Errors
+/// The first [`ExampleError`] met, naming its file.
+pub fn examples(
+    samples: &[Sample],
+    input: &InputConfig,
+    augmentation: Option<Augmentation<'_>>,
+    threads: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<Example>, ExampleError> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<SampleResult>>> =
+        Mutex::new((0..samples.len()).map(|_| None).collect());
+    let worker = || -> Result<(), ExampleError> {
+        let mut extractor =
+            InputExtractor::new(input.clone()).map_err(|source| ExampleError::Features {
+                path: PathBuf::new(),
+                source,
+            })?;
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(sample) = samples.get(i) else {
+                return Ok(());
+            };
+            let r = one_sample(sample, i, &mut extractor, augmentation);
+            if let Ok(mut guard) = results.lock()
+                && let Some(slot) = guard.get_mut(i)
+            {
+                *slot = Some(r);
+            }
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+        }
+    };
+    let setup: Vec<Result<(), ExampleError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads.max(1)).map(|_| scope.spawn(worker)).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Ok(())))
+            .collect()
+    });
+    for r in setup {
+        r?;
+    }
+    let results = results.into_inner().unwrap_or_default();
+    let mut out = Vec::with_capacity(samples.len());
+    for r in results.into_iter().flatten() {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+fn one_sample(
+    sample: &Sample,
+    index: usize,
+    extractor: &mut InputExtractor,
+    augmentation: Option<Augmentation<'_>>,
+) -> Result<Vec<Example>, ExampleError> {
+    let signal = load_clip(&sample.path)?;
+    let example = |features| Example {
+        features,
+        emotion: sample.emotion,
+        intensity: sample.intensity,
+        speaker: sample.speaker.clone(),
+    };
+    let features_of = |extractor: &mut InputExtractor, s: &[f32]| {
+        extractor
+            .extract(s)
+            .map_err(|source| ExampleError::Features {
+                path: sample.path.clone(),
+                source,
+            })
+    };
+    let mut out = vec![example(features_of(extractor, &signal)?)];
+    if let Some(a) = augmentation {
+        for copy in 0..a.copies {
+            let seed = a
+                .seed
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add((index as u64) << 8)
+                .wrapping_add(copy as u64);
+            let augmented = a
+                .augmenter
+                .apply(&signal, SAMPLE_RATE, seed)
+                .map_err(|source| ExampleError::Augment {
+                    path: sample.path.clone(),
+                    source,
+                })?;
+            out.push(example(features_of(extractor, &augmented)?));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,347 @@
+//! Inference: a self-describing model directory and the classifier that loads it.
+//!
+//! A model directory holds the weights (`model.bpk`, burn's burnpack format), the training
+//! configuration with the model's shape (`config.json`), the input pipeline (`input.json`) and
+//! the training set's normalisation statistics (`norm.json`, the cold-start normalisation).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use burn::store::{BurnpackStore, ModuleSnapshot};
+
+use crate::audio::AudioError;
+use crate::dataset::{Emotion, Intensity};
+use crate::features::{FeatureError, FeatureMatrix};
+use crate::input::{InputConfig, InputExtractor, NormStats};
+use crate::metrics::Confusion;
+use crate::model::EmotionModel;
+use crate::training::{Example, TrainingConfig, normalised, predict};
+
+/// Weights file in a model directory.
+pub const WEIGHTS_FILE: &str = "model.bpk";
+/// Training configuration (with the model's shape).
+pub const CONFIG_FILE: &str = "config.json";
+/// Input pipeline configuration.
+pub const INPUT_FILE: &str = "input.json";
+/// Training-set normalisation statistics.
+pub const NORM_FILE: &str = "norm.json";
+
+/// Errors loading, saving or running a model. Each names the file or value at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// A file could not be read or written.
+    #[error("cannot access {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JSON file is malformed or does not match.
+    #[error("{path} is not a valid model file: {reason}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        reason: String,
+    },
+    /// The weights could not be loaded or saved.
+    #[error("model weights {path}: {reason}")]
+    Weights {
+        /// The weights file.
+        path: PathBuf,
+        /// What burn reported.
+        reason: String,
+    },
+    /// The normalisation statistics do not fit the model's input.
+    #[error("{path}: statistics of {found} features, the model takes {expected}")]
+    Shape {
+        /// The statistics file.
+        path: PathBuf,
+        /// Features the model takes.
+        expected: usize,
+        /// Features in the file.
+        found: usize,
+    },
+    /// Features could not be computed.
+    #[error(transparent)]
+    Features(#[from] FeatureError),
+    /// Audio could not be read.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+}
+
+/// One utterance's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// The most likely emotion.
+    pub emotion: Emotion,
+    /// Its probability.
+    pub confidence: f32,
+    /// All 8 probabilities, in the order of [`Emotion::ALL`].
+    pub probabilities: [f32; Emotion::COUNT],
+    /// The more likely intensity.
+    pub intensity: Intensity,
+    /// Both intensity probabilities, in the order of [`Intensity::ALL`].
+    pub intensity_probabilities: [f32; Intensity::COUNT],
+}
+
+impl Prediction {
+    fn from_probs(e: [f32; Emotion::COUNT], i: [f32; Intensity::COUNT]) -> Self {
+        let best = (0..Emotion::COUNT)
+            .max_by(|&a, &b| e[a].total_cmp(&e[b]))
+            .unwrap_or(0);
+        Self {
+            emotion: Emotion::from_index(best).unwrap_or(Emotion::Neutral),
+            confidence: e[best],
+            probabilities: e,
+            intensity: if i[1] > i[0] {
+                Intensity::Strong
+            } else {
+                Intensity::Normal
+            },
+            intensity_probabilities: i,
+        }
+    }
+}
+
+/// Results of [`EmotionClassifier::evaluate`].
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Emotion confusion matrix.
+    pub confusion: Confusion,
+    /// Fraction of examples with a known intensity whose intensity was right.
+    pub intensity_accuracy: f64,
+    /// One prediction per example, in order.
+    pub predictions: Vec<Prediction>,
+}
+
+/// A loaded model with its input pipeline and statistics.
+#[derive(Debug)]
+pub struct EmotionClassifier {
+    model: EmotionModel,
+    training: TrainingConfig,
+    input: InputExtractor,
+    norm: NormStats,
+    device: Device,
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ModelError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| ModelError::Json {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), ModelError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| ModelError::Json {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    std::fs::write(path, text).map_err(|source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+impl EmotionClassifier {
+    /// Wraps a trained model.
+    ///
+    /// # Errors
+    /// [`ModelError::Features`] for a bad input configuration.
+    pub fn new(
+        model: EmotionModel,
+        training: TrainingConfig,
+        input: InputConfig,
+        norm: NormStats,
+        device: Device,
+    ) -> Result<Self, ModelError> {
+        Ok(Self {
+            model: model.valid(),
+            training,
+            input: InputExtractor::new(input)?,
+            norm,
+            device,
+        })
+    }
+
+    /// Loads a model directory onto `device`.
+    ///
+    /// # Errors
+    /// A [`ModelError`] naming the missing or malformed file.
+    pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self, ModelError> {
+        let dir = dir.as_ref();
+        let training: TrainingConfig = read_json(&dir.join(CONFIG_FILE))?;
+        let input: InputConfig = read_json(&dir.join(INPUT_FILE))?;
+        let norm_path = dir.join(NORM_FILE);
+        let norm: NormStats = read_json(&norm_path)?;
+        if norm.n_features() != training.model.n_features
+            || input.n_features() != training.model.n_features
+        {
+            return Err(ModelError::Shape {
+                path: norm_path,
+                expected: training.model.n_features,
+                found: norm.n_features(),
+            });
+        }
+        let weights = dir.join(WEIGHTS_FILE);
+        if !weights.is_file() {
+            return Err(ModelError::Io {
+                path: weights,
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no weights file"),
+            });
+        }
+        let mut model = training.model.init(device);
+        let mut store = BurnpackStore::from_file(&weights);
+        model
+            .load_from(&mut store)
+            .map_err(|e| ModelError::Weights {
+                path: weights.clone(),
+                reason: format!("{e:?}"),
+            })?;
+        Self::new(model, training, input, norm, device.clone())
+    }
+
+    /// Saves the model directory (creating `dir`).
+    ///
+    /// # Errors
+    /// A [`ModelError`] naming the file that could not be written.
+    pub fn save(&self, dir: impl AsRef<Path>) -> Result<(), ModelError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let weights = dir.join(WEIGHTS_FILE);
+        let mut store = BurnpackStore::from_file(&weights).overwrite(true);
+        self.model
+            .save_into(&mut store)
+            .map_err(|e| ModelError::Weights {
+                path: weights,
+                reason: format!("{e:?}"),
+            })?;
+        write_json(&dir.join(CONFIG_FILE), &self.training)?;
+        write_json(&dir.join(INPUT_FILE), self.input.config())?;
+        write_json(&dir.join(NORM_FILE), &self.norm)
+    }
+
+    /// The model.
+    #[must_use]
+    pub fn model(&self) -> &EmotionModel {
+        &self.model
+    }
+
+    /// The training configuration it was trained with.
+    #[must_use]
+    pub fn training_config(&self) -> &TrainingConfig {
+        &self.training
+    }
+
+    /// The training set's statistics (cold-start normalisation).
+    #[must_use]
+    pub fn global_stats(&self) -> &NormStats {
+        &self.norm
+    }
+
+    /// The device it runs on.
+    #[must_use]
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Model input of a 16 kHz utterance, not normalised.
+    ///
+    /// # Errors
+    /// [`ModelError::Features`] for an empty or non-finite signal.
+    pub fn features(&mut self, signal: &[f32]) -> Result<FeatureMatrix, ModelError> {
+        Ok(self.input.extract(signal)?)
+    }
+
+    /// Classifies unnormalised model inputs, normalising each with `stats` (a speaker's own)
+    /// or, when `None`, the training set's.
+    #[must_use]
+    pub fn classify_features(
+        &self,
+        inputs: &[&FeatureMatrix],
+        stats: Option<&NormStats>,
+    ) -> Vec<Prediction> {
+        let stats = stats
+            .filter(|s| s.n_features() == self.norm.n_features() && s.count > 0)
+            .unwrap_or(&self.norm);
+        let normed: Vec<FeatureMatrix> = inputs.iter().map(|m| normalised(m, stats)).collect();
+        let refs: Vec<&FeatureMatrix> = normed.iter().collect();
+        let p = predict(&self.model, &refs, 64, &self.device);
+        p.emotion
+            .into_iter()
+            .zip(p.intensity)
+            .map(|(e, i)| Prediction::from_probs(e, i))
+            .collect()
+    }
+
+    /// Classifies labelled examples, each normalised with its speaker's statistics from
+    /// `speakers` when given (and known), else cold with the training set's.
+    #[must_use]
+    pub fn evaluate(
+        &self,
+        examples: &[Example],
+        speakers: Option<&BTreeMap<String, NormStats>>,
+    ) -> Evaluation {
+        let mut predictions = Vec::with_capacity(examples.len());
+        // Batch the examples of one normalisation together.
+        let mut by_stats: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
+        for (i, e) in examples.iter().enumerate() {
+            let key = speakers
+                .and_then(|s| s.get_key_value(&e.speaker))
+                .map(|(k, _)| k.as_str());
+            by_stats.entry(key).or_default().push(i);
+        }
+        let mut slots: Vec<Option<Prediction>> = vec![None; examples.len()];
+        for (key, idx) in by_stats {
+            let stats = key.and_then(|k| speakers.and_then(|s| s.get(k)));
+            let inputs: Vec<&FeatureMatrix> = idx.iter().map(|&i| &examples[i].features).collect();
+            for (i, p) in idx.iter().zip(self.classify_features(&inputs, stats)) {
+                slots[*i] = Some(p);
+            }
+        }
+        let (mut intensity_hits, mut intensity_total) = (0usize, 0usize);
+        for (e, p) in examples.iter().zip(slots.into_iter().flatten()) {
+            if let Some(i) = e.intensity {
+                intensity_total += 1;
+                intensity_hits += usize::from(i == p.intensity);
+            }
+            predictions.push(p);
+        }
+        let confusion = Confusion::from_pairs(
+            examples
+                .iter()
+                .zip(&predictions)
+                .map(|(e, p)| (e.emotion, p.emotion)),
+        );
+        Evaluation {
+            confusion,
+            intensity_accuracy: intensity_hits as f64 / intensity_total.max(1) as f64,
+            predictions,
+        }
+    }
+
+    /// Classifies one 16 kHz utterance.
+    ///
+    /// # Errors
+    /// [`ModelError::Features`] for an empty or non-finite signal.
+    pub fn classify(
+        &mut self,
+        signal: &[f32],
+        stats: Option<&NormStats>,
+    ) -> Result<Prediction, ModelError> {
+        let f = self.features(signal)?;
+        self.classify_features(&[&f], stats)
+            .pop()
+            .ok_or(ModelError::Features(FeatureError::EmptySignal))
+    }
+}

@@ -1,0 +1,324 @@
+//! Model input: an utterance's features as the model sees them, and normalisation statistics.
+//!
+//! Pipeline ([`InputExtractor::extract`]): trim leading and trailing silence
+//! ([`crate::vad::trim_silence`]), reference MFCCs ([`crate::features`]), their deltas
+//! (librosa's `delta`, width 9), then `stack` consecutive frames concatenated into one model step
+//! (100 frames/s become 33 steps/s with the default of 3: the LSTM runs three times fewer
+//! steps and still sees every frame), capped at `max_steps`.
+//!
+//! Normalisation ([`NormStats`]): per-feature mean and standard deviation, accumulated over the
+//! steps of many utterances: a training set, or one speaker's own unlabelled speech (the
+//! per-speaker statistics a player's profile learns).
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::{FeatureError, FeatureMatrix, Mfcc, MfccConfig};
+use crate::vad::{VadConfig, trim_silence};
+
+/// How model inputs are computed. Saved with the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InputConfig {
+    /// The MFCC front end.
+    pub mfcc: MfccConfig,
+    /// Append delta coefficients.
+    pub deltas: bool,
+    /// Frames concatenated into one model step.
+    pub stack: usize,
+    /// Longest input in steps (longer utterances keep their first `max_steps`).
+    pub max_steps: usize,
+    /// Trim leading and trailing silence first.
+    pub trim: bool,
+}
+
+impl Default for InputConfig {
+    fn default() -> Self {
+        Self {
+            mfcc: MfccConfig::default(),
+            deltas: true,
+            stack: 3,
+            max_steps: 200,
+            trim: true,
+        }
+    }
+}
+
+impl InputConfig {
+    /// Features per model step.
+    #[must_use]
+    pub fn n_features(&self) -> usize {
+        self.mfcc.n_mfcc * if self.deltas { 2 } else { 1 } * self.stack.max(1)
+    }
+}
+
+/// Computes model inputs; keeps the MFCC extractor and scratch between calls.
+#[derive(Debug)]
+pub struct InputExtractor {
+    config: InputConfig,
+    mfcc: Mfcc,
+    vad: VadConfig,
+    frames: Vec<f32>,
+}
+
+impl InputExtractor {
+    /// An extractor for `config`.
+    ///
+    /// # Errors
+    /// [`FeatureError::InvalidConfig`] for a bad MFCC configuration or `stack == 0`.
+    pub fn new(config: InputConfig) -> Result<Self, FeatureError> {
+        if config.stack == 0 || config.max_steps == 0 {
+            return Err(FeatureError::InvalidConfig {
+                field: if config.stack == 0 {
+                    "stack"
+                } else {
+                    "max_steps"
+                },
+                value: "0".to_owned(),
+                reason: "must be >= 1",
+            });
+        }
+        Ok(Self {
+            mfcc: Mfcc::new(config.mfcc.clone())?,
+            vad: VadConfig::default(),
+            frames: Vec::new(),
+            config,
+        })
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &InputConfig {
+        &self.config
+    }
+
+    /// The model input of a 16 kHz utterance: `steps x n_features` (at least one step).
+    ///
+    /// # Errors
+    /// [`FeatureError::EmptySignal`] or [`FeatureError::NonFinite`].
+    pub fn extract(&mut self, signal: &[f32]) -> Result<FeatureMatrix, FeatureError> {
+        let range = if self.config.trim {
+            let r = trim_silence(signal, self.config.mfcc.sample_rate, &self.vad);
+            // Keep the whole clip when nearly nothing is left (silence or a click).
+            if r.len() < self.config.mfcc.hop_length * 10 {
+                0..signal.len()
+            } else {
+                r
+            }
+        } else {
+            0..signal.len()
+        };
+        let signal = &signal[range];
+        let n_mfcc = self.config.mfcc.n_mfcc;
+        let n_frames = self.mfcc.n_frames(signal.len());
+        self.frames.resize(n_frames * n_mfcc, 0.0);
+        self.mfcc.process_into(signal, &mut self.frames)?;
+        let per_frame = if self.config.deltas {
+            2 * n_mfcc
+        } else {
+            n_mfcc
+        };
+        let stack = self.config.stack;
+        let steps = n_frames.div_ceil(stack).clamp(1, self.config.max_steps);
+        let mut data = vec![0.0f32; steps * per_frame * stack];
+        for step in 0..steps {
+            for k in 0..stack {
+                // A short last step repeats the clip's last frame.
+                let t = (step * stack + k).min(n_frames - 1);
+                let dst = &mut data[(step * stack + k) * per_frame..][..per_frame];
+                dst[..n_mfcc].copy_from_slice(&self.frames[t * n_mfcc..(t + 1) * n_mfcc]);
+                if self.config.deltas {
+                    delta_into(&self.frames, n_frames, n_mfcc, t, &mut dst[n_mfcc..]);
+                }
+            }
+        }
+        Ok(FeatureMatrix {
+            data,
+            n_frames: steps,
+            n_features: per_frame * stack,
+        })
+    }
+}
+
+/// Delta of frame `t` as `librosa.feature.delta(width=9)` (a Savitzky–Golay first
+/// derivative over 9 frames, edges by interpolation) approximated by the regression formula
+/// with edge frames repeated: `sum_n n (x[t+n] - x[t-n]) / (2 sum_n n^2)`, n = 1..4.
+fn delta_into(frames: &[f32], n_frames: usize, n: usize, t: usize, out: &mut [f32]) {
+    const HALF: usize = 4;
+    const DENOM: f32 = 2.0 * (1.0 + 4.0 + 9.0 + 16.0);
+    out.fill(0.0);
+    for k in 1..=HALF {
+        let next = (t + k).min(n_frames - 1);
+        let prev = t.saturating_sub(k);
+        let w = k as f32 / DENOM;
+        let (a, b) = (
+            &frames[next * n..(next + 1) * n],
+            &frames[prev * n..(prev + 1) * n],
+        );
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            *o += w * (x - y);
+        }
+    }
+}
+
+/// Running per-feature mean and variance (sums in f64).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NormStats {
+    /// Steps accumulated.
+    pub count: u64,
+    /// Per-feature sum.
+    pub sum: Vec<f64>,
+    /// Per-feature sum of squares.
+    pub sum_sq: Vec<f64>,
+}
+
+impl NormStats {
+    /// Empty statistics for `n_features` features.
+    #[must_use]
+    pub fn new(n_features: usize) -> Self {
+        Self {
+            count: 0,
+            sum: vec![0.0; n_features],
+            sum_sq: vec![0.0; n_features],
+        }
+    }
+
+    /// Features per step.
+    #[must_use]
+    pub fn n_features(&self) -> usize {
+        self.sum.len()
+    }
+
+    /// Adds every step of `m` (ignored when its width differs).
+    pub fn add(&mut self, m: &FeatureMatrix) {
+        if m.n_features != self.sum.len() {
+            return;
+        }
+        for frame in m.frames() {
+            for ((s, q), &v) in self.sum.iter_mut().zip(&mut self.sum_sq).zip(frame) {
+                let v = f64::from(v);
+                *s += v;
+                *q += v * v;
+            }
+        }
+        self.count += m.n_frames as u64;
+    }
+
+    /// Adds another set of statistics.
+    pub fn merge(&mut self, other: &NormStats) {
+        if other.sum.len() != self.sum.len() {
+            return;
+        }
+        for (a, b) in self.sum.iter_mut().zip(&other.sum) {
+            *a += b;
+        }
+        for (a, b) in self.sum_sq.iter_mut().zip(&other.sum_sq) {
+            *a += b;
+        }
+        self.count += other.count;
+    }
+
+    /// Per-feature mean and standard deviation (floored at 1e-3); zeros and ones when empty.
+    #[must_use]
+    pub fn mean_std(&self) -> (Vec<f32>, Vec<f32>) {
+        if self.count == 0 {
+            return (vec![0.0; self.sum.len()], vec![1.0; self.sum.len()]);
+        }
+        let n = self.count as f64;
+        self.sum
+            .iter()
+            .zip(&self.sum_sq)
+            .map(|(&s, &q)| {
+                let mean = s / n;
+                let var = (q / n - mean * mean).max(0.0);
+                (mean as f32, var.sqrt().max(1e-3) as f32)
+            })
+            .unzip()
+    }
+
+    /// Normalises `m` in place: `(x - mean) / std`.
+    pub fn apply(&self, m: &mut FeatureMatrix) {
+        let (mean, std) = self.mean_std();
+        if m.n_features != mean.len() {
+            return;
+        }
+        for frame in m.data.chunks_exact_mut(mean.len()) {
+            for ((v, &mu), &sd) in frame.iter_mut().zip(&mean).zip(&std) {
+                *v = (*v - mu) / sd;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(seconds: f32, hz: f32, amp: f32) -> Vec<f32> {
+        (0..(seconds * 16_000.0) as usize)
+            .map(|i| amp * (2.0 * std::f32::consts::PI * hz * i as f32 / 16_000.0).sin())
+            .collect()
+    }
+
+    #[test]
+    fn shapes_follow_the_config() {
+        let mut x = InputExtractor::new(InputConfig::default()).unwrap();
+        let m = x.extract(&tone(1.0, 300.0, 0.3)).unwrap();
+        assert_eq!(m.n_features, 240);
+        assert_eq!(m.n_frames, 101usize.div_ceil(3));
+        let long = x.extract(&tone(12.0, 300.0, 0.3)).unwrap();
+        assert_eq!(long.n_frames, 200);
+        let cfg = InputConfig {
+            deltas: false,
+            stack: 1,
+            trim: false,
+            ..InputConfig::default()
+        };
+        assert_eq!(cfg.n_features(), 40);
+        let m = InputExtractor::new(cfg)
+            .unwrap()
+            .extract(&[0.0; 1600])
+            .unwrap();
+        assert_eq!((m.n_frames, m.n_features), (11, 40));
+        assert!(
+            InputExtractor::new(InputConfig {
+                stack: 0,
+                ..InputConfig::default()
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn deltas_of_a_ramp_are_its_slope() {
+        // 3 coefficients rising by 2 per frame: delta 2 away from the edges.
+        let n_frames = 20;
+        let frames: Vec<f32> = (0..n_frames)
+            .flat_map(|t| [2.0 * t as f32, -(t as f32), 5.0])
+            .collect();
+        let mut out = [0.0; 3];
+        delta_into(&frames, n_frames, 3, 10, &mut out);
+        assert!((out[0] - 2.0).abs() < 1e-5 && (out[1] + 1.0).abs() < 1e-5 && out[2] == 0.0);
+    }
+
+    #[test]
+    fn stats_normalise_to_zero_mean_unit_std() {
+        let m = FeatureMatrix {
+            data: vec![1.0, 10.0, 3.0, 10.0, 5.0, 10.0],
+            n_frames: 3,
+            n_features: 2,
+        };
+        let mut s = NormStats::new(2);
+        s.add(&m);
+        let (mean, std) = s.mean_std();
+        assert_eq!(mean, vec![3.0, 10.0]);
+        assert!((std[0] - (8.0f32 / 3.0).sqrt()).abs() < 1e-5);
+        assert_eq!(std[1], 1e-3);
+        let mut n = m.clone();
+        s.apply(&mut n);
+        assert!((n.data[0] + n.data[4]).abs() < 1e-5 && n.data[1] == 0.0);
+        let mut t = NormStats::new(2);
+        t.merge(&s);
+        t.merge(&s);
+        assert_eq!(t.mean_std(), s.mean_std());
+    }
+}

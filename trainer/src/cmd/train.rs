@@ -1,0 +1,434 @@
+//! `trainer train`: trains the emotion model on RAVDESS under a protocol and writes a model
+//! directory (weights, configs, statistics, report).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::Serialize;
+use voice_emotion::augment::{AugmentConfig, Augmenter};
+use voice_emotion::data::{Augmentation, examples};
+use voice_emotion::dataset::{Dataset, Sample};
+use voice_emotion::inference::{EmotionClassifier, Evaluation};
+use voice_emotion::input::InputConfig;
+use voice_emotion::model::EmotionModelConfig;
+use voice_emotion::training::{EpochMetrics, Example, Normaliser, TrainingConfig, train};
+
+use super::CmdResult;
+
+/// Evaluation protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// Test on actors 21-24, validate on 19-20, train on 1-18 (the honest number).
+    SpeakerIndependent,
+    /// The 6 actor folds in turn; reports mean and spread.
+    Cv,
+    /// The seed's protocol: a random 80/20 split of recordings (speakers leak).
+    Random,
+}
+
+/// Arguments of `trainer train`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The RAVDESS folder.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The model directory to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Evaluation protocol.
+    #[arg(long, value_enum, default_value_t = Protocol::SpeakerIndependent)]
+    pub protocol: Protocol,
+    /// A training configuration (JSON, as the `config.json` a run writes).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Override the configuration's maximum number of epochs.
+    #[arg(long)]
+    pub max_epochs: Option<usize>,
+    /// Worker threads for feature extraction.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+}
+
+/// A train/validation/test split of sample indices.
+struct Split {
+    name: String,
+    train: Vec<usize>,
+    valid: Vec<usize>,
+    test: Vec<usize>,
+}
+
+fn actor_split(samples: &[Sample], name: &str, test: &[u8], valid: &[u8]) -> Split {
+    let mut s = Split {
+        name: name.to_owned(),
+        train: Vec::new(),
+        valid: Vec::new(),
+        test: Vec::new(),
+    };
+    for (i, x) in samples.iter().enumerate() {
+        match x.actor {
+            Some(a) if test.contains(&a) => s.test.push(i),
+            Some(a) if valid.contains(&a) => s.valid.push(i),
+            _ => s.train.push(i),
+        }
+    }
+    s
+}
+
+fn splits(protocol: Protocol, samples: &[Sample], seed: u64) -> Vec<Split> {
+    match protocol {
+        Protocol::SpeakerIndependent => {
+            vec![actor_split(
+                samples,
+                "actors 21-24",
+                &[21, 22, 23, 24],
+                &[19, 20],
+            )]
+        }
+        Protocol::Cv => (0..6u8)
+            .map(|fold| {
+                let test: Vec<u8> = (1..=4).map(|k| fold * 4 + k).collect();
+                // Validate on two actors (one male, one female) of the next fold.
+                let next = (fold + 1) % 6;
+                let valid = [next * 4 + 1, next * 4 + 2];
+                actor_split(
+                    samples,
+                    &format!("fold {fold} (actors {:02}-{:02})", test[0], test[3]),
+                    &test,
+                    &valid,
+                )
+            })
+            .collect(),
+        Protocol::Random => {
+            let mut order: Vec<usize> = (0..samples.len()).collect();
+            order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+            let n_test = samples.len() / 5;
+            let n_valid = (samples.len() - n_test) / 10;
+            vec![Split {
+                name: "random 80/20 of recordings".to_owned(),
+                test: order[..n_test].to_vec(),
+                valid: order[n_test..n_test + n_valid].to_vec(),
+                train: order[n_test + n_valid..].to_vec(),
+            }]
+        }
+    }
+}
+
+/// Results of one split, as written to `report.json`.
+#[derive(Debug, Serialize)]
+struct SplitReport {
+    split: String,
+    train_clips: usize,
+    valid_clips: usize,
+    test_clips: usize,
+    train_speakers: Vec<String>,
+    valid_speakers: Vec<String>,
+    test_speakers: Vec<String>,
+    best_epoch: usize,
+    epochs_run: usize,
+    interrupted: bool,
+    training_seconds: f64,
+    speaker_norm: Scores,
+    cold: Scores,
+    history: Vec<EpochMetrics>,
+}
+
+#[derive(Debug, Serialize)]
+struct Scores {
+    accuracy: f64,
+    unweighted_accuracy: f64,
+    macro_f1: f64,
+    intensity_accuracy: f64,
+    per_class: BTreeMap<String, voice_emotion::metrics::ClassScores>,
+    confusion: Vec<Vec<usize>>,
+}
+
+fn scores(e: &Evaluation) -> Scores {
+    Scores {
+        accuracy: e.confusion.accuracy(),
+        unweighted_accuracy: e.confusion.unweighted_accuracy(),
+        macro_f1: e.confusion.macro_f1(),
+        intensity_accuracy: e.intensity_accuracy,
+        per_class: voice_emotion::dataset::Emotion::ALL
+            .iter()
+            .zip(e.confusion.class_scores())
+            .map(|(k, s)| (k.name().to_owned(), s))
+            .collect(),
+        confusion: e.confusion.counts.iter().map(|r| r.to_vec()).collect(),
+    }
+}
+
+fn speakers_of(samples: &[Sample], idx: &[usize]) -> Vec<String> {
+    let mut v: Vec<String> = idx.iter().map(|&i| samples[i].speaker.clone()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Runs the subcommand.
+pub fn run(args: &Args) -> CmdResult {
+    let started = Instant::now();
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+            serde_json::from_str::<TrainingConfig>(&text)
+                .map_err(|e| format!("{} is not a training config: {e}", path.display()))?
+        }
+        None => TrainingConfig::new(EmotionModelConfig::new(InputConfig::default().n_features())),
+    };
+    if let Some(m) = args.max_epochs {
+        config.max_epochs = m;
+    }
+    let input = InputConfig::default();
+    if config.model.n_features != input.n_features() {
+        return Err(format!(
+            "config: model.n_features = {} but the input pipeline gives {}",
+            config.model.n_features,
+            input.n_features()
+        )
+        .into());
+    }
+    let dataset = Dataset::from_ravdess_dir(&args.data)?;
+    let samples = dataset.samples();
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\nstopping after this epoch (Ctrl-C again to abort)");
+        })?;
+    }
+
+    // Features of every original clip (unaugmented), once.
+    let bar = progress_bar(samples.len(), "features");
+    let originals = examples(samples, &input, None, args.threads, &|d| {
+        bar.set_position(d as u64)
+    })?;
+    bar.finish_and_clear();
+    // Each speaker's own statistics, from all their clips, unlabelled.
+    let speaker_stats = Normaliser::fit(&originals, input.n_features()).speakers;
+
+    let augmenter = Augmenter::new(AugmentConfig::default())?;
+    let mut reports = Vec::new();
+    let splits = splits(args.protocol, samples, config.seed);
+    for split in &splits {
+        eprintln!(
+            "{}: train {} clips, validate {}, test {}",
+            split.name,
+            split.train.len(),
+            split.valid.len(),
+            split.test.len()
+        );
+        let train_samples: Vec<Sample> = split.train.iter().map(|&i| samples[i].clone()).collect();
+        let bar = progress_bar(train_samples.len(), "augmenting");
+        let augmentation = (config.augment_copies > 0).then_some(Augmentation {
+            augmenter: &augmenter,
+            copies: config.augment_copies,
+            seed: config.seed,
+        });
+        let train_examples: Vec<Example> = if augmentation.is_some() {
+            examples(&train_samples, &input, augmentation, args.threads, &|d| {
+                bar.set_position(d as u64)
+            })?
+        } else {
+            split.train.iter().map(|&i| originals[i].clone()).collect()
+        };
+        bar.finish_and_clear();
+        let valid: Vec<Example> = split.valid.iter().map(|&i| originals[i].clone()).collect();
+        let test: Vec<Example> = split.test.iter().map(|&i| originals[i].clone()).collect();
+        // Global statistics from the training originals only; speaker statistics as above.
+        let train_originals: Vec<&Example> = split.train.iter().map(|&i| &originals[i]).collect();
+        let mut norm = Normaliser::fit(train_originals.iter().copied(), input.n_features());
+        norm.speakers = speaker_stats.clone();
+
+        let epoch_bar = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template(
+            "epoch {prefix:>3} {bar:30} {pos}/{len} steps  loss {msg}  eta {eta}",
+        ) {
+            epoch_bar.set_style(style);
+        }
+        let t0 = Instant::now();
+        let outcome = train(
+            &config,
+            &train_examples,
+            &valid,
+            &norm,
+            &voice_emotion::model::default_device(),
+            |step, total, loss| {
+                epoch_bar.set_length(total as u64);
+                epoch_bar.set_position(step as u64);
+                epoch_bar.set_message(format!("{loss:.4}"));
+            },
+            |m| {
+                let line = format!(
+                    "epoch {:>3}  train loss {:.4} acc {:.3}  valid loss {:.4} acc {:.3}  ({:.0} s)",
+                    m.epoch,
+                    m.train_loss,
+                    m.train_accuracy,
+                    m.valid_loss,
+                    m.valid_accuracy,
+                    t0.elapsed().as_secs_f64()
+                );
+                if epoch_bar.is_hidden() {
+                    eprintln!("{line}");
+                } else {
+                    epoch_bar.println(line);
+                }
+                epoch_bar.set_prefix((m.epoch + 1).to_string());
+                !stop.load(Ordering::SeqCst)
+            },
+        );
+        epoch_bar.finish_and_clear();
+        let training_seconds = t0.elapsed().as_secs_f64();
+        let classifier = EmotionClassifier::new(
+            outcome.model,
+            config.clone(),
+            input.clone(),
+            norm.global.clone(),
+            voice_emotion::model::default_device(),
+        )?;
+        let with_speaker = classifier.evaluate(&test, Some(&speaker_stats));
+        let cold = classifier.evaluate(&test, None);
+        eprintln!(
+            "{}: test accuracy {:.4} (speaker statistics), {:.4} cold; best epoch {}",
+            split.name,
+            with_speaker.confusion.accuracy(),
+            cold.confusion.accuracy(),
+            outcome.best_epoch
+        );
+        if reports.is_empty() {
+            classifier.save(&args.out)?;
+        }
+        reports.push(SplitReport {
+            split: split.name.clone(),
+            train_clips: split.train.len(),
+            valid_clips: split.valid.len(),
+            test_clips: split.test.len(),
+            train_speakers: speakers_of(samples, &split.train),
+            valid_speakers: speakers_of(samples, &split.valid),
+            test_speakers: speakers_of(samples, &split.test),
+            best_epoch: outcome.best_epoch,
+            epochs_run: outcome.history.len(),
+            interrupted: outcome.interrupted,
+            training_seconds,
+            speaker_norm: scores(&with_speaker),
+            cold: scores(&cold),
+            history: outcome.history,
+        });
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    write_reports(
+        &args.out,
+        args,
+        &config,
+        &reports,
+        started.elapsed().as_secs_f64(),
+        &dataset,
+    )?;
+    Ok(())
+}
+
+fn progress_bar(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{what:>10} {{bar:30}} {{pos}}/{{len}} eta {{eta}}"
+    )) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+fn write_reports(
+    out: &Path,
+    args: &Args,
+    config: &TrainingConfig,
+    reports: &[SplitReport],
+    seconds: f64,
+    dataset: &Dataset,
+) -> CmdResult {
+    std::fs::create_dir_all(out)?;
+    let speaker: Vec<f64> = reports.iter().map(|r| r.speaker_norm.accuracy).collect();
+    let cold: Vec<f64> = reports.iter().map(|r| r.cold.accuracy).collect();
+    let (sm, ss) = mean_std(&speaker);
+    let (cm, cs) = mean_std(&cold);
+    let data_hash = data_hash(dataset)?;
+    let report = serde_json::json!({
+        "protocol": args.protocol,
+        "data": args.data,
+        "data_hash": data_hash,
+        "clips": dataset.len(),
+        "config": config,
+        "total_seconds": seconds,
+        "accuracy_speaker_norm_mean": sm,
+        "accuracy_speaker_norm_std": ss,
+        "accuracy_cold_mean": cm,
+        "accuracy_cold_std": cs,
+        "splits": reports,
+    });
+    std::fs::write(
+        out.join("report.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    let mut md = String::new();
+    use std::fmt::Write as _;
+    writeln!(md, "# Training report\n")?;
+    writeln!(md, "- protocol: `{:?}`", args.protocol)?;
+    writeln!(md, "- data: {} clips, hash `{data_hash}`", dataset.len())?;
+    writeln!(md, "- total time: {seconds:.0} s\n")?;
+    writeln!(
+        md,
+        "| split | best epoch | accuracy (speaker stats) | accuracy (cold) | UA | macro-F1 | intensity |"
+    )?;
+    writeln!(md, "| --- | --- | --- | --- | --- | --- | --- |")?;
+    for r in reports {
+        writeln!(
+            md,
+            "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} |",
+            r.split,
+            r.best_epoch,
+            r.speaker_norm.accuracy,
+            r.cold.accuracy,
+            r.speaker_norm.unweighted_accuracy,
+            r.speaker_norm.macro_f1,
+            r.speaker_norm.intensity_accuracy
+        )?;
+    }
+    if reports.len() > 1 {
+        writeln!(
+            md,
+            "\nmean ± std: {sm:.4} ± {ss:.4} (speaker stats), {cm:.4} ± {cs:.4} (cold)"
+        )?;
+    }
+    std::fs::write(out.join("report.md"), md)?;
+    println!("accuracy: {sm:.4}");
+    Ok(())
+}
+
+/// A short hash of the file names and sizes of the data set (which clips, not their bytes).
+fn data_hash(dataset: &Dataset) -> std::io::Result<String> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for s in dataset.samples() {
+        s.path.file_name().hash(&mut h);
+        std::fs::metadata(&s.path)?.len().hash(&mut h);
+    }
+    Ok(format!("{:016x}", h.finish()))
+}
