@@ -243,6 +243,12 @@ impl EmotionClassifier {
         &self.training
     }
 
+    /// The input pipeline's configuration.
+    #[must_use]
+    pub fn input_config(&self) -> &InputConfig {
+        self.input.config()
+    }
+
     /// The training set's statistics (cold-start normalisation).
     #[must_use]
     pub fn global_stats(&self) -> &NormStats {

@@ -24,6 +24,10 @@ enum Command {
     Dataset(cmd::dataset::Args),
     /// Train the emotion model on RAVDESS and write a model directory with its report.
     Train(cmd::train::Args),
+    /// Evaluate a model on RAVDESS actors or a manifest: report, confusion matrix, accuracy.
+    Evaluate(cmd::evaluate::Args),
+    /// Classify WAV files and print a table of predictions.
+    Predict(cmd::predict::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +36,8 @@ fn main() -> ExitCode {
         Command::Features(args) => cmd::features::run(&args),
         Command::Dataset(args) => cmd::dataset::run(&args),
         Command::Train(args) => cmd::train::run(&args),
+        Command::Evaluate(args) => cmd::evaluate::run(&args),
+        Command::Predict(args) => cmd::predict::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -112,3 +112,70 @@ fn bad_input_exits_non_zero_with_one_line_naming_it() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn base_model() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../models/base")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn evaluate_prints_the_report_and_ends_with_accuracy() {
+    let data = ravdess_dir();
+    let out = trainer(&[
+        "evaluate",
+        "--model",
+        &base_model(),
+        "--data",
+        data.to_str().unwrap(),
+        "--actors",
+        "21-24",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "precision",
+        "recall",
+        "f1-score",
+        "support",
+        "macro avg",
+        "weighted avg",
+        "confusion matrix",
+    ] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
+    let last = text.trim_end().lines().last().unwrap();
+    let acc: f64 = last.strip_prefix("accuracy: ").unwrap().parse().unwrap();
+    assert_eq!(last.len(), "accuracy: 0.0000".len());
+    assert!(acc >= 0.5625 - 0.01, "{last}");
+}
+
+#[test]
+fn predict_prints_a_row_per_file() {
+    let data = ravdess_dir();
+    let a = data.join("Actor_22/03-01-05-02-01-01-22.wav");
+    let b = data.join("Actor_21/03-01-04-01-02-02-21.wav");
+    let out = trainer(&[
+        "predict",
+        "--model",
+        &base_model(),
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("file") && lines[0].contains("predicted"));
+    assert!(lines[1].starts_with("03-01-05-02-01-01-22.wav") && lines[1].contains("angry"));
+    assert!(lines[2].starts_with("03-01-04-01-02-02-21.wav") && lines[2].contains(" sad "));
+    assert!(lines.iter().all(|l| !l.contains("NaN")));
+}

@@ -1,7 +1,9 @@
 //! One module per subcommand: an `Args` struct (clap) and a `run` function.
 
 pub mod dataset;
+pub mod evaluate;
 pub mod features;
+pub mod predict;
 pub mod train;
 
 /// Error of a subcommand: a message printed as one line by `main`.
