@@ -8,29 +8,12 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+mod common;
 use voice_emotion::features::{Mfcc, MfccConfig};
 
-fn clip(seconds: f32) -> Vec<f32> {
-    let n = (seconds * 16_000.0) as usize;
-    let mut state = 0x2545_f491_u32;
-    (0..n)
-        .map(|i| {
-            let t = i as f32 / 16_000.0;
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            let noise = (state as f32 / u32::MAX as f32 - 0.5) * 0.02;
-            let f0 = 140.0 + 20.0 * (t * 3.0).sin();
-            let voiced: f32 = (1..8)
-                .map(|h| (2.0 * std::f32::consts::PI * f0 * h as f32 * t).sin() / h as f32)
-                .sum();
-            0.2 * voiced * (0.5 + 0.5 * (t * 4.0).sin()) + noise
-        })
-        .collect()
-}
-
 fn bench(c: &mut Criterion) {
-    let signal = clip(3.5);
+    let signal = common::speech_like(3.5);
     let mut mfcc = Mfcc::new(MfccConfig::default()).expect("reference config is valid");
     let mut out = vec![0.0; mfcc.n_frames(signal.len()) * 40];
     c.bench_function("mfcc_3.5s_process_into", |b| {

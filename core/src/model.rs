@@ -32,7 +32,9 @@ impl Backend {
     pub fn device(self) -> Device {
         match self {
             Backend::Flex => Device::flex(),
+            // Deprecated by burn, kept on purpose: the feature exists to compare against it.
             #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
             Backend::NdArray => Device::ndarray(),
         }
     }
@@ -245,6 +247,34 @@ mod tests {
         let (a, b): (Vec<f32>, Vec<f32>) = (a.try_to_vec().unwrap(), b.try_to_vec().unwrap());
         for (x, y) in a.iter().zip(&b) {
             assert!((x - y).abs() < 1e-5, "{a:?} vs {b:?}");
+        }
+    }
+
+    /// The same weights give the same outputs on the default `flex` backend and on the
+    /// deprecated `ndarray` one (`cargo test -p voice_emotion --features ndarray`).
+    #[cfg(feature = "ndarray")]
+    #[test]
+    fn flex_and_ndarray_agree_on_the_same_weights() {
+        let flex = Backend::Flex.device();
+        let nd = Backend::NdArray.device();
+        let model = EmotionModelConfig::new(12).init(&flex).valid();
+        let other = model.clone().to_device(&nd);
+        let data: Vec<f32> = (0..2 * 9 * 12).map(|i| (i as f32 * 0.21).cos()).collect();
+        let mask: Vec<f32> = (0..18)
+            .map(|t| if t % 9 < 7 || t < 9 { 1.0 } else { 0.0 })
+            .collect();
+        let run = |m: &EmotionModel, device: &Device| -> Vec<f32> {
+            let x = Tensor::<3>::from_data(TensorData::new(data.clone(), [2, 9, 12]), device);
+            let k = Tensor::<3>::from_data(TensorData::new(mask.clone(), [2, 9, 1]), device);
+            let o = m.forward(x, k);
+            let mut v: Vec<f32> = o.emotion.into_data().try_to_vec().unwrap();
+            v.extend(o.intensity.into_data().try_to_vec::<f32>().unwrap());
+            v
+        };
+        let (a, b) = (run(&model, &flex), run(&other, &nd));
+        assert_eq!(a.len(), 20);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-4, "flex {a:?}\nndarray {b:?}");
         }
     }
 }
