@@ -27,6 +27,15 @@ pub enum ExampleError {
         #[source]
         source: FeatureError,
     },
+    /// A worker thread panicked or left a sample unprocessed (a bug, reported rather than
+    /// losing examples silently).
+    #[error("feature extraction stopped before sample {index} ({path}) was processed")]
+    Incomplete {
+        /// Index of the first missing sample.
+        index: usize,
+        /// Its file.
+        path: PathBuf,
+    },
     /// Augmentation failed.
     #[error("{path}: augmentation failed: {source}")]
     Augment {
@@ -91,6 +100,7 @@ pub fn examples(
     };
     let setup: Vec<Result<(), ExampleError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads.max(1)).map(|_| scope.spawn(worker)).collect();
+        // A panicked worker leaves its sample's slot empty: reported below.
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or(Ok(())))
@@ -99,10 +109,20 @@ pub fn examples(
     for r in setup {
         r?;
     }
-    let results = results.into_inner().unwrap_or_default();
+    let results = results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut out = Vec::with_capacity(samples.len());
-    for r in results.into_iter().flatten() {
-        out.extend(r?);
+    for (index, r) in results.into_iter().enumerate() {
+        match r {
+            Some(r) => out.extend(r?),
+            None => {
+                return Err(ExampleError::Incomplete {
+                    index,
+                    path: samples[index].path.clone(),
+                });
+            }
+        }
     }
     Ok(out)
 }

@@ -81,28 +81,27 @@ impl Confusion {
         })
     }
 
-    /// Mean recall over the classes present (unweighted accuracy).
-    #[must_use]
-    pub fn unweighted_accuracy(&self) -> f64 {
-        let s: Vec<f64> = self
+    /// Mean of `score` over the classes present (support > 0).
+    fn mean_over_present(&self, score: fn(&ClassScores) -> f64) -> f64 {
+        let present: Vec<f64> = self
             .class_scores()
             .iter()
             .filter(|c| c.support > 0)
-            .map(|c| c.recall)
+            .map(score)
             .collect();
-        s.iter().sum::<f64>() / s.len().max(1) as f64
+        present.iter().sum::<f64>() / present.len().max(1) as f64
+    }
+
+    /// Mean recall over the classes present (unweighted accuracy).
+    #[must_use]
+    pub fn unweighted_accuracy(&self) -> f64 {
+        self.mean_over_present(|c| c.recall)
     }
 
     /// Mean F1 over the classes present.
     #[must_use]
     pub fn macro_f1(&self) -> f64 {
-        let s: Vec<f64> = self
-            .class_scores()
-            .iter()
-            .filter(|c| c.support > 0)
-            .map(|c| c.f1)
-            .collect();
-        s.iter().sum::<f64>() / s.len().max(1) as f64
+        self.mean_over_present(|c| c.f1)
     }
 
     /// The seed-style report (as scikit-learn's `classification_report`), then the matrix.
