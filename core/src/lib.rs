@@ -1,8 +1,9 @@
 //! `voice_emotion`: the engine-independent core of bevy_voice_emotion.
 //!
 //! Audio decoding and resampling ([`audio`]), speech detection ([`vad`]), the MFCC front end
-//! matching librosa ([`features`]), data augmentation ([`augment`]) and datasets
-//! ([`dataset`]). Nothing here depends on Bevy; every module is testable with `cargo test`.
+//! matching librosa ([`features`]), data augmentation ([`augment`]), datasets ([`dataset`])
+//! and player profiles on disk ([`profile`]). Nothing here depends on Bevy; every module is
+//! testable with `cargo test`.
 #![warn(missing_docs)]
 
 pub mod audio;
@@ -14,5 +15,6 @@ pub mod inference;
 pub mod input;
 pub mod metrics;
 pub mod model;
+pub mod profile;
 pub mod training;
 pub mod vad;
