@@ -89,7 +89,9 @@ pub struct Prediction {
 }
 
 impl Prediction {
-    fn from_probs(e: [f32; Emotion::COUNT], i: [f32; Intensity::COUNT]) -> Self {
+    /// A prediction from emotion and intensity probabilities.
+    #[must_use]
+    pub fn from_probabilities(e: [f32; Emotion::COUNT], i: [f32; Intensity::COUNT]) -> Self {
         let best = (0..Emotion::COUNT)
             .max_by(|&a, &b| e[a].total_cmp(&e[b]))
             .unwrap_or(0);
@@ -286,7 +288,7 @@ impl EmotionClassifier {
         p.emotion
             .into_iter()
             .zip(p.intensity)
-            .map(|(e, i)| Prediction::from_probs(e, i))
+            .map(|(e, i)| Prediction::from_probabilities(e, i))
             .collect()
     }
 

@@ -92,10 +92,22 @@ impl InputExtractor {
     }
 
     /// The model input of a 16 kHz utterance: `steps x n_features` (at least one step).
+    /// The same as [`InputExtractor::mfcc`] then [`InputExtractor::finish`].
     ///
     /// # Errors
     /// [`FeatureError::EmptySignal`] or [`FeatureError::NonFinite`].
     pub fn extract(&mut self, signal: &[f32]) -> Result<FeatureMatrix, FeatureError> {
+        let mfcc = self.mfcc(signal)?;
+        Ok(self.finish(&mfcc))
+    }
+
+    /// The first half of [`InputExtractor::extract`]: the utterance's MFCC frames
+    /// (`frames x n_mfcc`, silence trimmed, at most `max_steps * stack` frames). Three times
+    /// smaller than the model input: what a player profile stores of a confirmed utterance.
+    ///
+    /// # Errors
+    /// [`FeatureError::EmptySignal`] or [`FeatureError::NonFinite`].
+    pub fn mfcc(&mut self, signal: &[f32]) -> Result<FeatureMatrix, FeatureError> {
         let range = if self.config.trim {
             let r = trim_silence(signal, self.config.mfcc.sample_rate, &self.vad);
             // Keep the whole clip when nearly nothing is left (silence or a click).
@@ -112,30 +124,54 @@ impl InputExtractor {
         let n_frames = self.mfcc.n_frames(signal.len());
         self.frames.resize(n_frames * n_mfcc, 0.0);
         self.mfcc.process_into(signal, &mut self.frames)?;
+        let kept = n_frames
+            .min(self.config.max_steps * self.config.stack)
+            .max(1);
+        Ok(FeatureMatrix {
+            data: self.frames[..kept * n_mfcc].to_vec(),
+            n_frames: kept,
+            n_features: n_mfcc,
+        })
+    }
+
+    /// The second half of [`InputExtractor::extract`]: deltas and frame stacking of MFCC
+    /// frames from [`InputExtractor::mfcc`]. A matrix with another number of coefficients, or
+    /// none, gives one step of zeros.
+    #[must_use]
+    pub fn finish(&self, mfcc: &FeatureMatrix) -> FeatureMatrix {
+        let n_mfcc = self.config.mfcc.n_mfcc;
         let per_frame = if self.config.deltas {
             2 * n_mfcc
         } else {
             n_mfcc
         };
         let stack = self.config.stack;
+        let frames: &[f32] = if mfcc.n_features == n_mfcc && mfcc.data.len() >= n_mfcc {
+            &mfcc.data[..mfcc.n_frames.min(mfcc.data.len() / n_mfcc) * n_mfcc]
+        } else {
+            &[]
+        };
+        let n_frames = frames.len() / n_mfcc.max(1);
         let steps = n_frames.div_ceil(stack).clamp(1, self.config.max_steps);
         let mut data = vec![0.0f32; steps * per_frame * stack];
-        for step in 0..steps {
-            for k in 0..stack {
-                // A short last step repeats the clip's last frame.
-                let t = (step * stack + k).min(n_frames - 1);
-                let dst = &mut data[(step * stack + k) * per_frame..][..per_frame];
-                dst[..n_mfcc].copy_from_slice(&self.frames[t * n_mfcc..(t + 1) * n_mfcc]);
-                if self.config.deltas {
-                    delta_into(&self.frames, n_frames, n_mfcc, t, &mut dst[n_mfcc..]);
+        if n_frames > 0 {
+            for step in 0..steps {
+                for k in 0..stack {
+                    // A short last step repeats the clip's last frame.
+                    let t = (step * stack + k).min(n_frames - 1);
+                    let dst = &mut data[(step * stack + k) * per_frame..][..per_frame];
+                    dst[..n_mfcc].copy_from_slice(&frames[t * n_mfcc..(t + 1) * n_mfcc]);
+                    if self.config.deltas {
+                        delta_into(frames, n_frames, n_mfcc, t, &mut dst[n_mfcc..]);
+                    }
                 }
             }
         }
-        Ok(FeatureMatrix {
+        FeatureMatrix {
             data,
             n_frames: steps,
             n_features: per_frame * stack,
-        })
+        }
     }
 }
 

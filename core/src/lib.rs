@@ -6,6 +6,7 @@
 //! testable with `cargo test`.
 #![warn(missing_docs)]
 
+pub mod adapt;
 pub mod audio;
 pub mod augment;
 pub mod data;

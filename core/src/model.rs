@@ -2,11 +2,11 @@
 //! (8 emotions, 2 intensities). burn 0.22; the backend is chosen by the [`Device`].
 //!
 //! The LSTM is written here rather than taken from `burn::nn::Lstm`, which runs eight small
-//! matrix products per time step: [`FusedLstm`] projects the inputs of every time step in one
-//! product before the recurrence and computes all four gates with one recurrent product per
-//! step. Variable lengths are handled by masking: past a sequence's last valid step its state
-//! is carried unchanged, so the final state is the state at the last valid step and padding is
-//! never read as speech.
+//! matrix products per time step: [`FusedLstm`] computes all four gates with one input and one
+//! recurrent product per step, and at inference projects the inputs of every time step in one
+//! product before the recurrence. Variable lengths: the LSTM is causal, so its outputs at valid
+//! steps never depend on the padding after them; the heads read each sequence's output at its
+//! last valid step, so padding is never read as speech.
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
@@ -116,45 +116,71 @@ impl FusedLstm {
         }
     }
 
-    /// Runs the layer.
-    ///
-    /// - `x`: `[batch, steps, d_input]`
-    /// - `mask`: `[batch, steps, 1]`, 1.0 for valid steps, 0.0 for padding (valid steps first)
-    ///
-    /// Returns the outputs `[batch, steps, hidden]` (padding steps repeat the last valid state)
-    /// and the final hidden state `[batch, hidden]` (the state at each sequence's last valid
-    /// step).
-    pub fn forward(&self, x: Tensor<3>, mask: Tensor<3>) -> (Tensor<3>, Tensor<2>) {
-        let [batch, steps, _] = x.dims();
-        let device = x.device();
+    /// One time step: `x_proj` is this step's input projection `[batch, 4 * hidden]` (from
+    /// [`FusedLstm::project`]), `hidden` and `cell` the previous state `[batch, hidden]`.
+    /// Returns the new `(hidden, cell)`.
+    pub fn step(
+        &self,
+        x_proj: Tensor<2>,
+        hidden: Tensor<2>,
+        cell: Tensor<2>,
+    ) -> (Tensor<2>, Tensor<2>) {
         let h = self.hidden;
-        let projected = self.input.forward(x);
-        // 1 - mask, for all steps at once.
-        let keep_all = mask.clone().neg().add_scalar(1.0);
-        let mut hidden = Tensor::<2>::zeros([batch, h], &device);
-        let mut cell = Tensor::<2>::zeros([batch, h], &device);
-        let mut outputs = Vec::with_capacity(steps);
-        for t in 0..steps {
-            let gates: Tensor<2> = projected.clone().slice(s![.., t, ..]).squeeze_dim(1)
-                + self.recurrent.forward(hidden.clone());
-            // Gate order: input, forget, output (one sigmoid for the three), then cell.
-            let sig = sigmoid(gates.clone().narrow(1, 0, 3 * h));
-            let (i, f, o) = (
-                sig.clone().narrow(1, 0, h),
-                sig.clone().narrow(1, h, h),
-                sig.narrow(1, 2 * h, h),
-            );
-            let g = gates.narrow(1, 3 * h, h).tanh();
-            let new_cell = f * cell.clone() + i * g;
-            let new_hidden = o * new_cell.clone().tanh();
-            let m: Tensor<2> = mask.clone().slice(s![.., t, ..]).squeeze_dim(1);
-            let keep: Tensor<2> = keep_all.clone().slice(s![.., t, ..]).squeeze_dim(1);
-            cell = new_cell * m.clone() + cell * keep.clone();
-            hidden = new_hidden * m + hidden * keep;
-            outputs.push(hidden.clone().unsqueeze_dim::<3>(1));
-        }
-        (Tensor::cat(outputs, 1), hidden)
+        let gates = x_proj + self.recurrent.forward(hidden);
+        // Gate order: input, forget, output (one sigmoid for the three), then cell.
+        let sig = sigmoid(gates.clone().narrow(1, 0, 3 * h));
+        let (i, f, o) = (
+            sig.clone().narrow(1, 0, h),
+            sig.clone().narrow(1, h, h),
+            sig.narrow(1, 2 * h, h),
+        );
+        let g = gates.narrow(1, 3 * h, h).tanh();
+        let cell = f * cell + i * g;
+        (o * cell.clone().tanh(), cell)
     }
+
+    /// The input projection of one step or of all steps at once: `[..., d_input]` to
+    /// `[..., 4 * hidden]`.
+    pub fn project<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        self.input.forward(x)
+    }
+
+    /// Units.
+    #[must_use]
+    pub fn hidden(&self) -> usize {
+        self.hidden
+    }
+}
+
+/// Each sequence's output at its last valid step, `[batch, hidden]`, from the per-step outputs
+/// `[batch, 1, hidden]` and the prefix `mask` `[batch, steps, 1]`: `mask[t] - mask[t + 1]` is
+/// 1 exactly there. The LSTM is causal, so outputs at valid steps never depend on padding.
+fn select_last(outputs: Vec<Tensor<3>>, final_hidden: Tensor<2>, mask: Tensor<3>) -> Tensor<2> {
+    let [batch, steps, _] = mask.dims();
+    if steps <= 1 {
+        return final_hidden;
+    }
+    let hidden = final_hidden.dims()[1];
+    let device = mask.device();
+    let next = Tensor::cat(
+        vec![
+            mask.clone().slice(s![.., 1.., ..]),
+            Tensor::<3>::zeros([batch, 1, 1], &device),
+        ],
+        1,
+    );
+    (Tensor::cat(outputs, 1) * (mask - next))
+        .sum_dim(1)
+        .reshape([batch, hidden])
+}
+
+/// Which parameters per-player fine-tuning changes; the rest stay the base model's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Trainable {
+    /// The dense layer and both heads.
+    Heads,
+    /// The second LSTM layer, the dense layer and both heads.
+    LastLayer,
 }
 
 /// Output of [`EmotionModel::forward`].
@@ -181,16 +207,147 @@ impl EmotionModel {
     /// Runs the model.
     ///
     /// - `x`: `[batch, steps, n_features]`, normalised features
-    /// - `mask`: `[batch, steps, 1]`, 1.0 on each sequence's valid steps (a prefix)
+    /// - `mask`: `[batch, steps, 1]`, 1.0 on each sequence's valid steps (a prefix: padding
+    ///   comes last)
+    ///
+    /// Returns logits `[batch, 8]` and `[batch, 2]` computed from each sequence's state at its
+    /// last valid step.
+    ///
+    /// Both layers advance together, one time step at a time. Under autodiff each step's
+    /// input projection is computed from that step's slice of `x` (which carries no gradient):
+    /// slicing one all-steps projection would make every step's backward pass write a
+    /// zero-filled gradient of the whole `[batch, steps, 4 * hidden]` tensor, a cost that grows
+    /// with the square of the length. Without autodiff the first layer's projection is one
+    /// matrix product over all steps.
     pub fn forward(&self, x: Tensor<3>, mask: Tensor<3>) -> EmotionOutput {
-        let (out_1, _) = self.lstm_1.forward(x, mask.clone());
-        let (_, last) = self.lstm_2.forward(self.dropout.forward(out_1), mask);
+        let [batch, steps, d] = x.dims();
+        let device = x.device();
+        let tracked = self.lstm_1.input.weight.val().is_require_grad();
+        let projected = (!tracked).then(|| self.lstm_1.project(x.clone()));
+        let (h_1, h_2) = (self.lstm_1.hidden(), self.lstm_2.hidden());
+        let (mut hidden_1, mut cell_1) = (
+            Tensor::<2>::zeros([batch, h_1], &device),
+            Tensor::<2>::zeros([batch, h_1], &device),
+        );
+        let (mut hidden_2, mut cell_2) = (
+            Tensor::<2>::zeros([batch, h_2], &device),
+            Tensor::<2>::zeros([batch, h_2], &device),
+        );
+        let mut outputs = Vec::with_capacity(steps);
+        for t in 0..steps {
+            let p_1 = match &projected {
+                Some(p) => p.clone().slice(s![.., t, ..]).reshape([batch, 4 * h_1]),
+                None => self
+                    .lstm_1
+                    .project(x.clone().slice(s![.., t, ..]).reshape([batch, d])),
+            };
+            (hidden_1, cell_1) = self.lstm_1.step(p_1, hidden_1, cell_1);
+            let p_2 = self.lstm_2.project(self.dropout.forward(hidden_1.clone()));
+            (hidden_2, cell_2) = self.lstm_2.step(p_2, hidden_2, cell_2);
+            outputs.push(hidden_2.clone().unsqueeze_dim::<3>(1));
+        }
+        let last = select_last(outputs, hidden_2, mask);
+        self.heads(last)
+    }
+
+    /// The first LSTM layer's outputs at every step, `[batch, steps, hidden_1]`, for
+    /// [`EmotionModel::forward_from_first_layer`]. Meant for a model without autodiff (the
+    /// frozen layer of per-player fine-tuning); padding steps give outputs nobody reads.
+    pub fn first_layer(&self, x: Tensor<3>) -> Tensor<3> {
+        let [batch, steps, _] = x.dims();
+        let device = x.device();
+        let h_1 = self.lstm_1.hidden();
+        let projected = self.lstm_1.project(x);
+        let (mut hidden, mut cell) = (
+            Tensor::<2>::zeros([batch, h_1], &device),
+            Tensor::<2>::zeros([batch, h_1], &device),
+        );
+        let mut outputs = Vec::with_capacity(steps);
+        for t in 0..steps {
+            let p = projected
+                .clone()
+                .slice(s![.., t, ..])
+                .reshape([batch, 4 * h_1]);
+            (hidden, cell) = self.lstm_1.step(p, hidden, cell);
+            outputs.push(hidden.clone().unsqueeze_dim::<3>(1));
+        }
+        Tensor::cat(outputs, 1)
+    }
+
+    /// The rest of [`EmotionModel::forward`] from the first layer's outputs `first`
+    /// `[batch, steps, hidden_1]` (which carry no gradient): the second layer and the heads.
+    pub fn forward_from_first_layer(&self, first: Tensor<3>, mask: Tensor<3>) -> EmotionOutput {
+        let last = self.embedding_from_first_layer(first, mask);
+        self.heads(last)
+    }
+
+    /// The second layer's state at each sequence's last valid step, `[batch, hidden_2]`, from
+    /// the first layer's outputs (see [`EmotionModel::forward_from_first_layer`]).
+    pub fn embedding_from_first_layer(&self, first: Tensor<3>, mask: Tensor<3>) -> Tensor<2> {
+        let [batch, steps, h_1] = first.dims();
+        let device = first.device();
+        let h_2 = self.lstm_2.hidden();
+        let (mut hidden, mut cell) = (
+            Tensor::<2>::zeros([batch, h_2], &device),
+            Tensor::<2>::zeros([batch, h_2], &device),
+        );
+        let mut outputs = Vec::with_capacity(steps);
+        for t in 0..steps {
+            let x = first.clone().slice(s![.., t, ..]).reshape([batch, h_1]);
+            let p = self.lstm_2.project(self.dropout.forward(x));
+            (hidden, cell) = self.lstm_2.step(p, hidden, cell);
+            outputs.push(hidden.clone().unsqueeze_dim::<3>(1));
+        }
+        select_last(outputs, hidden, mask)
+    }
+
+    /// Dense layer and both heads on the last LSTM state `[batch, hidden_2]` (from
+    /// [`EmotionModel::embedding_from_first_layer`]).
+    pub fn heads(&self, last: Tensor<2>) -> EmotionOutput {
         let z = relu(self.dense.forward(self.dropout.forward(last)));
         let z = self.dropout.forward(z);
         EmotionOutput {
             emotion: self.emotion_head.forward(z.clone()),
             intensity: self.intensity_head.forward(z),
         }
+    }
+
+    /// Stops gradients in the parts that `trainable` leaves fixed.
+    #[must_use]
+    pub fn freeze_except(mut self, trainable: Trainable) -> Self {
+        self.lstm_1 = self.lstm_1.no_grad();
+        if trainable == Trainable::Heads {
+            self.lstm_2 = self.lstm_2.no_grad();
+        }
+        self
+    }
+
+    /// Sum of squared differences between this model's `trainable` parameters and `other`'s
+    /// (a scalar tensor on this model's device; `other` must be on the same device).
+    pub fn squared_distance(&self, other: &EmotionModel, trainable: Trainable) -> Tensor<1> {
+        let mut pairs = vec![
+            (&self.dense, &other.dense),
+            (&self.emotion_head, &other.emotion_head),
+            (&self.intensity_head, &other.intensity_head),
+        ];
+        if trainable == Trainable::LastLayer {
+            pairs.push((&self.lstm_2.input, &other.lstm_2.input));
+            pairs.push((&self.lstm_2.recurrent, &other.lstm_2.recurrent));
+        }
+        let mut total: Option<Tensor<1>> = None;
+        for (a, b) in pairs {
+            let mut add = |x: Tensor<1>| {
+                total = Some(match total.take() {
+                    Some(t) => t + x,
+                    None => x,
+                });
+            };
+            add((a.weight.val() - b.weight.val()).powi_scalar(2).sum());
+            if let (Some(x), Some(y)) = (&a.bias, &b.bias) {
+                add((x.val() - y.val()).powi_scalar(2).sum());
+            }
+        }
+        total.unwrap_or_else(|| Tensor::zeros([1], &self.dense.weight.val().device()))
     }
 
     /// Number of trainable parameters.

@@ -519,6 +519,8 @@ pub struct UpdateRecord {
     pub accepted: bool,
     /// Why they were (or were not) kept, for people reading the history.
     pub reason: String,
+    /// Seconds the update took.
+    pub seconds: f64,
 }
 
 /// The base model a profile was made for: fine-tuned weights and statistics only make sense on

@@ -3,12 +3,13 @@
 //! `cargo run --release -p trainer -- <subcommand>`; `--help` lists them.
 
 mod cmd;
+mod plots;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Offline tools for bevy_voice_emotion: features, datasets (training follows).
+/// Offline tools for bevy_voice_emotion: features, datasets, training, evaluation.
 #[derive(Debug, Parser)]
 #[command(name = "trainer", version, about)]
 struct Cli {
@@ -28,6 +29,12 @@ enum Command {
     Evaluate(cmd::evaluate::Args),
     /// Classify WAV files and print a table of predictions.
     Predict(cmd::predict::Args),
+    /// Redraw a model directory's charts from its report.json.
+    Charts(cmd::charts::Args),
+    /// Pick the anchor set (base training utterances replayed during per-player adaptation).
+    Anchors(cmd::anchors::Args),
+    /// Simulate each speaker as a new player: confirm calibration clips, test on the rest.
+    AdaptEval(cmd::adapt_eval::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +45,9 @@ fn main() -> ExitCode {
         Command::Train(args) => cmd::train::run(&args),
         Command::Evaluate(args) => cmd::evaluate::run(&args),
         Command::Predict(args) => cmd::predict::run(&args),
+        Command::Anchors(args) => cmd::anchors::run(&args),
+        Command::Charts(args) => cmd::charts::run(&args),
+        Command::AdaptEval(args) => cmd::adapt_eval::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

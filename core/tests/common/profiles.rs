@@ -92,6 +92,7 @@ pub fn profile(id: &str, n_samples: usize, frames: usize, weights_bytes: usize) 
             accuracy_after: 0.5 + 0.05 * k as f64,
             accepted: k > 0,
             reason: format!("update {k}"),
+            seconds: 0.5,
         })
         .collect();
     p

@@ -1,5 +1,8 @@
 //! One module per subcommand: an `Args` struct (clap) and a `run` function.
 
+pub mod adapt_eval;
+pub mod anchors;
+pub mod charts;
 pub mod dataset;
 pub mod evaluate;
 pub mod features;

@@ -1,0 +1,117 @@
+//! Bench binary: one training step (forward, backward, Adam) of the emotion model against the
+//! same network built from burn's stock `nn::Lstm`, in the same run.
+//!
+//! `cargo bench -p voice_emotion --bench training` prints the median seconds per batch-32 step
+//! at 100 and at 200 input steps for both, and their ratio. One thread (flex without rayon).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Lstm, LstmConfig};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use voice_emotion::model::{EmotionModel, EmotionModelConfig, default_device};
+use voice_emotion::training::cross_entropy;
+
+const BATCH: usize = 32;
+const FEATURES: usize = 240;
+
+/// The reference shape (LSTM 128 then 64, dense 128, 8 + 2 outputs) on `burn::nn::Lstm`.
+#[derive(Module, Debug)]
+struct StockModel {
+    lstm_1: Lstm,
+    lstm_2: Lstm,
+    dropout: Dropout,
+    dense: Linear,
+    emotion: Linear,
+    intensity: Linear,
+}
+
+impl StockModel {
+    fn new(device: &Device) -> Self {
+        Self {
+            lstm_1: LstmConfig::new(FEATURES, 128, true).init(device),
+            lstm_2: LstmConfig::new(128, 64, true).init(device),
+            dropout: DropoutConfig::new(0.3).init(),
+            dense: LinearConfig::new(64, 128).init(device),
+            emotion: LinearConfig::new(128, 8).init(device),
+            intensity: LinearConfig::new(128, 2).init(device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<2>) {
+        let (out, _) = self.lstm_1.forward(x, None);
+        let (_, state) = self.lstm_2.forward(self.dropout.forward(out), None);
+        let z = self.dropout.forward(relu(self.dense.forward(state.hidden)));
+        (self.emotion.forward(z.clone()), self.intensity.forward(z))
+    }
+}
+
+fn batch(steps: usize, device: &Device) -> (Tensor<3>, Tensor<3>, Tensor<1, Int>) {
+    let x: Vec<f32> = (0..BATCH * steps * FEATURES)
+        .map(|i| (i as f32 * 0.013).sin())
+        .collect();
+    let labels: Vec<i64> = (0..BATCH as i64).map(|i| i % 8).collect();
+    (
+        Tensor::from_data(TensorData::new(x, [BATCH, steps, FEATURES]), device),
+        Tensor::ones([BATCH, steps, 1], device),
+        Tensor::from_data(TensorData::new(labels, [BATCH]), device),
+    )
+}
+
+fn median_seconds(runs: usize, mut step: impl FnMut()) -> f64 {
+    step();
+    step();
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            step();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn ours(steps: usize, device: &Device) -> f64 {
+    let mut model: EmotionModel = EmotionModelConfig::new(FEATURES).init(device);
+    let mut optim = AdamConfig::new().init();
+    let (x, mask, labels) = batch(steps, device);
+    median_seconds(7, || {
+        let out = model.forward(x.clone(), mask.clone());
+        let loss = cross_entropy(out.emotion, labels.clone(), None)
+            + cross_entropy(out.intensity, labels.clone().remainder_scalar(2), None);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-3, model.clone(), grads);
+    })
+}
+
+fn stock(steps: usize, device: &Device) -> f64 {
+    let mut model = StockModel::new(device);
+    let mut optim = AdamConfig::new().init();
+    let (x, _, labels) = batch(steps, device);
+    median_seconds(7, || {
+        let (emotion, intensity) = model.forward(x.clone());
+        let loss = cross_entropy(emotion, labels.clone(), None)
+            + cross_entropy(intensity, labels.clone().remainder_scalar(2), None);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-3, model.clone(), grads);
+    })
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is accepted and ignored.
+    let device = default_device().autodiff();
+    println!("one training step, batch {BATCH}, {FEATURES} features, median of 7 (seconds)");
+    println!(
+        "{:>6} {:>10} {:>14} {:>7}",
+        "steps", "ours", "burn nn::Lstm", "ratio"
+    );
+    for steps in [100, 200] {
+        let a = ours(steps, &device);
+        let b = stock(steps, &device);
+        println!("{steps:>6} {a:>10.4} {b:>14.4} {:>6.1}x", b / a);
+    }
+}

@@ -1,0 +1,335 @@
+//! `trainer adapt-eval`: each speaker as a new player, through the same confirm API the game
+//! uses: calibration clips confirmed one by one, then accuracy on the speaker's test clips.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use voice_emotion::adapt::{
+    ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel, PlayerState,
+};
+use voice_emotion::audio::load_clip;
+use voice_emotion::dataset::{Emotion, RavdessName, Sample, Split};
+use voice_emotion::features::FeatureMatrix;
+use voice_emotion::inference::EmotionClassifier;
+use voice_emotion::input::{InputExtractor, NormStats};
+use voice_emotion::model::{EmotionModel, default_device};
+
+use super::CmdResult;
+use super::evaluate::select;
+
+/// Arguments of `trainer adapt-eval`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["data", "manifest"])))]
+pub struct Args {
+    /// The base model directory (with `anchors.bin` for replay).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A RAVDESS folder: calibration = statement 01 repetition 01 (15 clips per actor),
+    /// test = statement 02 (30 clips).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// RAVDESS actors, e.g. `21-24`.
+    #[arg(long, default_value = "21-24", requires = "data")]
+    pub actors: String,
+    /// A labelled manifest: calibration = rows with split `calibrate` (or `train`), test =
+    /// rows with split `test`; or see `--per-class`.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// With a manifest: the first K clips of each emotion of each speaker calibrate, the
+    /// rest test (instead of the split column).
+    #[arg(long, requires = "manifest")]
+    pub per_class: Option<usize>,
+    /// Fraction of calibration labels replaced by a wrong emotion (poisoning), e.g. 0.2.
+    #[arg(long, default_value_t = 0.0)]
+    pub wrong_labels: f64,
+    /// Seed of the wrong-label choice.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// An adaptation configuration (JSON); defaults otherwise.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Where to write the learning-curve chart (PNG).
+    #[arg(long, default_value = "adapt-eval.png")]
+    pub plot: PathBuf,
+}
+
+/// One speaker's clips.
+struct Speaker {
+    name: String,
+    calibration: Vec<(FeatureMatrix, Sample)>,
+    test: Vec<(FeatureMatrix, Sample)>,
+}
+
+fn repetition(sample: &Sample) -> Option<u8> {
+    RavdessName::parse(&sample.path).ok().map(|n| n.repetition)
+}
+
+fn speakers(args: &Args, samples: Vec<Sample>) -> Result<Vec<Speaker>, Box<dyn std::error::Error>> {
+    let mut by_speaker: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
+    for s in samples {
+        by_speaker.entry(s.speaker.clone()).or_default().push(s);
+    }
+    let mut out = Vec::new();
+    for (name, clips) in by_speaker {
+        let (mut calibration, test): (Vec<Sample>, Vec<Sample>) = if args.data.is_some() {
+            let cal = |s: &Sample| s.statement == Some(1) && repetition(s) == Some(1);
+            let (c, rest): (Vec<Sample>, Vec<Sample>) = clips.into_iter().partition(cal);
+            (
+                c,
+                rest.into_iter()
+                    .filter(|s| s.statement == Some(2))
+                    .collect(),
+            )
+        } else if let Some(k) = args.per_class {
+            let mut taken: BTreeMap<Emotion, usize> = BTreeMap::new();
+            clips.into_iter().partition(|s| {
+                let n = taken.entry(s.emotion).or_default();
+                *n += 1;
+                *n <= k
+            })
+        } else {
+            let (c, rest): (Vec<Sample>, Vec<Sample>) = clips
+                .into_iter()
+                .partition(|s| matches!(s.split, Some(Split::Calibrate | Split::Train)));
+            (
+                c,
+                rest.into_iter()
+                    .filter(|s| s.split == Some(Split::Test))
+                    .collect(),
+            )
+        };
+        // A fixed order: by emotion, then intensity, then file name.
+        calibration.sort_by(|a, b| {
+            (a.emotion, a.intensity, &a.path).cmp(&(b.emotion, b.intensity, &b.path))
+        });
+        if calibration.is_empty() || test.is_empty() {
+            eprintln!(
+                "{name}: skipped ({} calibration, {} test clips)",
+                calibration.len(),
+                test.len()
+            );
+            continue;
+        }
+        out.push((name, calibration, test));
+    }
+    let mut speakers = Vec::new();
+    let mut extractor = None;
+    for (name, calibration, test) in out {
+        let ex = match &mut extractor {
+            Some(e) => e,
+            None => extractor.insert(InputExtractor::new(
+                voice_emotion::input::InputConfig::default(),
+            )?),
+        };
+        let mut mfcc = |s: Sample| -> Result<(FeatureMatrix, Sample), Box<dyn std::error::Error>> {
+            let signal = load_clip(&s.path)?;
+            Ok((ex.mfcc(&signal)?, s))
+        };
+        let calibration = calibration
+            .into_iter()
+            .map(&mut mfcc)
+            .collect::<Result<Vec<_>, _>>()?;
+        let test = test
+            .into_iter()
+            .map(&mut mfcc)
+            .collect::<Result<Vec<_>, _>>()?;
+        speakers.push(Speaker {
+            name,
+            calibration,
+            test,
+        });
+    }
+    Ok(speakers)
+}
+
+fn accuracy(
+    adapter: &Adapter,
+    extractor: &InputExtractor,
+    model: &EmotionModel,
+    stats: &NormStats,
+    test: &[(FeatureMatrix, Sample)],
+) -> f64 {
+    let mfcc: Vec<&FeatureMatrix> = test.iter().map(|(m, _)| m).collect();
+    let predictions = adapter.classify(model, extractor, &mfcc, stats);
+    let hits = predictions
+        .iter()
+        .zip(test)
+        .filter(|(p, (_, s))| p.emotion == s.emotion)
+        .count();
+    hits as f64 / test.len().max(1) as f64
+}
+
+/// Runs the subcommand.
+pub fn run(args: &Args) -> CmdResult {
+    if !(0.0..=1.0).contains(&args.wrong_labels) {
+        return Err(format!(
+            "--wrong-labels {} is not a fraction between 0 and 1",
+            args.wrong_labels
+        )
+        .into());
+    }
+    let device = default_device();
+    let classifier = EmotionClassifier::load(&args.model, &device)?;
+    let config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+            serde_json::from_str::<AdaptConfig>(&text)
+                .map_err(|e| format!("{} is not an adaptation config: {e}", path.display()))?
+        }
+        None => AdaptConfig::new(),
+    };
+    let anchors_path = args.model.join(ANCHORS_FILE);
+    let anchors = if anchors_path.is_file() {
+        AnchorSet::read(&anchors_path)?
+    } else {
+        eprintln!(
+            "warning: {} is missing: adapting without replay of base training data",
+            anchors_path.display()
+        );
+        AnchorSet::default()
+    };
+    let adapter = Arc::new(Adapter::new(&classifier, &anchors, config));
+    let extractor = InputExtractor::new(classifier.input_config().clone())?;
+    let samples = select(args.data.as_ref(), &args.actors, args.manifest.as_ref())?;
+    let speakers = speakers(args, samples)?;
+    if speakers.is_empty() {
+        return Err("no speaker has both calibration and test clips".into());
+    }
+    let global = adapter.blended_stats(None);
+    println!(
+        "{} speakers; anchors: {}; wrong calibration labels: {:.0}%\n",
+        speakers.len(),
+        anchors.anchors.len(),
+        args.wrong_labels * 100.0
+    );
+    println!(
+        "{:<12} {:>5} {:>5} {:>8} {:>8} {:>8} {:>9} {:>10}",
+        "speaker", "calib", "test", "cold", "stats", "adapted", "accepted", "update s"
+    );
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
+    let (mut cold_sum, mut stats_sum, mut adapted_sum) = (0.0, 0.0, 0.0);
+    let mut curves: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut update_seconds = Vec::new();
+    for speaker in &speakers {
+        // Which calibration labels are wrong.
+        let n = speaker.calibration.len();
+        let n_wrong = (args.wrong_labels * n as f64).round() as usize;
+        let mut idx: Vec<usize> = (0..n).collect();
+        idx.shuffle(&mut rng);
+        let wrong: Vec<usize> = idx.into_iter().take(n_wrong).collect();
+
+        let cold = accuracy(&adapter, &extractor, adapter.base(), &global, &speaker.test);
+        let player = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None)?;
+        // Statistics only: the calibration speech, no labels.
+        let mut own = NormStats::new(classifier.training_config().model.n_features);
+        for (m, _) in &speaker.calibration {
+            own.add(&extractor.finish(m));
+        }
+        let stats_only = accuracy(
+            &adapter,
+            &extractor,
+            adapter.base(),
+            &adapter.blended_stats(Some(&own)),
+            &speaker.test,
+        );
+        let mut curve = vec![cold];
+        let mut accepted = 0usize;
+        let mut updates = 0usize;
+        for (k, (m, s)) in speaker.calibration.iter().enumerate() {
+            let label = if wrong.contains(&k) {
+                let others: Vec<Emotion> = Emotion::ALL
+                    .into_iter()
+                    .filter(|e| *e != s.emotion)
+                    .collect();
+                others[rng.random_range(0..others.len())]
+            } else {
+                s.emotion
+            };
+            player.confirm(m.clone(), label, s.intensity)?;
+            player.wait_idle();
+            for r in player.take_outcomes() {
+                updates += 1;
+                if r.accepted {
+                    accepted += 1;
+                }
+                if r.samples_used >= adapter.config().min_samples {
+                    update_seconds.push(r.seconds);
+                }
+            }
+            curve.push(accuracy(
+                &adapter,
+                &extractor,
+                &player.weights(),
+                &player.stats(),
+                &speaker.test,
+            ));
+        }
+        let adapted = curve.last().copied().unwrap_or(cold);
+        let mean_update = update_seconds.iter().sum::<f64>() / update_seconds.len().max(1) as f64;
+        println!(
+            "{:<12} {:>5} {:>5} {:>8.4} {:>8.4} {:>8.4} {:>5}/{:<3} {:>10.3}",
+            speaker.name,
+            n,
+            speaker.test.len(),
+            cold,
+            stats_only,
+            adapted,
+            accepted,
+            updates,
+            mean_update
+        );
+        cold_sum += cold;
+        stats_sum += stats_only;
+        adapted_sum += adapted;
+        curves.push((speaker.name.clone(), curve));
+    }
+    let k = speakers.len() as f64;
+    let (cold, stats, adapted) = (cold_sum / k, stats_sum / k, adapted_sum / k);
+    println!(
+        "{:<12} {:>5} {:>5} {:>8.4} {:>8.4} {:>8.4}",
+        "mean", "", "", cold, stats, adapted
+    );
+    let mut sorted = update_seconds.clone();
+    sorted.sort_by(f64::total_cmp);
+    if let Some(max) = sorted.last() {
+        println!(
+            "\nupdates: {} timed, median {:.3} s, max {:.3} s (worker thread, this machine)",
+            sorted.len(),
+            sorted[sorted.len() / 2],
+            max
+        );
+    }
+    write_plot(&args.plot, &curves, args.wrong_labels)?;
+    println!("learning curve: {}", args.plot.display());
+    println!(
+        "adapted accuracy: {adapted:.4} (base {cold:.4}, gain {:+.4})",
+        adapted - cold
+    );
+    Ok(())
+}
+
+fn write_plot(path: &Path, curves: &[(String, Vec<f64>)], wrong: f64) -> CmdResult {
+    let len = curves.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+    let mean: Vec<f64> = (0..len)
+        .map(|i| {
+            let v: Vec<f64> = curves
+                .iter()
+                .filter_map(|(_, c)| c.get(i).copied())
+                .collect();
+            v.iter().sum::<f64>() / v.len().max(1) as f64
+        })
+        .collect();
+    let title = if wrong > 0.0 {
+        format!(
+            "accuracy against confirmed samples ({:.0}% wrong labels)",
+            wrong * 100.0
+        )
+    } else {
+        "accuracy against confirmed samples".to_owned()
+    };
+    crate::plots::learning_curve(path, &title, curves, &mean)
+}

@@ -1,0 +1,85 @@
+//! `trainer anchors`: picks the anchor set a model ships for per-player adaptation (replay of
+//! base training utterances) and writes it into the model directory.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use voice_emotion::adapt::{ANCHORS_FILE, Anchor, AnchorSet};
+use voice_emotion::data::examples;
+use voice_emotion::dataset::{Dataset, Emotion};
+use voice_emotion::inference::EmotionClassifier;
+use voice_emotion::model::default_device;
+use voice_emotion::profile::QuantisedMatrix;
+use voice_emotion::training::{Normaliser, normalised};
+
+use super::CmdResult;
+use super::evaluate::parse_actors;
+
+/// Arguments of `trainer anchors`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The model directory (the anchor file is written into it).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The RAVDESS folder.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Actors to draw from: the model's training actors only.
+    #[arg(long, default_value = "1-18")]
+    pub actors: String,
+    /// Anchors per emotion.
+    #[arg(long, default_value_t = 8)]
+    pub per_class: usize,
+    /// Seed of the choice.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// Runs the subcommand.
+pub fn run(args: &Args) -> CmdResult {
+    let classifier = EmotionClassifier::load(&args.model, &default_device())?;
+    let actors = parse_actors(&args.actors)?;
+    let dataset = Dataset::from_ravdess_dir(&args.data)?;
+    let pool: Vec<_> = dataset
+        .samples()
+        .iter()
+        .filter(|s| s.actor.is_some_and(|a| actors.contains(&a)))
+        .cloned()
+        .collect();
+    // Each speaker's statistics from all their clips, as in training.
+    let all = examples(&pool, classifier.input_config(), None, 2, &|_| {})?;
+    let stats = Normaliser::fit(&all, classifier.training_config().model.n_features).speakers;
+    let mut by_class: BTreeMap<Emotion, Vec<usize>> = BTreeMap::new();
+    for (i, e) in all.iter().enumerate() {
+        by_class.entry(e.emotion).or_default().push(i);
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
+    let mut set = AnchorSet::default();
+    for idx in by_class.values_mut() {
+        idx.shuffle(&mut rng);
+        for &i in idx.iter().take(args.per_class) {
+            let e = &all[i];
+            let Some(s) = stats.get(&e.speaker) else {
+                continue;
+            };
+            set.anchors.push(Anchor {
+                input: QuantisedMatrix::encode(&normalised(&e.features, s)),
+                emotion: e.emotion,
+                intensity: e.intensity,
+            });
+        }
+    }
+    let path = args.model.join(ANCHORS_FILE);
+    set.write(&path)?;
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "{}: {} anchors from actors {}, {} bytes",
+        path.display(),
+        set.anchors.len(),
+        args.actors,
+        size
+    );
+    Ok(())
+}
