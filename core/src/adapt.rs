@@ -14,10 +14,12 @@
 //!   ones (L2-SP). Few steps at a small learning rate.
 //! - The player's **normalisation statistics** come from all their speech, labelled or not,
 //!   blended with the training set's while there is little of it ([`AdaptConfig::prior_steps`]).
-//! - A **guard**: a part of the samples is held back, the candidate is trained on the rest and
-//!   kept only if its accuracy on the held-back samples is not below the current model's;
-//!   then it is refitted on all samples. Otherwise the current weights stay and the record
-//!   says why.
+//! - A **guard**: a part of the samples (one in [`AdaptConfig::hold_back_every`], a different
+//!   part each update) is held back, the candidate is trained on the rest and kept only if its
+//!   accuracy on the held-back samples is not below that of its starting point, the base
+//!   weights (the weights in use were refitted on those very samples, so they cannot judge
+//!   fairly); then it is refitted on all samples. Otherwise the weights in use stay and the
+//!   record says why.
 //!
 //! [`PlayerModel`] runs updates on its own worker thread and swaps new weights in atomically;
 //! prediction never waits for an update.
@@ -41,7 +43,9 @@ use crate::features::FeatureMatrix;
 use crate::inference::{EmotionClassifier, Prediction};
 use crate::input::{InputConfig, InputExtractor, NormStats};
 use crate::model::{EmotionModel, Trainable};
-use crate::profile::{QuantisedMatrix, UpdateRecord};
+use crate::profile::{
+    BaseModelRef, ConfirmedSample, PlayerId, PlayerProfile, QuantisedMatrix, UpdateRecord,
+};
 use crate::training::{cross_entropy, make_batch, normalised};
 
 /// Settings of per-player fine-tuning.
@@ -51,10 +55,10 @@ pub struct AdaptConfig {
     #[config(default = "Trainable::Heads")]
     pub trainable: Trainable,
     /// Adam learning rate.
-    #[config(default = 1e-3)]
+    #[config(default = 1e-2)]
     pub learning_rate: f64,
     /// Optimisation steps per fit.
-    #[config(default = 60)]
+    #[config(default = 100)]
     pub steps: usize,
     /// Player samples per step (all of them when fewer).
     #[config(default = 32)]
@@ -63,11 +67,15 @@ pub struct AdaptConfig {
     #[config(default = 32)]
     pub anchor_batch: usize,
     /// Weight of the anchor loss.
-    #[config(default = 0.5)]
+    #[config(default = 1.0)]
     pub anchor_weight: f32,
     /// Weight of the squared distance to the base weights.
-    #[config(default = 1e-3)]
+    #[config(default = 1e-4)]
     pub l2sp: f32,
+    /// Fraction of each step's player samples with the highest loss left out of that step
+    /// (labels the model cannot fit are more often wrong ones).
+    #[config(default = 0.2)]
+    pub ignore_worst: f32,
     /// Weight of the intensity loss (where the intensity is known).
     #[config(default = 0.5)]
     pub intensity_weight: f32,
@@ -102,6 +110,12 @@ pub enum AdaptError {
         /// What went wrong.
         reason: String,
     },
+    /// Weights could not be turned into bytes or back.
+    #[error("player weights: {reason}")]
+    Weights {
+        /// What burn reported.
+        reason: String,
+    },
     /// A sample's features do not fit the model.
     #[error("features of {found} coefficients per frame, the model takes {expected}")]
     Shape {
@@ -110,17 +124,6 @@ pub enum AdaptError {
         /// Coefficients given.
         found: usize,
     },
-}
-
-/// One labelled utterance of a player (MFCC frames, as [`InputExtractor::mfcc`] gives).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LabelledSample {
-    /// MFCC frames, `frames x n_mfcc`.
-    pub mfcc: FeatureMatrix,
-    /// The emotion the player confirmed.
-    pub emotion: Emotion,
-    /// The intensity, when the player gave it.
-    pub intensity: Option<Intensity>,
 }
 
 /// An anchor utterance: a base training example, already normalised model input.
@@ -371,6 +374,36 @@ impl Adapter {
         hits.iter().filter(|&&h| h != 0).count() as f64 / items.len() as f64
     }
 
+    /// Per-sample weights that leave out the [`AdaptConfig::ignore_worst`] fraction of the
+    /// batch with the highest loss (wrong labels fit worst), or `None` to keep all.
+    fn small_loss_weights(
+        &self,
+        logits: &Tensor<2>,
+        targets: &Tensor<1, Int>,
+        device: &Device,
+    ) -> Option<Tensor<1>> {
+        let [b, _] = logits.dims();
+        let drop =
+            (f64::from(self.config.ignore_worst.clamp(0.0, 0.9)) * b as f64).floor() as usize;
+        if drop == 0 {
+            return None;
+        }
+        let losses: Vec<f32> = burn::tensor::activation::log_softmax(logits.clone().detach(), 1)
+            .gather(1, targets.clone().reshape([b, 1]))
+            .reshape([b])
+            .neg()
+            .into_data()
+            .try_to_vec::<f32>()
+            .ok()?;
+        let mut order: Vec<usize> = (0..b).collect();
+        order.sort_by(|&x, &y| losses[y].total_cmp(&losses[x]));
+        let mut w = vec![1.0f32; b];
+        for &i in order.iter().take(drop) {
+            w[i] = 0.0;
+        }
+        Some(Tensor::from_data(TensorData::new(w, [b]), device))
+    }
+
     /// Fine-tunes the trainable part from the base weights on `train`.
     fn fit(&self, train: &[&Frozen], seed: u64) -> EmotionModel {
         let c = &self.config;
@@ -393,7 +426,12 @@ impl Adapter {
             let player: Vec<&Frozen> = order.iter().take(c.batch_size.max(1)).copied().collect();
             let anchors: Vec<&Frozen> = anchor_order.iter().take(c.anchor_batch).copied().collect();
             let (out, emotions, intensities, known) = self.forward_trainable(&model, &player, &ad);
-            let mut loss = cross_entropy(out.emotion, emotions, None)
+            let weights = self.small_loss_weights(&out.emotion, &emotions, &ad);
+            let known = match &weights {
+                Some(w) => known * w.clone(),
+                None => known,
+            };
+            let mut loss = cross_entropy(out.emotion, emotions, weights)
                 + cross_entropy(out.intensity, intensities, Some(known))
                     .mul_scalar(c.intensity_weight);
             if !anchors.is_empty() && c.anchor_weight > 0.0 {
@@ -418,13 +456,12 @@ impl Adapter {
     }
 
     /// One update: fine-tunes on `samples` normalised with `stats` (already blended), guarded
-    /// against `current` (the weights in use). `round` varies which samples are held back.
+    /// on held-back samples. `round` varies which samples are held back.
     #[must_use]
     pub fn update(
         &self,
-        samples: &[LabelledSample],
+        samples: &[ConfirmedSample],
         stats: &NormStats,
-        current: &EmotionModel,
         round: usize,
     ) -> UpdateResult {
         let started = Instant::now();
@@ -465,7 +502,7 @@ impl Adapter {
         };
         let inputs: Vec<FeatureMatrix> = recent
             .iter()
-            .map(|s| normalised(&extractor.finish(&s.mfcc), stats))
+            .map(|s| normalised(&extractor.finish(&s.features.decode()), stats))
             .collect();
         let items: Vec<_> = inputs
             .iter()
@@ -484,7 +521,10 @@ impl Adapter {
         }
         let seed = c.seed.wrapping_add(round as u64);
         let candidate = self.fit(&kept, seed);
-        let before = self.accuracy(current, &held);
+        // Every update starts from the base weights, so the guard compares the candidate with
+        // its starting point on samples neither has trained on. (The weights in use were
+        // refitted on these very samples, so comparing with them would favour them unfairly.)
+        let before = self.accuracy(&self.base, &held);
         let after = self.accuracy(&candidate, &held);
         if after < before {
             return UpdateResult {
@@ -495,7 +535,7 @@ impl Adapter {
                     false,
                     format!(
                         "kept the previous weights: the update scored {after:.2} on {} held-back \
-                         samples, the weights in use {before:.2}",
+                         samples, the base weights {before:.2}",
                         held.len()
                     ),
                 ),
@@ -514,7 +554,7 @@ impl Adapter {
                 after,
                 true,
                 format!(
-                    "{after:.2} on {} held-back samples (weights in use {before:.2})",
+                    "{after:.2} on {} held-back samples (base weights {before:.2})",
                     held.len()
                 ),
             ),
@@ -547,8 +587,8 @@ impl Adapter {
 /// A player's data: confirmed samples, speech statistics, update history.
 #[derive(Debug, Clone, Default)]
 pub struct PlayerState {
-    /// Confirmed samples, oldest first.
-    pub samples: Vec<LabelledSample>,
+    /// Confirmed samples, oldest first (MFCC frames at 8 bits a value, as saved).
+    pub samples: Vec<ConfirmedSample>,
     /// Statistics of all the player's speech (model-input steps), labelled or not.
     pub stats: Option<NormStats>,
     /// Updates so far.
@@ -716,10 +756,12 @@ impl PlayerModel {
         intensity: Option<Intensity>,
     ) -> Result<(), AdaptError> {
         self.observe(&mfcc)?;
-        lock(&self.shared.state).samples.push(LabelledSample {
-            mfcc,
+        lock(&self.shared.state).samples.push(ConfirmedSample {
+            features: QuantisedMatrix::encode(&mfcc),
             emotion,
             intensity,
+            time_unix_ms: now_ms(),
+            audio: None,
         });
         self.queue();
         Ok(())
@@ -769,6 +811,88 @@ impl PlayerModel {
     pub fn state(&self) -> PlayerState {
         lock(&self.shared.state).clone()
     }
+
+    /// The player as a profile to save: their weights (when adapted), samples, statistics
+    /// and history. Waits for running updates first.
+    ///
+    /// # Errors
+    /// [`AdaptError::Weights`] when the weights cannot be serialised.
+    pub fn to_profile(
+        &self,
+        id: PlayerId,
+        base: BaseModelRef,
+    ) -> Result<PlayerProfile, AdaptError> {
+        self.wait_idle();
+        let weights = if self.is_adapted() {
+            Some(weights_to_bytes(&self.weights())?)
+        } else {
+            None
+        };
+        let state = self.state();
+        let mut profile = PlayerProfile::new(id, base);
+        profile.weights = weights;
+        profile.samples = state.samples;
+        profile.norm = state.stats;
+        profile.history = state.history;
+        if let Some(first) = profile.samples.first() {
+            profile.created_unix_ms = profile.created_unix_ms.min(first.time_unix_ms);
+        }
+        Ok(profile)
+    }
+
+    /// A player from a saved profile (whose base the store has already checked).
+    ///
+    /// # Errors
+    /// [`AdaptError::Weights`] when the saved weights do not fit the model.
+    pub fn from_profile(adapter: Arc<Adapter>, profile: PlayerProfile) -> Result<Self, AdaptError> {
+        let weights = match &profile.weights {
+            Some(bytes) => Some(weights_from_bytes(&adapter, bytes)?),
+            None => None,
+        };
+        let state = PlayerState {
+            samples: profile.samples,
+            stats: profile.norm,
+            history: profile.history,
+        };
+        Self::new(adapter, state, weights)
+    }
+}
+
+/// A model's weights as bytes (burn's burnpack format).
+///
+/// # Errors
+/// [`AdaptError::Weights`] with burn's message.
+pub fn weights_to_bytes(model: &EmotionModel) -> Result<Vec<u8>, AdaptError> {
+    use burn::store::{BurnpackStore, ModuleSnapshot};
+    let mut store = BurnpackStore::from_bytes(None);
+    model
+        .save_into(&mut store)
+        .map_err(|e| AdaptError::Weights {
+            reason: format!("{e:?}"),
+        })?;
+    store
+        .get_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| AdaptError::Weights {
+            reason: format!("{e:?}"),
+        })
+}
+
+/// Weights from [`weights_to_bytes`], in the shape of `adapter`'s base model.
+///
+/// # Errors
+/// [`AdaptError::Weights`] for bytes that are not weights of this model.
+pub fn weights_from_bytes(adapter: &Adapter, bytes: &[u8]) -> Result<EmotionModel, AdaptError> {
+    use burn::store::{BurnpackStore, ModuleSnapshot};
+    let mut model = adapter.base.clone();
+    let mut store =
+        BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec())));
+    model
+        .load_from(&mut store)
+        .map_err(|e| AdaptError::Weights {
+            reason: format!("{e:?}"),
+        })?;
+    Ok(model)
 }
 
 impl Drop for PlayerModel {
@@ -807,13 +931,7 @@ fn worker(shared: &Shared, jobs: &Receiver<Job>) {
                 shared.adapter.blended_stats(state.stats.as_ref()),
             )
         };
-        let current = Arc::clone(
-            &shared
-                .weights
-                .read()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        let result = shared.adapter.update(&samples, &stats, &current, round);
+        let result = shared.adapter.update(&samples, &stats, round);
         round += 1;
         if let Some(model) = result.model {
             *shared

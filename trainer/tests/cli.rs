@@ -179,3 +179,83 @@ fn predict_prints_a_row_per_file() {
     assert!(lines[2].starts_with("03-01-04-01-02-02-21.wav") && lines[2].contains(" sad "));
     assert!(lines.iter().all(|l| !l.contains("NaN")));
 }
+
+#[test]
+fn adapt_eval_ends_with_the_adapted_accuracy_line_and_writes_its_chart() {
+    let plot = std::env::temp_dir().join(format!("adapt-eval-{}.png", std::process::id()));
+    let out = trainer(&[
+        "adapt-eval",
+        "--model",
+        &base_model(),
+        "--data",
+        ravdess_dir().to_str().unwrap(),
+        "--actors",
+        "24",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("actor_24"), "{text}");
+    let last = text.lines().last().unwrap();
+    // `adapted accuracy: 0.xxxx (base 0.yyyy, gain +z.zzzz)`
+    let rest = last.strip_prefix("adapted accuracy: ").unwrap();
+    let (adapted, rest) = rest.split_once(" (base ").unwrap();
+    let (base, gain) = rest.split_once(", gain ").unwrap();
+    let gain = gain.strip_suffix(')').unwrap();
+    for (figure, len) in [(adapted, 6), (base, 6), (gain, 7)] {
+        assert_eq!(figure.len(), len, "4 decimals: {last}");
+    }
+    let (adapted, base, gain): (f64, f64, f64) = (
+        adapted.parse().unwrap(),
+        base.parse().unwrap(),
+        gain.parse().unwrap(),
+    );
+    assert!((adapted - base - gain).abs() < 1e-3, "{last}");
+    assert!(adapted > base, "{last}");
+    let png = std::fs::read(&plot).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    std::fs::remove_file(&plot).unwrap();
+}
+
+#[test]
+fn adapt_eval_rejects_a_bad_wrong_label_fraction() {
+    let out = trainer(&[
+        "adapt-eval",
+        "--model",
+        &base_model(),
+        "--data",
+        ravdess_dir().to_str().unwrap(),
+        "--wrong-labels",
+        "1.5",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--wrong-labels 1.5"), "{err}");
+}
+
+#[test]
+fn charts_are_redrawn_from_a_report() {
+    let dir = std::env::temp_dir().join(format!("trainer-charts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        Path::new(&base_model()).join("report.json"),
+        dir.join("report.json"),
+    )
+    .unwrap();
+    let out = trainer(&["charts", "--model", dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["training_curves.png", "confusion_matrix.png"] {
+        let png = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(&png[1..4], b"PNG", "{name}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
