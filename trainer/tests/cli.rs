@@ -259,3 +259,75 @@ fn charts_are_redrawn_from_a_report() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn adapt_eval_takes_a_manifest_with_per_class_calibration() {
+    // Actor 23's clips as "your own recordings": a manifest with absolute paths.
+    let dir = std::env::temp_dir().join(format!("adapt-manifest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut tsv = String::from("path\temotion\tspeaker\tintensity\n");
+    let mut clips: Vec<PathBuf> = std::fs::read_dir(ravdess_dir().join("Actor_23"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    clips.sort();
+    let names = [
+        "neutral",
+        "calm",
+        "happy",
+        "sad",
+        "angry",
+        "fearful",
+        "disgust",
+        "surprised",
+    ];
+    for clip in &clips {
+        let name = clip.file_name().unwrap().to_str().unwrap();
+        let emotion: usize = name[6..8].parse().unwrap();
+        let intensity = if &name[9..11] == "02" {
+            "strong"
+        } else {
+            "normal"
+        };
+        tsv.push_str(&format!(
+            "{}\t{}\tplayer_one\t{intensity}\n",
+            clip.display(),
+            names[emotion - 1]
+        ));
+    }
+    let manifest = dir.join("mine.tsv");
+    std::fs::write(&manifest, tsv).unwrap();
+    let plot = dir.join("curve.png");
+    let out = trainer(&[
+        "adapt-eval",
+        "--model",
+        &base_model(),
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--per-class",
+        "2",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    // 2 per emotion calibrate (16), the other 44 of the 60 clips test.
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("player_one"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cells[1..3], ["16", "44"], "{row}");
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .starts_with("adapted accuracy: ")
+    );
+    assert!(plot.is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
