@@ -207,8 +207,8 @@ pub fn run(args: &Args) -> CmdResult {
         args.wrong_labels * 100.0
     );
     println!(
-        "{:<12} {:>5} {:>5} {:>8} {:>8} {:>8} {:>9} {:>10}",
-        "speaker", "calib", "test", "cold", "stats", "adapted", "accepted", "update s"
+        "{:<12} {:>5} {:>5} {:>8} {:>8} {:>8} {:>9} {:>14}",
+        "speaker", "calib", "test", "cold", "stats", "adapted", "accepted", "mean update s"
     );
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
     let (mut cold_sum, mut stats_sum, mut adapted_sum) = (0.0, 0.0, 0.0);
@@ -239,6 +239,7 @@ pub fn run(args: &Args) -> CmdResult {
         let mut curve = vec![cold];
         let mut accepted = 0usize;
         let mut updates = 0usize;
+        let mut speaker_seconds = Vec::new();
         for (k, (m, s)) in speaker.calibration.iter().enumerate() {
             let label = if wrong.contains(&k) {
                 let others: Vec<Emotion> = Emotion::ALL
@@ -257,7 +258,7 @@ pub fn run(args: &Args) -> CmdResult {
                     accepted += 1;
                 }
                 if r.samples_used >= adapter.config().min_samples {
-                    update_seconds.push(r.seconds);
+                    speaker_seconds.push(r.seconds);
                 }
             }
             curve.push(accuracy(
@@ -269,9 +270,10 @@ pub fn run(args: &Args) -> CmdResult {
             ));
         }
         let adapted = curve.last().copied().unwrap_or(cold);
-        let mean_update = update_seconds.iter().sum::<f64>() / update_seconds.len().max(1) as f64;
+        let mean_update = speaker_seconds.iter().sum::<f64>() / speaker_seconds.len().max(1) as f64;
+        update_seconds.extend(speaker_seconds);
         println!(
-            "{:<12} {:>5} {:>5} {:>8.4} {:>8.4} {:>8.4} {:>5}/{:<3} {:>10.3}",
+            "{:<12} {:>5} {:>5} {:>8.4} {:>8.4} {:>8.4} {:>5}/{:<3} {:>14.3}",
             speaker.name,
             n,
             speaker.test.len(),
