@@ -180,13 +180,24 @@ fn predict_prints_a_row_per_file() {
     assert!(lines.iter().all(|l| !l.contains("NaN")));
 }
 
+/// Runs `trainer adapt-eval --model models/base ARGS`; its standard output, once it succeeded.
+fn adapt_eval(args: &[&str]) -> String {
+    let model = base_model();
+    let mut all = vec!["adapt-eval", "--model", model.as_str()];
+    all.extend_from_slice(args);
+    let out = trainer(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn adapt_eval_ends_with_the_adapted_accuracy_line_and_writes_its_chart() {
     let plot = std::env::temp_dir().join(format!("adapt-eval-{}.png", std::process::id()));
-    let out = trainer(&[
-        "adapt-eval",
-        "--model",
-        &base_model(),
+    let text = adapt_eval(&[
         "--data",
         ravdess_dir().to_str().unwrap(),
         "--actors",
@@ -194,12 +205,6 @@ fn adapt_eval_ends_with_the_adapted_accuracy_line_and_writes_its_chart() {
         "--plot",
         plot.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("actor_24"), "{text}");
     let last = text.lines().last().unwrap();
     // `adapted accuracy: 0.xxxx (base 0.yyyy, gain +z.zzzz)`
@@ -271,16 +276,6 @@ fn adapt_eval_takes_a_manifest_with_per_class_calibration() {
         .map(|e| e.unwrap().path())
         .collect();
     clips.sort();
-    let names = [
-        "neutral",
-        "calm",
-        "happy",
-        "sad",
-        "angry",
-        "fearful",
-        "disgust",
-        "surprised",
-    ];
     for clip in &clips {
         let name = clip.file_name().unwrap().to_str().unwrap();
         let emotion: usize = name[6..8].parse().unwrap();
@@ -292,16 +287,13 @@ fn adapt_eval_takes_a_manifest_with_per_class_calibration() {
         tsv.push_str(&format!(
             "{}\t{}\tplayer_one\t{intensity}\n",
             clip.display(),
-            names[emotion - 1]
+            voice_emotion::dataset::Emotion::ALL[emotion - 1].name()
         ));
     }
     let manifest = dir.join("mine.tsv");
     std::fs::write(&manifest, tsv).unwrap();
     let plot = dir.join("curve.png");
-    let out = trainer(&[
-        "adapt-eval",
-        "--model",
-        &base_model(),
+    let text = adapt_eval(&[
         "--manifest",
         manifest.to_str().unwrap(),
         "--per-class",
@@ -309,12 +301,6 @@ fn adapt_eval_takes_a_manifest_with_per_class_calibration() {
         "--plot",
         plot.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
     // 2 per emotion calibrate (16), the other 44 of the 60 clips test.
     let row = text
         .lines()

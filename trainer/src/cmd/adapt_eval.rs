@@ -18,26 +18,19 @@ use voice_emotion::input::{InputExtractor, NormStats};
 use voice_emotion::model::{EmotionModel, default_device};
 
 use super::CmdResult;
-use super::evaluate::select;
+use super::evaluate::Source;
 
 /// Arguments of `trainer adapt-eval`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["data", "manifest"])))]
 pub struct Args {
     /// The base model directory (with `anchors.bin` for replay).
     #[arg(long)]
     pub model: PathBuf,
-    /// A RAVDESS folder: calibration = statement 01 repetition 01 (15 clips per actor),
-    /// test = statement 02 (30 clips).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// RAVDESS actors, e.g. `21-24`.
-    #[arg(long, default_value = "21-24", requires = "data")]
-    pub actors: String,
-    /// A labelled manifest: calibration = rows with split `calibrate` (or `train`), test =
-    /// rows with split `test`; or see `--per-class`.
-    #[arg(long)]
-    pub manifest: Option<PathBuf>,
+    /// The speakers. RAVDESS: calibration = statement 01 repetition 01 (15 clips per actor),
+    /// test = statement 02 (30 clips). A manifest: calibration = rows with split `calibrate`
+    /// (or `train`), test = rows with split `test`; or see `--per-class`.
+    #[command(flatten)]
+    pub source: Source,
     /// With a manifest: the first K clips of each emotion of each speaker calibrate, the
     /// rest test (instead of the split column).
     #[arg(long, requires = "manifest")]
@@ -74,7 +67,7 @@ fn speakers(args: &Args, samples: Vec<Sample>) -> Result<Vec<Speaker>, Box<dyn s
     }
     let mut out = Vec::new();
     for (name, clips) in by_speaker {
-        let (mut calibration, test): (Vec<Sample>, Vec<Sample>) = if args.data.is_some() {
+        let (mut calibration, test): (Vec<Sample>, Vec<Sample>) = if args.source.data.is_some() {
             let cal = |s: &Sample| s.statement == Some(1) && repetition(s) == Some(1);
             let (c, rest): (Vec<Sample>, Vec<Sample>) = clips.into_iter().partition(cal);
             (
@@ -194,7 +187,7 @@ pub fn run(args: &Args) -> CmdResult {
     };
     let adapter = Arc::new(Adapter::new(&classifier, &anchors, config));
     let extractor = InputExtractor::new(classifier.input_config().clone())?;
-    let samples = select(args.data.as_ref(), &args.actors, args.manifest.as_ref())?;
+    let samples = args.source.samples()?;
     let speakers = speakers(args, samples)?;
     if speakers.is_empty() {
         return Err("no speaker has both calibration and test clips".into());

@@ -11,22 +11,55 @@ use voice_emotion::training::Normaliser;
 
 use super::CmdResult;
 
-/// Arguments of `trainer evaluate`.
+/// Where labelled clips come from: RAVDESS actors or a manifest (shared by the subcommands
+/// that evaluate).
 #[derive(Debug, clap::Args)]
+#[group(skip)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["data", "manifest"])))]
-pub struct Args {
-    /// The model directory.
-    #[arg(long)]
-    pub model: PathBuf,
+pub struct Source {
     /// A RAVDESS folder.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// RAVDESS actors to evaluate on, e.g. `21-24` or `1,3,5-8`.
+    /// RAVDESS actors, e.g. `21-24` or `1,3,5-8`.
     #[arg(long, default_value = "21-24", requires = "data")]
     pub actors: String,
     /// A labelled manifest (TSV: path, emotion, speaker, ...).
     #[arg(long)]
     pub manifest: Option<PathBuf>,
+}
+
+impl Source {
+    /// The samples the selection names.
+    ///
+    /// # Errors
+    /// A bad actor list, or a folder or manifest that cannot be read.
+    pub fn samples(&self) -> Result<Vec<Sample>, Box<dyn std::error::Error>> {
+        match (&self.data, &self.manifest) {
+            (Some(dir), _) => {
+                let actors = parse_actors(&self.actors)?;
+                let dataset = Dataset::from_ravdess_dir(dir)?;
+                Ok(dataset
+                    .samples()
+                    .iter()
+                    .filter(|s| s.actor.is_some_and(|a| actors.contains(&a)))
+                    .cloned()
+                    .collect())
+            }
+            (None, Some(m)) => Ok(Dataset::from_manifest(m)?.into_samples()),
+            (None, None) => Err("give --data or --manifest".into()),
+        }
+    }
+}
+
+/// Arguments of `trainer evaluate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The model directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The clips to evaluate on.
+    #[command(flatten)]
+    pub source: Source,
     /// Normalise with the training set's statistics only (a new player's first words),
     /// instead of each speaker's own statistics from their (unlabelled) clips.
     #[arg(long)]
@@ -64,32 +97,10 @@ pub fn parse_actors(spec: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// The samples a `--data/--actors` or `--manifest` selection names.
-pub fn select(
-    data: Option<&PathBuf>,
-    actors: &str,
-    manifest: Option<&PathBuf>,
-) -> Result<Vec<Sample>, Box<dyn std::error::Error>> {
-    match (data, manifest) {
-        (Some(dir), _) => {
-            let actors = parse_actors(actors)?;
-            let dataset = Dataset::from_ravdess_dir(dir)?;
-            Ok(dataset
-                .samples()
-                .iter()
-                .filter(|s| s.actor.is_some_and(|a| actors.contains(&a)))
-                .cloned()
-                .collect())
-        }
-        (None, Some(m)) => Ok(Dataset::from_manifest(m)?.into_samples()),
-        (None, None) => Err("give --data or --manifest".into()),
-    }
-}
-
 /// Runs the subcommand.
 pub fn run(args: &Args) -> CmdResult {
     let classifier = EmotionClassifier::load(&args.model, &default_device())?;
-    let samples = select(args.data.as_ref(), &args.actors, args.manifest.as_ref())?;
+    let samples = args.source.samples()?;
     let data = examples(
         &samples,
         classifier.input_config(),
