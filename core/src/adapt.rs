@@ -72,6 +72,9 @@ pub struct AdaptConfig {
     /// Weight of the squared distance to the base weights.
     #[config(default = 1e-4)]
     pub l2sp: f32,
+    /// Extra views of each confirmed utterance (random windows of 60-90% of its frames).
+    #[config(default = 2)]
+    pub crops: usize,
     /// Fraction of each step's player samples with the highest loss left out of that step
     /// (labels the model cannot fit are more often wrong ones).
     #[config(default = 0.2)]
@@ -510,15 +513,47 @@ impl Adapter {
             .map(|(m, s)| (m, s.emotion, s.intensity))
             .collect();
         let frozen = self.freeze(&items);
+        // Shorter views of each utterance (contiguous windows of its frames), trained on with
+        // the utterance's label: more variety than one view per confirmation.
+        let mut rng = ChaCha8Rng::seed_from_u64(c.seed.wrapping_add(1000 + round as u64));
+        let mut crop_inputs: Vec<(usize, FeatureMatrix)> = Vec::new();
+        for (i, s) in recent.iter().enumerate() {
+            let m = s.features.decode();
+            for _ in 0..c.crops {
+                let len = ((m.n_frames as f64) * rand::Rng::random_range(&mut rng, 0.6..0.9))
+                    .round()
+                    .max(1.0) as usize;
+                let start = rand::Rng::random_range(&mut rng, 0..=m.n_frames.saturating_sub(len));
+                let window = FeatureMatrix {
+                    data: m.data[start * m.n_features..(start + len) * m.n_features].to_vec(),
+                    n_frames: len,
+                    n_features: m.n_features,
+                };
+                crop_inputs.push((i, normalised(&extractor.finish(&window), stats)));
+            }
+        }
+        let crop_items: Vec<_> = crop_inputs
+            .iter()
+            .map(|(i, m)| (m, recent[*i].emotion, recent[*i].intensity))
+            .collect();
+        let crops = self.freeze(&crop_items);
         let every = c.hold_back_every.max(2);
+        let is_held = |i: usize| (i + round) % every == every - 1;
         let (mut held, mut kept): (Vec<&Frozen>, Vec<&Frozen>) = (Vec::new(), Vec::new());
         for (i, f) in frozen.iter().enumerate() {
-            if (i + round) % every == every - 1 {
+            if is_held(i) {
                 held.push(f);
             } else {
                 kept.push(f);
             }
         }
+        kept.extend(
+            crop_inputs
+                .iter()
+                .zip(&crops)
+                .filter(|((i, _), _)| !is_held(*i))
+                .map(|(_, f)| f),
+        );
         let seed = c.seed.wrapping_add(round as u64);
         let candidate = self.fit(&kept, seed);
         // Every update starts from the base weights, so the guard compares the candidate with
@@ -542,7 +577,7 @@ impl Adapter {
             };
         }
         let model = if c.refit {
-            let all: Vec<&Frozen> = frozen.iter().collect();
+            let all: Vec<&Frozen> = frozen.iter().chain(&crops).collect();
             self.fit(&all, seed)
         } else {
             candidate

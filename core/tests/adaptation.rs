@@ -93,9 +93,9 @@ fn adaptation_raises_accuracy_for_a_held_out_actor() {
     assert!(player.is_adapted(), "{records:#?}");
     let adapted = accuracy(&player, &test);
     println!("actor 24: cold {cold:.4}, adapted {adapted:.4}");
-    // Measured: 0.3667 cold, 0.5667 adapted (30 test clips).
+    // Measured: 0.3667 cold, 0.5333 adapted: 5 more of the 30 test clips right. At least 3.
     assert!(
-        adapted >= cold + 0.1,
+        adapted - cold > 0.09,
         "cold {cold:.4}, adapted {adapted:.4}"
     );
     // Saved through the profile store and loaded again: the same weights and statistics.
