@@ -790,13 +790,29 @@ impl PlayerModel {
         emotion: Emotion,
         intensity: Option<Intensity>,
     ) -> Result<(), AdaptError> {
+        self.confirm_with_audio(mfcc, None, emotion, intensity)
+    }
+
+    /// [`PlayerModel::confirm`], also keeping the utterance's 16 kHz audio in the player's
+    /// data, for games whose players opted in to keeping their recordings (`None`: features
+    /// only, the default everywhere else).
+    ///
+    /// # Errors
+    /// [`AdaptError::Shape`] for frames of another size.
+    pub fn confirm_with_audio(
+        &self,
+        mfcc: FeatureMatrix,
+        audio: Option<Vec<f32>>,
+        emotion: Emotion,
+        intensity: Option<Intensity>,
+    ) -> Result<(), AdaptError> {
         self.observe(&mfcc)?;
         lock(&self.shared.state).samples.push(ConfirmedSample {
             features: QuantisedMatrix::encode(&mfcc),
             emotion,
             intensity,
             time_unix_ms: now_ms(),
-            audio: None,
+            audio,
         });
         self.queue();
         Ok(())

@@ -126,10 +126,24 @@ fn adaptation_raises_accuracy_for_a_held_out_actor() {
             assert!((x - y).abs() < 1e-5, "{a:?} vs {b:?}");
         }
     }
-    // Back to the base weights.
-    player.reset(false);
+    // Back to the base weights, keeping the samples, then dropping them.
+    player.reset(true);
     assert!(!player.is_adapted());
+    assert_eq!(player.state().samples.len(), 15);
+    assert!(player.state().samples.iter().all(|s| s.audio.is_none()));
+    player.reset(false);
     assert!(player.state().samples.is_empty());
+    // Raw audio only where the game opts in.
+    let audio = load_clip(common::ravdess_clip("03-01-04-01-01-01-24.wav")).unwrap();
+    let mfcc = InputExtractor::new(classifier.input_config().clone())
+        .unwrap()
+        .mfcc(&audio)
+        .unwrap();
+    player
+        .confirm_with_audio(mfcc, Some(audio.clone()), Emotion::Sad, None)
+        .unwrap();
+    player.wait_idle();
+    assert_eq!(player.state().samples[0].audio.as_deref(), Some(&audio[..]));
 }
 
 #[test]
