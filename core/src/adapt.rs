@@ -6,12 +6,15 @@
 //! (the most recent [`AdaptConfig::max_samples`]), so the player model never drifts through a
 //! chain of updates and a bad sample's effect ends when it leaves the window:
 //! - Only the last layers learn ([`Trainable`]: the dense layer and heads by default, or the
-//!   second LSTM layer too). The first LSTM layer stays the base model's, so what it learnt
-//!   from 18 speakers is kept, and its outputs are computed once per update.
+//!   second LSTM layer too). The LSTM layers stay the base model's, so what they learnt from
+//!   18 speakers is kept, and their outputs are computed once per update.
+//! - Each confirmation is also seen through [`AdaptConfig::crops`] random windows of 60-90% of
+//!   its frames, with its label.
 //! - The loss on the player's samples is joined by the loss on a shipped **anchor set** of base
 //!   training utterances (replay: the model keeps working for every emotion, including those
 //!   the player has not confirmed) and by an L2 penalty pulling the weights towards the base
-//!   ones (L2-SP). Few steps at a small learning rate.
+//!   ones (L2-SP). In each step the [`AdaptConfig::ignore_worst`] fraction of the player's
+//!   samples with the highest loss is left out: wrong confirmations fit worst.
 //! - The player's **normalisation statistics** come from all their speech, labelled or not,
 //!   blended with the training set's while there is little of it ([`AdaptConfig::prior_steps`]).
 //! - A **guard**: a part of the samples (one in [`AdaptConfig::hold_back_every`], a different
