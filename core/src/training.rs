@@ -49,7 +49,8 @@ pub struct TrainingConfig {
     pub speaker_norm_probability: f64,
     /// Batches drawn from one pool of shuffled examples sorted by length, so a batch holds
     /// utterances of similar length and little padding (1: plain shuffled batches, the
-    /// default; 8 trains about 1.4x faster per epoch).
+    /// default; 8 pads less, so epochs are faster: 9.3 s an epoch in one run here, against
+    /// 17 to 18 s with 1 measured while other builds ran).
     #[config(default = 1)]
     pub length_pool: usize,
 }
