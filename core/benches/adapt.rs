@@ -48,7 +48,7 @@ fn main() {
     let mut update = Vec::new();
     let mut classify = Vec::new();
     for _ in 0..runs {
-        let player = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None).unwrap();
+        let player = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None);
         for (mfcc, emotion) in &utterances[..14] {
             player.confirm(mfcc.clone(), *emotion, None).unwrap();
             player.wait_idle();

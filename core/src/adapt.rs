@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::{Emotion, Intensity};
 use crate::features::FeatureMatrix;
 use crate::inference::{EmotionClassifier, Prediction};
-use crate::input::{InputConfig, InputExtractor, NormStats};
+use crate::input::{InputConfig, NormStats};
 use crate::model::{EmotionModel, Trainable};
 use crate::profile::{
     BaseModelRef, ConfirmedSample, PlayerId, PlayerProfile, QuantisedMatrix, UpdateRecord,
@@ -497,18 +497,9 @@ impl Adapter {
                 ),
             };
         }
-        let extractor = match InputExtractor::new(self.input.clone()) {
-            Ok(e) => e,
-            Err(e) => {
-                return UpdateResult {
-                    model: None,
-                    record: record(0.0, 0.0, false, format!("input pipeline: {e}")),
-                };
-            }
-        };
         let inputs: Vec<FeatureMatrix> = recent
             .iter()
-            .map(|s| normalised(&extractor.finish(&s.features.decode()), stats))
+            .map(|s| normalised(&self.input.finish(&s.features.decode()), stats))
             .collect();
         let items: Vec<_> = inputs
             .iter()
@@ -532,7 +523,7 @@ impl Adapter {
                     n_frames: len,
                     n_features: m.n_features,
                 };
-                crop_inputs.push((i, normalised(&extractor.finish(&window), stats)));
+                crop_inputs.push((i, normalised(&self.input.finish(&window), stats)));
             }
         }
         let crop_items: Vec<_> = crop_inputs
@@ -604,13 +595,12 @@ impl Adapter {
     pub fn classify(
         &self,
         model: &EmotionModel,
-        extractor: &InputExtractor,
         mfcc: &[&FeatureMatrix],
         stats: &NormStats,
     ) -> Vec<Prediction> {
         let inputs: Vec<FeatureMatrix> = mfcc
             .iter()
-            .map(|m| normalised(&extractor.finish(m), stats))
+            .map(|m| normalised(&self.input.finish(m), stats))
             .collect();
         let refs: Vec<&FeatureMatrix> = inputs.iter().collect();
         let p = crate::training::predict(model, &refs, 64, &self.device);
@@ -657,7 +647,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// an update on a worker thread, new weights swapped in atomically.
 pub struct PlayerModel {
     shared: Arc<Shared>,
-    extractor: InputExtractor,
     jobs: Sender<Job>,
     worker: Option<JoinHandle<()>>,
 }
@@ -673,19 +662,8 @@ impl std::fmt::Debug for PlayerModel {
 
 impl PlayerModel {
     /// A player starting from `state` and `weights` (`None`: the base model's).
-    ///
-    /// # Errors
-    /// [`AdaptError::Shape`] when the input configuration is unusable.
-    pub fn new(
-        adapter: Arc<Adapter>,
-        state: PlayerState,
-        weights: Option<EmotionModel>,
-    ) -> Result<Self, AdaptError> {
-        let extractor =
-            InputExtractor::new(adapter.input.clone()).map_err(|_| AdaptError::Shape {
-                expected: adapter.input.mfcc.n_mfcc,
-                found: 0,
-            })?;
+    #[must_use]
+    pub fn new(adapter: Arc<Adapter>, state: PlayerState, weights: Option<EmotionModel>) -> Self {
         let adapted = weights.is_some();
         let weights = Arc::new(weights.unwrap_or_else(|| adapter.base.clone()));
         let shared = Arc::new(Shared {
@@ -702,14 +680,16 @@ impl PlayerModel {
             std::thread::Builder::new()
                 .name("voice-emotion-adapt".to_owned())
                 .spawn(move || worker(&shared, &rx))
+                .map_err(|e| {
+                    tracing::warn!("no adaptation thread ({e}): confirmations will not train");
+                })
                 .ok()
         };
-        Ok(Self {
+        Self {
             shared,
-            extractor,
             jobs,
             worker,
-        })
+        }
     }
 
     fn check(&self, mfcc: &FeatureMatrix) -> Result<(), AdaptError> {
@@ -759,7 +739,7 @@ impl PlayerModel {
         let weights = self.weights();
         self.shared
             .adapter
-            .classify(&weights, &self.extractor, &[mfcc], &stats)
+            .classify(&weights, &[mfcc], &stats)
             .pop()
             .ok_or(AdaptError::Shape {
                 expected: self.shared.adapter.input.mfcc.n_mfcc,
@@ -773,7 +753,7 @@ impl PlayerModel {
     /// [`AdaptError::Shape`] for frames of another size.
     pub fn observe(&self, mfcc: &FeatureMatrix) -> Result<(), AdaptError> {
         self.check(mfcc)?;
-        let input = self.extractor.finish(mfcc);
+        let input = self.shared.adapter.input.finish(mfcc);
         let mut state = lock(&self.shared.state);
         state
             .stats
@@ -908,7 +888,7 @@ impl PlayerModel {
             stats: profile.norm,
             history: profile.history,
         };
-        Self::new(adapter, state, weights)
+        Ok(Self::new(adapter, state, weights))
     }
 }
 

@@ -49,6 +49,42 @@ impl InputConfig {
     pub fn n_features(&self) -> usize {
         self.mfcc.n_mfcc * if self.deltas { 2 } else { 1 } * self.stack.max(1)
     }
+
+    /// Deltas and frame stacking of MFCC frames from [`InputExtractor::mfcc`]: the second half
+    /// of [`InputExtractor::extract`], which needs no extractor state. A matrix with another
+    /// number of coefficients, or none, gives one step of zeros.
+    #[must_use]
+    pub fn finish(&self, mfcc: &FeatureMatrix) -> FeatureMatrix {
+        let n_mfcc = self.mfcc.n_mfcc;
+        let per_frame = if self.deltas { 2 * n_mfcc } else { n_mfcc };
+        let stack = self.stack;
+        let frames: &[f32] = if mfcc.n_features == n_mfcc && mfcc.data.len() >= n_mfcc {
+            &mfcc.data[..mfcc.n_frames.min(mfcc.data.len() / n_mfcc) * n_mfcc]
+        } else {
+            &[]
+        };
+        let n_frames = frames.len() / n_mfcc.max(1);
+        let steps = n_frames.div_ceil(stack).clamp(1, self.max_steps);
+        let mut data = vec![0.0f32; steps * per_frame * stack];
+        if n_frames > 0 {
+            for step in 0..steps {
+                for k in 0..stack {
+                    // A short last step repeats the clip's last frame.
+                    let t = (step * stack + k).min(n_frames - 1);
+                    let dst = &mut data[(step * stack + k) * per_frame..][..per_frame];
+                    dst[..n_mfcc].copy_from_slice(&frames[t * n_mfcc..(t + 1) * n_mfcc]);
+                    if self.deltas {
+                        delta_into(frames, n_frames, n_mfcc, t, &mut dst[n_mfcc..]);
+                    }
+                }
+            }
+        }
+        FeatureMatrix {
+            data,
+            n_frames: steps,
+            n_features: per_frame * stack,
+        }
+    }
 }
 
 /// Computes model inputs; keeps the MFCC extractor and scratch between calls.
@@ -134,44 +170,10 @@ impl InputExtractor {
         })
     }
 
-    /// The second half of [`InputExtractor::extract`]: deltas and frame stacking of MFCC
-    /// frames from [`InputExtractor::mfcc`]. A matrix with another number of coefficients, or
-    /// none, gives one step of zeros.
+    /// The second half of [`InputExtractor::extract`]: [`InputConfig::finish`].
     #[must_use]
     pub fn finish(&self, mfcc: &FeatureMatrix) -> FeatureMatrix {
-        let n_mfcc = self.config.mfcc.n_mfcc;
-        let per_frame = if self.config.deltas {
-            2 * n_mfcc
-        } else {
-            n_mfcc
-        };
-        let stack = self.config.stack;
-        let frames: &[f32] = if mfcc.n_features == n_mfcc && mfcc.data.len() >= n_mfcc {
-            &mfcc.data[..mfcc.n_frames.min(mfcc.data.len() / n_mfcc) * n_mfcc]
-        } else {
-            &[]
-        };
-        let n_frames = frames.len() / n_mfcc.max(1);
-        let steps = n_frames.div_ceil(stack).clamp(1, self.config.max_steps);
-        let mut data = vec![0.0f32; steps * per_frame * stack];
-        if n_frames > 0 {
-            for step in 0..steps {
-                for k in 0..stack {
-                    // A short last step repeats the clip's last frame.
-                    let t = (step * stack + k).min(n_frames - 1);
-                    let dst = &mut data[(step * stack + k) * per_frame..][..per_frame];
-                    dst[..n_mfcc].copy_from_slice(&frames[t * n_mfcc..(t + 1) * n_mfcc]);
-                    if self.config.deltas {
-                        delta_into(frames, n_frames, n_mfcc, t, &mut dst[n_mfcc..]);
-                    }
-                }
-            }
-        }
-        FeatureMatrix {
-            data,
-            n_frames: steps,
-            n_features: per_frame * stack,
-        }
+        self.config.finish(mfcc)
     }
 }
 

@@ -78,7 +78,7 @@ fn adaptation_raises_accuracy_for_a_held_out_actor() {
     // Actor 24: never seen in training or model selection.
     let (calibration, test) = actor_clips(&classifier, 24);
     assert_eq!((calibration.len(), test.len()), (15, 30));
-    let player = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None).unwrap();
+    let player = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None);
     let cold = accuracy(&player, &test);
     for c in &calibration {
         player

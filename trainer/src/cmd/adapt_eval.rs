@@ -60,7 +60,12 @@ fn repetition(sample: &Sample) -> Option<u8> {
     RavdessName::parse(&sample.path).ok().map(|n| n.repetition)
 }
 
-fn speakers(args: &Args, samples: Vec<Sample>) -> Result<Vec<Speaker>, Box<dyn std::error::Error>> {
+/// Each speaker's calibration and test clips as MFCC frames from the model's own front end.
+fn speakers(
+    args: &Args,
+    samples: Vec<Sample>,
+    extractor: &mut InputExtractor,
+) -> Result<Vec<Speaker>, Box<dyn std::error::Error>> {
     let mut by_speaker: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
     for s in samples {
         by_speaker.entry(s.speaker.clone()).or_default().push(s);
@@ -109,17 +114,10 @@ fn speakers(args: &Args, samples: Vec<Sample>) -> Result<Vec<Speaker>, Box<dyn s
         out.push((name, calibration, test));
     }
     let mut speakers = Vec::new();
-    let mut extractor = None;
     for (name, calibration, test) in out {
-        let ex = match &mut extractor {
-            Some(e) => e,
-            None => extractor.insert(InputExtractor::new(
-                voice_emotion::input::InputConfig::default(),
-            )?),
-        };
         let mut mfcc = |s: Sample| -> Result<(FeatureMatrix, Sample), Box<dyn std::error::Error>> {
             let signal = load_clip(&s.path)?;
-            Ok((ex.mfcc(&signal)?, s))
+            Ok((extractor.mfcc(&signal)?, s))
         };
         let calibration = calibration
             .into_iter()
@@ -140,13 +138,12 @@ fn speakers(args: &Args, samples: Vec<Sample>) -> Result<Vec<Speaker>, Box<dyn s
 
 fn accuracy(
     adapter: &Adapter,
-    extractor: &InputExtractor,
     model: &EmotionModel,
     stats: &NormStats,
     test: &[(FeatureMatrix, Sample)],
 ) -> f64 {
     let mfcc: Vec<&FeatureMatrix> = test.iter().map(|(m, _)| m).collect();
-    let predictions = adapter.classify(model, extractor, &mfcc, stats);
+    let predictions = adapter.classify(model, &mfcc, stats);
     let hits = predictions
         .iter()
         .zip(test)
@@ -186,9 +183,9 @@ pub fn run(args: &Args) -> CmdResult {
         AnchorSet::default()
     };
     let adapter = Arc::new(Adapter::new(&classifier, &anchors, config));
-    let extractor = InputExtractor::new(classifier.input_config().clone())?;
+    let mut extractor = InputExtractor::new(classifier.input_config().clone())?;
     let samples = args.source.samples()?;
-    let speakers = speakers(args, samples)?;
+    let speakers = speakers(args, samples, &mut extractor)?;
     if speakers.is_empty() {
         return Err("no speaker has both calibration and test clips".into());
     }
@@ -215,8 +212,8 @@ pub fn run(args: &Args) -> CmdResult {
         idx.shuffle(&mut rng);
         let wrong: Vec<usize> = idx.into_iter().take(n_wrong).collect();
 
-        let cold = accuracy(&adapter, &extractor, adapter.base(), &global, &speaker.test);
-        let player = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None)?;
+        let cold = accuracy(&adapter, adapter.base(), &global, &speaker.test);
+        let player = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None);
         // Statistics only: the calibration speech, no labels.
         let mut own = NormStats::new(classifier.training_config().model.n_features);
         for (m, _) in &speaker.calibration {
@@ -224,7 +221,6 @@ pub fn run(args: &Args) -> CmdResult {
         }
         let stats_only = accuracy(
             &adapter,
-            &extractor,
             adapter.base(),
             &adapter.blended_stats(Some(&own)),
             &speaker.test,
@@ -256,7 +252,6 @@ pub fn run(args: &Args) -> CmdResult {
             }
             curve.push(accuracy(
                 &adapter,
-                &extractor,
                 &player.weights(),
                 &player.stats(),
                 &speaker.test,
