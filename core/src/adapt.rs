@@ -817,6 +817,12 @@ impl PlayerModel {
         }
     }
 
+    /// Updates queued or running.
+    #[must_use]
+    pub fn pending_updates(&self) -> usize {
+        *lock(&self.shared.pending.0)
+    }
+
     /// Records of updates finished since the last call.
     #[must_use]
     pub fn take_outcomes(&self) -> Vec<UpdateRecord> {

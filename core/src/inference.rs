@@ -73,6 +73,19 @@ pub enum ModelError {
     Audio(#[from] AudioError),
 }
 
+/// The contents of a model directory's files (see [`EmotionClassifier::from_files`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ModelFiles<'a> {
+    /// [`CONFIG_FILE`].
+    pub config: &'a [u8],
+    /// [`INPUT_FILE`].
+    pub input: &'a [u8],
+    /// [`NORM_FILE`].
+    pub norm: &'a [u8],
+    /// [`WEIGHTS_FILE`].
+    pub weights: &'a [u8],
+}
+
 /// One utterance's result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction {
@@ -130,12 +143,8 @@ pub struct EmotionClassifier {
     device: Device,
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ModelError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|e| ModelError::Json {
+fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, ModelError> {
+    serde_json::from_slice(bytes).map_err(|e| ModelError::Json {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })
@@ -179,10 +188,41 @@ impl EmotionClassifier {
     /// A [`ModelError`] naming the missing or malformed file.
     pub fn load(dir: impl AsRef<Path>, device: &Device) -> Result<Self, ModelError> {
         let dir = dir.as_ref();
-        let training: TrainingConfig = read_json(&dir.join(CONFIG_FILE))?;
-        let input: InputConfig = read_json(&dir.join(INPUT_FILE))?;
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|source| ModelError::Io { path, source })
+        };
+        let config = read(CONFIG_FILE)?;
+        let input = read(INPUT_FILE)?;
+        let norm = read(NORM_FILE)?;
+        let weights = read(WEIGHTS_FILE)?;
+        Self::from_files(
+            dir,
+            &ModelFiles {
+                config: &config,
+                input: &input,
+                norm: &norm,
+                weights: &weights,
+            },
+            device,
+        )
+    }
+
+    /// A model from the contents of its directory's files (a model embedded in a game with
+    /// `include_bytes!`). Errors name the files as if they were in `dir`.
+    ///
+    /// # Errors
+    /// A [`ModelError`] naming the malformed file.
+    pub fn from_files(
+        dir: impl AsRef<Path>,
+        files: &ModelFiles<'_>,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let dir = dir.as_ref();
+        let training: TrainingConfig = parse_json(&dir.join(CONFIG_FILE), files.config)?;
+        let input: InputConfig = parse_json(&dir.join(INPUT_FILE), files.input)?;
         let norm_path = dir.join(NORM_FILE);
-        let norm: NormStats = read_json(&norm_path)?;
+        let norm: NormStats = parse_json(&norm_path, files.norm)?;
         if norm.n_features() != training.model.n_features
             || input.n_features() != training.model.n_features
         {
@@ -193,14 +233,10 @@ impl EmotionClassifier {
             });
         }
         let weights = dir.join(WEIGHTS_FILE);
-        if !weights.is_file() {
-            return Err(ModelError::Io {
-                path: weights,
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no weights file"),
-            });
-        }
         let mut model = training.model.init(device);
-        let mut store = BurnpackStore::from_file(&weights);
+        let mut store = BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(
+            files.weights.to_vec(),
+        )));
         model
             .load_from(&mut store)
             .map_err(|e| ModelError::Weights {

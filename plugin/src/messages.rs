@@ -1,0 +1,141 @@
+//! Messages the plugin writes (out) and reads (in).
+
+use bevy::prelude::Message;
+use voice_emotion::capture::SourceStatus;
+use voice_emotion::dataset::{Emotion, Intensity};
+
+/// The player started speaking.
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct SpeechStarted {
+    /// The utterance's id (the same in [`SpeechEnded`] and [`EmotionDetected`]).
+    pub utterance: u64,
+}
+
+/// The player stopped speaking; an [`EmotionDetected`] for the same utterance follows.
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct SpeechEnded {
+    /// The utterance's id.
+    pub utterance: u64,
+    /// Its length in seconds.
+    pub duration_seconds: f64,
+}
+
+/// An utterance's emotion.
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct EmotionDetected {
+    /// The utterance's id: send it back in [`ConfirmEmotion`].
+    pub utterance: u64,
+    /// The player it was classified for.
+    pub player: String,
+    /// The most likely emotion.
+    pub emotion: Emotion,
+    /// Its probability.
+    pub confidence: f32,
+    /// All 8 probabilities, in the order of [`Emotion::ALL`].
+    pub probabilities: [f32; Emotion::COUNT],
+    /// The more likely intensity.
+    pub intensity: Intensity,
+    /// Its probability.
+    pub intensity_confidence: f32,
+    /// The utterance's length in seconds.
+    pub duration_seconds: f64,
+    /// Whether the player's own (adapted) weights made it.
+    pub adapted: bool,
+    /// Milliseconds from the end of the utterance (as speech detection reported it) to this
+    /// message being written.
+    pub latency_ms: f64,
+}
+
+/// What became of a player-model update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateOutcome {
+    /// The new weights replaced the old.
+    Accepted,
+    /// The old weights stay; the reason says why.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A player-model update finished (after a [`ConfirmEmotion`]).
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct PlayerModelUpdated {
+    /// The player.
+    pub player: String,
+    /// Whether the new weights were kept.
+    pub outcome: UpdateOutcome,
+    /// Accuracy of the weights before, on the player's held-back samples.
+    pub accuracy_before: f64,
+    /// Accuracy of the new weights on the same samples.
+    pub accuracy_after: f64,
+    /// Confirmed samples it trained on.
+    pub samples_used: usize,
+    /// Seconds it took (on a background thread).
+    pub seconds: f64,
+}
+
+/// A [`ConfirmEmotion`] could not be used (unknown or too old utterance).
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct ConfirmationRejected {
+    /// The utterance.
+    pub utterance: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// The microphone's (or script's) status changed.
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct MicrophoneStatusChanged {
+    /// The new status.
+    pub status: SourceStatus,
+}
+
+/// The active player changed (start-up, switch, forget, reset), or their profile had a
+/// problem.
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct PlayerChanged {
+    /// The active player.
+    pub player: String,
+    /// Whether they have their own weights.
+    pub adapted: bool,
+    /// Their confirmed samples.
+    pub samples: usize,
+    /// A problem with their profile, in words (corrupt and moved aside, locked by another
+    /// process, made for another model, could not be saved).
+    pub notice: Option<String>,
+}
+
+/// In: the player confirms (or corrects) what an utterance's emotion was. It becomes a
+/// training sample for the active player and an update follows ([`PlayerModelUpdated`]).
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct ConfirmEmotion {
+    /// The utterance's id from [`EmotionDetected`].
+    pub utterance: u64,
+    /// The true emotion.
+    pub emotion: Emotion,
+    /// The true intensity, when the player said.
+    pub intensity: Option<Intensity>,
+}
+
+/// In: make another player active (their profile is loaded, the current one saved).
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct SwitchPlayer {
+    /// The player's id (1 to 64 letters, digits, `-` or `_`).
+    pub player: String,
+}
+
+/// In: delete a player's saved profile. If they are active they start again from the base
+/// model.
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct ForgetPlayer {
+    /// The player's id.
+    pub player: String,
+}
+
+/// In: put the active player back on the base model.
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct ResetPlayer {
+    /// Keep their confirmed samples (the next confirmation retrains on them).
+    pub keep_samples: bool,
+}

@@ -1,0 +1,177 @@
+//! Resources the plugin keeps up to date for the game.
+
+use bevy::diagnostic::DiagnosticPath;
+use bevy::prelude::Resource;
+use voice_emotion::capture::SourceStatus;
+use voice_emotion::dataset::{Emotion, Intensity};
+use voice_emotion::engine::EmotionSmoother;
+
+use crate::messages::EmotionDetected;
+
+/// Settings that can change while the game runs.
+#[derive(Resource, Debug, Clone, PartialEq)]
+pub struct VoiceEmotionSettings {
+    /// Speech-detection sensitivity, `0..=1` (higher hears quieter speech). Changes take
+    /// effect on the next frame.
+    pub sensitivity: f32,
+    /// How much [`EmotionState`] holds on to earlier detections, `0..=0.99` (0: the latest
+    /// only).
+    pub smoothing: f32,
+}
+
+/// The current emotion, smoothed over detections, and the latest detection.
+#[derive(Resource, Debug, Clone, PartialEq)]
+pub struct EmotionState {
+    smoother: EmotionSmoother,
+    smoothing: f32,
+    latest: Option<EmotionDetected>,
+}
+
+impl EmotionState {
+    pub(crate) fn new(smoothing: f32) -> Self {
+        Self {
+            smoother: EmotionSmoother::new(smoothing),
+            smoothing,
+            latest: None,
+        }
+    }
+
+    pub(crate) fn add(&mut self, detection: &EmotionDetected, smoothing: f32) {
+        if smoothing.to_bits() != self.smoothing.to_bits() {
+            self.smoothing = smoothing;
+            let mut fresh = EmotionSmoother::new(smoothing);
+            if let Some(current) = self.smoother.current() {
+                fresh.add(&current);
+            }
+            self.smoother = fresh;
+        }
+        self.smoother
+            .add(&voice_emotion::inference::Prediction::from_probabilities(
+                detection.probabilities,
+                intensity_probabilities(detection),
+            ));
+        self.latest = Some(detection.clone());
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.smoother.clear();
+        self.latest = None;
+    }
+
+    /// The smoothed emotion (`None` before the first detection).
+    #[must_use]
+    pub fn emotion(&self) -> Option<Emotion> {
+        self.smoother.current().map(|p| p.emotion)
+    }
+
+    /// The smoothed emotion's probability (0 before the first detection).
+    #[must_use]
+    pub fn confidence(&self) -> f32 {
+        self.smoother.current().map_or(0.0, |p| p.confidence)
+    }
+
+    /// The smoothed probabilities of all 8 emotions, in the order of [`Emotion::ALL`]
+    /// (uniform before the first detection).
+    #[must_use]
+    pub fn probabilities(&self) -> [f32; Emotion::COUNT] {
+        self.smoother
+            .current()
+            .map_or([1.0 / Emotion::COUNT as f32; Emotion::COUNT], |p| {
+                p.probabilities
+            })
+    }
+
+    /// The smoothed intensity (`None` before the first detection).
+    #[must_use]
+    pub fn intensity(&self) -> Option<Intensity> {
+        self.smoother.current().map(|p| p.intensity)
+    }
+
+    /// The latest detection, unsmoothed.
+    #[must_use]
+    pub fn latest(&self) -> Option<&EmotionDetected> {
+        self.latest.as_ref()
+    }
+}
+
+fn intensity_probabilities(d: &EmotionDetected) -> [f32; Intensity::COUNT] {
+    match d.intensity {
+        Intensity::Normal => [d.intensity_confidence, 1.0 - d.intensity_confidence],
+        Intensity::Strong => [1.0 - d.intensity_confidence, d.intensity_confidence],
+    }
+}
+
+/// The active player.
+#[derive(Resource, Debug, Clone, PartialEq, Default)]
+pub struct ActivePlayer {
+    /// Their id (`None` until the engine has loaded the model and their profile).
+    pub id: Option<String>,
+    /// Whether they have their own weights.
+    pub adapted: bool,
+    /// Their confirmed samples.
+    pub samples: usize,
+    /// Updates finished this session (accepted or not).
+    pub updates: usize,
+    /// The latest problem with their profile, in words.
+    pub notice: Option<String>,
+}
+
+/// The voice input's status and level, for a status line and a level meter.
+#[derive(Resource, Debug, Clone, PartialEq, Default)]
+pub struct MicrophoneStatus {
+    /// What the source is doing.
+    pub status: SourceStatus,
+    /// RMS of the latest audio block (`0..=1`).
+    pub rms: f32,
+    /// Peak of the latest audio block (`0..=1`).
+    pub peak: f32,
+    /// Whether the player is speaking now.
+    pub speaking: bool,
+}
+
+impl MicrophoneStatus {
+    /// The RMS level in dBFS, floored at -100 (for a meter).
+    #[must_use]
+    pub fn level_dbfs(&self) -> f32 {
+        (20.0 * self.rms.max(1e-5).log10()).max(-100.0)
+    }
+}
+
+/// Counters of the voice pipeline, also published through Bevy's diagnostics (see
+/// [`VoiceEmotionDiagnostics::UTTERANCES`] and the other paths).
+#[derive(Resource, Debug, Clone, PartialEq, Default)]
+pub struct VoiceEmotionDiagnostics {
+    /// Utterances heard.
+    pub utterances: u64,
+    /// Detections delivered.
+    pub detections: u64,
+    /// Audio blocks dropped because the engine fell behind.
+    pub dropped_blocks: u64,
+    /// Most audio samples ever waiting in the buffer.
+    pub buffer_high_water: u64,
+    /// Engine events dropped because the game did not read them.
+    pub events_dropped: u64,
+    /// Player-model updates finished.
+    pub updates: u64,
+    /// The latest detection's processing time (resampling, features, inference), in ms.
+    pub last_inference_ms: f64,
+    /// The latest update's time, in ms.
+    pub last_update_ms: f64,
+    /// The latest end-of-utterance to message time, in ms.
+    pub last_latency_ms: f64,
+}
+
+impl VoiceEmotionDiagnostics {
+    /// Utterances heard (a count).
+    pub const UTTERANCES: DiagnosticPath = DiagnosticPath::const_new("voice_emotion/utterances");
+    /// Audio blocks dropped (a count).
+    pub const DROPPED_BLOCKS: DiagnosticPath =
+        DiagnosticPath::const_new("voice_emotion/dropped_blocks");
+    /// Processing time of a detection, in ms.
+    pub const INFERENCE_MS: DiagnosticPath =
+        DiagnosticPath::const_new("voice_emotion/inference_ms");
+    /// Time of a player-model update, in ms.
+    pub const UPDATE_MS: DiagnosticPath = DiagnosticPath::const_new("voice_emotion/update_ms");
+    /// End of an utterance to its message, in ms.
+    pub const LATENCY_MS: DiagnosticPath = DiagnosticPath::const_new("voice_emotion/latency_ms");
+}

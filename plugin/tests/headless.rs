@@ -1,0 +1,170 @@
+//! The plugin in a headless app (`MinimalPlugins`) with scripted input: no microphone, no
+//! data set needed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy_voice_emotion::prelude::*;
+use bevy_voice_emotion::testing::{MessageLogPlugin, log, update_until};
+
+fn app(plugin: VoiceEmotionPlugin) -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(plugin.with_profiles(ProfileLocation::Memory))
+        .add_plugins(MessageLogPlugin);
+    app
+}
+
+fn ready(world: &World) -> bool {
+    world.resource::<ActivePlayer>().id.is_some()
+}
+
+/// Deterministic white noise at `amplitude`.
+fn noise(seconds: f64, amplitude: f32, seed: u64) -> Vec<f32> {
+    let mut state = seed;
+    (0..(seconds * 16_000.0) as usize)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * amplitude
+        })
+        .collect()
+}
+
+/// A vowel-like buzz: harmonics of a gliding pitch under a syllable envelope.
+fn buzz(seconds: f64) -> Vec<f32> {
+    let n = (seconds * 16_000.0) as usize;
+    (0..n)
+        .map(|i| {
+            let t = i as f32 / 16_000.0;
+            let f0 = 140.0 + 30.0 * (t * 3.0).sin();
+            let env = (std::f32::consts::PI * t * 4.0).sin().abs();
+            (1..6)
+                .map(|h| (std::f32::consts::TAU * f0 * h as f32 * t).sin() / h as f32)
+                .sum::<f32>()
+                * 0.2
+                * env
+        })
+        .collect()
+}
+
+#[test]
+fn silence_and_quiet_noise_produce_no_detections() {
+    let script = ScriptedSource::new(Pace::Fast)
+        .silence(3.0)
+        .samples(noise(5.0, 0.0005, 1), 16_000)
+        .silence(2.0)
+        .end();
+    let mut app = app(VoiceEmotionPlugin::default().with_source(script));
+    assert!(update_until(&mut app, Duration::from_secs(60), |w| {
+        ready(w)
+            && w.resource::<MicrophoneStatus>().status == SourceStatus::Finished
+            && w.resource::<bevy_voice_emotion::VoiceEngine>()
+                .monitor()
+                .stats()
+                .pushed_samples
+                >= 160_000
+    }));
+    // Let the engine catch up with the last samples.
+    update_until(&mut app, Duration::from_millis(500), |_| false);
+    let log = log(app.world());
+    assert!(log.started.is_empty(), "{:?}", log.started);
+    assert!(log.detected.is_empty());
+    assert_eq!(
+        app.world().resource::<VoiceEmotionDiagnostics>().utterances,
+        0
+    );
+}
+
+#[test]
+fn speech_like_sound_is_segmented_and_classified_once() {
+    let script = ScriptedSource::new(Pace::Fast)
+        .silence(1.0)
+        .samples(buzz(1.5), 16_000)
+        .silence(1.5)
+        .end();
+    let mut app = app(VoiceEmotionPlugin::default().with_source(script));
+    assert!(update_until(&mut app, Duration::from_secs(60), |w| {
+        !log(w).detected.is_empty()
+    }));
+    update_until(&mut app, Duration::from_millis(300), |_| false);
+    let log = log(app.world());
+    assert_eq!(log.started.len(), 1);
+    assert_eq!(log.ended.len(), 1);
+    assert_eq!(log.detected.len(), 1);
+    let d = &log.detected[0];
+    assert_eq!(d.utterance, log.started[0].utterance);
+    assert!((d.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-3);
+    assert_eq!(d.confidence, d.probabilities[d.emotion.index()]);
+    assert!(
+        d.duration_seconds > 1.4 && d.duration_seconds < 2.5,
+        "{d:?}"
+    );
+    assert_eq!(d.player, "player");
+    let state = app.world().resource::<EmotionState>();
+    assert_eq!(state.emotion(), Some(d.emotion));
+    assert_eq!(state.latest(), Some(d));
+}
+
+#[test]
+fn a_missing_microphone_is_a_status_not_a_panic() {
+    let mut app = app(VoiceEmotionPlugin::default().with_microphone("no such microphone 1234"));
+    assert!(update_until(&mut app, Duration::from_secs(30), |w| {
+        ready(w)
+            && matches!(
+                w.resource::<MicrophoneStatus>().status,
+                SourceStatus::NoDevice { .. } | SourceStatus::Disconnected { .. }
+            )
+    }));
+    // The game runs on; messages in are taken without a source.
+    app.world_mut().write_message(ConfirmEmotion {
+        utterance: 99,
+        emotion: Emotion::Happy,
+        intensity: None,
+    });
+    assert!(update_until(&mut app, Duration::from_secs(10), |w| {
+        !log(w).rejected.is_empty()
+    }));
+    let status = &log(app.world()).microphone;
+    assert!(!status.is_empty());
+}
+
+#[test]
+fn a_script_with_a_missing_file_reports_it_and_the_app_runs_on() {
+    let script = ScriptedSource::new(Pace::Fast).file("/no/such/clip.wav");
+    let mut app = app(VoiceEmotionPlugin::default().with_source(script));
+    assert!(update_until(&mut app, Duration::from_secs(30), ready));
+    let status = &app.world().resource::<MicrophoneStatus>().status;
+    assert!(
+        matches!(status, SourceStatus::Failed { reason } if reason.contains("/no/such/clip.wav")),
+        "{status:?}"
+    );
+}
+
+#[test]
+fn a_model_directory_that_does_not_exist_turns_voice_off_without_a_panic() {
+    let mut app = app(VoiceEmotionPlugin::default()
+        .with_model_dir("/no/such/model")
+        .with_input(VoiceInput::None));
+    assert!(update_until(&mut app, Duration::from_secs(30), |w| {
+        matches!(
+            &w.resource::<MicrophoneStatus>().status,
+            SourceStatus::Failed { reason } if reason.contains("/no/such/model")
+        )
+    }));
+    assert!(!ready(app.world()));
+}
+
+#[test]
+fn an_invalid_player_id_falls_back_to_the_default_player() {
+    let mut app = app(VoiceEmotionPlugin::default()
+        .with_player("../../etc")
+        .with_input(VoiceInput::None));
+    assert!(update_until(&mut app, Duration::from_secs(30), ready));
+    assert_eq!(
+        app.world().resource::<ActivePlayer>().id.as_deref(),
+        Some("player")
+    );
+}
