@@ -163,8 +163,10 @@ pub enum ProfileLocation {
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Speech detection. The default keeps 300 ms of pre-roll and tail around each
-    /// utterance (the classifier trims silence itself).
+    /// Speech detection. The default keeps 800 ms of pre-roll and 500 ms of tail around each
+    /// utterance: the classifier trims silence itself (40 dB below the loudest frame, as in
+    /// training), and with this much context it finds in a live utterance exactly the audio
+    /// it finds in the whole recorded clip (`tests/tests/ravdess_through_plugin.rs`).
     pub vad: VadConfig,
     /// Fine-tuning settings.
     pub adapt: AdaptConfig,
@@ -187,8 +189,8 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             vad: VadConfig {
-                pre_roll_ms: 300.0,
-                tail_ms: 300.0,
+                pre_roll_ms: 800.0,
+                tail_ms: 500.0,
                 ..VadConfig::default()
             },
             adapt: AdaptConfig::new(),
@@ -247,6 +249,9 @@ pub struct Detection {
     pub processing: Duration,
     /// Whether the player's own weights made it.
     pub adapted: bool,
+    /// The utterance's MFCC frames (silence trimmed), what the model heard: for a live
+    /// heatmap, or to check the engine against the core.
+    pub mfcc: Arc<FeatureMatrix>,
 }
 
 /// What the engine reports.
@@ -891,6 +896,7 @@ impl Worker {
             ended_at,
             processing,
             adapted: active.model.is_adapted(),
+            mfcc: Arc::new(mfcc.clone()),
         }));
         // After the detection is out: the statistics used next time.
         if self.config.learn_voice && active.model.observe(&mfcc).is_ok() {

@@ -1,8 +1,11 @@
 //! Messages the plugin writes (out) and reads (in).
 
+use std::sync::Arc;
+
 use bevy::prelude::Message;
 use voice_emotion::capture::SourceStatus;
 use voice_emotion::dataset::{Emotion, Intensity};
+use voice_emotion::features::FeatureMatrix;
 
 /// The player started speaking.
 #[derive(Message, Debug, Clone, PartialEq)]
@@ -41,6 +44,9 @@ pub struct EmotionDetected {
     pub duration_seconds: f64,
     /// Whether the player's own (adapted) weights made it.
     pub adapted: bool,
+    /// The utterance's MFCC frames (silence trimmed, `n_frames x 40`, 10 ms apart): what the
+    /// model heard, e.g. for a live heatmap.
+    pub mfcc: Arc<FeatureMatrix>,
     /// Milliseconds from the end of the utterance (as speech detection reported it) to this
     /// message being written.
     pub latency_ms: f64,

@@ -151,6 +151,7 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
                 intensity_confidence: p.intensity_probabilities[p.intensity.index()],
                 duration_seconds: d.duration_seconds,
                 adapted: d.adapted,
+                mfcc: d.mfcc,
                 latency_ms,
             };
             let smoothing = state.settings.smoothing;

@@ -1,0 +1,180 @@
+//! Player profiles through the plugin: confirmations train and are saved across restarts,
+//! switching players switches weights, a corrupt profile keeps the game running.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy_voice_emotion::prelude::*;
+use bevy_voice_emotion::testing::{log, update_until};
+use bevy_voice_emotion::voice_emotion;
+use e2e::{Reference, app, base_ref, clips, ready};
+use voice_emotion::adapt::{PlayerModel, weights_to_bytes};
+use voice_emotion::profile::{PlayerId, PlayerProfile, ProfileStore};
+
+const WAIT: Duration = Duration::from_secs(120);
+
+fn plugin(dir: &Path, player: &str, feed: &mut Option<ScriptFeed>) -> VoiceEmotionPlugin {
+    let source = ScriptedSource::new(Pace::Fast).silence(0.5);
+    *feed = Some(source.feed());
+    VoiceEmotionPlugin::default()
+        .with_profile_dir(dir)
+        .with_player(player)
+        .with_source(source)
+}
+
+#[test]
+fn confirmations_train_the_player_model_which_is_saved_and_back_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clips = clips(23, 1);
+    let mut feed = None;
+    let mut app = app(plugin(dir.path(), "ana", &mut feed));
+    let feed = feed.unwrap();
+    for c in &clips[..5] {
+        feed.samples(c.samples.to_vec(), 16_000);
+        feed.silence(1.0);
+    }
+    assert!(update_until(&mut app, WAIT, |w| log(w).detected.len() >= 5));
+    let detected = log(app.world()).detected.clone();
+    for (c, d) in clips.iter().zip(&detected) {
+        app.world_mut().write_message(ConfirmEmotion {
+            utterance: d.utterance,
+            emotion: c.name.emotion,
+            intensity: Some(c.name.intensity),
+        });
+    }
+    assert!(
+        update_until(&mut app, WAIT, |w| log(w)
+            .updated
+            .iter()
+            .any(|u| u.samples_used == 5)),
+        "{:?}",
+        log(app.world()).updated
+    );
+    let update = log(app.world()).updated.last().unwrap().clone();
+    println!("update: {update:?}");
+    assert_eq!(update.player, "ana");
+    let player = app.world().resource::<ActivePlayer>().clone();
+    assert_eq!(player.samples, 5);
+    assert_eq!(player.adapted, update.outcome == UpdateOutcome::Accepted);
+
+    // Saved after the update, while the game still runs.
+    let store = ProfileStore::new(dir.path()).unwrap();
+    let id = PlayerId::new("ana").unwrap();
+    let saved = |store: &ProfileStore| store.load(&id, &base_ref()).unwrap();
+    assert!(update_until(&mut app, WAIT, |_| saved(&store)
+        .is_some_and(|p| p.samples.len() == 5)));
+
+    // Restart: the player's samples, history and weights are back.
+    drop(app);
+    let profile = saved(&store).unwrap();
+    assert_eq!(profile.samples.len(), 5);
+    assert!(!profile.history.is_empty());
+    assert_eq!(profile.weights.is_some(), player.adapted);
+    let mut feed = None;
+    let mut app = e2e::app(plugin(dir.path(), "ana", &mut feed));
+    assert!(update_until(&mut app, WAIT, ready));
+    let changed = log(app.world()).players.first().unwrap().clone();
+    assert_eq!(changed.player, "ana");
+    assert_eq!(changed.samples, 5);
+    assert_eq!(changed.adapted, player.adapted);
+    assert_eq!(changed.notice, None);
+}
+
+#[test]
+fn switching_players_switches_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = Reference::default();
+    // Player `odd` has weights of their own: a freshly initialised network, so every
+    // prediction differs visibly from the base model's.
+    let odd = PlayerId::new("odd").unwrap();
+    let own = core
+        .base
+        .classifier
+        .training_config()
+        .model
+        .init(&voice_emotion::model::default_device());
+    let mut profile = PlayerProfile::new(odd.clone(), base_ref());
+    profile.weights = Some(weights_to_bytes(&own).unwrap());
+    let store = ProfileStore::new(dir.path()).unwrap();
+    store.acquire(&odd).unwrap().save(&profile).unwrap();
+
+    let clip = &clips(21, 1)[4];
+    let mut feed = None;
+    let mut app = app(plugin(dir.path(), "first", &mut feed));
+    let feed = feed.unwrap();
+    feed.samples(clip.samples.to_vec(), 16_000);
+    feed.silence(1.0);
+    assert!(update_until(&mut app, WAIT, |w| log(w).detected.len() == 1));
+    app.world_mut().write_message(SwitchPlayer {
+        player: "odd".into(),
+    });
+    assert!(update_until(&mut app, WAIT, |w| log(w)
+        .players
+        .iter()
+        .any(|p| p.player == "odd")));
+    let changed = log(app.world()).players.last().unwrap().clone();
+    assert!(changed.adapted && changed.notice.is_none(), "{changed:?}");
+    feed.samples(clip.samples.to_vec(), 16_000);
+    feed.silence(1.0);
+    assert!(update_until(&mut app, WAIT, |w| log(w).detected.len() == 2));
+    let (first, second) = {
+        let d = &log(app.world()).detected;
+        (d[0].clone(), d[1].clone())
+    };
+    assert_eq!(first.player, "first");
+    assert!(!first.adapted);
+    assert_eq!(second.player, "odd");
+    assert!(second.adapted);
+    // The second detection is the odd player's model's, not the base model's.
+    let reference = PlayerModel::from_profile(core.adapter.clone(), profile).unwrap();
+    let expected = reference.classify(&second.mfcc).unwrap();
+    assert_eq!(second.probabilities, expected.probabilities);
+    let base = core.fresh_player().classify(&second.mfcc).unwrap();
+    let diff = base
+        .probabilities
+        .iter()
+        .zip(&second.probabilities)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        diff > 0.05,
+        "the base model would say nearly the same: {diff}"
+    );
+    // And back.
+    app.world_mut().write_message(SwitchPlayer {
+        player: "first".into(),
+    });
+    assert!(update_until(&mut app, WAIT, |w| w
+        .resource::<ActivePlayer>()
+        .id
+        .as_deref()
+        == Some("first")));
+}
+
+#[test]
+fn a_corrupt_profile_is_moved_aside_and_the_game_runs_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ProfileStore::new(dir.path()).unwrap();
+    let id = PlayerId::new("broken").unwrap();
+    std::fs::write(store.path_of(&id), b"\x89VEPROF\nthis is not a profile").unwrap();
+    let clip = &clips(24, 1)[2];
+    let mut feed = None;
+    let mut app = app(plugin(dir.path(), "broken", &mut feed));
+    let feed = feed.unwrap();
+    feed.samples(clip.samples.to_vec(), 16_000);
+    feed.silence(1.0);
+    assert!(update_until(&mut app, WAIT, |w| log(w).detected.len() == 1));
+    let changed = log(app.world()).players.first().unwrap().clone();
+    assert_eq!(changed.player, "broken");
+    assert!(!changed.adapted);
+    let notice = changed.notice.unwrap();
+    assert!(notice.contains("moved to"), "{notice}");
+    let moved: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("broken.profile.corrupt-"))
+        .collect();
+    assert_eq!(moved.len(), 1, "the damaged file is kept for inspection");
+}

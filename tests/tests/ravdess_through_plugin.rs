@@ -1,0 +1,80 @@
+//! Real RAVDESS clips played through the plugin give the labels the core gives the same
+//! clips.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use bevy_voice_emotion::prelude::*;
+use bevy_voice_emotion::testing::{log, update_until};
+use e2e::{Reference, app, clips};
+
+#[test]
+fn clips_played_through_the_plugin_get_the_cores_labels() {
+    let clips = clips(22, 2);
+    assert_eq!(clips.len(), 16);
+    let mut script = ScriptedSource::new(Pace::Fast).silence(0.5);
+    for c in &clips {
+        script = script.samples(c.samples.to_vec(), 16_000).silence(1.0);
+    }
+    let mut app = app(VoiceEmotionPlugin::default()
+        .with_source(script.end())
+        .with_profiles(ProfileLocation::Memory));
+    let finished = update_until(&mut app, Duration::from_secs(180), |w| {
+        log(w).detected.len() >= clips.len()
+            && w.resource::<MicrophoneStatus>().status == SourceStatus::Finished
+    });
+    update_until(&mut app, Duration::from_millis(500), |_| false);
+    let detected = log(app.world()).detected.clone();
+    assert!(
+        finished,
+        "{} detections of {} clips",
+        detected.len(),
+        clips.len()
+    );
+    assert_eq!(detected.len(), clips.len(), "one detection per clip");
+
+    // The core, on the same clips in the same order (classify, then learn the voice).
+    let mut core = Reference::default();
+    let player = core.fresh_player();
+    let mut agree = 0;
+    let mut correct = (0, 0);
+    for (clip, d) in clips.iter().zip(&detected) {
+        let mfcc = core.extractor.mfcc(&clip.samples).unwrap();
+        let p = player.classify(&mfcc).unwrap();
+        // The engine keeps enough audio around each utterance (pre-roll, tail) for the
+        // classifier's own silence trimming to find exactly what it finds in the whole clip.
+        assert_eq!(
+            *d.mfcc,
+            mfcc,
+            "{}: what the model heard",
+            clip.path.display()
+        );
+        player.observe(&mfcc).unwrap();
+        let max_diff = p
+            .probabilities
+            .iter()
+            .zip(&d.probabilities)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        println!(
+            "{}: plugin {:?} {:.3}, core {:?} {:.3}, max |dp| {max_diff:.2e}, latency {:.2} ms",
+            clip.path.file_name().unwrap().to_string_lossy(),
+            d.emotion,
+            d.confidence,
+            p.emotion,
+            p.confidence,
+            d.latency_ms
+        );
+        assert_eq!(d.emotion, p.emotion, "{}", clip.path.display());
+        assert!(max_diff < 1e-6, "{}: {max_diff}", clip.path.display());
+        agree += 1;
+        correct.0 += usize::from(d.emotion == clip.name.emotion);
+        correct.1 += 1;
+    }
+    println!(
+        "{agree}/{} labels agree; plugin accuracy on these clips {}/{}",
+        clips.len(),
+        correct.0,
+        correct.1
+    );
+}
