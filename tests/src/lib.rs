@@ -131,7 +131,6 @@ impl Reference {
 }
 
 /// A headless app with the plugin, its message log, and `plugin`'s settings.
-#[must_use]
 pub fn app(plugin: VoiceEmotionPlugin) -> App {
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
