@@ -863,6 +863,15 @@ impl PlayerModel {
         base: BaseModelRef,
     ) -> Result<PlayerProfile, AdaptError> {
         self.wait_idle();
+        self.snapshot(id, base)
+    }
+
+    /// [`PlayerModel::to_profile`] without waiting: the weights in use now and every sample
+    /// confirmed so far (including those the running update has not seen yet).
+    ///
+    /// # Errors
+    /// [`AdaptError::Weights`] when the weights cannot be serialised.
+    pub fn snapshot(&self, id: PlayerId, base: BaseModelRef) -> Result<PlayerProfile, AdaptError> {
         let weights = if self.is_adapted() {
             Some(weights_to_bytes(&self.weights())?)
         } else {

@@ -983,10 +983,10 @@ impl Worker {
             return false;
         };
         let any = self.collect_from(&active);
-        // Save once the player model is idle (a save waits for running updates).
-        let idle = active.model.pending_updates() == 0;
         self.active = Some(active);
-        if any && idle {
+        if any {
+            // Without waiting for updates still queued: what the player confirmed is on disk
+            // after every update, however often they confirm.
             self.save_active();
         }
         any
@@ -1009,11 +1009,10 @@ impl Worker {
     }
 
     fn autosave(&mut self) {
-        let due = self.active.as_ref().is_some_and(|a| {
-            a.dirty
-                && a.last_save.elapsed() >= self.config.autosave_every
-                && a.model.pending_updates() == 0
-        });
+        let due = self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.dirty && a.last_save.elapsed() >= self.config.autosave_every);
         if due {
             self.save_active();
         }
@@ -1036,7 +1035,7 @@ impl Worker {
         };
         let result = active
             .model
-            .to_profile(active.id.clone(), self.reference.clone())
+            .snapshot(active.id.clone(), self.reference.clone())
             .map_err(|e| e.to_string())
             .and_then(|p| writer.save(&p).map_err(|e| e.to_string()));
         match result {
