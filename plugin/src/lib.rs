@@ -68,6 +68,7 @@ use voice_emotion::capture::{AudioSource, SourceStatus, audio_buffer};
 use voice_emotion::engine::{Engine, EngineConfig, EngineStats, ModelSource, ProfileLocation};
 use voice_emotion::profile::PlayerId;
 
+pub use cpal::SampleFormat;
 pub use messages::{
     ConfirmEmotion, ConfirmationRejected, EmotionDetected, ForgetPlayer, MicrophoneStatusChanged,
     PlayerChanged, PlayerModelUpdated, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer,
