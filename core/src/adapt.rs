@@ -747,6 +747,32 @@ impl PlayerModel {
             })
     }
 
+    /// How many of the player's confirmed samples the weights in use classify as confirmed:
+    /// `(correct, total)`. The weights were trained on these samples, so this shows what
+    /// adaptation learnt, not how well it generalises.
+    #[must_use]
+    pub fn accuracy_on_samples(&self) -> (usize, usize) {
+        let (samples, stats) = {
+            let state = lock(&self.shared.state);
+            (
+                state.samples.clone(),
+                self.shared.adapter.blended_stats(state.stats.as_ref()),
+            )
+        };
+        let decoded: Vec<FeatureMatrix> = samples.iter().map(|s| s.features.decode()).collect();
+        let refs: Vec<&FeatureMatrix> = decoded.iter().collect();
+        let weights = self.weights();
+        let correct = self
+            .shared
+            .adapter
+            .classify(&weights, &refs, &stats)
+            .iter()
+            .zip(&samples)
+            .filter(|(p, s)| p.emotion == s.emotion)
+            .count();
+        (correct, samples.len())
+    }
+
     /// Adds unlabelled speech to the player's statistics.
     ///
     /// # Errors

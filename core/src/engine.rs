@@ -230,6 +230,11 @@ pub enum Command {
     SetSensitivity(f32),
     /// Save the active player now.
     Save,
+    /// Whether confirmed utterances keep their audio from now on.
+    SetKeepAudio(bool),
+    /// Classify the active player's confirmed samples with their current weights
+    /// ([`EngineEvent::Evaluated`]).
+    Evaluate,
 }
 
 /// One detection.
@@ -360,6 +365,15 @@ pub enum EngineEvent {
     },
     /// The audio source's status changed.
     Source(SourceStatus),
+    /// The answer to [`Command::Evaluate`].
+    Evaluated {
+        /// The player.
+        player: PlayerId,
+        /// Confirmed samples classified as confirmed.
+        correct: usize,
+        /// Confirmed samples.
+        total: usize,
+    },
 }
 
 /// Counters of a running engine (read without locking).
@@ -786,8 +800,10 @@ impl Worker {
         }
         if let Some(active) = self.active.take() {
             active.model.wait_idle();
-            self.collect_from(&active);
-            self.save(&active);
+            // Only with changes: a player forgotten and then silent stays forgotten.
+            if self.collect_from(&active) || active.dirty {
+                self.save(&active);
+            }
         }
     }
 
@@ -942,6 +958,21 @@ impl Worker {
                 }
             }
             Command::Save => self.save_active(),
+            Command::SetKeepAudio(keep) => self.config.keep_audio = keep,
+            Command::Evaluate => {
+                if let Some(active) = &self.active {
+                    // Waits for queued updates: the answer is about the newest weights.
+                    active.model.wait_idle();
+                    let (correct, total) = active.model.accuracy_on_samples();
+                    let player = active.id.clone();
+                    self.collect_updates();
+                    self.out.send(EngineEvent::Evaluated {
+                        player,
+                        correct,
+                        total,
+                    });
+                }
+            }
         }
     }
 
@@ -1063,8 +1094,9 @@ impl Worker {
         }
         if let Some(old) = self.active.take() {
             old.model.wait_idle();
-            self.collect_from(&old);
-            self.save(&old);
+            if self.collect_from(&old) || old.dirty {
+                self.save(&old);
+            }
             // Dropping `old` releases its lock before the new player's is taken.
         }
         self.recent.clear();

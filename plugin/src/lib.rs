@@ -64,15 +64,15 @@ use std::sync::{Mutex, PoisonError};
 
 use bevy::diagnostic::{Diagnostic, RegisterDiagnostic};
 use bevy::prelude::*;
-use voice_emotion::capture::{AudioSource, SourceStatus, audio_buffer};
+use voice_emotion::capture::{AudioSink, AudioSource, SourceStatus, audio_buffer};
 use voice_emotion::engine::{Engine, EngineConfig, EngineStats, ModelSource, ProfileLocation};
 use voice_emotion::profile::PlayerId;
 
 pub use cpal::SampleFormat;
 pub use messages::{
-    ConfirmEmotion, ConfirmationRejected, EmotionDetected, ForgetPlayer, MicrophoneStatusChanged,
-    PlayerChanged, PlayerModelUpdated, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer,
-    UpdateOutcome,
+    ChangeVoiceInput, ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluatePlayer,
+    ForgetPlayer, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerModelUpdated,
+    ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer, UpdateOutcome,
 };
 pub use microphone::{CpalMicrophone, StreamFormat};
 pub use model::BASE_MODEL;
@@ -84,11 +84,11 @@ pub use voice_emotion;
 /// Everything a game usually needs.
 pub mod prelude {
     pub use crate::{
-        ActivePlayer, ConfirmEmotion, ConfirmationRejected, CpalMicrophone, EmotionDetected,
-        EmotionState, ForgetPlayer, MicrophoneStatus, MicrophoneStatusChanged, PlayerChanged,
-        PlayerModelUpdated, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer, UpdateOutcome,
-        VoiceEmotionDiagnostics, VoiceEmotionPlugin, VoiceEmotionSettings, VoiceEmotionSystems,
-        VoiceInput,
+        ActivePlayer, ChangeVoiceInput, ConfirmEmotion, ConfirmationRejected, CpalMicrophone,
+        EmotionDetected, EmotionState, EvaluatePlayer, ForgetPlayer, MicrophoneStatus,
+        MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerModelUpdated, ResetPlayer,
+        SpeechEnded, SpeechStarted, SwitchPlayer, UpdateOutcome, VoiceEmotionDiagnostics,
+        VoiceEmotionPlugin, VoiceEmotionSettings, VoiceEmotionSystems, VoiceInput,
     };
     pub use voice_emotion::capture::{Pace, ScriptFeed, ScriptedSource, SourceStatus};
     pub use voice_emotion::dataset::{Emotion, Intensity};
@@ -155,6 +155,7 @@ impl Default for VoiceEmotionPlugin {
             settings: VoiceEmotionSettings {
                 sensitivity: 0.5,
                 smoothing: 0.5,
+                keep_confirmed_audio: false,
             },
             engine: EngineConfig::default(),
             buffer_samples: voice_emotion::capture::DEFAULT_BUFFER_SAMPLES,
@@ -247,6 +248,7 @@ impl VoiceEmotionPlugin {
     #[must_use]
     pub fn keep_confirmed_audio(mut self, keep: bool) -> Self {
         self.engine.keep_audio = keep;
+        self.settings.keep_confirmed_audio = keep;
         self
     }
 
@@ -255,6 +257,7 @@ impl VoiceEmotionPlugin {
     pub fn with_engine_config(mut self, config: EngineConfig) -> Self {
         self.engine = config;
         self.settings.sensitivity = self.engine.vad.sensitivity;
+        self.settings.keep_confirmed_audio = self.engine.keep_audio;
         self
     }
 
@@ -298,6 +301,40 @@ impl VoiceEngine {
     }
 }
 
+impl VoiceInput {
+    fn into_source(self) -> Option<Box<dyn AudioSource>> {
+        match self {
+            Self::Microphone(device) => Some(Box::new(CpalMicrophone::new(device))),
+            Self::Source(source) => Some(source),
+            Self::None => None,
+        }
+    }
+}
+
+/// Starts `source` into `sink`; a source that cannot start is a warning and a status.
+fn start_source(source: Option<Box<dyn AudioSource>>, sink: &AudioSink) -> Option<VoiceSource> {
+    let Some(mut source) = source else {
+        sink.set_status(SourceStatus::Stopped);
+        return None;
+    };
+    match source.start(sink.clone()) {
+        Ok(()) => Some(VoiceSource {
+            source: Mutex::new(source),
+        }),
+        Err(e) => {
+            warn!("voice input {}: {e}", source.name());
+            sink.set_status(SourceStatus::Failed {
+                reason: e.to_string(),
+            });
+            None
+        }
+    }
+}
+
+/// The writing end of the engine's audio buffer, for sources started later.
+#[derive(Resource, Debug, Clone)]
+pub(crate) struct VoiceSink(pub(crate) AudioSink);
+
 /// The running audio source; dropping it stops the input.
 #[derive(Resource)]
 pub struct VoiceSource {
@@ -315,12 +352,19 @@ impl std::fmt::Debug for VoiceSource {
     }
 }
 
-impl Drop for VoiceSource {
-    fn drop(&mut self) {
+impl VoiceSource {
+    /// Stops the source (idempotent).
+    pub fn stop(&mut self) {
         self.source
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .stop();
+    }
+}
+
+impl Drop for VoiceSource {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -336,7 +380,10 @@ impl Plugin for VoiceEmotionPlugin {
             .add_message::<ConfirmEmotion>()
             .add_message::<SwitchPlayer>()
             .add_message::<ForgetPlayer>()
-            .add_message::<ResetPlayer>();
+            .add_message::<ResetPlayer>()
+            .add_message::<EvaluatePlayer>()
+            .add_message::<PlayerEvaluated>()
+            .add_message::<ChangeVoiceInput>();
         app.insert_resource(self.settings.clone())
             .insert_resource(EmotionState::new(self.settings.smoothing))
             .init_resource::<ActivePlayer>()
@@ -359,7 +406,8 @@ impl Plugin for VoiceEmotionPlugin {
             )
             .add_systems(
                 PostUpdate,
-                systems::send_commands.in_set(VoiceEmotionSystems::Commands),
+                (systems::send_commands, systems::change_input)
+                    .in_set(VoiceEmotionSystems::Commands),
             )
             .add_systems(Last, systems::shutdown_on_exit);
 
@@ -369,31 +417,17 @@ impl Plugin for VoiceEmotionPlugin {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let source: Option<Box<dyn AudioSource>> = match input {
-            Some(VoiceInput::Microphone(device)) => Some(Box::new(CpalMicrophone::new(device))),
-            Some(VoiceInput::Source(source)) => Some(source),
-            Some(VoiceInput::None) => None,
+        let source = match input {
+            Some(input) => input.into_source(),
             None => {
                 warn!("VoiceEmotionPlugin built twice: the second copy has no voice input");
                 None
             }
         };
-        match source {
-            Some(mut source) => match source.start(sink.clone()) {
-                Ok(()) => {
-                    app.insert_resource(VoiceSource {
-                        source: Mutex::new(source),
-                    });
-                }
-                Err(e) => {
-                    warn!("voice input {}: {e}", source.name());
-                    sink.set_status(SourceStatus::Failed {
-                        reason: e.to_string(),
-                    });
-                }
-            },
-            None => sink.set_status(SourceStatus::Stopped),
+        if let Some(source) = start_source(source, &sink) {
+            app.insert_resource(source);
         }
+        app.insert_resource(VoiceSink(sink));
 
         let player = PlayerId::new(&self.player).unwrap_or_else(|e| {
             error!("voice emotion: {e}; using player `player`");

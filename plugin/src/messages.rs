@@ -145,3 +145,34 @@ pub struct ResetPlayer {
     /// Keep their confirmed samples (the next confirmation retrains on them).
     pub keep_samples: bool,
 }
+
+/// In: classify the active player's confirmed samples with their current weights (after any
+/// queued update); a [`PlayerEvaluated`] answers. For a calibration screen's "before and
+/// after" figure.
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EvaluatePlayer;
+
+/// The answer to [`EvaluatePlayer`]. The weights were trained on these samples: this shows
+/// what adaptation learnt from them, not how well it does on new speech.
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct PlayerEvaluated {
+    /// The player.
+    pub player: String,
+    /// Confirmed samples classified as confirmed.
+    pub correct: usize,
+    /// Confirmed samples.
+    pub total: usize,
+}
+
+/// In: replace the voice input while the game runs (a settings screen's microphone choice,
+/// recorded clips). The old source stops first.
+#[derive(Message, Debug)]
+pub struct ChangeVoiceInput(pub(crate) std::sync::Mutex<Option<crate::VoiceInput>>);
+
+impl ChangeVoiceInput {
+    /// Switch to `input`.
+    #[must_use]
+    pub fn new(input: crate::VoiceInput) -> Self {
+        Self(std::sync::Mutex::new(Some(input)))
+    }
+}

@@ -17,6 +17,9 @@ pub struct VoiceEmotionSettings {
     /// How much [`EmotionState`] holds on to earlier detections, `0..=0.99` (0: the latest
     /// only).
     pub smoothing: f32,
+    /// Whether confirmed utterances keep their audio in the player's profile (otherwise only
+    /// their MFCC features).
+    pub keep_confirmed_audio: bool,
 }
 
 /// The current emotion, smoothed over detections, and the latest detection.

@@ -8,14 +8,14 @@ use voice_emotion::engine::{Command, EngineEvent};
 use voice_emotion::profile::PlayerId;
 
 use crate::messages::{
-    ConfirmEmotion, ConfirmationRejected, EmotionDetected, ForgetPlayer, MicrophoneStatusChanged,
-    PlayerChanged, PlayerModelUpdated, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer,
-    UpdateOutcome,
+    ChangeVoiceInput, ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluatePlayer,
+    ForgetPlayer, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerModelUpdated,
+    ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer, UpdateOutcome,
 };
 use crate::resources::{
     ActivePlayer, EmotionState, MicrophoneStatus, VoiceEmotionDiagnostics, VoiceEmotionSettings,
 };
-use crate::{VoiceEngine, VoiceSource};
+use crate::{VoiceEngine, VoiceSink, VoiceSource, start_source};
 
 /// The plugin's outgoing messages.
 #[derive(SystemParam)]
@@ -27,6 +27,7 @@ pub(crate) struct Outgoing<'w> {
     rejected: MessageWriter<'w, ConfirmationRejected>,
     microphone: MessageWriter<'w, MicrophoneStatusChanged>,
     player: MessageWriter<'w, PlayerChanged>,
+    evaluated: MessageWriter<'w, PlayerEvaluated>,
 }
 
 /// The resources the plugin keeps up to date.
@@ -217,6 +218,17 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
                 notice: Some(message),
             });
         }
+        EngineEvent::Evaluated {
+            player,
+            correct,
+            total,
+        } => {
+            out.evaluated.write(PlayerEvaluated {
+                player: player.to_string(),
+                correct,
+                total,
+            });
+        }
         EngineEvent::Source(status) => {
             state.microphone.status = status.clone();
             out.microphone.write(MicrophoneStatusChanged { status });
@@ -231,6 +243,7 @@ pub(crate) struct Incoming<'w, 's> {
     switch: MessageReader<'w, 's, SwitchPlayer>,
     forget: MessageReader<'w, 's, ForgetPlayer>,
     reset: MessageReader<'w, 's, ResetPlayer>,
+    evaluate: MessageReader<'w, 's, EvaluatePlayer>,
 }
 
 fn player_id(id: &str) -> Option<PlayerId> {
@@ -243,7 +256,7 @@ fn player_id(id: &str) -> Option<PlayerId> {
 pub(crate) fn send_commands(
     engine: Option<Res<VoiceEngine>>,
     settings: Res<VoiceEmotionSettings>,
-    mut sensitivity: Local<Option<f32>>,
+    mut last: Local<Option<VoiceEmotionSettings>>,
     mut incoming: Incoming,
 ) {
     let Some(engine) = engine else {
@@ -251,14 +264,20 @@ pub(crate) fn send_commands(
         incoming.switch.clear();
         incoming.forget.clear();
         incoming.reset.clear();
+        incoming.evaluate.clear();
         return;
     };
     let engine = &engine.engine;
-    if *sensitivity != Some(settings.sensitivity) {
-        if sensitivity.is_some() {
+    if let Some(last) = last.as_ref() {
+        if last.sensitivity != settings.sensitivity {
             engine.send(Command::SetSensitivity(settings.sensitivity));
         }
-        *sensitivity = Some(settings.sensitivity);
+        if last.keep_confirmed_audio != settings.keep_confirmed_audio {
+            engine.send(Command::SetKeepAudio(settings.keep_confirmed_audio));
+        }
+    }
+    if last.as_ref() != Some(&*settings) {
+        *last = Some(settings.clone());
     }
     for c in incoming.confirm.read() {
         engine.send(Command::Confirm {
@@ -281,6 +300,34 @@ pub(crate) fn send_commands(
         engine.send(Command::ResetPlayer {
             keep_samples: r.keep_samples,
         });
+    }
+    for _ in incoming.evaluate.read() {
+        engine.send(Command::Evaluate);
+    }
+}
+
+/// [`ChangeVoiceInput`]: stops the running source, starts the new one into the same buffer
+/// (`PostUpdate`, [`crate::VoiceEmotionSystems::Commands`]).
+pub(crate) fn change_input(
+    mut changes: MessageReader<ChangeVoiceInput>,
+    sink: Option<Res<VoiceSink>>,
+    source: Option<ResMut<VoiceSource>>,
+    mut commands: Commands,
+) {
+    let Some(input) = changes
+        .read()
+        .filter_map(|c| c.0.lock().ok().and_then(|mut i| i.take()))
+        .last()
+    else {
+        return;
+    };
+    let Some(sink) = sink else { return };
+    if let Some(mut running) = source {
+        running.stop();
+    }
+    match start_source(input.into_source(), &sink.0) {
+        Some(started) => commands.insert_resource(started),
+        None => commands.remove_resource::<VoiceSource>(),
     }
 }
 

@@ -8,7 +8,7 @@ use bevy::prelude::*;
 
 use crate::VoiceEmotionSystems;
 use crate::messages::{
-    ConfirmationRejected, EmotionDetected, MicrophoneStatusChanged, PlayerChanged,
+    ConfirmationRejected, EmotionDetected, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated,
     PlayerModelUpdated, SpeechEnded, SpeechStarted,
 };
 
@@ -29,6 +29,8 @@ pub struct MessageLog {
     pub microphone: Vec<MicrophoneStatusChanged>,
     /// [`PlayerChanged`] messages.
     pub players: Vec<PlayerChanged>,
+    /// [`PlayerEvaluated`] messages.
+    pub evaluated: Vec<PlayerEvaluated>,
 }
 
 /// Records the plugin's messages into [`MessageLog`] (after [`VoiceEmotionSystems::Events`]).
@@ -52,6 +54,7 @@ fn record(
     mut rejected: MessageReader<ConfirmationRejected>,
     mut microphone: MessageReader<MicrophoneStatusChanged>,
     mut players: MessageReader<PlayerChanged>,
+    mut evaluated: MessageReader<PlayerEvaluated>,
 ) {
     log.started.extend(started.read().cloned());
     log.ended.extend(ended.read().cloned());
@@ -60,6 +63,7 @@ fn record(
     log.rejected.extend(rejected.read().cloned());
     log.microphone.extend(microphone.read().cloned());
     log.players.extend(players.read().cloned());
+    log.evaluated.extend(evaluated.read().cloned());
 }
 
 /// Updates `app` (sleeping `1 ms` between frames) until `done` holds or `timeout` passes;

@@ -98,9 +98,11 @@ fn speech_like_sound_is_segmented_and_classified_once() {
     assert_eq!(d.utterance, log.started[0].utterance);
     assert!((d.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-3);
     assert_eq!(d.confidence, d.probabilities[d.emotion.index()]);
+    // 1.5 s of sound, up to 0.8 s of pre-roll and 0.5 s of tail.
     assert!(
-        d.duration_seconds > 1.4 && d.duration_seconds < 2.5,
-        "{d:?}"
+        d.duration_seconds > 1.4 && d.duration_seconds < 3.0,
+        "{}",
+        d.duration_seconds
     );
     assert_eq!(d.player, "player");
     let state = app.world().resource::<EmotionState>();
@@ -167,4 +169,30 @@ fn an_invalid_player_id_falls_back_to_the_default_player() {
         app.world().resource::<ActivePlayer>().id.as_deref(),
         Some("player")
     );
+}
+
+#[test]
+fn the_voice_input_can_change_while_the_game_runs() {
+    let mut app = app(VoiceEmotionPlugin::default().with_input(VoiceInput::None));
+    assert!(update_until(&mut app, Duration::from_secs(30), ready));
+    assert_eq!(
+        app.world().resource::<MicrophoneStatus>().status,
+        SourceStatus::Stopped
+    );
+    let script = ScriptedSource::new(Pace::Fast)
+        .named("clips")
+        .silence(1.0)
+        .samples(buzz(1.5), 16_000)
+        .silence(1.5)
+        .end();
+    app.world_mut()
+        .write_message(ChangeVoiceInput::new(VoiceInput::Source(Box::new(script))));
+    assert!(update_until(&mut app, Duration::from_secs(60), |w| {
+        !log(w).detected.is_empty()
+    }));
+    // Quick status changes are reported as the latest one: active, or already finished.
+    assert!(log(app.world()).microphone.iter().any(|m| matches!(
+        &m.status,
+        SourceStatus::Active { device, .. } if device == "clips"
+    ) || m.status == SourceStatus::Finished));
 }

@@ -178,3 +178,73 @@ fn a_corrupt_profile_is_moved_aside_and_the_game_runs_on() {
         .collect();
     assert_eq!(moved.len(), 1, "the damaged file is kept for inspection");
 }
+
+#[test]
+fn reset_goes_back_to_the_base_model_and_forget_deletes_the_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let clips = clips(21, 1);
+    let mut feed = None;
+    let mut app = app(plugin(dir.path(), "kim", &mut feed));
+    let feed = feed.unwrap();
+    for c in &clips[..4] {
+        feed.samples(c.samples.to_vec(), 16_000);
+        feed.silence(1.0);
+    }
+    assert!(update_until(&mut app, WAIT, |w| log(w).detected.len() >= 4));
+    let detected = log(app.world()).detected.clone();
+    for (c, d) in clips.iter().zip(&detected) {
+        app.world_mut().write_message(ConfirmEmotion {
+            utterance: d.utterance,
+            emotion: c.name.emotion,
+            intensity: None,
+        });
+    }
+    assert!(update_until(&mut app, WAIT, |w| log(w)
+        .updated
+        .iter()
+        .any(|u| u.samples_used == 4)));
+    let store = ProfileStore::new(dir.path()).unwrap();
+    let id = PlayerId::new("kim").unwrap();
+    assert!(update_until(&mut app, WAIT, |_| store
+        .load(&id, &base_ref())
+        .unwrap()
+        .is_some_and(|p| p.samples.len() == 4)));
+
+    // What the model makes of the player's own samples now.
+    app.world_mut().write_message(EvaluatePlayer);
+    assert!(update_until(&mut app, WAIT, |w| !log(w)
+        .evaluated
+        .is_empty()));
+    let evaluated = log(app.world()).evaluated[0].clone();
+    println!("own samples after adaptation: {evaluated:?}");
+    assert_eq!((evaluated.player.as_str(), evaluated.total), ("kim", 4));
+
+    // Reset, keeping nothing: base weights, no samples, and saved so.
+    let before = log(app.world()).players.len();
+    app.world_mut().write_message(ResetPlayer {
+        keep_samples: false,
+    });
+    assert!(update_until(&mut app, WAIT, |w| log(w).players.len() > before));
+    let reset = log(app.world()).players.last().unwrap().clone();
+    assert_eq!(
+        (reset.player.as_str(), reset.adapted, reset.samples),
+        ("kim", false, 0)
+    );
+    let saved = store.load(&id, &base_ref()).unwrap().unwrap();
+    assert!(saved.weights.is_none() && saved.samples.is_empty());
+
+    // Forget: the file is gone and the player starts again from nothing.
+    let before = log(app.world()).players.len();
+    app.world_mut().write_message(ForgetPlayer {
+        player: "kim".into(),
+    });
+    assert!(update_until(&mut app, WAIT, |w| log(w).players.len() > before));
+    assert!(!store.path_of(&id).exists());
+    assert_eq!(store.list().unwrap(), Vec::<PlayerId>::new());
+    let player = app.world().resource::<ActivePlayer>().clone();
+    assert_eq!((player.id.as_deref(), player.samples), (Some("kim"), 0));
+    // Still listening after all that.
+    feed.samples(clips[5].samples.to_vec(), 16_000);
+    feed.silence(1.0);
+    assert!(update_until(&mut app, WAIT, |w| log(w).detected.len() == 5));
+}
