@@ -1,0 +1,124 @@
+//! `cargo run --release -p demo_game [-- --voice-dir DIR] [--autoplay] [--screenshot PATH]`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+use bevy_voice_emotion::prelude::*;
+use bevy_voice_emotion::voice_emotion::profile::ProfileStore;
+use clap::Parser;
+use demo_game::autoplay::{Autoplay, AutoplayResult, TakeScreenshot};
+use demo_game::voice::VoiceClips;
+use demo_game::{GameConfig, calibration::CalibrationDir};
+
+/// Moodlight: a game that hears how you say things.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Play the WAV files of this directory as your voice (no microphone needed): Space or
+    /// "Record" plays the next one.
+    #[arg(long, value_name = "DIR")]
+    voice_dir: Option<PathBuf>,
+    /// Run a scripted session on the --voice-dir clips (calibrate with some, play with the
+    /// others), print a summary and exit.
+    #[arg(long, requires = "voice_dir")]
+    autoplay: bool,
+    /// Save a screenshot here (with --autoplay: of the play screen at the end, and of the
+    /// calibration screen next to it as NAME-calibration.png).
+    #[arg(long, value_name = "PATH")]
+    screenshot: Option<PathBuf>,
+    /// The player to start as.
+    #[arg(long, default_value = "player")]
+    player: String,
+    /// Keep profiles here instead of the platform's data directory.
+    #[arg(long, value_name = "DIR")]
+    profile_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let profile_dir = match args.profile_dir.clone().map_or_else(
+        || ProfileStore::default_location("moodlight").map(|s| s.root().to_path_buf()),
+        Ok,
+    ) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("moodlight: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut clips = VoiceClips::default();
+    let mut voice = VoiceEmotionPlugin::default()
+        .with_player(args.player.clone())
+        .with_profile_dir(profile_dir.clone());
+    if let Some(dir) = &args.voice_dir {
+        match VoiceClips::from_dir(dir) {
+            Ok(files) => clips.files = files,
+            Err(e) => {
+                eprintln!("moodlight: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        voice = voice.with_source(clips.source());
+    }
+    let mut app = App::new();
+    app.add_plugins(DefaultPlugins.set(WindowPlugin {
+        primary_window: Some(Window {
+            title: "Moodlight".into(),
+            resolution: (1280, 720).into(),
+            ..default()
+        }),
+        ..default()
+    }))
+    .add_plugins(voice)
+    .insert_resource(GameConfig {
+        profile_dir: profile_dir.clone(),
+    })
+    .insert_resource(CalibrationDir(profile_dir))
+    .add_plugins((demo_game::logic_plugin, demo_game::view_plugin))
+    .insert_resource(clips)
+    .add_systems(Update, take_screenshots);
+    if args.autoplay {
+        let files = app.world().resource::<VoiceClips>().files.clone();
+        app.insert_resource(Autoplay::new(&files, args.screenshot.clone()));
+    } else if let Some(path) = args.screenshot.clone() {
+        app.add_systems(
+            Update,
+            move |time: Res<Time>,
+                  mut shots: MessageWriter<TakeScreenshot>,
+                  mut done: Local<bool>| {
+                if !*done && time.elapsed_secs() > 3.0 {
+                    shots.write(TakeScreenshot(path.clone()));
+                    *done = true;
+                }
+            },
+        );
+    }
+    let exit = app.run();
+    let summary = app
+        .world()
+        .get_resource::<AutoplayResult>()
+        .and_then(|r| r.0.clone());
+    if args.autoplay && summary.is_none() {
+        eprintln!("moodlight: the autoplay session did not finish");
+        return ExitCode::FAILURE;
+    }
+    if exit.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn take_screenshots(mut shots: MessageReader<TakeScreenshot>, mut commands: Commands) {
+    for TakeScreenshot(path) in shots.read() {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        info!("screenshot: {}", path.display());
+        commands
+            .spawn(Screenshot::primary_window())
+            .observe(save_to_disk(path.clone()));
+    }
+}

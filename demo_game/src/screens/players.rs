@@ -1,0 +1,95 @@
+//! Choose or create a player: each has their own model and profile.
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+use bevy_voice_emotion::prelude::*;
+use bevy_voice_emotion::voice_emotion::profile::{PlayerId, ProfileStore};
+
+use super::{Screen, back_button};
+use crate::GameConfig;
+
+#[derive(Default)]
+struct Form {
+    name: String,
+    error: Option<String>,
+    known: Option<Vec<String>>,
+}
+
+fn players(
+    mut contexts: EguiContexts,
+    mut next: ResMut<NextState<Screen>>,
+    config: Res<GameConfig>,
+    active: Res<ActivePlayer>,
+    mut form: Local<Form>,
+    mut switch: MessageWriter<SwitchPlayer>,
+    mut changed: MessageReader<PlayerChanged>,
+) -> Result {
+    if changed.read().count() > 0 {
+        form.known = None;
+    }
+    if form.known.is_none() {
+        let list = ProfileStore::new(&config.profile_dir)
+            .and_then(|s| s.list())
+            .map(|ids| ids.into_iter().map(|i| i.to_string()).collect())
+            .unwrap_or_else(|e| {
+                form.error = Some(e.to_string());
+                Vec::new()
+            });
+        form.known = Some(list);
+    }
+    let mut root = super::root_ui(contexts.ctx_mut()?, "screen");
+    egui::CentralPanel::default().show(&mut root, |ui| {
+        back_button(ui, &mut next);
+        ui.heading("Who is playing?");
+        ui.label("Each player's model learns their own voice.");
+        ui.add_space(10.0);
+        let mut chosen = None;
+        let mut names = form.known.clone().unwrap_or_default();
+        if let Some(id) = &active.id
+            && !names.contains(id)
+        {
+            names.push(id.clone());
+        }
+        for name in names {
+            let current = active.id.as_deref() == Some(name.as_str());
+            if ui
+                .selectable_label(current, egui::RichText::new(&name).size(20.0))
+                .clicked()
+            {
+                chosen = Some(name);
+            }
+        }
+        ui.add_space(10.0);
+        ui.horizontal(|ui| {
+            ui.label("New player:");
+            ui.text_edit_singleline(&mut form.name);
+            if ui.button("Create").clicked() {
+                match PlayerId::new(form.name.trim()) {
+                    Ok(id) => {
+                        chosen = Some(id.to_string());
+                        form.name.clear();
+                        form.error = None;
+                    }
+                    Err(e) => form.error = Some(e.to_string()),
+                }
+            }
+        });
+        if let Some(e) = &form.error {
+            ui.colored_label(egui::Color32::from_rgb(240, 120, 100), e);
+        }
+        if let Some(player) = chosen {
+            switch.write(SwitchPlayer { player });
+            form.known = None;
+            next.set(Screen::Title);
+        }
+    });
+    Ok(())
+}
+
+/// The players screen.
+pub fn plugin(app: &mut App) {
+    app.add_systems(
+        EguiPrimaryContextPass,
+        players.run_if(in_state(Screen::Players)),
+    );
+}

@@ -1,0 +1,170 @@
+//! The player's stats: accuracy over their model's updates (a chart), the calibration's
+//! before and after, and their confirmed samples per emotion.
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+use bevy_voice_emotion::prelude::*;
+use bevy_voice_emotion::voice_emotion::profile::{
+    BaseModelRef, PlayerId, PlayerProfile, ProfileStore,
+};
+
+use super::{Screen, back_button};
+use crate::GameConfig;
+use crate::calibration::CalibrationProgress;
+use crate::hud::{egui_color, name};
+
+/// Set when the stats screen opens: the profile is read again.
+#[derive(Resource, Default)]
+struct ReloadStats(bool);
+
+#[derive(Default)]
+struct Loaded {
+    player: Option<String>,
+    profile: Option<PlayerProfile>,
+    error: Option<String>,
+}
+
+fn load(config: &GameConfig, id: &str) -> Result<Option<PlayerProfile>, String> {
+    let store = ProfileStore::new(&config.profile_dir).map_err(|e| e.to_string())?;
+    let id = PlayerId::new(id).map_err(|e| e.to_string())?;
+    let base = BaseModelRef::of_bytes("base", bevy_voice_emotion::BASE_MODEL.weights);
+    store.load(&id, &base).map_err(|e| e.to_string())
+}
+
+fn chart(ui: &mut egui::Ui, profile: &PlayerProfile) {
+    let size = egui::vec2(ui.available_width().min(700.0), 220.0);
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let p = ui.painter_at(rect);
+    p.rect_filled(rect, 4.0, egui::Color32::from_gray(25));
+    let h = &profile.history;
+    let n = h.len().max(2) as f32 - 1.0;
+    let at = |i: usize, v: f64| {
+        egui::pos2(
+            rect.left() + 10.0 + (rect.width() - 20.0) * i as f32 / n,
+            rect.bottom() - 10.0 - (rect.height() - 20.0) * v as f32,
+        )
+    };
+    for g in [0.25, 0.5, 0.75, 1.0] {
+        p.line_segment(
+            [at(0, g), egui::pos2(rect.right() - 10.0, at(0, g).y)],
+            egui::Stroke::new(1.0, egui::Color32::from_gray(50)),
+        );
+    }
+    let line = |f: &dyn Fn(usize) -> f64, color| {
+        let points: Vec<egui::Pos2> = (0..h.len()).map(|i| at(i, f(i))).collect();
+        p.add(egui::Shape::line(
+            points.clone(),
+            egui::Stroke::new(2.0, color),
+        ));
+        for q in points {
+            p.circle_filled(q, 3.0, color);
+        }
+    };
+    line(
+        &|i| h[i].accuracy_before,
+        egui::Color32::from_rgb(150, 150, 160),
+    );
+    line(
+        &|i| h[i].accuracy_after,
+        egui::Color32::from_rgb(110, 220, 130),
+    );
+}
+
+fn stats_ui(
+    mut contexts: EguiContexts,
+    mut next: ResMut<NextState<Screen>>,
+    config: Res<GameConfig>,
+    player: Res<ActivePlayer>,
+    progress: Res<CalibrationProgress>,
+    mut loaded: bevy::prelude::Local<Loaded>,
+    mut reload: ResMut<ReloadStats>,
+) -> Result {
+    // Reload on entry: updates may have been saved since.
+    if std::mem::take(&mut reload.0) {
+        loaded.player = None;
+    }
+    if loaded.player != player.id {
+        loaded.player = player.id.clone();
+        match player.id.as_deref().map(|id| load(&config, id)) {
+            Some(Ok(p)) => {
+                loaded.profile = p;
+                loaded.error = None;
+            }
+            Some(Err(e)) => loaded.error = Some(e),
+            None => {}
+        }
+    }
+    let mut root = super::root_ui(contexts.ctx_mut()?, "screen");
+    egui::CentralPanel::default().show(&mut root, |ui| {
+        back_button(ui, &mut next);
+        if ui.button("↻ Reload").clicked() {
+            loaded.player = None;
+        }
+        ui.heading(format!("Stats of {}", player.id.as_deref().unwrap_or("…")));
+        if let Some(e) = &loaded.error {
+            ui.colored_label(egui::Color32::from_rgb(240, 120, 100), e);
+        }
+        let (before, total) = progress.before();
+        if total > 0 {
+            ui.label(format!(
+                "Calibration: the base model recognised {before} of {total} recordings{}",
+                progress
+                    .after
+                    .map(|(a, n)| format!("; after adapting, {a} of {n}"))
+                    .unwrap_or_default()
+            ));
+        }
+        let Some(profile) = &loaded.profile else {
+            ui.label("No saved profile yet: calibrate or confirm a few detections.");
+            return;
+        };
+        ui.label(format!(
+            "{} confirmed samples, {} model updates ({} kept), {}",
+            profile.samples.len(),
+            profile.history.len(),
+            profile.history.iter().filter(|u| u.accepted).count(),
+            if profile.weights.is_some() {
+                "playing with your own model"
+            } else {
+                "playing with the base model"
+            }
+        ));
+        ui.add_space(6.0);
+        ui.label("Accuracy on held-back samples at each update: grey before, green after");
+        chart(ui, profile);
+        ui.add_space(6.0);
+        ui.horizontal_wrapped(|ui| {
+            for e in Emotion::ALL {
+                let n = profile.samples.iter().filter(|s| s.emotion == e).count();
+                ui.colored_label(egui_color(e), format!("{} {n}", name(e)));
+            }
+        });
+        ui.separator();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            for (i, u) in profile.history.iter().enumerate().rev().take(20) {
+                ui.label(format!(
+                    "#{} {} samples: {:.0}% → {:.0}% {} ({})",
+                    i + 1,
+                    u.samples_used,
+                    u.accuracy_before * 100.0,
+                    u.accuracy_after * 100.0,
+                    if u.accepted { "kept" } else { "not kept" },
+                    u.reason
+                ));
+            }
+        });
+    });
+    Ok(())
+}
+
+/// The stats screen.
+pub fn plugin(app: &mut App) {
+    app.add_systems(
+        EguiPrimaryContextPass,
+        stats_ui.run_if(in_state(Screen::Stats)),
+    )
+    .init_resource::<ReloadStats>()
+    .add_systems(OnEnter(Screen::Stats), |mut r: ResMut<ReloadStats>| {
+        r.0 = true
+    });
+}

@@ -1,0 +1,81 @@
+//! The game's logic headless: an autoplay session on real RAVDESS clips calibrates, plays,
+//! opens gates and trains the player's model.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy::state::app::StatesPlugin;
+use bevy_voice_emotion::prelude::*;
+use demo_game::GameConfig;
+use demo_game::autoplay::{Autoplay, AutoplayResult};
+use demo_game::calibration::{CalibrationDir, CalibrationProgress};
+use demo_game::gates::GateRun;
+use demo_game::voice::VoiceClips;
+
+fn ravdess_clips(actor: u8, n: usize) -> Vec<PathBuf> {
+    let dir = std::env::var_os("RAVDESS_DIR").map(PathBuf::from).expect(
+        "RAVDESS_DIR is not set: this test needs the RAVDESS speech set \
+         (CI sets RAVDESS_DIR=../shared/data/ravdess)",
+    );
+    let dir = dir.join(format!("Actor_{actor:02}"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    // Spread over the emotions.
+    files.into_iter().step_by(7).take(n).collect()
+}
+
+#[test]
+fn an_autoplay_session_calibrates_plays_and_trains_the_player() {
+    let profiles = tempfile::tempdir().unwrap();
+    let files = ravdess_clips(23, 8);
+    let mut clips = VoiceClips {
+        files: files.clone(),
+        pace: Pace::Fast,
+        ..VoiceClips::default()
+    };
+    let source = clips.source();
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, StatesPlugin))
+        .add_plugins(
+            VoiceEmotionPlugin::default()
+                .with_player("auto")
+                .with_profile_dir(profiles.path())
+                .with_source(source),
+        )
+        .insert_resource(GameConfig {
+            profile_dir: profiles.path().to_path_buf(),
+        })
+        .insert_resource(CalibrationDir(profiles.path().to_path_buf()))
+        .add_plugins(demo_game::logic_plugin)
+        .insert_resource(clips)
+        .insert_resource(Autoplay::new(&files, None));
+    let start = Instant::now();
+    while app.world().resource::<AutoplayResult>().0.is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "autoplay did not finish"
+        );
+        app.update();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let lines = app.world().resource::<AutoplayResult>().0.clone().unwrap();
+    for l in &lines {
+        println!("{l}");
+    }
+    let auto = app.world().resource::<Autoplay>();
+    assert!(auto.completed && auto.reacted, "{lines:?}");
+    assert_eq!(auto.detections, 4);
+    assert!(auto.updates >= 1);
+    assert!(auto.after.is_some_and(|(_, n)| n == 4));
+    let run = app.world().resource::<GateRun>();
+    assert_eq!(run.heard, 4);
+    let progress = app.world().resource::<CalibrationProgress>();
+    assert_eq!(progress.done(), 4);
+    // The calibration is saved and comes back for this player.
+    assert_eq!(CalibrationProgress::load(profiles.path(), "auto").done(), 4);
+}
