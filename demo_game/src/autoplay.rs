@@ -27,11 +27,12 @@ pub struct TakeScreenshot(pub PathBuf);
 
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
-    Start,
+    Start { ready: Option<Instant> },
     Calibrate { clip: usize, waiting: bool },
     Evaluate,
     Play { clip: usize, waiting: bool },
     Finish { since: Instant },
+    Stats { since: Instant },
     Done,
 }
 
@@ -44,6 +45,8 @@ pub struct Autoplay {
     deadline: Instant,
     screenshot: Option<PathBuf>,
     calibration_shot: bool,
+    title_shot: bool,
+    stats_shot: bool,
     /// Play detections.
     pub detections: usize,
     /// Play detections that matched the clip's label.
@@ -63,8 +66,8 @@ pub struct Autoplay {
 }
 
 impl Autoplay {
-    /// A session over `files`; `screenshot` is saved at the end of play, and its
-    /// `-calibration` sibling during calibration.
+    /// A session over `files`; `screenshot` is saved at the end of play, and its siblings
+    /// `-title`, `-calibration` and `-stats` on those screens.
     #[must_use]
     pub fn new(files: &[PathBuf], screenshot: Option<PathBuf>) -> Self {
         let labelled: Vec<_> = files
@@ -75,10 +78,12 @@ impl Autoplay {
         Self {
             calibrate: labelled[..n_cal].to_vec(),
             play: labelled[n_cal..].to_vec(),
-            phase: Phase::Start,
+            phase: Phase::Start { ready: None },
             deadline: Instant::now() + PATIENCE,
             screenshot,
             calibration_shot: false,
+            title_shot: false,
+            stats_shot: false,
             detections: 0,
             correct: 0,
             labelled: 0,
@@ -194,7 +199,12 @@ pub fn drive(
     }
     let detections: Vec<EmotionDetected> = detected.read().cloned().collect();
     let timed_out = Instant::now() > auto.deadline;
-    if timed_out && !matches!(auto.phase, Phase::Done | Phase::Finish { .. }) {
+    if timed_out
+        && !matches!(
+            auto.phase,
+            Phase::Done | Phase::Finish { .. } | Phase::Stats { .. }
+        )
+    {
         error!("autoplay: timed out in {:?}", auto.phase);
         let lines = auto.summary(&progress, &run);
         result.0 = Some(lines);
@@ -203,15 +213,31 @@ pub fn drive(
         return;
     }
     match auto.phase.clone() {
-        Phase::Start => {
-            if player.id.is_some() {
-                next.set(Screen::Calibration);
-                auto.next_phase(Phase::Calibrate {
-                    clip: 0,
-                    waiting: false,
-                });
+        Phase::Start { ready } => match ready {
+            None if player.id.is_some() => {
+                auto.phase = Phase::Start {
+                    ready: Some(Instant::now()),
+                };
             }
-        }
+            None => {}
+            Some(at) => {
+                // The title screen for a moment (and its screenshot), then calibration.
+                let shown = at.elapsed();
+                if shown > Duration::from_millis(1500) && !auto.title_shot {
+                    if let Some(shot) = &auto.screenshot {
+                        shots.write(TakeScreenshot(sibling(shot, "title")));
+                    }
+                    auto.title_shot = true;
+                }
+                if shown > Duration::from_millis(3000) {
+                    next.set(Screen::Calibration);
+                    auto.next_phase(Phase::Calibrate {
+                        clip: 0,
+                        waiting: false,
+                    });
+                }
+            }
+        },
         Phase::Calibrate { clip, waiting } => {
             if clip >= auto.calibrate.len() {
                 evaluate.write(EvaluatePlayer);
@@ -291,11 +317,25 @@ pub fn drive(
             }
         }
         Phase::Finish { since } => {
-            // Time for the last update and the screenshot to land.
+            // Time for the last update and the screenshot to land, then the stats screen.
             let shot_done = auto.screenshot.as_ref().is_none_or(|p| p.exists());
             if (shot_done && since.elapsed() > Duration::from_secs(2))
                 || since.elapsed() > Duration::from_secs(20)
             {
+                next.set(Screen::Stats);
+                auto.next_phase(Phase::Stats {
+                    since: Instant::now(),
+                });
+            }
+        }
+        Phase::Stats { since } => {
+            if since.elapsed() > Duration::from_millis(1500) && !auto.stats_shot {
+                if let Some(shot) = &auto.screenshot {
+                    shots.write(TakeScreenshot(sibling(shot, "stats")));
+                }
+                auto.stats_shot = true;
+            }
+            if since.elapsed() > Duration::from_millis(3500) {
                 auto.completed = true;
                 let lines = auto.summary(&progress, &run);
                 for l in &lines {

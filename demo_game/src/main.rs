@@ -25,7 +25,8 @@ struct Args {
     #[arg(long, requires = "voice_dir")]
     autoplay: bool,
     /// Save a screenshot here (with --autoplay: of the play screen at the end, and of the
-    /// calibration screen next to it as NAME-calibration.png).
+    /// title, calibration and stats screens next to it as NAME-title.png,
+    /// NAME-calibration.png, NAME-stats.png).
     #[arg(long, value_name = "PATH")]
     screenshot: Option<PathBuf>,
     /// The player to start as.

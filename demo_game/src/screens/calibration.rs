@@ -79,7 +79,7 @@ fn calibration(
         ui.add_space(8.0);
         match &*step {
             Step::Ready => {
-                record |= ui.button("🎙 Record (R)").clicked();
+                record |= ui.button("Record (R)").clicked();
             }
             Step::Listening => {
                 ui.label(egui::RichText::new("Listening… speak now").size(20.0));

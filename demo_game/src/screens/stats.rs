@@ -36,7 +36,12 @@ fn chart(ui: &mut egui::Ui, profile: &PlayerProfile) {
     let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
     let p = ui.painter_at(rect);
     p.rect_filled(rect, 4.0, egui::Color32::from_gray(25));
-    let h = &profile.history;
+    // Updates that measured something (not "waiting for samples").
+    let h: Vec<_> = profile
+        .history
+        .iter()
+        .filter(|u| u.accepted || u.accuracy_before > 0.0 || u.accuracy_after > 0.0)
+        .collect();
     let n = h.len().max(2) as f32 - 1.0;
     let at = |i: usize, v: f64| {
         egui::pos2(
@@ -143,7 +148,7 @@ fn stats_ui(
         egui::ScrollArea::vertical().show(ui, |ui| {
             for (i, u) in profile.history.iter().enumerate().rev().take(20) {
                 ui.label(format!(
-                    "#{} {} samples: {:.0}% → {:.0}% {} ({})",
+                    "#{} {} samples: {:.0}% -> {:.0}% {} ({})",
                     i + 1,
                     u.samples_used,
                     u.accuracy_before * 100.0,
