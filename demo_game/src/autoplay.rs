@@ -46,7 +46,7 @@ pub struct Autoplay {
     screenshot: Option<PathBuf>,
     calibration_shot: bool,
     title_shot: bool,
-    stats_shot: bool,
+    tour_shots: usize,
     /// Play detections.
     pub detections: usize,
     /// Play detections that matched the clip's label.
@@ -67,7 +67,7 @@ pub struct Autoplay {
 
 impl Autoplay {
     /// A session over `files`; `screenshot` is saved at the end of play, and its siblings
-    /// `-title`, `-calibration` and `-stats` on those screens.
+    /// `-title`, `-calibration`, `-stats`, `-settings` and `-players` on those screens.
     #[must_use]
     pub fn new(files: &[PathBuf], screenshot: Option<PathBuf>) -> Self {
         let labelled: Vec<_> = files
@@ -83,7 +83,7 @@ impl Autoplay {
             screenshot,
             calibration_shot: false,
             title_shot: false,
-            stats_shot: false,
+            tour_shots: 0,
             detections: 0,
             correct: 0,
             labelled: 0,
@@ -329,13 +329,23 @@ pub fn drive(
             }
         }
         Phase::Stats { since } => {
-            if since.elapsed() > Duration::from_millis(1500) && !auto.stats_shot {
-                if let Some(shot) = &auto.screenshot {
-                    shots.write(TakeScreenshot(sibling(shot, "stats")));
+            // Stats, then settings, then players, 2.5 s each, with a screenshot of each.
+            let t = since.elapsed().as_millis();
+            let tour = [
+                (Screen::Stats, "stats"),
+                (Screen::Settings, "settings"),
+                (Screen::Players, "players"),
+            ];
+            let stage = (t / 2500) as usize;
+            if let Some((screen, name)) = tour.get(stage) {
+                NextState::set_if_neq(&mut *next, *screen);
+                if t % 2500 > 1500 && auto.tour_shots <= stage {
+                    if let Some(shot) = &auto.screenshot {
+                        shots.write(TakeScreenshot(sibling(shot, name)));
+                    }
+                    auto.tour_shots = stage + 1;
                 }
-                auto.stats_shot = true;
-            }
-            if since.elapsed() > Duration::from_millis(3500) {
+            } else {
                 auto.completed = true;
                 let lines = auto.summary(&progress, &run);
                 for l in &lines {

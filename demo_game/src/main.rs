@@ -25,8 +25,8 @@ struct Args {
     #[arg(long, requires = "voice_dir")]
     autoplay: bool,
     /// Save a screenshot here (with --autoplay: of the play screen at the end, and of the
-    /// title, calibration and stats screens next to it as NAME-title.png,
-    /// NAME-calibration.png, NAME-stats.png).
+    /// title, calibration, stats, settings and players screens next to it as
+    /// NAME-title.png, NAME-calibration.png, and so on).
     #[arg(long, value_name = "PATH")]
     screenshot: Option<PathBuf>,
     /// The player to start as.
