@@ -506,6 +506,66 @@ pub trait AudioSource: Send + 'static {
     fn stop(&mut self);
 }
 
+/// The thread an [`AudioSource`] runs on and its stop flag: [`SourceThread::spawn`] starts
+/// it, [`SourceThread::stop`] (or dropping it) asks it to stop and waits for it. For writing
+/// sources: the scripted source and the microphone both use it.
+#[derive(Debug, Default)]
+pub struct SourceThread {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl SourceThread {
+    /// Whether a thread was started and not stopped.
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        self.handle.is_some()
+    }
+
+    /// Starts `run` on a thread named `thread_name`; `run` gets the stop flag to poll.
+    ///
+    /// # Errors
+    /// [`CaptureError::AlreadyStarted`] when running, [`CaptureError::Thread`] when no
+    /// thread can be started (both name `source`).
+    pub fn spawn(
+        &mut self,
+        source: &str,
+        thread_name: &str,
+        run: impl FnOnce(Arc<AtomicBool>) + Send + 'static,
+    ) -> Result<(), CaptureError> {
+        if self.handle.is_some() {
+            return Err(CaptureError::AlreadyStarted {
+                name: source.to_owned(),
+            });
+        }
+        self.stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&self.stop);
+        let handle = std::thread::Builder::new()
+            .name(thread_name.to_owned())
+            .spawn(move || run(stop))
+            .map_err(|e| CaptureError::Thread {
+                name: source.to_owned(),
+                source: e,
+            })?;
+        self.handle = Some(handle);
+        Ok(())
+    }
+
+    /// Asks the thread to stop and waits for it (idempotent).
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for SourceThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// How a [`ScriptedSource`] paces its audio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pace {
@@ -590,8 +650,7 @@ pub struct ScriptedSource {
     feed: ScriptFeed,
     rx: Option<Receiver<ScriptItem>>,
     queued_files: Vec<PathBuf>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    thread: SourceThread,
 }
 
 impl Default for ScriptedSource {
@@ -613,8 +672,7 @@ impl ScriptedSource {
             feed: ScriptFeed { tx },
             rx: Some(rx),
             queued_files: Vec::new(),
-            stop: Arc::new(AtomicBool::new(false)),
-            thread: None,
+            thread: SourceThread::default(),
         }
     }
 
@@ -712,30 +770,15 @@ impl AudioSource for ScriptedSource {
             rate: self.sample_rate,
             block: self.block,
             sink,
-            stop: Arc::clone(&self.stop),
         };
-        let thread = std::thread::Builder::new()
-            .name("voice-emotion-script".to_owned())
-            .spawn(move || player.run(&rx))
-            .map_err(|source| CaptureError::Thread {
-                name: self.name.clone(),
-                source,
-            })?;
-        self.thread = Some(thread);
-        Ok(())
+        self.thread
+            .spawn(&self.name, "voice-emotion-script", move |stop| {
+                player.run(&rx, &stop);
+            })
     }
 
     fn stop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for ScriptedSource {
-    fn drop(&mut self) {
-        self.stop();
+        self.thread.stop();
     }
 }
 
@@ -745,11 +788,10 @@ struct Player {
     rate: u32,
     block: usize,
     sink: AudioSink,
-    stop: Arc<AtomicBool>,
 }
 
 impl Player {
-    fn run(self, rx: &Receiver<ScriptItem>) {
+    fn run(self, rx: &Receiver<ScriptItem>, stop: &AtomicBool) {
         self.sink.set_status(SourceStatus::Active {
             device: self.name.clone(),
             sample_rate: self.rate,
@@ -757,7 +799,7 @@ impl Player {
         let block_time = Duration::from_secs_f64(self.block as f64 / f64::from(self.rate));
         let mut next = Instant::now();
         let silence = vec![0f32; self.block];
-        while !self.stop.load(Ordering::Relaxed) {
+        while !stop.load(Ordering::Relaxed) {
             let item = match self.pace {
                 Pace::Fast => match rx.recv_timeout(Duration::from_millis(20)) {
                     Ok(item) => item,
@@ -813,12 +855,12 @@ impl Player {
                 });
             }
             for block in audio.chunks(self.block) {
-                if self.stop.load(Ordering::Relaxed) {
+                if stop.load(Ordering::Relaxed) {
                     break;
                 }
                 match self.pace {
                     Pace::Fast => {
-                        self.sink.push_waiting(block, &self.stop);
+                        self.sink.push_waiting(block, stop);
                     }
                     Pace::RealTime => {
                         self.pace_block(&mut next, block_time);

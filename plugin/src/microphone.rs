@@ -2,12 +2,11 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample};
-use voice_emotion::capture::{AudioSink, AudioSource, CaptureError, SourceStatus};
+use voice_emotion::capture::{AudioSink, AudioSource, CaptureError, SourceStatus, SourceThread};
 
 /// A stream format to ask the device for instead of its default one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +34,7 @@ pub struct CpalMicrophone {
     device: Option<String>,
     format: Option<StreamFormat>,
     retry: Duration,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    thread: SourceThread,
 }
 
 impl Default for CpalMicrophone {
@@ -57,8 +55,7 @@ impl CpalMicrophone {
             device,
             format: None,
             retry: Duration::from_secs(1),
-            stop: Arc::new(AtomicBool::new(false)),
-            thread: None,
+            thread: SourceThread::default(),
         }
     }
 
@@ -96,39 +93,20 @@ impl AudioSource for CpalMicrophone {
     }
 
     fn start(&mut self, sink: AudioSink) -> Result<(), CaptureError> {
-        if self.thread.is_some() {
-            return Err(CaptureError::AlreadyStarted { name: self.name() });
-        }
-        self.stop.store(false, Ordering::SeqCst);
         let runner = Runner {
             device: self.device.clone(),
             format: self.format,
             retry: self.retry,
             sink,
-            stop: Arc::clone(&self.stop),
         };
-        let thread = std::thread::Builder::new()
-            .name("voice-emotion-mic".to_owned())
-            .spawn(move || runner.run())
-            .map_err(|source| CaptureError::Thread {
-                name: self.name(),
-                source,
-            })?;
-        self.thread = Some(thread);
-        Ok(())
+        self.thread
+            .spawn(&self.name(), "voice-emotion-mic", move |stop| {
+                runner.run(&stop)
+            })
     }
 
     fn stop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for CpalMicrophone {
-    fn drop(&mut self) {
-        self.stop();
+        self.thread.stop();
     }
 }
 
@@ -150,7 +128,6 @@ struct Runner {
     format: Option<StreamFormat>,
     retry: Duration,
     sink: AudioSink,
-    stop: Arc<AtomicBool>,
 }
 
 impl Runner {
@@ -158,9 +135,9 @@ impl Runner {
         self.device.clone().unwrap_or_else(|| "default".to_owned())
     }
 
-    fn run(self) {
+    fn run(self, stop: &AtomicBool) {
         let mut warned = false;
-        while !self.stop.load(Ordering::SeqCst) {
+        while !stop.load(Ordering::SeqCst) {
             let health = Arc::new(StreamHealth::default());
             match self.open(&health) {
                 Ok((stream, name, rate)) => {
@@ -170,7 +147,7 @@ impl Runner {
                         device: name.clone(),
                         sample_rate: rate,
                     });
-                    let reason = self.watch(&health);
+                    let reason = self.watch(&health, stop);
                     drop(stream);
                     if let Some(reason) = reason {
                         tracing::warn!("voice input {name}: {reason}; retrying");
@@ -204,7 +181,7 @@ impl Runner {
                 }
             }
             let until = Instant::now() + self.retry;
-            while !self.stop.load(Ordering::SeqCst) && Instant::now() < until {
+            while !stop.load(Ordering::SeqCst) && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
@@ -212,12 +189,12 @@ impl Runner {
     }
 
     /// Waits while the stream delivers; returns why it stopped (`None`: asked to stop).
-    fn watch(&self, health: &StreamHealth) -> Option<String> {
+    fn watch(&self, health: &StreamHealth, stop: &AtomicBool) -> Option<String> {
         let monitor = self.sink.monitor();
         let mut last = monitor.stats().pushed_samples + monitor.stats().dropped_samples;
         let mut last_change = Instant::now();
         loop {
-            if self.stop.load(Ordering::SeqCst) {
+            if stop.load(Ordering::SeqCst) {
                 return None;
             }
             if health.failed.load(Ordering::SeqCst) {
