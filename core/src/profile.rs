@@ -286,6 +286,16 @@ impl TryFrom<QuantisedParts> for QuantisedMatrix {
         {
             return Err("non-finite minimum or scale in a quantised matrix".to_owned());
         }
+        // Code 255 must decode to a finite f32 too (found by fuzzing: a large minimum plus a
+        // large scale overflowed to infinity).
+        if !p
+            .mins
+            .iter()
+            .zip(&p.scales)
+            .all(|(&m, &s)| ((f64::from(m) + 255.0 * f64::from(s)) as f32).is_finite())
+        {
+            return Err("a quantised matrix column's range overflows f32".to_owned());
+        }
         Ok(Self {
             n_frames: p.n_frames,
             n_features: p.n_features,
@@ -743,6 +753,18 @@ pub enum ProfileError {
         /// The file.
         path: PathBuf,
     },
+    /// The file was written by a newer build (a format version above [`FORMAT_VERSION`]):
+    /// after a downgrade, say. It is left in place untouched, so the newer build finds it
+    /// again; this build must not overwrite it (run the player from memory).
+    #[error("profile {} of player {player} has format version {version}, newer than this build's {FORMAT_VERSION}; left untouched", path.display())]
+    NewerVersion {
+        /// The player.
+        player: PlayerId,
+        /// The file.
+        path: PathBuf,
+        /// The version in its header.
+        version: u32,
+    },
     /// [`ProfileWriter::save`] was given another player's profile.
     #[error("writer of player {writer} cannot save the profile of player {profile}")]
     NotThisWritersPlayer {
@@ -796,6 +818,8 @@ fn encode_file(profile: &PlayerProfile) -> Result<(Vec<u8>, Vec<u8>), ProfileErr
 enum Rejected {
     Corrupt(CorruptReason),
     CaseConflict(PlayerId),
+    /// A format version above [`FORMAT_VERSION`].
+    Newer(u32),
 }
 
 fn le_u32(b: &[u8]) -> u32 {
@@ -810,53 +834,84 @@ fn le_u64(b: &[u8]) -> u64 {
     u64::from_le_bytes(a)
 }
 
-fn decode_file(bytes: &[u8], id: &PlayerId) -> Result<PlayerProfile, Rejected> {
+/// Decodes the bytes of a whole profile file (header and payload), checking everything
+/// [`ProfileStore::load`] checks except which player and base model it is for. Never panics,
+/// whatever the bytes; allocates at most about [`MAX_PAYLOAD_BYTES`] more than their length.
+///
+/// # Errors
+/// The [`CorruptReason`] of the first check that fails (a version above [`FORMAT_VERSION`]
+/// is [`CorruptReason::UnsupportedVersion`] here; the store treats it apart).
+pub fn decode_profile(bytes: &[u8]) -> Result<PlayerProfile, CorruptReason> {
     use CorruptReason as R;
-    let corrupt = |r| Err(Rejected::Corrupt(r));
     let Some((header, payload)) = bytes.split_at_checked(HEADER_LEN) else {
-        return corrupt(R::TooShort {
+        return Err(R::TooShort {
             len: bytes.len() as u64,
         });
     };
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(R::TooLarge {
+            len: bytes.len() as u64,
+        });
+    }
     let mut magic = [0; 8];
     magic.copy_from_slice(&header[..8]);
     if magic != MAGIC {
-        return corrupt(R::BadMagic { found: magic });
+        return Err(R::BadMagic { found: magic });
     }
+    // The header's layout (magic, version, length, checksum) is the same in every version, so
+    // length and checksum are checked first: a file whose version field is garbage is damaged,
+    // one that checks out with a higher version was written by a newer build.
     let version = le_u32(&header[8..]);
-    if version != FORMAT_VERSION {
-        return corrupt(R::UnsupportedVersion { found: version });
-    }
     let expected = le_u64(&header[12..]);
     if expected != payload.len() as u64 {
-        return corrupt(R::LengthMismatch {
+        return Err(R::LengthMismatch {
             expected,
             actual: payload.len() as u64,
         });
     }
     let (expected, actual) = (le_u64(&header[20..]), xxhash_rust::xxh3::xxh3_64(payload));
     if expected != actual {
-        return corrupt(R::ChecksumMismatch { expected, actual });
+        return Err(R::ChecksumMismatch { expected, actual });
     }
-    let profile: PlayerProfile = match bincode::serde::decode_from_slice(payload, bincode_config())
-    {
-        Ok((p, read)) if read == payload.len() => p,
-        Ok((_, read)) => {
-            return corrupt(R::Decode {
-                message: format!("{} bytes left after the profile", payload.len() - read),
-            });
+    if version != FORMAT_VERSION {
+        return Err(R::UnsupportedVersion { found: version });
+    }
+    match bincode::serde::decode_from_slice(payload, bincode_config()) {
+        Ok((p, read)) if read == payload.len() => Ok(p),
+        Ok((_, read)) => Err(R::Decode {
+            message: format!("{} bytes left after the profile", payload.len() - read),
+        }),
+        Err(e) => Err(R::Decode {
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// The bytes of `profile`'s file, as [`ProfileWriter::save`] writes them (header and payload).
+///
+/// # Errors
+/// [`ProfileError::Encode`].
+pub fn encode_profile(profile: &PlayerProfile) -> Result<Vec<u8>, ProfileError> {
+    let (mut header, payload) = encode_file(profile)?;
+    header.extend_from_slice(&payload);
+    Ok(header)
+}
+
+fn decode_file(bytes: &[u8], id: &PlayerId) -> Result<PlayerProfile, Rejected> {
+    let profile = match decode_profile(bytes) {
+        Ok(p) => p,
+        Err(CorruptReason::UnsupportedVersion { found }) if found > FORMAT_VERSION => {
+            return Err(Rejected::Newer(found));
         }
-        Err(e) => {
-            return corrupt(R::Decode {
-                message: e.to_string(),
-            });
-        }
+        Err(reason) => return Err(Rejected::Corrupt(reason)),
     };
     if &profile.id != id {
         if profile.id.as_str().eq_ignore_ascii_case(id.as_str()) {
             return Err(Rejected::CaseConflict(profile.id));
         }
-        return corrupt(R::WrongPlayer { found: profile.id });
+        return Err(Rejected::Corrupt(CorruptReason::WrongPlayer {
+            found: profile.id,
+        }));
     }
     Ok(profile)
 }
@@ -926,8 +981,9 @@ impl ProfileStore {
     ///
     /// # Errors
     /// [`ProfileError::Corrupt`] (moved aside) or [`ProfileError::CorruptLeftInPlace`] for a
-    /// damaged, truncated, unknown-version or other player's file;
-    /// [`ProfileError::WrongBase`] for a profile made on another base model (left in place);
+    /// damaged, truncated, unknown older version or other player's file;
+    /// [`ProfileError::WrongBase`] for a profile made on another base model and
+    /// [`ProfileError::NewerVersion`] for one written by a newer build (both left in place);
     /// [`ProfileError::IdCaseConflict`]; [`ProfileError::Io`].
     pub fn load(
         &self,
@@ -985,6 +1041,11 @@ impl ProfileStore {
                 requested: id.clone(),
                 found,
                 path,
+            }),
+            Err(Rejected::Newer(version)) => Err(ProfileError::NewerVersion {
+                player: id.clone(),
+                path,
+                version,
             }),
             Err(Rejected::Corrupt(reason)) => Ok(Checked::Corrupt(path, reason)),
         }

@@ -195,13 +195,21 @@ fn truncated_files_are_corrupt_and_moved_aside() {
 fn unknown_version_and_bad_magic_are_corrupt_and_moved_aside() {
     let (_dir, store) = store();
     let (_, good) = saved(&store, "v");
-    let mut newer = good.clone();
-    newer[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
-    fs::write(store.path_of(&id("v")), &newer).unwrap();
-    let reason = CorruptReason::UnsupportedVersion {
-        found: FORMAT_VERSION + 1,
+    let mut older = good.clone();
+    older[8..12].copy_from_slice(&0u32.to_le_bytes());
+    // A garbage version field in a damaged header: corrupt, not "from a newer build".
+    let mut garbage = good.clone();
+    garbage[8..12].copy_from_slice(b"this");
+    garbage.truncate(garbage.len() - 3);
+    fs::write(store.path_of(&id("v")), &garbage).unwrap();
+    let reason = CorruptReason::LengthMismatch {
+        expected: (good.len() - HEADER_LEN) as u64,
+        actual: (garbage.len() - HEADER_LEN) as u64,
     };
-    assert_moved_aside(&store, "v", &newer, reason);
+    assert_moved_aside(&store, "v", &garbage, reason);
+    fs::write(store.path_of(&id("v")), &older).unwrap();
+    let reason = CorruptReason::UnsupportedVersion { found: 0 };
+    assert_moved_aside(&store, "v", &older, reason);
 
     let mut magic = good.clone();
     magic[..8].copy_from_slice(b"PK\x03\x04zip!");
@@ -210,7 +218,49 @@ fn unknown_version_and_bad_magic_are_corrupt_and_moved_aside() {
         found: *b"PK\x03\x04zip!",
     };
     assert_moved_aside(&store, "v", &magic, reason);
-    assert_eq!(corrupt_copies(&store, "v").len(), 2);
+    assert_eq!(corrupt_copies(&store, "v").len(), 3);
+}
+
+#[test]
+fn a_profile_from_a_newer_build_is_left_in_place_untouched() {
+    let (_dir, store) = store();
+    let (p, good) = saved(&store, "future");
+    // The same header layout, a higher version, a payload this build cannot decode (fields
+    // it has never heard of), length and checksum consistent.
+    let mut payload = good[HEADER_LEN..].to_vec();
+    payload.extend_from_slice(b"fields this build has never heard of");
+    let mut newer = MAGIC.to_vec();
+    newer.extend_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    newer.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    newer.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&payload).to_le_bytes());
+    newer.extend_from_slice(&payload);
+    let path = store.path_of(&p.id);
+    fs::write(&path, &newer).unwrap();
+    for attempt in 0..2 {
+        let result = if attempt == 0 {
+            store.load(&p.id, &base())
+        } else {
+            store.acquire(&p.id).unwrap().load(&base())
+        };
+        match result {
+            Err(ProfileError::NewerVersion {
+                player,
+                path: at,
+                version,
+            }) => {
+                assert_eq!(
+                    (player, at, version),
+                    (p.id.clone(), path.clone(), FORMAT_VERSION + 1)
+                );
+            }
+            other => panic!("expected NewerVersion, got {other:?}"),
+        }
+        assert_eq!(fs::read(&path).unwrap(), newer, "left untouched");
+        assert!(
+            corrupt_copies(&store, "future").is_empty(),
+            "not moved aside"
+        );
+    }
 }
 
 #[test]
