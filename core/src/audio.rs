@@ -3,7 +3,8 @@
 //!
 //! Every function here returns a typed [`AudioError`] naming the input on bad data: corrupt,
 //! truncated, empty or non-WAV files, unsupported formats, rates outside 8–192 kHz and
-//! NaN/Inf samples never panic.
+//! NaN/Inf (or absurdly large) samples never panic. `core/tests/hostile_inputs.rs` runs the
+//! table of hostile inputs; the `wav` fuzz target (`fuzz/`) runs `decode_wav` on anything.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -20,6 +21,9 @@ pub const SAMPLE_RATE: u32 = 16_000;
 pub const MIN_SAMPLE_RATE: u32 = 8_000;
 /// Highest input sample rate accepted.
 pub const MAX_SAMPLE_RATE: u32 = 192_000;
+/// Largest magnitude of a float WAV sample accepted (full scale is 1; floats may go over it,
+/// by 60 dB at most here).
+pub const MAX_FLOAT_SAMPLE: f32 = 1000.0;
 /// Longest clip [`read_wav`] decodes by default, in seconds (bounds memory on hostile headers).
 pub const DEFAULT_MAX_SECONDS: f64 = 30.0 * 60.0;
 
@@ -101,6 +105,17 @@ pub enum AudioError {
         /// Its value.
         value: f32,
     },
+    /// A float sample is so far beyond full scale (more than [`MAX_FLOAT_SAMPLE`], 60 dB
+    /// over) that the file cannot be audio; its power would overflow the features.
+    #[error("{path}: sample {index} is {value}, beyond ±{MAX_FLOAT_SAMPLE} (full scale is ±1)")]
+    OutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// Index of the first bad sample (interleaved).
+        index: usize,
+        /// Its value.
+        value: f32,
+    },
     /// A resampling request was invalid or the resampler failed.
     #[error("cannot resample from {from} Hz to {to} Hz: {reason}")]
     Resample {
@@ -170,18 +185,38 @@ pub struct WavInfo {
 /// non-finite input.
 pub fn read_wav(path: impl AsRef<Path>) -> Result<(Audio, WavInfo), AudioError> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|source| AudioError::Io {
+    let (file, file_len) = open_regular_file(path)?;
+    decode_wav(BufReader::new(file), path, file_len, DEFAULT_MAX_SECONDS)
+}
+
+/// Opens `path` for reading after checking it is a regular file (or a link to one), and
+/// returns it with its length. A directory, FIFO, socket or device is refused *before* it is
+/// opened: opening a FIFO with no writer would block forever, and a device like `/dev/zero`
+/// never ends.
+///
+/// # Errors
+/// [`AudioError::Io`] naming `path` (kind `IsADirectory` for a directory, `InvalidInput` for
+/// anything else that is not a regular file).
+pub fn open_regular_file(path: &Path) -> Result<(File, u64), AudioError> {
+    let io = |source| AudioError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let file_len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(AudioError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory"),
-        });
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a directory",
+        )));
     }
-    decode_wav(BufReader::new(file), path, file_len, DEFAULT_MAX_SECONDS)
+    if !meta.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, socket or device)",
+        )));
+    }
+    let file = File::open(path).map_err(io)?;
+    Ok((file, meta.len()))
 }
 
 /// Reads a WAV file, mixes it to mono and resamples it to [`SAMPLE_RATE`].
@@ -207,12 +242,12 @@ pub fn decode_wav<R: Read>(
 ) -> Result<(Audio, WavInfo), AudioError> {
     let path = || name.to_path_buf();
     let mut wav = hound::WavReader::new(reader).map_err(|e| match e {
-        hound::Error::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
-            AudioError::Io {
-                path: path(),
-                source,
-            }
-        }
+        // A real I/O failure (the OS said so); hound's own "failed to read enough bytes" and
+        // an early end of file mean the header is cut short: not a valid WAV file.
+        hound::Error::IoError(source) if source.raw_os_error().is_some() => AudioError::Io {
+            path: path(),
+            source,
+        },
         hound::Error::Unsupported => AudioError::Unsupported {
             path: path(),
             format: "unsupported WAV encoding".to_owned(),
@@ -257,9 +292,10 @@ pub fn decode_wav<R: Read>(
     let cap_frames = (byte_len / bytes_per_sample / channels as u64) as usize;
     let mut mono = Vec::with_capacity(declared_frames.min(cap_frames));
 
-    let mut acc = 0.0f32;
+    // The mix is summed in f64: 8 channels of large floats cannot overflow it.
+    let mut acc = 0.0f64;
     let mut in_frame = 0usize;
-    let inv_channels = 1.0 / channels as f32;
+    let inv_channels = 1.0 / channels as f64;
     let mut push = |index: usize, v: f32| -> Result<(), AudioError> {
         if !v.is_finite() {
             return Err(AudioError::NonFinite {
@@ -268,10 +304,17 @@ pub fn decode_wav<R: Read>(
                 value: v,
             });
         }
-        acc += v;
+        if v.abs() > MAX_FLOAT_SAMPLE {
+            return Err(AudioError::OutOfRange {
+                path: path(),
+                index,
+                value: v,
+            });
+        }
+        acc += f64::from(v);
         in_frame += 1;
         if in_frame == channels {
-            mono.push(acc * inv_channels);
+            mono.push((acc * inv_channels) as f32);
             acc = 0.0;
             in_frame = 0;
         }

@@ -808,12 +808,42 @@ impl Dataset {
     /// [`DatasetError::MissingFile`], [`DatasetError::DuplicateRow`].
     pub fn from_manifest(manifest: impl AsRef<Path>) -> Result<Self, DatasetError> {
         let manifest = manifest.as_ref();
-        let text = fs::read_to_string(manifest).map_err(|source| DatasetError::Io {
+        let io = |source| DatasetError::Io {
             path: manifest.to_path_buf(),
             source,
+        };
+        // A FIFO or device would block or never end, a huge file would be read whole.
+        let (file, len) = crate::audio::open_regular_file(manifest).map_err(|e| match e {
+            crate::audio::AudioError::Io { source, .. } => io(source),
+            other => io(std::io::Error::other(other.to_string())),
         })?;
+        if len > MAX_MANIFEST_BYTES {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!("{len} bytes, more than the {MAX_MANIFEST_BYTES} a manifest may have"),
+            )));
+        }
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(file, MAX_MANIFEST_BYTES),
+            &mut text,
+        )
+        .map_err(io)?;
         let base = manifest.parent().unwrap_or(Path::new(""));
-        let samples = parse_manifest(&text, manifest, base)?;
+        Self::from_manifest_text(&text, manifest, base)
+    }
+
+    /// Parses manifest text as [`Dataset::from_manifest`] does: `manifest` names it in errors,
+    /// relative paths are resolved against `base` (and must exist there).
+    ///
+    /// # Errors
+    /// As [`Dataset::from_manifest`], but never [`DatasetError::Io`].
+    pub fn from_manifest_text(
+        text: &str,
+        manifest: &Path,
+        base: &Path,
+    ) -> Result<Self, DatasetError> {
+        let samples = parse_manifest(text, manifest, base)?;
         Ok(Dataset {
             source: Source::Manifest(manifest.to_path_buf()),
             samples,
@@ -1049,13 +1079,12 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, DatasetError> {
 
 /// Duration of a WAV file from its header (frames / rate), without decoding samples.
 fn wav_header_seconds(path: &Path) -> Result<f64, AudioError> {
-    let reader = hound::WavReader::open(path).map_err(|e| match e {
-        hound::Error::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
-            AudioError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
+    let (file, _) = crate::audio::open_regular_file(path)?;
+    let reader = hound::WavReader::new(std::io::BufReader::new(file)).map_err(|e| match e {
+        hound::Error::IoError(source) if source.raw_os_error().is_some() => AudioError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
         other => AudioError::InvalidWav {
             path: path.to_path_buf(),
             reason: other.to_string(),
@@ -1110,6 +1139,9 @@ impl Column {
         matches!(self, Column::Path | Column::Emotion | Column::Speaker)
     }
 }
+
+/// Largest manifest file read, in bytes (a million rows of 256 bytes).
+pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
 
 /// Parses manifest text; `manifest` is used in errors, `base` resolves relative paths.
 fn parse_manifest(text: &str, manifest: &Path, base: &Path) -> Result<Vec<Sample>, DatasetError> {

@@ -199,7 +199,11 @@ fn delta_into(frames: &[f32], n_frames: usize, n: usize, t: usize, out: &mut [f3
 }
 
 /// Running per-feature mean and variance (sums in f64).
+///
+/// Deserialising checks the parts fit together (as many sums as sums of squares, all finite,
+/// squares not negative), so a damaged `norm.json` or profile cannot normalise with NaN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "NormStatsParts")]
 pub struct NormStats {
     /// Steps accumulated.
     pub count: u64,
@@ -207,6 +211,44 @@ pub struct NormStats {
     pub sum: Vec<f64>,
     /// Per-feature sum of squares.
     pub sum_sq: Vec<f64>,
+}
+
+/// The serialised fields of [`NormStats`], checked before they become one.
+#[derive(Deserialize)]
+struct NormStatsParts {
+    count: u64,
+    sum: Vec<f64>,
+    sum_sq: Vec<f64>,
+}
+
+impl TryFrom<NormStatsParts> for NormStats {
+    type Error = String;
+
+    fn try_from(p: NormStatsParts) -> Result<Self, Self::Error> {
+        if p.sum.len() != p.sum_sq.len() {
+            return Err(format!(
+                "normalisation statistics with {} sums but {} sums of squares",
+                p.sum.len(),
+                p.sum_sq.len()
+            ));
+        }
+        if !p.sum.iter().all(|v| v.is_finite())
+            || !p.sum_sq.iter().all(|v| v.is_finite() && *v >= 0.0)
+        {
+            return Err("non-finite or negative value in normalisation statistics".to_owned());
+        }
+        // The means and variances are used as f32: they must fit.
+        let n = p.count.max(1) as f64;
+        let fits = |v: f64| ((v / n) as f32).is_finite() && ((v / n) * (v / n)).is_finite();
+        if p.count > 0 && !(p.sum.iter().all(|&v| fits(v)) && p.sum_sq.iter().all(|&v| fits(v))) {
+            return Err("normalisation statistics out of range".to_owned());
+        }
+        Ok(Self {
+            count: p.count,
+            sum: p.sum,
+            sum_sq: p.sum_sq,
+        })
+    }
 }
 
 impl NormStats {

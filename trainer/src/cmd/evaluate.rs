@@ -121,7 +121,11 @@ pub fn run(args: &Args) -> CmdResult {
         }
     );
     print!("{}", evaluation.confusion.report());
-    println!("\nintensity accuracy: {:.4}", evaluation.intensity_accuracy);
+    if data.iter().any(|e| e.intensity.is_some()) {
+        println!("\nintensity accuracy: {:.4}", evaluation.intensity_accuracy);
+    } else {
+        println!("\nintensity accuracy: n/a (no clip has an intensity label)");
+    }
     println!("accuracy: {:.4}", evaluation.confusion.accuracy());
     Ok(())
 }

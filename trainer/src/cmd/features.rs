@@ -43,12 +43,14 @@ pub struct Args {
 /// Decodes the file, computes the features and prints them to stdout.
 pub fn run(args: &Args) -> CmdResult {
     let (audio, _) = read_wav(&args.wav)?;
+    let named = |e: &dyn std::fmt::Display| format!("{}: {e}", args.wav.display());
     let signal = audio.into_rate(SAMPLE_RATE)?.samples;
     let mut mfcc = Mfcc::new(MfccConfig::default())?;
     let matrix = match args.kind {
-        Kind::Mfcc => mfcc.process(&signal)?,
-        Kind::LogMel => mfcc.log_mel(&signal)?,
-    };
+        Kind::Mfcc => mfcc.process(&signal),
+        Kind::LogMel => mfcc.log_mel(&signal),
+    }
+    .map_err(|e| named(&e))?;
     match write(&matrix, args.format) {
         // `trainer features x.wav | head` closes the pipe early: not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

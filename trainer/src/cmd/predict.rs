@@ -28,7 +28,9 @@ pub fn run(args: &Args) -> CmdResult {
     let (mut correct, mut known) = (0usize, 0usize);
     for file in &args.files {
         let signal = load_clip(file)?;
-        let p = classifier.classify(&signal, None)?;
+        let p = classifier
+            .classify(&signal, None)
+            .map_err(|e| format!("{}: {e}", file.display()))?;
         let actual = RavdessName::parse(file).ok().map(|n| n.emotion);
         let verdict = match actual {
             Some(a) if a == p.emotion => {
