@@ -295,39 +295,47 @@ impl Adapter {
     fn freeze(&self, items: &[(&FeatureMatrix, Emotion, Option<Intensity>)]) -> Vec<Frozen> {
         items
             .iter()
-            .map(|(m, emotion, intensity)| {
-                let x = Tensor::<3>::from_data(
-                    TensorData::new(m.data.clone(), [1, m.n_frames, m.n_features]),
-                    &self.device,
-                );
-                let first = self.base.first_layer(x);
-                let values = match self.config.trainable {
-                    Trainable::LastLayer => {
-                        let [_, steps, h] = first.dims();
-                        FeatureMatrix {
-                            data: first.into_data().try_to_vec::<f32>().unwrap_or_default(),
-                            n_frames: steps,
-                            n_features: h,
-                        }
-                    }
-                    Trainable::Heads => {
-                        let mask = Tensor::<3>::ones([1, m.n_frames, 1], &self.device);
-                        let e = self.base.embedding_from_first_layer(first, mask);
-                        let h = e.dims()[1];
-                        FeatureMatrix {
-                            data: e.into_data().try_to_vec::<f32>().unwrap_or_default(),
-                            n_frames: 1,
-                            n_features: h,
-                        }
-                    }
-                };
-                Frozen {
-                    values,
-                    emotion: *emotion,
-                    intensity: *intensity,
-                }
-            })
+            .map(|&(m, emotion, intensity)| self.freeze_one(m, emotion, intensity))
             .collect()
+    }
+
+    /// Frozen-part outputs of one normalised model input.
+    fn freeze_one(
+        &self,
+        m: &FeatureMatrix,
+        emotion: Emotion,
+        intensity: Option<Intensity>,
+    ) -> Frozen {
+        let x = Tensor::<3>::from_data(
+            TensorData::new(m.data.clone(), [1, m.n_frames, m.n_features]),
+            &self.device,
+        );
+        let first = self.base.first_layer(x);
+        let values = match self.config.trainable {
+            Trainable::LastLayer => {
+                let [_, steps, h] = first.dims();
+                FeatureMatrix {
+                    data: first.into_data().try_to_vec::<f32>().unwrap_or_default(),
+                    n_frames: steps,
+                    n_features: h,
+                }
+            }
+            Trainable::Heads => {
+                let mask = Tensor::<3>::ones([1, m.n_frames, 1], &self.device);
+                let e = self.base.embedding_from_first_layer(first, mask);
+                let h = e.dims()[1];
+                FeatureMatrix {
+                    data: e.into_data().try_to_vec::<f32>().unwrap_or_default(),
+                    n_frames: 1,
+                    n_features: h,
+                }
+            }
+        };
+        Frozen {
+            values,
+            emotion,
+            intensity,
+        }
     }
 
     fn forward_trainable(
@@ -497,22 +505,20 @@ impl Adapter {
                 ),
             };
         }
-        let inputs: Vec<FeatureMatrix> = recent
-            .iter()
-            .map(|s| normalised(&self.input.finish(&s.features.decode()), stats))
-            .collect();
-        let items: Vec<_> = inputs
-            .iter()
-            .zip(recent)
-            .map(|(m, s)| (m, s.emotion, s.intensity))
-            .collect();
-        let frozen = self.freeze(&items);
-        // Shorter views of each utterance (contiguous windows of its frames), trained on with
-        // the utterance's label: more variety than one view per confirmation.
+        // One sample at a time: its model input lives only until its frozen outputs are
+        // computed, so an update's working set does not grow with the number of samples
+        // (the frozen outputs are a few hundred bytes each with `Trainable::Heads`).
+        // Shorter views of each utterance (contiguous windows of its frames) are trained on
+        // with the utterance's label: more variety than one view per confirmation.
         let mut rng = ChaCha8Rng::seed_from_u64(c.seed.wrapping_add(1000 + round as u64));
-        let mut crop_inputs: Vec<(usize, FeatureMatrix)> = Vec::new();
+        let mut frozen = Vec::with_capacity(recent.len());
+        let mut crops = Vec::with_capacity(recent.len() * c.crops);
+        let mut crop_owner = Vec::with_capacity(recent.len() * c.crops);
         for (i, s) in recent.iter().enumerate() {
             let m = s.features.decode();
+            let input = normalised(&self.input.finish(&m), stats);
+            frozen.push(self.freeze_one(&input, s.emotion, s.intensity));
+            drop(input);
             for _ in 0..c.crops {
                 let len = ((m.n_frames as f64) * rand::Rng::random_range(&mut rng, 0.6..0.9))
                     .round()
@@ -523,14 +529,11 @@ impl Adapter {
                     n_frames: len,
                     n_features: m.n_features,
                 };
-                crop_inputs.push((i, normalised(&self.input.finish(&window), stats)));
+                let input = normalised(&self.input.finish(&window), stats);
+                crops.push(self.freeze_one(&input, s.emotion, s.intensity));
+                crop_owner.push(i);
             }
         }
-        let crop_items: Vec<_> = crop_inputs
-            .iter()
-            .map(|(i, m)| (m, recent[*i].emotion, recent[*i].intensity))
-            .collect();
-        let crops = self.freeze(&crop_items);
         let every = c.hold_back_every.max(2);
         let is_held = |i: usize| (i + round) % every == every - 1;
         let (mut held, mut kept): (Vec<&Frozen>, Vec<&Frozen>) = (Vec::new(), Vec::new());
@@ -542,10 +545,10 @@ impl Adapter {
             }
         }
         kept.extend(
-            crop_inputs
+            crop_owner
                 .iter()
                 .zip(&crops)
-                .filter(|((i, _), _)| !is_held(*i))
+                .filter(|(i, _)| !is_held(**i))
                 .map(|(_, f)| f),
         );
         let seed = c.seed.wrapping_add(round as u64);

@@ -79,7 +79,7 @@ pub enum EngineError {
     /// The speech-detection settings are invalid.
     #[error("speech detection: {0}")]
     Vad(#[from] VadError),
-    /// The profile directory could not be opened.
+    /// The model directory's weights could not be read to identify the base model.
     #[error(transparent)]
     Profile(#[from] ProfileError),
     /// No thread could be started.
@@ -436,9 +436,9 @@ impl Engine {
     /// on the thread and [`EngineEvent::Ready`] (or [`EngineEvent::Failed`]) follows.
     ///
     /// # Errors
-    /// [`EngineError::Vad`] for invalid speech-detection settings,
-    /// [`EngineError::Profile`] when the profile directory cannot be created,
-    /// [`EngineError::Thread`].
+    /// [`EngineError::Vad`] for invalid speech-detection settings, [`EngineError::Thread`].
+    /// A profile directory that cannot be created is not an error: profiles are kept in
+    /// memory only and [`EngineEvent::Ready`]'s notice says why.
     pub fn start(
         model: ModelSource,
         config: EngineConfig,
@@ -447,12 +447,23 @@ impl Engine {
         tap: AudioTap,
     ) -> Result<Self, EngineError> {
         config.vad.validate()?;
-        let store = match profiles {
+        let opened = match profiles {
             ProfileLocation::Default { app_name } => {
-                Some(ProfileStore::default_location(app_name)?)
+                ProfileStore::default_location(app_name).map(Some)
             }
-            ProfileLocation::Directory(dir) => Some(ProfileStore::new(dir.clone())?),
-            ProfileLocation::Memory => None,
+            ProfileLocation::Directory(dir) => ProfileStore::new(dir.clone()).map(Some),
+            ProfileLocation::Memory => Ok(None),
+        };
+        // No usable profile directory (no home, read-only, a file in the way): voice still
+        // works, profiles live in memory only, and the first event says so.
+        let (store, store_notice) = match opened {
+            Ok(store) => (store, None),
+            Err(e) => {
+                let notice =
+                    format!("{e}; profiles are kept in memory only, nothing will be saved");
+                tracing::warn!("{notice}");
+                (None, Some(notice))
+            }
         };
         let (commands, command_rx) = crossbeam_channel::unbounded();
         let (event_tx, events) = crossbeam_channel::bounded(config.event_capacity.max(16));
@@ -463,6 +474,7 @@ impl Engine {
             model,
             config,
             store,
+            store_notice,
             player,
             tap,
             commands: command_rx,
@@ -565,6 +577,8 @@ struct Setup {
     model: ModelSource,
     config: EngineConfig,
     store: Option<ProfileStore>,
+    /// Why there is no store although one was asked for.
+    store_notice: Option<String>,
     player: PlayerId,
     tap: AudioTap,
     commands: Receiver<Command>,
@@ -632,6 +646,10 @@ impl Setup {
             counters: self.counters,
         };
         let (active, notice) = worker.open_player(self.player);
+        let notice = match (self.store_notice, notice) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
         worker.out.send(EngineEvent::Ready {
             player: active.id.clone(),
             adapted: active.model.is_adapted(),
@@ -958,7 +976,16 @@ impl Worker {
                 }
             }
             Command::Save => self.save_active(),
-            Command::SetKeepAudio(keep) => self.config.keep_audio = keep,
+            Command::SetKeepAudio(keep) => {
+                self.config.keep_audio = keep;
+                if !keep {
+                    // Turned off: utterances heard before must not bring their audio along
+                    // when confirmed later.
+                    for r in &mut self.recent {
+                        r.audio = None;
+                    }
+                }
+            }
             Command::Evaluate => {
                 if let Some(active) = &self.active {
                     // Waits for queued updates: the answer is about the newest weights.

@@ -113,12 +113,15 @@ impl CalibrationProgress {
             })
     }
 
-    /// Saves it (a warning when it cannot: calibration goes on).
+    /// Saves it atomically (a temporary file renamed over the old one, so a crash leaves the
+    /// previous progress); a warning when it cannot: calibration goes on.
     pub fn save(&self, dir: &Path) {
         let path = Self::path(dir, &self.player);
+        let tmp = path.with_extension("json.tmp");
         let result = serde_json::to_vec_pretty(self)
             .map_err(|e| e.to_string())
-            .and_then(|b| std::fs::write(&path, b).map_err(|e| e.to_string()));
+            .and_then(|b| std::fs::write(&tmp, b).map_err(|e| e.to_string()))
+            .and_then(|()| std::fs::rename(&tmp, &path).map_err(|e| e.to_string()));
         if let Err(e) = result {
             warn!("cannot save calibration progress {}: {e}", path.display());
         }

@@ -71,8 +71,9 @@ use voice_emotion::profile::PlayerId;
 pub use cpal::SampleFormat;
 pub use messages::{
     ChangeVoiceInput, ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluatePlayer,
-    ForgetPlayer, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerModelUpdated,
-    ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer, UpdateOutcome,
+    ForgetPlayer, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerForgotten,
+    PlayerModelUpdated, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer,
+    UpdateOutcome,
 };
 pub use microphone::{CpalMicrophone, StreamFormat};
 pub use model::BASE_MODEL;
@@ -86,9 +87,10 @@ pub mod prelude {
     pub use crate::{
         ActivePlayer, ChangeVoiceInput, ConfirmEmotion, ConfirmationRejected, CpalMicrophone,
         EmotionDetected, EmotionState, EvaluatePlayer, ForgetPlayer, MicrophoneStatus,
-        MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerModelUpdated, ResetPlayer,
-        SpeechEnded, SpeechStarted, SwitchPlayer, UpdateOutcome, VoiceEmotionDiagnostics,
-        VoiceEmotionPlugin, VoiceEmotionSettings, VoiceEmotionSystems, VoiceInput,
+        MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerForgotten,
+        PlayerModelUpdated, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer,
+        UpdateOutcome, VoiceEmotionDiagnostics, VoiceEmotionPlugin, VoiceEmotionSettings,
+        VoiceEmotionSystems, VoiceInput,
     };
     pub use voice_emotion::capture::{Pace, ScriptFeed, ScriptedSource, SourceStatus};
     pub use voice_emotion::dataset::{Emotion, Intensity};
@@ -383,6 +385,8 @@ impl Plugin for VoiceEmotionPlugin {
             .add_message::<ResetPlayer>()
             .add_message::<EvaluatePlayer>()
             .add_message::<PlayerEvaluated>()
+            .add_message::<PlayerForgotten>()
+            .add_message::<ProfileProblem>()
             .add_message::<ChangeVoiceInput>();
         app.insert_resource(self.settings.clone())
             .insert_resource(EmotionState::new(self.settings.smoothing))

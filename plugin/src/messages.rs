@@ -164,6 +164,27 @@ pub struct PlayerEvaluated {
     pub total: usize,
 }
 
+/// A player's profile was deleted ([`ForgetPlayer`]), whether or not they were active: the
+/// game's confirmation that everything stored for them is gone. (If they were active, a
+/// [`PlayerChanged`] follows: they start again from the base model.)
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct PlayerForgotten {
+    /// The player.
+    pub player: String,
+}
+
+/// A profile could not be loaded, saved or deleted (a locked or damaged file, a full disk,
+/// a failed [`ForgetPlayer`]); the game runs on. For the active player the same words are in
+/// [`ActivePlayer`](crate::ActivePlayer)'s notice. A failed save is retried at the next
+/// update or autosave: the player's samples stay in memory meanwhile.
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct ProfileProblem {
+    /// The player.
+    pub player: String,
+    /// What happened, in words.
+    pub message: String,
+}
+
 /// In: replace the voice input while the game runs (a settings screen's microphone choice,
 /// recorded clips). The old source stops first.
 #[derive(Message, Debug)]

@@ -9,8 +9,9 @@ use voice_emotion::profile::PlayerId;
 
 use crate::messages::{
     ChangeVoiceInput, ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluatePlayer,
-    ForgetPlayer, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerModelUpdated,
-    ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer, UpdateOutcome,
+    ForgetPlayer, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerForgotten,
+    PlayerModelUpdated, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer,
+    UpdateOutcome,
 };
 use crate::resources::{
     ActivePlayer, EmotionState, MicrophoneStatus, VoiceEmotionDiagnostics, VoiceEmotionSettings,
@@ -28,6 +29,8 @@ pub(crate) struct Outgoing<'w> {
     microphone: MessageWriter<'w, MicrophoneStatusChanged>,
     player: MessageWriter<'w, PlayerChanged>,
     evaluated: MessageWriter<'w, PlayerEvaluated>,
+    forgotten: MessageWriter<'w, PlayerForgotten>,
+    problem: MessageWriter<'w, ProfileProblem>,
 }
 
 /// The resources the plugin keeps up to date.
@@ -199,6 +202,9 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
             });
         }
         EngineEvent::PlayerForgotten { player } => {
+            out.forgotten.write(PlayerForgotten {
+                player: player.to_string(),
+            });
             if state.player.id.as_deref() == Some(player.as_str()) {
                 player_changed(state, out, &player, false, 0, None);
             }
@@ -209,14 +215,21 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
         EngineEvent::ProfileSaved { .. } => {}
         EngineEvent::ProfileProblem { player, message } => {
             warn!("player {player}: {message}");
-            state.player.notice = Some(message.clone());
-            let p = state.player.clone();
-            out.player.write(PlayerChanged {
+            out.problem.write(ProfileProblem {
                 player: player.to_string(),
-                adapted: p.adapted,
-                samples: p.samples,
-                notice: Some(message),
+                message: message.clone(),
             });
+            // Only the active player's state and notice are about this player.
+            if state.player.id.as_deref() == Some(player.as_str()) {
+                state.player.notice = Some(message.clone());
+                let p = state.player.clone();
+                out.player.write(PlayerChanged {
+                    player: player.to_string(),
+                    adapted: p.adapted,
+                    samples: p.samples,
+                    notice: Some(message),
+                });
+            }
         }
         EngineEvent::Evaluated {
             player,
