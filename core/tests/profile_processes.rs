@@ -73,13 +73,20 @@ fn assert_whole(p: &PlayerProfile) -> u64 {
 /// binary as `--exact child_role`. Roles:
 /// - `hold DIR`: takes the lock of `crashy`, prints `<locked>`, waits until killed or stdin ends;
 /// - `save-loop DIR`: takes the lock, prints `<saving>`, then saves ever newer generations of a
-///   500-sample profile until killed.
+///   500-sample profile until killed;
+/// - `full-disk DIR`: `DIR` is a small file system of its own ([`full_disk_child`]); saves a
+///   profile, fills the disk, checks a bigger save fails cleanly and leaves the first whole,
+///   frees space, saves again, prints `<full-disk ok>`.
 #[test]
 fn child_role() {
     let Ok(spec) = std::env::var(CHILD_ENV) else {
         return;
     };
     let (role, dir) = spec.split_once(' ').unwrap();
+    if role == "full-disk" {
+        full_disk_child(Path::new(dir));
+        return;
+    }
     let store = ProfileStore::new(dir).unwrap();
     let writer = store.acquire(&id(CHILD_ID)).unwrap();
     match role {
@@ -215,4 +222,78 @@ fn a_save_killed_at_any_moment_leaves_a_whole_profile() {
 
 fn name_of(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// The `full-disk` child: runs inside its own mount namespace where `dir` is a 512 KiB tmpfs.
+fn full_disk_child(dir: &Path) {
+    let store = ProfileStore::new(dir).unwrap();
+    let pid = id(CHILD_ID);
+    let writer = store.acquire(&pid).unwrap();
+    let mut first = profiles::profile(CHILD_ID, 4, 50, 20_000);
+    first.updated_unix_ms = 1;
+    writer.save(&first).unwrap();
+    // Fill what is left, a page at a time, until the file system says it is full.
+    let filler_path = dir.join("filler");
+    let mut filler = fs::File::create(&filler_path).unwrap();
+    let page = vec![0xa5u8; 4096];
+    let full = loop {
+        if let Err(e) = std::io::Write::write_all(&mut filler, &page) {
+            break e;
+        }
+    };
+    assert_eq!(full.kind(), std::io::ErrorKind::StorageFull, "{full}");
+    drop(filler);
+    // A bigger profile (more samples, new weights) does not fit.
+    let mut second = profiles::profile(CHILD_ID, 40, 50, 200_000);
+    second.updated_unix_ms = 2;
+    match writer.save(&second) {
+        Err(ProfileError::Io { path, source }) => {
+            assert_eq!(source.kind(), std::io::ErrorKind::StorageFull, "{source}");
+            let name = name_of(&path);
+            assert!(
+                name.starts_with("crashy.profile.tmp-"),
+                "error names {name}"
+            );
+        }
+        other => panic!("a save on a full disk: expected Io(StorageFull), got {other:?}"),
+    }
+    // The previous profile is whole and loads; the failed save left no temporary file.
+    assert_eq!(writer.load(&base()).unwrap(), Some(first.clone()));
+    let left: Vec<String> = names(&store)
+        .into_iter()
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+    // Once there is room again, the same save goes through.
+    fs::remove_file(&filler_path).unwrap();
+    writer.save(&second).unwrap();
+    assert_eq!(writer.load(&base()).unwrap(), Some(second));
+    println!("<full-disk ok>");
+}
+
+#[test]
+fn a_full_disk_during_save_keeps_the_previous_profile() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // A real full file system: a 512 KiB tmpfs mounted in a mount namespace of the child's
+    // own (`unshare` maps the caller to root there, so no privileges are needed where user
+    // namespaces are enabled; CI runs as root).
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"mount -t tmpfs -o size=512k tmpfs "$1" && exec "$0" --exact child_role --nocapture --test-threads=1"#;
+    let out = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", script])
+        .arg(std::env::current_exe().unwrap())
+        .arg(dir.path())
+        .env(CHILD_ENV, format!("full-disk {}", dir.path().display()))
+        .output()
+        .unwrap_or_else(|e| panic!("this test needs util-linux's unshare to mount a tmpfs: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("<full-disk ok>"),
+        "the full-disk child failed ({}); it needs user and mount namespaces (unshare -rm) to \
+         mount a small tmpfs.\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
 }
