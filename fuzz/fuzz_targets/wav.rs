@@ -1,0 +1,7 @@
+//! Fuzz target: the wav decoder (checks in core/tests/common/fuzz_checks.rs).
+#![no_main]
+
+#[path = "../../core/tests/common/fuzz_checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::wav(data));
