@@ -1,8 +1,12 @@
-//! `trainer anchors`: picks the anchor set a model ships for per-player adaptation (replay of
-//! base training utterances) and writes it into the model directory.
+//! `trainer anchors`: picks the anchor set a model ships for per-player adaptation (base
+//! training utterances: the prior of every player's voice head, `voice_emotion::voice`) and
+//! writes it into the model directory.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+use voice_emotion::input::NormStats;
+use voice_emotion::training::Example;
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -51,26 +55,8 @@ pub fn run(args: &Args) -> CmdResult {
     // Each speaker's statistics from all their clips, as in training.
     let all = examples(&pool, classifier.input_config(), None, 2, &|_| {})?;
     let stats = Normaliser::fit(&all, classifier.training_config().model.n_features).speakers;
-    let mut by_class: BTreeMap<Emotion, Vec<usize>> = BTreeMap::new();
-    for (i, e) in all.iter().enumerate() {
-        by_class.entry(e.emotion).or_default().push(i);
-    }
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
-    let mut set = AnchorSet::default();
-    for idx in by_class.values_mut() {
-        idx.shuffle(&mut rng);
-        for &i in idx.iter().take(args.per_class) {
-            let e = &all[i];
-            let Some(s) = stats.get(&e.speaker) else {
-                continue;
-            };
-            set.anchors.push(Anchor {
-                input: QuantisedMatrix::encode(&normalised(&e.features, s)),
-                emotion: e.emotion,
-                intensity: e.intensity,
-            });
-        }
-    }
+    let refs: Vec<&Example> = all.iter().collect();
+    let set = pick(&refs, &stats, args.per_class, args.seed);
     let path = args.model.join(ANCHORS_FILE);
     set.write(&path)?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -82,4 +68,35 @@ pub fn run(args: &Args) -> CmdResult {
         size
     );
     Ok(())
+}
+
+/// `per_class` utterances of each emotion drawn from `examples` (seeded), each normalised
+/// with its speaker's statistics from `stats`, as the model saw them in training.
+pub fn pick(
+    examples: &[&Example],
+    stats: &BTreeMap<String, NormStats>,
+    per_class: usize,
+    seed: u64,
+) -> AnchorSet {
+    let mut by_class: BTreeMap<Emotion, Vec<usize>> = BTreeMap::new();
+    for (i, e) in examples.iter().enumerate() {
+        by_class.entry(e.emotion).or_default().push(i);
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut set = AnchorSet::default();
+    for idx in by_class.values_mut() {
+        idx.shuffle(&mut rng);
+        for &i in idx.iter().take(per_class) {
+            let e = examples[i];
+            let Some(s) = stats.get(&e.speaker) else {
+                continue;
+            };
+            set.anchors.push(Anchor {
+                input: QuantisedMatrix::encode(&normalised(&e.features, s)),
+                emotion: e.emotion,
+                intensity: e.intensity,
+            });
+        }
+    }
+    set
 }

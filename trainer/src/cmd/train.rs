@@ -308,6 +308,15 @@ pub fn run(args: &Args) -> CmdResult {
         if reports.is_empty() {
             classifier.save(&args.out)?;
         }
+        // Every fold's model too, with its anchor set (drawn from the fold's training
+        // actors), so that per-player adaptation can be measured on every actor as a speaker
+        // the model never heard (`adapt-eval --folds`).
+        if splits.len() > 1 {
+            let dir = args.out.join(format!("fold{}", reports.len()));
+            classifier.save(&dir)?;
+            super::anchors::pick(&train_originals, &speaker_stats, 8, config.seed)
+                .write(&dir.join(voice_emotion::adapt::ANCHORS_FILE))?;
+        }
         reports.push(SplitReport {
             split: split.name.clone(),
             train_clips: split.train.len(),
