@@ -1,10 +1,12 @@
-//! Bench binary: one confirmation to new weights in use, through `PlayerModel::confirm`, with
-//! the shipped model and anchor set and the default adaptation settings.
+//! Bench binary: one confirmation to a new voice head in use, through
+//! `PlayerModel::confirm`, with the shipped model and anchor set and the default adaptation
+//! settings.
 //!
-//! `cargo bench -p voice_emotion --bench adapt` prints the median time from the 15th confirm
-//! (of 15 utterances of 2.5 s each, the calibration screen's count) until its update has
-//! finished, and one classification of an utterance as the baseline, in the same run.
-//! Updates run on the player's worker thread; burn's flex backend runs them on one core.
+//! `cargo bench -p voice_emotion --bench adapt` prints the median time from a confirmation
+//! until its update has finished, for a player with 15 samples (the calibration screen's
+//! count, utterances of 2.0-3.4 s) and with 200 (`AdaptConfig::max_samples`, the most an
+//! update uses), and one classification of an utterance as the baseline, in the same run.
+//! Updates run on the player's worker thread, on one core.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -19,6 +21,7 @@ use voice_emotion::dataset::Emotion;
 use voice_emotion::inference::EmotionClassifier;
 use voice_emotion::input::InputExtractor;
 use voice_emotion::model::default_device;
+use voice_emotion::profile::{ConfirmedSample, QuantisedMatrix};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -45,25 +48,44 @@ fn main() {
         })
         .collect();
     let runs = 7;
-    let mut update = Vec::new();
-    let mut classify = Vec::new();
-    for _ in 0..runs {
-        let player = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None);
-        for (mfcc, emotion) in &utterances[..14] {
+    let mut results = Vec::new();
+    for n in [15usize, 200] {
+        let mut update = Vec::new();
+        let mut classify = Vec::new();
+        for _ in 0..runs {
+            // All but the last sample are already confirmed (as when a profile is loaded).
+            let state = PlayerState {
+                samples: (0..n - 1)
+                    .map(|k| {
+                        let (mfcc, emotion) = &utterances[k % utterances.len()];
+                        ConfirmedSample {
+                            features: QuantisedMatrix::encode(mfcc),
+                            emotion: *emotion,
+                            intensity: None,
+                            time_unix_ms: 0,
+                            audio: None,
+                        }
+                    })
+                    .collect(),
+                ..PlayerState::default()
+            };
+            let player = PlayerModel::new(Arc::clone(&adapter), state, None);
+            let (mfcc, emotion) = &utterances[(n - 1) % utterances.len()];
+            let start = Instant::now();
             player.confirm(mfcc.clone(), *emotion, None).unwrap();
             player.wait_idle();
+            update.push(start.elapsed().as_secs_f64());
+            let start = Instant::now();
+            let _ = player.classify(mfcc).unwrap();
+            classify.push(start.elapsed().as_secs_f64());
         }
-        let (mfcc, emotion) = &utterances[14];
-        let start = Instant::now();
-        player.confirm(mfcc.clone(), *emotion, None).unwrap();
-        player.wait_idle();
-        update.push(start.elapsed().as_secs_f64());
-        let start = Instant::now();
-        let _ = player.classify(mfcc).unwrap();
-        classify.push(start.elapsed().as_secs_f64());
+        results.push((n, median(update), median(classify)));
     }
-    let (u, c) = (median(update), median(classify));
-    println!("confirm to new weights in use (15 samples, 64 anchors), median of {runs}: {u:.4} s");
-    println!("one classification of a 3.4 s utterance (baseline):          {c:.4} s");
-    println!("ratio: {:.0}x", u / c);
+    for (n, u, c) in results {
+        println!(
+            "{n:>3} samples: confirm to new voice head in use, median of {runs}: {u:.4} s; \
+             one classification (baseline): {c:.4} s; ratio {:.0}x",
+            u / c
+        );
+    }
 }

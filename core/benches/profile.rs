@@ -1,5 +1,5 @@
 //! Criterion benchmark: loading and saving a large player profile (500 confirmed samples of
-//! 250 x 40 MFCC frames, 1,000,000 bytes of weights, about 6 MB on disk).
+//! 250 x 40 MFCC frames, a voice head over all 8 emotions, about 5 MB on disk).
 //!
 //! `cargo bench --workspace --bench profile`. `load` reads, checks and decodes the file (target:
 //! under 50 ms); `save` encodes it, writes a temporary file, `fsync`s it, renames it over the

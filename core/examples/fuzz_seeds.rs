@@ -92,7 +92,7 @@ fn main() {
             "empty",
             voice_emotion::profile::PlayerProfile::new(profiles::id("p"), profiles::base()),
         ),
-        ("small", profiles::profile("player-1", 3, 12, 64)),
+        ("small", profiles::profile("player-1", 3, 12, true)),
     ] {
         let file = encode_profile(&p).unwrap();
         let mut whole = vec![0u8];

@@ -1091,11 +1091,10 @@ impl Worker {
         let Some(writer) = &active.writer else {
             return false;
         };
-        let result = active
+        let profile = active
             .model
-            .snapshot(active.id.clone(), self.reference.clone())
-            .map_err(|e| e.to_string())
-            .and_then(|p| writer.save(&p).map_err(|e| e.to_string()));
+            .snapshot(active.id.clone(), self.reference.clone());
+        let result = writer.save(&profile).map_err(|e| e.to_string());
         match result {
             Ok(()) => {
                 self.counters.saves.fetch_add(1, Ordering::Relaxed);

@@ -2,7 +2,8 @@
 //!
 //! Audio decoding and resampling ([`audio`]), speech detection ([`vad`]), the MFCC front end
 //! matching librosa ([`features`]), data augmentation ([`augment`]), datasets ([`dataset`])
-//! player profiles on disk ([`profile`]), per-player adaptation ([`adapt`]), live audio input
+//! player profiles on disk ([`profile`]), per-player adaptation ([`adapt`], with each player's
+//! voice head in [`voice`]), live audio input
 //! ([`capture`]) and the voice engine that runs it all on its own thread ([`engine`]). Nothing here depends on Bevy; every module is
 //! testable with `cargo test`.
 #![warn(missing_docs)]
@@ -22,3 +23,4 @@ pub mod model;
 pub mod profile;
 pub mod training;
 pub mod vad;
+pub mod voice;

@@ -174,15 +174,6 @@ fn select_last(outputs: Vec<Tensor<3>>, final_hidden: Tensor<2>, mask: Tensor<3>
         .reshape([batch, hidden])
 }
 
-/// Which parameters per-player fine-tuning changes; the rest stay the base model's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Trainable {
-    /// The dense layer and both heads.
-    Heads,
-    /// The second LSTM layer, the dense layer and both heads.
-    LastLayer,
-}
-
 /// Output of [`EmotionModel::forward`].
 #[derive(Debug, Clone)]
 pub struct EmotionOutput {
@@ -251,8 +242,8 @@ impl EmotionModel {
     }
 
     /// The first LSTM layer's outputs at every step, `[batch, steps, hidden_1]`, for
-    /// [`EmotionModel::forward_from_first_layer`]. Meant for a model without autodiff (the
-    /// frozen layer of per-player fine-tuning); padding steps give outputs nobody reads.
+    /// [`EmotionModel::forward_from_first_layer`]. Meant for a model without autodiff;
+    /// padding steps give outputs nobody reads.
     pub fn first_layer(&self, x: Tensor<3>) -> Tensor<3> {
         let [batch, steps, _] = x.dims();
         let device = x.device();
@@ -301,6 +292,26 @@ impl EmotionModel {
         select_last(outputs, hidden, mask)
     }
 
+    /// [`EmotionModel::forward`] for a model without autodiff, also returning the mean of the
+    /// first layer's outputs over each sequence's valid steps, `[batch, hidden_1]` (what the
+    /// per-player voice head describes an utterance by, [`crate::voice::describe`]).
+    pub fn forward_described(&self, x: Tensor<3>, mask: Tensor<3>) -> (EmotionOutput, Tensor<2>) {
+        let first = self.first_layer(x);
+        let [batch, _, h_1] = first.dims();
+        let valid = mask.clone().sum_dim(1).clamp_min(1.0);
+        let mean = (first.clone() * mask.clone())
+            .sum_dim(1)
+            .div(valid)
+            .reshape([batch, h_1]);
+        (self.forward_from_first_layer(first, mask), mean)
+    }
+
+    /// Units of the first LSTM layer.
+    #[must_use]
+    pub fn first_layer_units(&self) -> usize {
+        self.lstm_1.hidden()
+    }
+
     /// Dense layer and both heads on the last LSTM state `[batch, hidden_2]` (from
     /// [`EmotionModel::embedding_from_first_layer`]).
     pub fn heads(&self, last: Tensor<2>) -> EmotionOutput {
@@ -310,44 +321,6 @@ impl EmotionModel {
             emotion: self.emotion_head.forward(z.clone()),
             intensity: self.intensity_head.forward(z),
         }
-    }
-
-    /// Stops gradients in the parts that `trainable` leaves fixed.
-    #[must_use]
-    pub fn freeze_except(mut self, trainable: Trainable) -> Self {
-        self.lstm_1 = self.lstm_1.no_grad();
-        if trainable == Trainable::Heads {
-            self.lstm_2 = self.lstm_2.no_grad();
-        }
-        self
-    }
-
-    /// Sum of squared differences between this model's `trainable` parameters and `other`'s
-    /// (a scalar tensor on this model's device; `other` must be on the same device).
-    pub fn squared_distance(&self, other: &EmotionModel, trainable: Trainable) -> Tensor<1> {
-        let mut pairs = vec![
-            (&self.dense, &other.dense),
-            (&self.emotion_head, &other.emotion_head),
-            (&self.intensity_head, &other.intensity_head),
-        ];
-        if trainable == Trainable::LastLayer {
-            pairs.push((&self.lstm_2.input, &other.lstm_2.input));
-            pairs.push((&self.lstm_2.recurrent, &other.lstm_2.recurrent));
-        }
-        let mut total: Option<Tensor<1>> = None;
-        for (a, b) in pairs {
-            let mut add = |x: Tensor<1>| {
-                total = Some(match total.take() {
-                    Some(t) => t + x,
-                    None => x,
-                });
-            };
-            add((a.weight.val() - b.weight.val()).powi_scalar(2).sum());
-            if let (Some(x), Some(y)) = (&a.bias, &b.bias) {
-                add((x.val() - y.val()).powi_scalar(2).sum());
-            }
-        }
-        total.unwrap_or_else(|| Tensor::zeros([1], &self.dense.weight.val().device()))
     }
 
     /// Number of trainable parameters.

@@ -3,7 +3,8 @@
 //!
 //! A [`PlayerProfile`] holds the samples the player confirmed ([`ConfirmedSample`], their MFCC
 //! frames stored compactly as a [`QuantisedMatrix`]), the player's own normalisation statistics
-//! ([`NormStats`]), their fine-tuned weights (opaque bytes; `None` means the base model's), the
+//! ([`NormStats`]), their voice head ([`VoiceHead`], their own weights; `None` means the base
+//! model alone), the
 //! history of adaptation attempts ([`UpdateRecord`]) and which base model all of it belongs to
 //! ([`BaseModelRef`]).
 //!
@@ -30,7 +31,7 @@
 //!     Some(profile) => profile,
 //!     None => PlayerProfile::new(id.clone(), base.clone()),
 //! };
-//! profile.weights = Some(vec![1, 2, 3]);
+//! profile.updated_unix_ms = voice_emotion::profile::unix_ms_now();
 //! writer.save(&profile)?;
 //! drop(writer);
 //! assert_eq!(store.load(&id, &base)?, Some(profile));
@@ -52,12 +53,14 @@ use serde::{Deserialize, Serialize};
 use crate::dataset::{Emotion, Intensity};
 use crate::features::FeatureMatrix;
 use crate::input::NormStats;
+use crate::voice::VoiceHead;
 
 /// First 8 bytes of every profile file. The high-bit first byte and the trailing newline catch
 /// 7-bit and line-ending-converting transfers (as PNG's signature does).
 pub const MAGIC: [u8; 8] = *b"\x89VEPROF\n";
-/// The format version this build writes and the only one it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes. It also reads every older one (see
+/// [`decode_profile`]); version 2 added the player's voice head ([`PlayerProfile::voice`]).
+pub const FORMAT_VERSION: u32 = 2;
 /// Header size in bytes: magic (8), version (u32 LE), payload length (u64 LE), xxh3-64 of the
 /// payload (u64 LE).
 pub const HEADER_LEN: usize = 8 + 4 + 8 + 8;
@@ -461,17 +464,10 @@ mod bytes {
         }
     }
 
-    /// `Option<Vec<u8>>` as an option of serde bytes.
+    /// `Option<Vec<u8>>` as an option of serde bytes (read only: format version 1's network
+    /// weights).
     pub(super) mod option {
-        use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-        struct Ref<'a>(&'a [u8]);
-
-        impl Serialize for Ref<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                super::serialize(self.0, s)
-            }
-        }
+        use serde::{Deserialize, Deserializer};
 
         struct Owned(Vec<u8>);
 
@@ -479,13 +475,6 @@ mod bytes {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 super::deserialize(d).map(Owned)
             }
-        }
-
-        pub(in super::super) fn serialize<S: Serializer>(
-            v: &Option<Vec<u8>>,
-            s: S,
-        ) -> Result<S::Ok, S::Error> {
-            v.as_deref().map(Ref).serialize(s)
         }
 
         pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
@@ -578,9 +567,8 @@ pub struct PlayerProfile {
     pub id: PlayerId,
     /// The base model the weights and samples belong to.
     pub base: BaseModelRef,
-    /// The player's fine-tuned weights (burnpack bytes), or `None` for the base weights.
-    #[serde(with = "bytes::option")]
-    pub weights: Option<Vec<u8>>,
+    /// The player's voice head ([`crate::voice`]), once fitted: their own weights.
+    pub voice: Option<VoiceHead>,
     /// The utterances the player confirmed, oldest first.
     pub samples: Vec<ConfirmedSample>,
     /// Normalisation statistics of all the player's speech (not only confirmed samples).
@@ -601,12 +589,62 @@ impl PlayerProfile {
         Self {
             id,
             base,
-            weights: None,
+            voice: None,
             samples: Vec::new(),
             norm: None,
             history: Vec::new(),
             created_unix_ms: now,
             updated_unix_ms: now,
+        }
+    }
+}
+
+/// The reason of the [`UpdateRecord`] that reading a format-1 profile with fine-tuned weights
+/// appends: those weights are dropped, and [`crate::adapt::PlayerModel::from_profile`] fits
+/// the player's voice head from their samples when it finds this record last.
+pub const MIGRATED_FROM_V1: &str = "saved by an older build with a fine-tuned network, which \
+     this build does not use: the voice head is fitted from the same samples";
+
+/// A profile as format version 1 wrote it: fine-tuned network weights instead of a voice
+/// head. Read and turned into a [`PlayerProfile`] that keeps everything the player gave
+/// (samples, statistics, history); the old weights, derived from those samples by the
+/// previous adaptation method, are dropped, with a record saying so ([`MIGRATED_FROM_V1`]).
+#[derive(Deserialize)]
+struct PlayerProfileV1 {
+    id: PlayerId,
+    base: BaseModelRef,
+    #[serde(deserialize_with = "bytes::option::deserialize")]
+    weights: Option<Vec<u8>>,
+    samples: Vec<ConfirmedSample>,
+    norm: Option<NormStats>,
+    history: Vec<UpdateRecord>,
+    created_unix_ms: u64,
+    updated_unix_ms: u64,
+}
+
+impl From<PlayerProfileV1> for PlayerProfile {
+    fn from(p: PlayerProfileV1) -> Self {
+        let mut history = p.history;
+        if p.weights.is_some() {
+            history.push(UpdateRecord {
+                time_unix_ms: p.updated_unix_ms,
+                samples_used: p.samples.len(),
+                accuracy_before: 0.0,
+                accuracy_after: 0.0,
+                accepted: false,
+                reason: MIGRATED_FROM_V1.to_owned(),
+                seconds: 0.0,
+            });
+        }
+        Self {
+            id: p.id,
+            base: p.base,
+            voice: None,
+            samples: p.samples,
+            norm: p.norm,
+            history,
+            created_unix_ms: p.created_unix_ms,
+            updated_unix_ms: p.updated_unix_ms,
         }
     }
 }
@@ -636,7 +674,7 @@ pub enum CorruptReason {
         found: [u8; 8],
     },
     /// A format version this build does not read.
-    #[error("format version {found}, this build reads {FORMAT_VERSION}")]
+    #[error("format version {found}, this build reads 1 to {FORMAT_VERSION}")]
     UnsupportedVersion {
         /// The version in the header.
         found: u32,
@@ -873,15 +911,21 @@ pub fn decode_profile(bytes: &[u8]) -> Result<PlayerProfile, CorruptReason> {
     if expected != actual {
         return Err(R::ChecksumMismatch { expected, actual });
     }
-    if version != FORMAT_VERSION {
-        return Err(R::UnsupportedVersion { found: version });
+    match version {
+        1 => decode_payload::<PlayerProfileV1>(payload).map(PlayerProfile::from),
+        FORMAT_VERSION => decode_payload::<PlayerProfile>(payload),
+        found => Err(R::UnsupportedVersion { found }),
     }
+}
+
+/// One whole bincode value of type `T` from `payload`.
+fn decode_payload<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, CorruptReason> {
     match bincode::serde::decode_from_slice(payload, bincode_config()) {
         Ok((p, read)) if read == payload.len() => Ok(p),
-        Ok((_, read)) => Err(R::Decode {
+        Ok((_, read)) => Err(CorruptReason::Decode {
             message: format!("{} bytes left after the profile", payload.len() - read),
         }),
-        Err(e) => Err(R::Decode {
+        Err(e) => Err(CorruptReason::Decode {
             message: e.to_string(),
         }),
     }
@@ -991,7 +1035,7 @@ impl ProfileStore {
         expected_base: &BaseModelRef,
     ) -> Result<Option<PlayerProfile>, ProfileError> {
         match self.read_checked(id, expected_base)? {
-            Checked::Good(profile) => Ok(profile),
+            Checked::Good(profile) => Ok(profile.map(|p| *p)),
             // Move it aside under the lock, deciding again there: a save may have replaced
             // the file meanwhile.
             Checked::Corrupt(path, reason) => match self.acquire(id) {
@@ -1036,7 +1080,7 @@ impl ProfileStore {
                     found: profile.base,
                 })
             }
-            Ok(profile) => Ok(Checked::Good(Some(profile))),
+            Ok(profile) => Ok(Checked::Good(Some(Box::new(profile)))),
             Err(Rejected::CaseConflict(found)) => Err(ProfileError::IdCaseConflict {
                 requested: id.clone(),
                 found,
@@ -1175,7 +1219,7 @@ impl ProfileStore {
 /// What [`ProfileStore::read_checked`] found.
 enum Checked {
     /// A valid profile of the requested player and base, or none.
-    Good(Option<PlayerProfile>),
+    Good(Option<Box<PlayerProfile>>),
     /// The file at this path failed a check.
     Corrupt(PathBuf, CorruptReason),
 }
@@ -1243,7 +1287,7 @@ impl ProfileWriter {
         expected_base: &BaseModelRef,
     ) -> Result<Option<PlayerProfile>, ProfileError> {
         match self.store.read_checked(&self.id, expected_base)? {
-            Checked::Good(profile) => Ok(profile),
+            Checked::Good(profile) => Ok(profile.map(|p| *p)),
             Checked::Corrupt(path, reason) => match self.store.move_aside(&self.id, &path) {
                 Ok(moved_to) => Err(ProfileError::Corrupt {
                     player: self.id.clone(),

@@ -56,15 +56,17 @@ fn wait_for(child: &mut Child, marker: &str) {
 
 const CHILD_ID: &str = "crashy";
 
-/// Checks a saved generation of the child's profile is whole: every sample, the weights and
-/// the update time carry the same generation number.
+/// Checks a saved generation of the child's profile is whole: every sample, the voice head,
+/// every history record and the update time carry the same generation number.
 fn assert_whole(p: &PlayerProfile) -> u64 {
     let generation = p.updated_unix_ms;
     assert_eq!(p.samples.len(), profiles::SAMPLES);
     assert!(p.samples.iter().all(|s| s.time_unix_ms == generation));
-    let w = p.weights.as_ref().unwrap();
-    assert_eq!(w.len(), profiles::WEIGHTS_BYTES);
-    assert!(w.iter().all(|&b| b == generation as u8));
+    assert_eq!(
+        p.voice,
+        Some(profiles::voice_head(profiles::DESCRIPTOR, generation % 5))
+    );
+    assert!(p.history.iter().all(|r| r.time_unix_ms == generation));
     generation
 }
 
@@ -110,7 +112,10 @@ fn child_role() {
                 for s in &mut p.samples {
                     s.time_unix_ms = generation;
                 }
-                p.weights = Some(vec![generation as u8; profiles::WEIGHTS_BYTES]);
+                p.voice = Some(profiles::voice_head(profiles::DESCRIPTOR, generation % 5));
+                for r in &mut p.history {
+                    r.time_unix_ms = generation;
+                }
                 writer.save(&p).unwrap();
             }
         }
@@ -229,7 +234,7 @@ fn full_disk_child(dir: &Path) {
     let store = ProfileStore::new(dir).unwrap();
     let pid = id(CHILD_ID);
     let writer = store.acquire(&pid).unwrap();
-    let mut first = profiles::profile(CHILD_ID, 4, 50, 20_000);
+    let mut first = profiles::profile(CHILD_ID, 4, 50, true);
     first.updated_unix_ms = 1;
     writer.save(&first).unwrap();
     // Fill what is left, a page at a time, until the file system says it is full.
@@ -243,8 +248,8 @@ fn full_disk_child(dir: &Path) {
     };
     assert_eq!(full.kind(), std::io::ErrorKind::StorageFull, "{full}");
     drop(filler);
-    // A bigger profile (more samples, new weights) does not fit.
-    let mut second = profiles::profile(CHILD_ID, 40, 50, 200_000);
+    // A bigger profile (more samples, a new voice head) does not fit.
+    let mut second = profiles::profile(CHILD_ID, 40, 50, true);
     second.updated_unix_ms = 2;
     match writer.save(&second) {
         Err(ProfileError::Io { path, source }) => {

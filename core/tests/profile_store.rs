@@ -21,7 +21,7 @@ fn save(store: &ProfileStore, p: &PlayerProfile) {
 
 /// Saves a small profile of `player`, returns it and its file's bytes.
 fn saved(store: &ProfileStore, player: &str) -> (PlayerProfile, Vec<u8>) {
-    let p = profile(player, 3, 20, 1000);
+    let p = profile(player, 3, 20, true);
     save(store, &p);
     let bytes = fs::read(store.path_of(&p.id)).unwrap();
     (p, bytes)
@@ -57,7 +57,7 @@ fn assert_moved_aside(store: &ProfileStore, player: &str, bad: &[u8], reason: Co
         store.load(&pid, &base()).unwrap().is_none(),
         "base model now"
     );
-    let fresh = profile(player, 1, 10, 0);
+    let fresh = profile(player, 1, 10, false);
     save(store, &fresh);
     assert_eq!(store.load(&pid, &base()).unwrap(), Some(fresh));
 }
@@ -72,10 +72,10 @@ fn a_missing_profile_loads_as_none() {
 #[test]
 fn round_trip_keeps_everything() {
     let (_dir, store) = store();
-    let mut p = profile("alice", 4, 37, 5000);
+    let mut p = profile("alice", 4, 37, true);
     p.samples.push(sample(7, 12, true)); // with audio
     p.samples.push(sample(8, 0, false)); // an empty matrix
-    assert!(p.norm.is_some() && p.weights.is_some() && p.history.len() == 3);
+    assert!(p.norm.is_some() && p.voice.is_some() && p.history.len() == 3);
     let writer = store.acquire(&p.id).unwrap();
     writer.save(&p).unwrap();
     assert_eq!(writer.load(&base()).unwrap().as_ref(), Some(&p));
@@ -83,7 +83,7 @@ fn round_trip_keeps_everything() {
     assert_eq!(store.load(&p.id, &base()).unwrap().as_ref(), Some(&p));
 
     // Saving again replaces it.
-    p.weights = None;
+    p.voice = None;
     p.samples.truncate(1);
     save(&store, &p);
     assert_eq!(store.load(&p.id, &base()).unwrap(), Some(p.clone()));
@@ -463,11 +463,10 @@ fn a_profile_of_500_samples_stays_under_8_mb() {
     save(&store, &p);
     let size = fs::metadata(store.path_of(&p.id)).unwrap().len();
     println!(
-        "profile of {} samples of {}x{} and {} weight bytes: {size} bytes ({:.2} MB)",
+        "profile of {} samples of {}x{} and an 8-emotion voice head: {size} bytes ({:.2} MB)",
         profiles::SAMPLES,
         profiles::FRAMES,
         profiles::N_MFCC,
-        profiles::WEIGHTS_BYTES,
         size as f64 / 1e6
     );
     assert!(size < 8_000_000, "{size} bytes");

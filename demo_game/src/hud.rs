@@ -123,7 +123,7 @@ pub fn collect_toasts(
     for u in updates.read() {
         let text = match &u.outcome {
             UpdateOutcome::Accepted => format!(
-                "Your model learnt from {} samples ({:.0}% -> {:.0}% on held-back ones)",
+                "Your model learnt from {} samples (base {:.0}% -> yours {:.0}% on held-back ones)",
                 u.samples_used,
                 u.accuracy_before * 100.0,
                 u.accuracy_after * 100.0

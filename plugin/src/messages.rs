@@ -42,7 +42,7 @@ pub struct EmotionDetected {
     pub intensity_confidence: f32,
     /// The utterance's length in seconds.
     pub duration_seconds: f64,
-    /// Whether the player's own (adapted) weights made it.
+    /// Whether the player's own weights (their voice head) made it.
     pub adapted: bool,
     /// The utterance's MFCC frames (silence trimmed, `n_frames x 40`, 10 ms apart): what the
     /// model heard, e.g. for a live heatmap.
@@ -55,9 +55,9 @@ pub struct EmotionDetected {
 /// What became of a player-model update.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateOutcome {
-    /// The new weights replaced the old.
+    /// The new voice head replaced the old.
     Accepted,
-    /// The old weights stay; the reason says why.
+    /// The old voice head (or none) stays; the reason says why.
     Refused {
         /// Why.
         reason: String,
@@ -69,11 +69,12 @@ pub enum UpdateOutcome {
 pub struct PlayerModelUpdated {
     /// The player.
     pub player: String,
-    /// Whether the new weights were kept.
+    /// Whether the new voice head was kept.
     pub outcome: UpdateOutcome,
-    /// Accuracy of the weights before, on the player's held-back samples.
+    /// Accuracy of the base network on the player's samples (the guard's baseline).
     pub accuracy_before: f64,
-    /// Accuracy of the new weights on the same samples.
+    /// Accuracy on the same samples with voice heads fitted on the others (each sample held
+    /// back from the fit that classifies it).
     pub accuracy_after: f64,
     /// Confirmed samples it trained on.
     pub samples_used: usize,

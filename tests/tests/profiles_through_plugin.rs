@@ -1,5 +1,5 @@
 //! Player profiles through the plugin: confirmations train and are saved across restarts,
-//! switching players switches weights, a corrupt profile keeps the game running.
+//! switching players switches voice heads, a corrupt profile keeps the game running.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -10,8 +10,10 @@ use bevy_voice_emotion::prelude::*;
 use bevy_voice_emotion::testing::{log, update_until};
 use bevy_voice_emotion::voice_emotion;
 use e2e::{Reference, app, base_ref, clips, ready};
-use voice_emotion::adapt::{PlayerModel, weights_to_bytes};
+use voice_emotion::adapt::PlayerModel;
+use voice_emotion::dataset::Emotion;
 use voice_emotion::profile::{PlayerId, PlayerProfile, ProfileStore};
+use voice_emotion::voice::{VoiceFit, VoiceHead};
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -66,12 +68,12 @@ fn confirmations_train_the_player_model_which_is_saved_and_back_after_a_restart(
     assert!(update_until(&mut app, WAIT, |_| saved(&store)
         .is_some_and(|p| p.samples.len() == 5)));
 
-    // Restart: the player's samples, history and weights are back.
+    // Restart: the player's samples, history and voice head are back.
     drop(app);
     let profile = saved(&store).unwrap();
     assert_eq!(profile.samples.len(), 5);
     assert!(!profile.history.is_empty());
-    assert_eq!(profile.weights.is_some(), player.adapted);
+    assert_eq!(profile.voice.is_some(), player.adapted);
     let mut feed = None;
     let mut app = e2e::app(plugin(dir.path(), "ana", &mut feed));
     assert!(update_until(&mut app, WAIT, ready));
@@ -83,20 +85,28 @@ fn confirmations_train_the_player_model_which_is_saved_and_back_after_a_restart(
 }
 
 #[test]
-fn switching_players_switches_weights() {
+fn switching_players_switches_voice_heads() {
     let dir = tempfile::tempdir().unwrap();
     let core = Reference::default();
-    // Player `odd` has weights of their own: a freshly initialised network, so every
-    // prediction differs visibly from the base model's.
+    // Player `odd` has a voice head of their own, fitted to made-up descriptors with little
+    // regularisation, so its predictions differ visibly from the base model's.
     let odd = PlayerId::new("odd").unwrap();
-    let own = core
-        .base
-        .classifier
-        .training_config()
-        .model
-        .init(&voice_emotion::model::default_device());
+    let width = core.adapter.descriptor_width();
+    let descriptors: Vec<Vec<f32>> = (0..16)
+        .map(|k| {
+            (0..width)
+                .map(|j| (((k * 7 + j * 13) % 23) as f32 - 11.0) * 0.3)
+                .collect()
+        })
+        .collect();
+    let refs: Vec<&[f32]> = descriptors.iter().map(Vec::as_slice).collect();
+    let labels: Vec<Emotion> = (0..16).map(|k| Emotion::ALL[k % 8]).collect();
+    let fit = VoiceFit {
+        c: 100.0,
+        ..VoiceFit::default()
+    };
     let mut profile = PlayerProfile::new(odd.clone(), base_ref());
-    profile.weights = Some(weights_to_bytes(&own).unwrap());
+    profile.voice = Some(VoiceHead::fit(&refs, &labels, None, &fit).unwrap());
     let store = ProfileStore::new(dir.path()).unwrap();
     store.acquire(&odd).unwrap().save(&profile).unwrap();
 
@@ -231,7 +241,7 @@ fn reset_goes_back_to_the_base_model_and_forget_deletes_the_profile() {
         ("kim", false, 0)
     );
     let saved = store.load(&id, &base_ref()).unwrap().unwrap();
-    assert!(saved.weights.is_none() && saved.samples.is_empty());
+    assert!(saved.voice.is_none() && saved.samples.is_empty());
 
     // Forget: the file is gone and the player starts again from nothing.
     let before = log(app.world()).players.len();

@@ -317,3 +317,95 @@ fn adapt_eval_takes_a_manifest_with_per_class_calibration() {
     assert!(plot.is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn adapt_eval_takes_a_partial_config_and_refuses_unknown_settings() {
+    let dir = std::env::temp_dir().join(format!("adapt-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (good, bad) = (dir.join("good.json"), dir.join("bad.json"));
+    std::fs::write(&good, r#"{ "network_weight": 0.7, "guard_folds": 3 }"#).unwrap();
+    std::fs::write(&bad, r#"{ "network_wieght": 0.7 }"#).unwrap();
+    let plot = dir.join("curve.png");
+    let text = adapt_eval(&[
+        "--data",
+        ravdess_dir().to_str().unwrap(),
+        "--actors",
+        "22",
+        "--config",
+        good.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(text.contains("actor_22"), "{text}");
+    let out = trainer(&[
+        "adapt-eval",
+        "--model",
+        &base_model(),
+        "--data",
+        ravdess_dir().to_str().unwrap(),
+        "--config",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.json") && err.contains("unknown setting `network_wieght`"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn adapt_eval_runs_each_fold_model_on_the_actors_it_never_heard() {
+    // A `train --protocol cv` folder with one fold: the shipped model (trained on actors
+    // 1-18) standing in for fold 5, whose actors are 21-24.
+    let dir = std::env::temp_dir().join(format!("adapt-folds-{}", std::process::id()));
+    let fold = dir.join("fold5");
+    std::fs::create_dir_all(&fold).unwrap();
+    for entry in std::fs::read_dir(base_model()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, fold.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let plot = dir.join("curve.png");
+    let out = trainer(&[
+        "adapt-eval",
+        "--folds",
+        dir.to_str().unwrap(),
+        "--data",
+        ravdess_dir().to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("fold5: 4 speakers"), "{text}");
+    for actor in 21..=24 {
+        assert!(text.contains(&format!("actor_{actor}")), "{text}");
+    }
+    assert!(!text.contains("actor_20"), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .starts_with("adapted accuracy: ")
+    );
+    // A folder without fold models says so.
+    std::fs::remove_dir_all(&fold).unwrap();
+    let out = trainer(&[
+        "adapt-eval",
+        "--folds",
+        dir.to_str().unwrap(),
+        "--data",
+        ravdess_dir().to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no fold0 .. fold5 model folders"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

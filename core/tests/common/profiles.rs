@@ -11,6 +11,7 @@ use voice_emotion::profile::{
     BaseModelRef, ConfirmedSample, PlayerId, PlayerProfile, ProfileStore, QuantisedMatrix,
     UpdateRecord,
 };
+use voice_emotion::voice::{VoiceFit, VoiceHead};
 
 /// Frames of an average RAVDESS utterance after silence trimming (2.5 s at 100 frames/s).
 pub const FRAMES: usize = 250;
@@ -18,8 +19,9 @@ pub const FRAMES: usize = 250;
 pub const N_MFCC: usize = 40;
 /// Confirmed samples of the "large" profile.
 pub const SAMPLES: usize = 500;
-/// Bytes of the large profile's fine-tuned weights.
-pub const WEIGHTS_BYTES: usize = 1_000_000;
+/// Values in a descriptor of the shipped model (128 first-layer units, 2 x 80 coefficient
+/// means and spreads): the width of a real voice head.
+pub const DESCRIPTOR: usize = 288;
 
 /// The base model the test profiles are made for.
 pub fn base() -> BaseModelRef {
@@ -72,15 +74,29 @@ pub fn sample(seed: u64, frames: usize, audio: bool) -> ConfirmedSample {
     }
 }
 
-/// A profile of `id` with `n_samples` samples of `frames` frames, `weights_bytes` bytes of
-/// weights (none when 0), per-player statistics and a short history.
-pub fn profile(id: &str, n_samples: usize, frames: usize, weights_bytes: usize) -> PlayerProfile {
+/// A voice head over all 8 emotions and descriptors of `width` values (the largest a player
+/// can have), fitted to deterministic descriptors.
+pub fn voice_head(width: usize, seed: u64) -> VoiceHead {
+    let descriptors: Vec<Vec<f32>> = (0..16u64)
+        .map(|k| {
+            (0..width)
+                .map(|j| ((k * 7 + j as u64 * 13 + seed) % 23) as f32 / 23.0 - 0.5)
+                .collect()
+        })
+        .collect();
+    let refs: Vec<&[f32]> = descriptors.iter().map(Vec::as_slice).collect();
+    let labels: Vec<Emotion> = (0..16).map(|k| Emotion::ALL[k % 8]).collect();
+    VoiceHead::fit(&refs, &labels, None, &VoiceFit::default()).expect("test setup")
+}
+
+/// A profile of `id` with `n_samples` samples of `frames` frames, a voice head when `voice`,
+/// per-player statistics and a short history.
+pub fn profile(id: &str, n_samples: usize, frames: usize, voice: bool) -> PlayerProfile {
     let mut p = PlayerProfile::new(PlayerId::new(id).expect("valid test id"), base());
     p.samples = (0..n_samples as u64)
         .map(|s| sample(s, frames, false))
         .collect();
-    p.weights =
-        (weights_bytes > 0).then(|| (0..weights_bytes).map(|i| (i * 31 % 251) as u8).collect());
+    p.voice = voice.then(|| voice_head(DESCRIPTOR, n_samples as u64));
     let mut norm = NormStats::new(N_MFCC);
     norm.add(&mfcc_like(frames.max(1), 99));
     p.norm = Some(norm);
@@ -99,9 +115,9 @@ pub fn profile(id: &str, n_samples: usize, frames: usize, weights_bytes: usize) 
 }
 
 /// The profile the size test and the benchmark measure: 500 samples of 250 x 40 frames and
-/// 1,000,000 bytes of weights.
+/// a voice head over all 8 emotions.
 pub fn large_profile(id: &str) -> PlayerProfile {
-    profile(id, SAMPLES, FRAMES, WEIGHTS_BYTES)
+    profile(id, SAMPLES, FRAMES, true)
 }
 
 /// A store in a fresh temporary directory (deleted when the `TempDir` drops).

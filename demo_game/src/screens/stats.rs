@@ -128,14 +128,14 @@ fn stats_ui(
             profile.samples.len(),
             profile.history.len(),
             profile.history.iter().filter(|u| u.accepted).count(),
-            if profile.weights.is_some() {
+            if profile.voice.is_some() {
                 "playing with your own model"
             } else {
                 "playing with the base model"
             }
         ));
         ui.add_space(6.0);
-        ui.label("Accuracy on held-back samples at each update: grey before, green after");
+        ui.label("Accuracy on held-back samples at each update: grey the base model, green yours");
         chart(ui, profile);
         ui.add_space(6.0);
         ui.horizontal_wrapped(|ui| {

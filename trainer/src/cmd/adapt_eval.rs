@@ -11,11 +11,12 @@ use voice_emotion::adapt::{
     ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel, PlayerState,
 };
 use voice_emotion::audio::load_clip;
-use voice_emotion::dataset::{Emotion, RavdessName, Sample, Split};
+use voice_emotion::dataset::{Emotion, FOLDS, RavdessName, Sample, Split, actors_of_fold};
 use voice_emotion::features::FeatureMatrix;
 use voice_emotion::inference::EmotionClassifier;
 use voice_emotion::input::{InputExtractor, NormStats};
-use voice_emotion::model::{EmotionModel, default_device};
+use voice_emotion::model::default_device;
+use voice_emotion::voice::VoiceHead;
 
 use super::CmdResult;
 use super::evaluate::Source;
@@ -23,9 +24,14 @@ use super::evaluate::Source;
 /// Arguments of `trainer adapt-eval`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The base model directory (with `anchors.bin` for replay).
-    #[arg(long)]
-    pub model: PathBuf,
+    /// The base model directory (with `anchors.bin`, the voice heads' prior).
+    #[arg(long, required_unless_present = "folds", conflicts_with = "folds")]
+    pub model: Option<PathBuf>,
+    /// Instead of one model: the folder of a `train --protocol cv` run. Each `foldK` model in
+    /// it adapts to the actors of fold K, whom it never heard (RAVDESS only; `--actors` is
+    /// not used).
+    #[arg(long, requires = "data")]
+    pub folds: Option<PathBuf>,
     /// The speakers. RAVDESS: calibration = statement 01 repetition 01 (15 clips per actor),
     /// test = statement 02 (30 clips). A manifest: calibration = rows with split `calibrate`
     /// (or `train`), test = rows with split `test`; or see `--per-class`.
@@ -138,12 +144,12 @@ fn speakers(
 
 fn accuracy(
     adapter: &Adapter,
-    model: &EmotionModel,
+    voice: Option<&VoiceHead>,
     stats: &NormStats,
     test: &[(FeatureMatrix, Sample)],
 ) -> f64 {
     let mfcc: Vec<&FeatureMatrix> = test.iter().map(|(m, _)| m).collect();
-    let predictions = adapter.classify(model, &mfcc, stats);
+    let predictions = adapter.classify(voice, &mfcc, stats);
     let hits = predictions
         .iter()
         .zip(test)
@@ -161,123 +167,159 @@ pub fn run(args: &Args) -> CmdResult {
         )
         .into());
     }
-    let device = default_device();
-    let classifier = EmotionClassifier::load(&args.model, &device)?;
     let config = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-            serde_json::from_str::<AdaptConfig>(&text)
-                .map_err(|e| format!("{} is not an adaptation config: {e}", path.display()))?
-        }
+        Some(path) => read_config(path)?,
         None => AdaptConfig::new(),
     };
-    let anchors_path = args.model.join(ANCHORS_FILE);
-    let anchors = if anchors_path.is_file() {
-        AnchorSet::read(&anchors_path)?
-    } else {
-        eprintln!(
-            "warning: {} is missing: adapting without replay of base training data",
-            anchors_path.display()
-        );
-        AnchorSet::default()
+    // (model directory, the actors it adapts to: `None` for those `--actors` names).
+    let jobs: Vec<(PathBuf, Option<Vec<u8>>)> = match (&args.model, &args.folds) {
+        (Some(model), _) => vec![(model.clone(), None)],
+        (None, Some(dir)) => (0..FOLDS)
+            .filter_map(|k| {
+                let fold = dir.join(format!("fold{k}"));
+                let actors = actors_of_fold(k)?.collect();
+                fold.is_dir().then_some((fold, Some(actors)))
+            })
+            .collect(),
+        (None, None) => return Err("give --model or --folds".into()),
     };
-    let adapter = Arc::new(Adapter::new(&classifier, &anchors, config));
-    let mut extractor = InputExtractor::new(classifier.input_config().clone())?;
-    let samples = args.source.samples()?;
-    let speakers = speakers(args, samples, &mut extractor)?;
-    if speakers.is_empty() {
-        return Err("no speaker has both calibration and test clips".into());
+    if jobs.is_empty() {
+        return Err(format!(
+            "no fold0 .. fold{} model folders in {}",
+            FOLDS - 1,
+            args.folds.as_deref().unwrap_or(Path::new("")).display()
+        )
+        .into());
     }
-    let global = adapter.blended_stats(None);
-    println!(
-        "{} speakers; anchors: {}; wrong calibration labels: {:.0}%\n",
-        speakers.len(),
-        anchors.anchors.len(),
-        args.wrong_labels * 100.0
-    );
-    println!(
-        "{:<12} {:>5} {:>5} {:>8} {:>8} {:>8} {:>9} {:>14}",
-        "speaker", "calib", "test", "cold", "stats", "adapted", "accepted", "mean update s"
-    );
+    let all_samples = args.source.samples_of_all_actors(args.folds.is_some())?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
     let (mut cold_sum, mut stats_sum, mut adapted_sum) = (0.0, 0.0, 0.0);
     let mut curves: Vec<(String, Vec<f64>)> = Vec::new();
     let mut update_seconds = Vec::new();
-    for speaker in &speakers {
-        // Which calibration labels are wrong.
-        let n = speaker.calibration.len();
-        let n_wrong = (args.wrong_labels * n as f64).round() as usize;
-        let mut idx: Vec<usize> = (0..n).collect();
-        idx.shuffle(&mut rng);
-        let wrong: Vec<usize> = idx.into_iter().take(n_wrong).collect();
+    println!(
+        "wrong calibration labels: {:.0}%\n\n{:<12} {:>5} {:>5} {:>8} {:>8} {:>8} {:>9} {:>14}",
+        args.wrong_labels * 100.0,
+        "speaker",
+        "calib",
+        "test",
+        "cold",
+        "stats",
+        "adapted",
+        "accepted",
+        "mean update s"
+    );
+    for (model, actors) in &jobs {
+        let device = default_device();
+        let classifier = EmotionClassifier::load(model, &device)?;
+        let anchors_path = model.join(ANCHORS_FILE);
+        let anchors = if anchors_path.is_file() {
+            AnchorSet::read(&anchors_path)?
+        } else {
+            eprintln!(
+                "warning: {} is missing: voice heads without the training speakers' prior",
+                anchors_path.display()
+            );
+            AnchorSet::default()
+        };
+        let adapter = Arc::new(Adapter::new(&classifier, &anchors, config.clone()));
+        let mut extractor = InputExtractor::new(classifier.input_config().clone())?;
+        let samples: Vec<Sample> = all_samples
+            .iter()
+            .filter(|s| {
+                actors
+                    .as_ref()
+                    .is_none_or(|a| s.actor.is_some_and(|x| a.contains(&x)))
+            })
+            .cloned()
+            .collect();
+        let speakers = speakers(args, samples, &mut extractor)?;
+        if speakers.is_empty() {
+            return Err(format!(
+                "{}: no speaker has both calibration and test clips",
+                model.display()
+            )
+            .into());
+        }
+        if args.folds.is_some() {
+            println!("{}: {} speakers", model.display(), speakers.len());
+        }
+        let global = adapter.blended_stats(None);
+        for speaker in &speakers {
+            // Which calibration labels are wrong.
+            let n = speaker.calibration.len();
+            let n_wrong = (args.wrong_labels * n as f64).round() as usize;
+            let mut idx: Vec<usize> = (0..n).collect();
+            idx.shuffle(&mut rng);
+            let wrong: Vec<usize> = idx.into_iter().take(n_wrong).collect();
 
-        let cold = accuracy(&adapter, adapter.base(), &global, &speaker.test);
-        let player = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None);
-        // Statistics only: the calibration speech, no labels.
-        let mut own = NormStats::new(classifier.training_config().model.n_features);
-        for (m, _) in &speaker.calibration {
-            own.add(&extractor.finish(m));
-        }
-        let stats_only = accuracy(
-            &adapter,
-            adapter.base(),
-            &adapter.blended_stats(Some(&own)),
-            &speaker.test,
-        );
-        let mut curve = vec![cold];
-        let mut accepted = 0usize;
-        let mut updates = 0usize;
-        let mut speaker_seconds = Vec::new();
-        for (k, (m, s)) in speaker.calibration.iter().enumerate() {
-            let label = if wrong.contains(&k) {
-                let others: Vec<Emotion> = Emotion::ALL
-                    .into_iter()
-                    .filter(|e| *e != s.emotion)
-                    .collect();
-                others[rng.random_range(0..others.len())]
-            } else {
-                s.emotion
-            };
-            player.confirm(m.clone(), label, s.intensity)?;
-            player.wait_idle();
-            for r in player.take_outcomes() {
-                updates += 1;
-                if r.accepted {
-                    accepted += 1;
-                }
-                if r.samples_used >= adapter.config().min_samples {
-                    speaker_seconds.push(r.seconds);
-                }
+            let cold = accuracy(&adapter, None, &global, &speaker.test);
+            let player = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None);
+            // Statistics only: the calibration speech, no labels.
+            let mut own = NormStats::new(classifier.training_config().model.n_features);
+            for (m, _) in &speaker.calibration {
+                own.add(&extractor.finish(m));
             }
-            curve.push(accuracy(
+            let stats_only = accuracy(
                 &adapter,
-                &player.weights(),
-                &player.stats(),
+                None,
+                &adapter.blended_stats(Some(&own)),
                 &speaker.test,
-            ));
+            );
+            let mut curve = vec![cold];
+            let mut accepted = 0usize;
+            let mut updates = 0usize;
+            let mut speaker_seconds = Vec::new();
+            for (k, (m, s)) in speaker.calibration.iter().enumerate() {
+                let label = if wrong.contains(&k) {
+                    let others: Vec<Emotion> = Emotion::ALL
+                        .into_iter()
+                        .filter(|e| *e != s.emotion)
+                        .collect();
+                    others[rng.random_range(0..others.len())]
+                } else {
+                    s.emotion
+                };
+                player.confirm(m.clone(), label, s.intensity)?;
+                player.wait_idle();
+                for r in player.take_outcomes() {
+                    updates += 1;
+                    if r.accepted {
+                        accepted += 1;
+                    }
+                    if r.samples_used >= adapter.config().min_samples {
+                        speaker_seconds.push(r.seconds);
+                    }
+                }
+                curve.push(accuracy(
+                    &adapter,
+                    player.voice_head().as_deref(),
+                    &player.stats(),
+                    &speaker.test,
+                ));
+            }
+            let adapted = curve.last().copied().unwrap_or(cold);
+            let mean_update =
+                speaker_seconds.iter().sum::<f64>() / speaker_seconds.len().max(1) as f64;
+            update_seconds.extend(speaker_seconds);
+            println!(
+                "{:<12} {:>5} {:>5} {:>8.4} {:>8.4} {:>8.4} {:>5}/{:<3} {:>14.3}",
+                speaker.name,
+                n,
+                speaker.test.len(),
+                cold,
+                stats_only,
+                adapted,
+                accepted,
+                updates,
+                mean_update
+            );
+            cold_sum += cold;
+            stats_sum += stats_only;
+            adapted_sum += adapted;
+            curves.push((speaker.name.clone(), curve));
         }
-        let adapted = curve.last().copied().unwrap_or(cold);
-        let mean_update = speaker_seconds.iter().sum::<f64>() / speaker_seconds.len().max(1) as f64;
-        update_seconds.extend(speaker_seconds);
-        println!(
-            "{:<12} {:>5} {:>5} {:>8.4} {:>8.4} {:>8.4} {:>5}/{:<3} {:>14.3}",
-            speaker.name,
-            n,
-            speaker.test.len(),
-            cold,
-            stats_only,
-            adapted,
-            accepted,
-            updates,
-            mean_update
-        );
-        cold_sum += cold;
-        stats_sum += stats_only;
-        adapted_sum += adapted;
-        curves.push((speaker.name.clone(), curve));
     }
-    let k = speakers.len() as f64;
+    let k = curves.len() as f64;
     let (cold, stats, adapted) = (cold_sum / k, stats_sum / k, adapted_sum / k);
     println!(
         "{:<12} {:>5} {:>5} {:>8.4} {:>8.4} {:>8.4}",
@@ -300,6 +342,25 @@ pub fn run(args: &Args) -> CmdResult {
         adapted - cold
     );
     Ok(())
+}
+
+/// An adaptation configuration from a JSON file: the settings it names over the defaults.
+fn read_config(path: &Path) -> Result<AdaptConfig, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+    let bad = |why: String| format!("{} is not an adaptation config: {why}", path.display());
+    let given: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let Some(given) = given.as_object() else {
+        return Err(bad("not a JSON object".to_owned()).into());
+    };
+    let mut merged = serde_json::to_value(AdaptConfig::new()).map_err(|e| bad(e.to_string()))?;
+    for (key, value) in given {
+        match merged.get_mut(key) {
+            Some(slot) => *slot = value.clone(),
+            None => return Err(bad(format!("unknown setting `{key}`")).into()),
+        }
+    }
+    Ok(serde_json::from_value(merged).map_err(|e| bad(e.to_string()))?)
 }
 
 fn write_plot(path: &Path, curves: &[(String, Vec<f64>)], wrong: f64) -> CmdResult {

@@ -34,9 +34,24 @@ impl Source {
     /// # Errors
     /// A bad actor list, or a folder or manifest that cannot be read.
     pub fn samples(&self) -> Result<Vec<Sample>, Box<dyn std::error::Error>> {
+        self.samples_of_all_actors(false)
+    }
+
+    /// [`Source::samples`], or with `all_actors` every RAVDESS actor whatever `--actors` says.
+    ///
+    /// # Errors
+    /// As [`Source::samples`].
+    pub fn samples_of_all_actors(
+        &self,
+        all_actors: bool,
+    ) -> Result<Vec<Sample>, Box<dyn std::error::Error>> {
         match (&self.data, &self.manifest) {
             (Some(dir), _) => {
-                let actors = parse_actors(&self.actors)?;
+                let actors = if all_actors {
+                    (1..=24).collect()
+                } else {
+                    parse_actors(&self.actors)?
+                };
                 let dataset = Dataset::from_ravdess_dir(dir)?;
                 Ok(dataset
                     .samples()

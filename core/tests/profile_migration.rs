@@ -1,0 +1,78 @@
+//! A profile saved by format version 1 (the build whose players had fine-tuned networks)
+//! still loads: the player keeps every sample, their statistics and history, and gets a
+//! voice head fitted from the same samples.
+//!
+//! `fixtures/veteran-v1.profile` was written by that build (commit 76ab888) through its own
+//! `ProfileStore`: 8 made-up utterances (one per emotion), statistics, one update record and
+//! fine-tuned weights (a copy of the base model's).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+use voice_emotion::adapt::{ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel};
+use voice_emotion::inference::EmotionClassifier;
+use voice_emotion::model::default_device;
+use voice_emotion::profile::{
+    BaseModelRef, FORMAT_VERSION, MIGRATED_FROM_V1, PlayerId, ProfileStore, decode_profile,
+};
+
+#[test]
+fn a_version_1_profile_keeps_its_samples_and_gets_a_voice_head() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let models = root.join("../models/base");
+    let fixture = root.join("tests/fixtures/veteran-v1.profile");
+    let bytes = fs::read(&fixture).unwrap();
+    assert_eq!(bytes[8..12], 1u32.to_le_bytes(), "the fixture is format 1");
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = ProfileStore::new(dir.path()).unwrap();
+    let id = PlayerId::new("veteran").unwrap();
+    fs::copy(&fixture, store.path_of(&id)).unwrap();
+    let base = BaseModelRef::of_file("base", models.join("model.bpk")).unwrap();
+    let profile = store
+        .load(&id, &base)
+        .unwrap()
+        .expect("a format-1 profile loads");
+    assert_eq!(profile, decode_profile(&bytes).unwrap());
+    assert_eq!(profile.samples.len(), 8);
+    assert!(profile.norm.is_some());
+    assert!(profile.voice.is_none());
+    let reasons: Vec<&str> = profile.history.iter().map(|r| r.reason.as_str()).collect();
+    assert_eq!(reasons, ["written by the format-1 build", MIGRATED_FROM_V1]);
+    // Loading did not touch the file.
+    assert_eq!(fs::read(store.path_of(&id)).unwrap(), bytes);
+
+    let classifier = EmotionClassifier::load(&models, &default_device()).unwrap();
+    let anchors = AnchorSet::read(&models.join(ANCHORS_FILE)).unwrap();
+    let adapter = Arc::new(Adapter::new(&classifier, &anchors, AdaptConfig::new()));
+    let player = PlayerModel::from_profile(Arc::clone(&adapter), profile.clone()).unwrap();
+    player.wait_idle();
+    let history = player.state().history;
+    assert_eq!(
+        history.len(),
+        3,
+        "the voice head was fitted at load: {history:#?}"
+    );
+    assert_eq!(history[2].samples_used, 8);
+    assert_eq!(player.is_adapted(), history[2].accepted);
+
+    // Saved again it is format 2 with the same samples, and the next load fits nothing.
+    store
+        .acquire(&id)
+        .unwrap()
+        .save(&player.to_profile(id.clone(), base.clone()))
+        .unwrap();
+    assert_eq!(
+        fs::read(store.path_of(&id)).unwrap()[8..12],
+        FORMAT_VERSION.to_le_bytes()
+    );
+    let again = store.load(&id, &base).unwrap().unwrap();
+    assert_eq!(again.samples, profile.samples);
+    assert_eq!(again.norm, profile.norm);
+    let reloaded = PlayerModel::from_profile(adapter, again).unwrap();
+    reloaded.wait_idle();
+    assert_eq!(reloaded.state().history.len(), 3);
+    assert_eq!(reloaded.is_adapted(), player.is_adapted());
+}
