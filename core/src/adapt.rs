@@ -279,6 +279,12 @@ impl Adapter {
         &self.input
     }
 
+    /// What the anchors tell every voice head (`None` without anchors).
+    #[must_use]
+    pub fn prior(&self) -> Option<&DescriptorPrior> {
+        self.prior.as_ref()
+    }
+
     /// Values in an utterance's descriptor ([`crate::voice::describe`]) for this model.
     #[must_use]
     pub fn descriptor_width(&self) -> usize {

@@ -12,8 +12,8 @@
 //! profile and then loops: it drains the audio buffer through the [`Segmenter`], and for each
 //! utterance resamples it to 16 kHz, computes its MFCC frames and classifies them with the
 //! player's model ([`PlayerModel`]), reporting [`EngineEvent`]s. Confirmations
-//! ([`Command::Confirm`]) become training samples; the player model fine-tunes on its own
-//! thread and the new weights swap in between two utterances. Profiles are saved after every
+//! ([`Command::Confirm`]) become training samples; the player's voice head is refitted on its
+//! own thread and swaps in between two utterances. Profiles are saved after every
 //! update, on player switch and on shutdown.
 //!
 //! Nothing here blocks the game: commands and events are channels, and the game reads events

@@ -522,8 +522,8 @@ pub struct UpdateRecord {
     pub seconds: f64,
 }
 
-/// The base model a profile was made for: fine-tuned weights and statistics only make sense on
-/// top of the same base weights.
+/// The base model a profile was made for: a voice head and statistics only make sense on top
+/// of the same base weights.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BaseModelRef {
     /// A human-readable name (e.g. the model directory's name).

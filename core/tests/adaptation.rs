@@ -77,6 +77,10 @@ fn accuracy(player: &PlayerModel, test: &[Clip]) -> f64 {
 fn adaptation_raises_accuracy_for_a_held_out_actor() {
     let classifier = base();
     let adapter = Arc::new(Adapter::new(&classifier, &anchors(), AdaptConfig::new()));
+    // The shipped anchors hold both intensities of each emotion but neutral.
+    let prior = adapter.prior().unwrap();
+    assert_eq!(prior.width(), adapter.descriptor_width());
+    assert_eq!(prior.intensity_directions(), 7);
     // Actor 24: never seen in training or model selection.
     let (calibration, test) = actor_clips(&classifier, 24);
     assert_eq!((calibration.len(), test.len()), (15, 30));

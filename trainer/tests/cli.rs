@@ -160,19 +160,13 @@ fn predict_prints_a_row_per_file() {
     let data = ravdess_dir();
     let a = data.join("Actor_22/03-01-05-02-01-01-22.wav");
     let b = data.join("Actor_21/03-01-04-01-02-02-21.wav");
-    let out = trainer(&[
+    let text = trainer_ok(&[
         "predict",
         "--model",
         &base_model(),
         a.to_str().unwrap(),
         b.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("file") && lines[0].contains("predicted"));
     assert!(lines[1].starts_with("03-01-05-02-01-01-22.wav") && lines[1].contains("angry"));
@@ -180,18 +174,23 @@ fn predict_prints_a_row_per_file() {
     assert!(lines.iter().all(|l| !l.contains("NaN")));
 }
 
-/// Runs `trainer adapt-eval --model models/base ARGS`; its standard output, once it succeeded.
-fn adapt_eval(args: &[&str]) -> String {
-    let model = base_model();
-    let mut all = vec!["adapt-eval", "--model", model.as_str()];
-    all.extend_from_slice(args);
-    let out = trainer(&all);
+/// Runs `trainer ARGS`; its standard output, once it succeeded.
+fn trainer_ok(args: &[&str]) -> String {
+    let out = trainer(args);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs `trainer adapt-eval --model models/base ARGS`; its standard output, once it succeeded.
+fn adapt_eval(args: &[&str]) -> String {
+    let model = base_model();
+    let mut all = vec!["adapt-eval", "--model", model.as_str()];
+    all.extend_from_slice(args);
+    trainer_ok(&all)
 }
 
 #[test]
@@ -369,7 +368,7 @@ fn adapt_eval_runs_each_fold_model_on_the_actors_it_never_heard() {
         }
     }
     let plot = dir.join("curve.png");
-    let out = trainer(&[
+    let text = trainer_ok(&[
         "adapt-eval",
         "--folds",
         dir.to_str().unwrap(),
@@ -378,12 +377,6 @@ fn adapt_eval_runs_each_fold_model_on_the_actors_it_never_heard() {
         "--plot",
         plot.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("fold5: 4 speakers"), "{text}");
     for actor in 21..=24 {
         assert!(text.contains(&format!("actor_{actor}")), "{text}");
