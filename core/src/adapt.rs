@@ -104,8 +104,11 @@ struct Analysis {
     descriptor: Vec<f32>,
 }
 
-/// Utterances per forward pass when analysing many.
-const ANALYSIS_BATCH: usize = 16;
+/// Utterances per forward pass when analysing many. One: an update's working set then stays
+/// the size of one utterance's tensors. With 16 an update of 200 samples took 0.42 s instead
+/// of 0.52 s (`benches/adapt.rs`), but the hour-long soak (`scripts/soak`, 59 updates) grew
+/// by 9.4% after warm-up instead of 2.1%: the allocator kept the larger batches' memory.
+const ANALYSIS_BATCH: usize = 1;
 
 /// Errors of adaptation.
 #[derive(Debug, thiserror::Error)]
@@ -317,7 +320,7 @@ impl Adapter {
     }
 
     /// What the base network makes of normalised model inputs: probabilities and
-    /// descriptors, in batches of [`ANALYSIS_BATCH`].
+    /// descriptors, [`ANALYSIS_BATCH`] inputs per forward pass.
     fn analyse(&self, inputs: &[&FeatureMatrix]) -> Vec<Analysis> {
         let per_frame = self.per_frame();
         let mut out = Vec::with_capacity(inputs.len());
