@@ -380,6 +380,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn forward_described_is_forward_and_its_mean_skips_padding() {
+        let device = default_device();
+        let model = EmotionModelConfig::new(6).init(&device).valid();
+        let short = input(1, 4, 6, 2.0);
+        let ones = Tensor::<3>::ones([1, 4, 1], &device);
+        let plain = model.forward(short.clone(), ones).emotion.into_data();
+        let first_mean = model.first_layer(short.clone()).mean_dim(1).into_data();
+        let garbage = input(1, 5, 6, 7.0).mul_scalar(50.0);
+        let padded = Tensor::cat(vec![short, garbage], 1);
+        let mask: Vec<f32> = (0..9).map(|t| if t < 4 { 1.0 } else { 0.0 }).collect();
+        let mask = Tensor::<3>::from_data(TensorData::new(mask, [1, 9, 1]), &device);
+        let (out, mean) = model.forward_described(padded, mask);
+        let close = |a: TensorData, b: TensorData| {
+            let (a, b): (Vec<f32>, Vec<f32>) = (a.try_to_vec().unwrap(), b.try_to_vec().unwrap());
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-5, "{a:?} vs {b:?}");
+            }
+        };
+        close(out.emotion.into_data(), plain);
+        assert_eq!(mean.dims(), [1, 128]);
+        close(mean.into_data(), first_mean);
+    }
+
     /// The same weights give the same outputs on the default `flex` backend and on the
     /// deprecated `ndarray` one (`cargo test -p voice_emotion --features ndarray`).
     #[cfg(feature = "ndarray")]
