@@ -104,12 +104,6 @@ struct Analysis {
     descriptor: Vec<f32>,
 }
 
-/// Utterances per forward pass when analysing many. One: an update's working set then stays
-/// the size of one utterance's tensors. With 16 an update of 200 samples took 0.42 s instead
-/// of 0.52 s (`benches/adapt.rs`), but the hour-long soak (`scripts/soak`, 59 updates) grew
-/// by 9.4% after warm-up instead of 2.1%: the allocator kept the larger batches' memory.
-const ANALYSIS_BATCH: usize = 1;
-
 /// Errors of adaptation.
 #[derive(Debug, thiserror::Error)]
 pub enum AdaptError {
@@ -248,18 +242,14 @@ impl Adapter {
             config,
             device: classifier.device().clone(),
         };
-        let mut described = Vec::with_capacity(anchors.anchors.len());
-        for chunk in anchors.anchors.chunks(ANALYSIS_BATCH) {
-            let inputs: Vec<FeatureMatrix> = chunk.iter().map(|a| a.input.decode()).collect();
-            let refs: Vec<&FeatureMatrix> = inputs.iter().collect();
-            described.extend(
-                adapter
-                    .analyse(&refs)
-                    .into_iter()
-                    .zip(chunk)
-                    .map(|(a, anchor)| (a.descriptor, anchor.emotion, anchor.intensity)),
-            );
-        }
+        let described: Vec<_> = anchors
+            .anchors
+            .iter()
+            .filter_map(|anchor| {
+                let a = adapter.analyse(&anchor.input.decode())?;
+                Some((a.descriptor, anchor.emotion, anchor.intensity))
+            })
+            .collect();
         adapter.prior = DescriptorPrior::new(&described);
         adapter
     }
@@ -319,55 +309,24 @@ impl Adapter {
         out
     }
 
-    /// What the base network makes of normalised model inputs: probabilities and
-    /// descriptors, [`ANALYSIS_BATCH`] inputs per forward pass.
-    fn analyse(&self, inputs: &[&FeatureMatrix]) -> Vec<Analysis> {
-        let per_frame = self.per_frame();
-        let mut out = Vec::with_capacity(inputs.len());
-        for chunk in inputs.chunks(ANALYSIS_BATCH) {
-            let items: Vec<_> = chunk.iter().map(|m| (*m, Emotion::Neutral, None)).collect();
-            let batch = make_batch(&items, &self.device);
-            let (o, mean) = self.base.forward_described(batch.inputs, batch.mask);
-            let h = mean.dims()[1];
-            let vec = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap_or_default();
-            let e = vec(burn::tensor::activation::softmax(o.emotion, 1));
-            let i = vec(burn::tensor::activation::softmax(o.intensity, 1));
-            let mean = vec(mean);
-            for (k, m) in chunk.iter().enumerate() {
-                let (Some(er), Some(ir), Some(hr)) = (
-                    e.get(k * Emotion::COUNT..(k + 1) * Emotion::COUNT),
-                    i.get(k * Intensity::COUNT..(k + 1) * Intensity::COUNT),
-                    mean.get(k * h..(k + 1) * h),
-                ) else {
-                    continue;
-                };
-                let mut emotion = [0.0; Emotion::COUNT];
-                let mut intensity = [0.0; Intensity::COUNT];
-                emotion.copy_from_slice(er);
-                intensity.copy_from_slice(ir);
-                out.push(Analysis {
-                    emotion,
-                    intensity,
-                    descriptor: describe(hr, m, per_frame),
-                });
-            }
-        }
-        out
-    }
-
-    /// The analyses of the player's `samples` under `stats`, decoding and normalising one
-    /// batch at a time (the working set does not grow with the number of samples).
-    fn analyse_samples(&self, samples: &[ConfirmedSample], stats: &NormStats) -> Vec<Analysis> {
-        let mut out = Vec::with_capacity(samples.len());
-        for chunk in samples.chunks(ANALYSIS_BATCH) {
-            let inputs: Vec<FeatureMatrix> = chunk
-                .iter()
-                .map(|s| normalised(&self.input.finish(&s.features.decode()), stats))
-                .collect();
-            let refs: Vec<&FeatureMatrix> = inputs.iter().collect();
-            out.extend(self.analyse(&refs));
-        }
-        out
+    /// What the base network makes of one normalised model input: probabilities and its
+    /// descriptor (`None` only if burn hands back no data).
+    ///
+    /// Always one utterance per forward pass, also when an update analyses 200: the working
+    /// set stays one utterance's tensors. Batches of 16 made an update of 200 samples take
+    /// 0.42 s instead of 0.52 s (`benches/adapt.rs`), but the hour-long soak
+    /// (`scripts/soak`, 59 updates) then grew by 9.4% after warm-up instead of 2.1%: the
+    /// allocator kept the larger batches' memory.
+    fn analyse(&self, input: &FeatureMatrix) -> Option<Analysis> {
+        let batch = make_batch(&[(input, Emotion::Neutral, None)], &self.device);
+        let (o, mean) = self.base.forward_described(batch.inputs, batch.mask);
+        let values = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().ok();
+        let softmax = burn::tensor::activation::softmax;
+        Some(Analysis {
+            emotion: values(softmax(o.emotion, 1))?.try_into().ok()?,
+            intensity: values(softmax(o.intensity, 1))?.try_into().ok()?,
+            descriptor: describe(&values(mean)?, input, self.per_frame()),
+        })
     }
 
     /// The guard's figures: the held-back accuracy of the base network and of the network
@@ -433,8 +392,14 @@ impl Adapter {
                 ),
             );
         }
-        let labels: Vec<Emotion> = recent.iter().map(|s| s.emotion).collect();
-        let analyses = self.analyse_samples(recent, stats);
+        // Each sample's input lives only until it is analysed.
+        let (analyses, labels): (Vec<Analysis>, Vec<Emotion>) = recent
+            .iter()
+            .filter_map(|s| {
+                let input = normalised(&self.input.finish(&s.features.decode()), stats);
+                Some((self.analyse(&input)?, s.emotion))
+            })
+            .unzip();
         let descriptors: Vec<&[f32]> = analyses.iter().map(|a| a.descriptor.as_slice()).collect();
         let head = match VoiceHead::fit(&descriptors, &labels, self.prior.as_ref(), &c.voice_fit())
         {
@@ -475,13 +440,8 @@ impl Adapter {
         mfcc: &[&FeatureMatrix],
         stats: &NormStats,
     ) -> Vec<Prediction> {
-        let inputs: Vec<FeatureMatrix> = mfcc
-            .iter()
-            .map(|m| normalised(&self.input.finish(m), stats))
-            .collect();
-        let refs: Vec<&FeatureMatrix> = inputs.iter().collect();
-        self.analyse(&refs)
-            .into_iter()
+        mfcc.iter()
+            .filter_map(|m| self.analyse(&normalised(&self.input.finish(m), stats)))
             .map(|a| {
                 let opinion = voice.and_then(|v| v.opinion(&a.descriptor));
                 Prediction::from_probabilities(

@@ -340,6 +340,18 @@ mod tests {
         Tensor::from_data(TensorData::new(data, [batch, steps, d]), &default_device())
     }
 
+    /// `short` (one sequence of 4 steps of 6 features) followed by 5 steps of large garbage,
+    /// and the mask that leaves the garbage out.
+    fn padded_with_garbage(short: Tensor<3>, seed: f32) -> (Tensor<3>, Tensor<3>) {
+        let device = short.device();
+        let garbage = input(1, 5, 6, seed).mul_scalar(50.0);
+        let mask: Vec<f32> = (0..9).map(|t| if t < 4 { 1.0 } else { 0.0 }).collect();
+        (
+            Tensor::cat(vec![short, garbage], 1),
+            Tensor::<3>::from_data(TensorData::new(mask, [1, 9, 1]), &device),
+        )
+    }
+
     #[test]
     fn output_shapes_and_parameter_count() {
         let device = default_device();
@@ -369,10 +381,7 @@ mod tests {
         let ones = Tensor::<3>::ones([1, 4, 1], &device);
         let a = model.forward(short.clone(), ones).emotion.into_data();
         // The same 4 steps followed by 5 steps of garbage, masked out.
-        let garbage = input(1, 5, 6, 9.0).mul_scalar(50.0);
-        let padded = Tensor::cat(vec![short, garbage], 1);
-        let mask: Vec<f32> = (0..9).map(|t| if t < 4 { 1.0 } else { 0.0 }).collect();
-        let mask = Tensor::<3>::from_data(TensorData::new(mask, [1, 9, 1]), &device);
+        let (padded, mask) = padded_with_garbage(short, 9.0);
         let b = model.forward(padded, mask).emotion.into_data();
         let (a, b): (Vec<f32>, Vec<f32>) = (a.try_to_vec().unwrap(), b.try_to_vec().unwrap());
         for (x, y) in a.iter().zip(&b) {
@@ -388,10 +397,7 @@ mod tests {
         let ones = Tensor::<3>::ones([1, 4, 1], &device);
         let plain = model.forward(short.clone(), ones).emotion.into_data();
         let first_mean = model.first_layer(short.clone()).mean_dim(1).into_data();
-        let garbage = input(1, 5, 6, 7.0).mul_scalar(50.0);
-        let padded = Tensor::cat(vec![short, garbage], 1);
-        let mask: Vec<f32> = (0..9).map(|t| if t < 4 { 1.0 } else { 0.0 }).collect();
-        let mask = Tensor::<3>::from_data(TensorData::new(mask, [1, 9, 1]), &device);
+        let (padded, mask) = padded_with_garbage(short, 7.0);
         let (out, mean) = model.forward_described(padded, mask);
         let close = |a: TensorData, b: TensorData| {
             let (a, b): (Vec<f32>, Vec<f32>) = (a.try_to_vec().unwrap(), b.try_to_vec().unwrap());
