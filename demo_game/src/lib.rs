@@ -2,23 +2,26 @@
 //! emotion, gates that open for the emotion they ask for, a calibration screen, and a model
 //! per player that learns from what the player confirms.
 //!
-//! The game logic ([`logic_plugin`]: calibration, gates, autoplay) runs headless in tests;
-//! [`view_plugin`] adds the window's drawing (egui screens, the 2D world, the HUD).
+//! Laid out like a Bevy game (the template `bevy_new_2d`): [`game`] (calibration, gates,
+//! the world, the companion, the weather, the HUD), [`screens`] (one per file), [`theme`]
+//! (colours and widgets), [`dev_tools`] (autoplay, screenshots) and [`profiles`] (the saved
+//! profiles the screens list and chart). [`logic_plugin`] runs headless in tests;
+//! [`view_plugin`] adds the window's drawing (egui screens, the 2D world).
 #![warn(missing_docs)]
-// Bevy systems take what they use as parameters.
-#![allow(clippy::too_many_arguments)]
+#![expect(
+    clippy::too_many_arguments,
+    reason = "Bevy systems take what they use as parameters"
+)]
 
 use std::path::PathBuf;
 
 use bevy::prelude::*;
 
-pub mod autoplay;
-pub mod calibration;
-pub mod gates;
-pub mod hud;
+pub mod dev_tools;
+pub mod game;
+pub mod profiles;
 pub mod screens;
-pub mod voice;
-pub mod world;
+pub mod theme;
 
 /// Settings from the command line.
 #[derive(Resource, Debug, Clone, PartialEq, Eq)]
@@ -27,20 +30,18 @@ pub struct GameConfig {
     pub profile_dir: PathBuf,
 }
 
-/// Game logic without drawing: the screens' state, calibration, gates, autoplay.
+/// Game logic without drawing: the screens' state, calibration, gates, the voice clips,
+/// the HUD's notes, autoplay and screenshots on request.
 pub fn logic_plugin(app: &mut App) {
     app.init_state::<screens::Screen>()
-        .init_resource::<voice::VoiceClips>()
-        .init_resource::<hud::Toasts>()
-        .add_plugins((calibration::plugin, gates::plugin, autoplay::plugin));
+        .add_plugins((game::plugin, dev_tools::plugin));
 }
 
-/// Drawing and input: egui screens, the world, the HUD, dropped files.
+/// Drawing and input: egui screens and the play screen's world.
 pub fn view_plugin(app: &mut App) {
     app.add_plugins(bevy_egui::EguiPlugin::default())
-        .add_plugins((screens::plugin, world::plugin))
+        .add_plugins((screens::plugin, game::view_plugin))
         .add_systems(Startup, |mut commands: Commands| {
             commands.spawn(Camera2d);
-        })
-        .add_systems(Update, (voice::dropped_files, hud::collect_toasts));
+        });
 }

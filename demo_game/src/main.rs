@@ -4,13 +4,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bevy::prelude::*;
-use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use bevy_voice_emotion::prelude::*;
-use bevy_voice_emotion::voice_emotion::profile::ProfileStore;
 use clap::Parser;
-use demo_game::autoplay::{Autoplay, AutoplayResult, TakeScreenshot};
-use demo_game::voice::VoiceClips;
-use demo_game::{GameConfig, calibration::CalibrationDir};
+use demo_game::GameConfig;
+use demo_game::dev_tools::autoplay::{Autoplay, AutoplayResult};
+use demo_game::dev_tools::screenshot::StartupScreenshot;
+use demo_game::game::calibration::CalibrationDir;
+use demo_game::game::voice::VoiceClips;
+use demo_game::profiles::{self, SavedProfiles};
 
 /// Moodlight: a game that hears how you say things.
 #[derive(Parser, Debug)]
@@ -39,10 +40,11 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let profile_dir = match args.profile_dir.clone().map_or_else(
-        || ProfileStore::default_location("moodlight").map(|s| s.root().to_path_buf()),
-        Ok,
-    ) {
+    let profile_dir = match args
+        .profile_dir
+        .clone()
+        .map_or_else(|| profiles::default_dir("moodlight"), Ok)
+    {
         Ok(dir) => dir,
         Err(e) => {
             eprintln!("moodlight: {e}");
@@ -76,26 +78,15 @@ fn main() -> ExitCode {
     .insert_resource(GameConfig {
         profile_dir: profile_dir.clone(),
     })
+    .insert_resource(SavedProfiles::new(profile_dir.clone()))
     .insert_resource(CalibrationDir(profile_dir))
-    .add_plugins((demo_game::logic_plugin, demo_game::view_plugin))
-    .insert_resource(clips)
-    .add_systems(Update, take_screenshots);
+    .add_plugins((demo_game::logic_plugin, demo_game::view_plugin));
     if args.autoplay {
-        let files = app.world().resource::<VoiceClips>().files.clone();
-        app.insert_resource(Autoplay::new(&files, args.screenshot.clone()));
+        app.insert_resource(Autoplay::new(&clips.files, args.screenshot.clone()));
     } else if let Some(path) = args.screenshot.clone() {
-        app.add_systems(
-            Update,
-            move |time: Res<Time>,
-                  mut shots: MessageWriter<TakeScreenshot>,
-                  mut done: Local<bool>| {
-                if !*done && time.elapsed_secs() > 3.0 {
-                    shots.write(TakeScreenshot(path.clone()));
-                    *done = true;
-                }
-            },
-        );
+        app.insert_resource(StartupScreenshot(path));
     }
+    app.insert_resource(clips);
     let exit = app.run();
     let summary = app
         .world()
@@ -109,17 +100,5 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    }
-}
-
-fn take_screenshots(mut shots: MessageReader<TakeScreenshot>, mut commands: Commands) {
-    for TakeScreenshot(path) in shots.read() {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        info!("screenshot: {}", path.display());
-        commands
-            .spawn(Screenshot::primary_window())
-            .observe(save_to_disk(path.clone()));
     }
 }

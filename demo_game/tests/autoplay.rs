@@ -9,10 +9,10 @@ use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 use bevy_voice_emotion::prelude::*;
 use demo_game::GameConfig;
-use demo_game::autoplay::{Autoplay, AutoplayResult};
-use demo_game::calibration::{CalibrationDir, CalibrationProgress};
-use demo_game::gates::GateRun;
-use demo_game::voice::VoiceClips;
+use demo_game::dev_tools::autoplay::{Autoplay, AutoplayResult};
+use demo_game::game::calibration::{CalibrationDir, CalibrationProgress};
+use demo_game::game::gates::GateRun;
+use demo_game::game::voice::VoiceClips;
 
 fn ravdess_clips(actor: u8, n: usize) -> Vec<PathBuf> {
     let dir = std::env::var_os("RAVDESS_DIR").map(PathBuf::from).expect(

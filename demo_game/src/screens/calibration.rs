@@ -6,12 +6,14 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use bevy_voice_emotion::prelude::*;
 
-use super::{Screen, back_button};
-use crate::calibration::{CalibrationAction, CalibrationProgress, CurrentPrompt, Step, prompts};
-use crate::hud::{egui_color, level_meter, name, probability_bars};
-use crate::voice::VoiceClips;
+use super::Screen;
+use crate::game::calibration::{
+    CalibrationAction, CalibrationProgress, CurrentPrompt, Step, prompts,
+};
+use crate::game::voice::VoiceClips;
+use crate::theme::palette::egui_color;
+use crate::theme::widgets::{back_button, level_meter, name, probability_bars, root_ui};
 
-#[allow(clippy::too_many_arguments)]
 fn calibration(
     mut contexts: EguiContexts,
     mut next: ResMut<NextState<Screen>>,
@@ -27,7 +29,7 @@ fn calibration(
     let prompt = prompts[current.0.min(prompts.len() - 1)];
     let mut record = keys.just_pressed(KeyCode::KeyR) || keys.just_pressed(KeyCode::Space);
     let mut confirm = keys.just_pressed(KeyCode::Enter);
-    let mut root = super::root_ui(contexts.ctx_mut()?, "screen");
+    let mut root = root_ui(contexts.ctx_mut()?, "screen");
     egui::Panel::left("prompts")
         .exact_size(230.0)
         .show(&mut root, |ui| {
@@ -160,7 +162,7 @@ fn done_panel(
 }
 
 /// The calibration screen.
-pub fn plugin(app: &mut App) {
+pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         EguiPrimaryContextPass,
         calibration.run_if(in_state(Screen::Calibration)),

@@ -1,4 +1,4 @@
-//! The play screen: the world (see `world.rs`), the HUD, the gate to open, and "was that
+//! The play screen: the world (see `game/world.rs`), the HUD, the gate to open, and "was that
 //! right?" after every detection.
 
 use bevy::prelude::*;
@@ -6,11 +6,12 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use bevy_voice_emotion::prelude::*;
 
 use super::Screen;
-use crate::gates::{Answer, Feedback, GateRun, PendingConfirmation};
-use crate::hud::{Toasts, egui_color, name, side_panel};
-use crate::voice::VoiceClips;
+use crate::game::gates::{Answer, Feedback, GateRun, PendingConfirmation, answer_keys};
+use crate::game::hud::{Toasts, side_panel};
+use crate::game::voice::VoiceClips;
+use crate::theme::palette::egui_color;
+use crate::theme::widgets::{name, root_ui};
 
-#[allow(clippy::too_many_arguments)]
 fn play_ui(
     mut contexts: EguiContexts,
     mut next: ResMut<NextState<Screen>>,
@@ -24,7 +25,7 @@ fn play_ui(
     mut answers: MessageWriter<Answer>,
     keys: Res<ButtonInput<KeyCode>>,
 ) -> Result {
-    let mut root = super::root_ui(contexts.ctx_mut()?, "screen");
+    let mut root = root_ui(contexts.ctx_mut()?, "screen");
     side_panel(&mut root, &mic, &state, &player, &toasts);
     egui::Panel::top("gate").show(&mut root, |ui| {
         ui.horizontal(|ui| {
@@ -102,13 +103,10 @@ fn play_ui(
 }
 
 /// The play screen.
-pub fn plugin(app: &mut App) {
+pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         EguiPrimaryContextPass,
         play_ui.run_if(in_state(Screen::Play)),
     )
-    .add_systems(
-        Update,
-        crate::gates::answer_keys.run_if(in_state(Screen::Play)),
-    );
+    .add_systems(Update, answer_keys.run_if(in_state(Screen::Play)));
 }

@@ -3,10 +3,12 @@
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use bevy_voice_emotion::prelude::*;
-use bevy_voice_emotion::voice_emotion::profile::{PlayerId, ProfileStore};
+use bevy_voice_emotion::voice_emotion::profile::PlayerId;
 
-use super::{Screen, back_button};
-use crate::GameConfig;
+use super::Screen;
+use crate::profiles::SavedProfiles;
+use crate::theme::palette;
+use crate::theme::widgets::{back_button, root_ui};
 
 #[derive(Default)]
 struct Form {
@@ -18,7 +20,7 @@ struct Form {
 fn players(
     mut contexts: EguiContexts,
     mut next: ResMut<NextState<Screen>>,
-    config: Res<GameConfig>,
+    saved: Res<SavedProfiles>,
     active: Res<ActivePlayer>,
     mut form: Local<Form>,
     mut switch: MessageWriter<SwitchPlayer>,
@@ -28,16 +30,13 @@ fn players(
         form.known = None;
     }
     if form.known.is_none() {
-        let list = ProfileStore::new(&config.profile_dir)
-            .and_then(|s| s.list())
-            .map(|ids| ids.into_iter().map(|i| i.to_string()).collect())
-            .unwrap_or_else(|e| {
-                form.error = Some(e.to_string());
-                Vec::new()
-            });
+        let list = saved.players().unwrap_or_else(|e| {
+            form.error = Some(e);
+            Vec::new()
+        });
         form.known = Some(list);
     }
-    let mut root = super::root_ui(contexts.ctx_mut()?, "screen");
+    let mut root = root_ui(contexts.ctx_mut()?, "screen");
     egui::CentralPanel::default().show(&mut root, |ui| {
         back_button(ui, &mut next);
         ui.heading("Who is playing?");
@@ -75,7 +74,7 @@ fn players(
             }
         });
         if let Some(e) = &form.error {
-            ui.colored_label(egui::Color32::from_rgb(240, 120, 100), e);
+            ui.colored_label(palette::ERROR, e);
         }
         if let Some(player) = chosen {
             switch.write(SwitchPlayer { player });
@@ -87,7 +86,7 @@ fn players(
 }
 
 /// The players screen.
-pub fn plugin(app: &mut App) {
+pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         EguiPrimaryContextPass,
         players.run_if(in_state(Screen::Players)),

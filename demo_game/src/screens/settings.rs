@@ -5,10 +5,12 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use bevy_voice_emotion::prelude::*;
 
-use super::{Screen, back_button};
+use super::Screen;
 use crate::GameConfig;
-use crate::calibration::CalibrationProgress;
-use crate::voice::VoiceClips;
+use crate::game::calibration::CalibrationProgress;
+use crate::game::voice::VoiceClips;
+use crate::theme::palette;
+use crate::theme::widgets::{back_button, level_meter, root_ui};
 
 #[derive(Default)]
 struct Local {
@@ -16,7 +18,6 @@ struct Local {
     confirm_forget: bool,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn settings_ui(
     mut contexts: EguiContexts,
     mut next: ResMut<NextState<Screen>>,
@@ -32,13 +33,13 @@ fn settings_ui(
     if local.devices.is_none() {
         local.devices = Some(CpalMicrophone::devices());
     }
-    let mut root = super::root_ui(contexts.ctx_mut()?, "screen");
+    let mut root = root_ui(contexts.ctx_mut()?, "screen");
     egui::CentralPanel::default().show(&mut root, |ui| {
         back_button(ui, &mut next);
         ui.heading("Settings");
         ui.add_space(8.0);
         ui.label(format!("Voice input: {}", mic.status));
-        crate::hud::level_meter(ui, &mic);
+        level_meter(ui, &mic);
         ui.horizontal_wrapped(|ui| {
             if ui.button("Default microphone").clicked() {
                 clips.feed = None;
@@ -81,13 +82,12 @@ fn settings_ui(
         if local.confirm_forget {
             ui.horizontal(|ui| {
                 ui.colored_label(
-                    egui::Color32::from_rgb(240, 120, 100),
+                    palette::ERROR,
                     format!("Delete everything the game learnt about {id}?"),
                 );
                 if ui.button("Yes, forget").clicked() {
                     forget.write(ForgetPlayer { player: id.clone() });
-                    let _ =
-                        std::fs::remove_file(CalibrationProgress::path(&config.profile_dir, &id));
+                    CalibrationProgress::forget(&config.profile_dir, &id);
                     local.confirm_forget = false;
                 }
                 if ui.button("Cancel").clicked() {
@@ -102,7 +102,7 @@ fn settings_ui(
 }
 
 /// The settings screen.
-pub fn plugin(app: &mut App) {
+pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         EguiPrimaryContextPass,
         settings_ui.run_if(in_state(Screen::Settings)),

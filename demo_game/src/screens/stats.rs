@@ -4,14 +4,12 @@
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use bevy_voice_emotion::prelude::*;
-use bevy_voice_emotion::voice_emotion::profile::{
-    BaseModelRef, PlayerId, PlayerProfile, ProfileStore,
-};
 
-use super::{Screen, back_button};
-use crate::GameConfig;
-use crate::calibration::CalibrationProgress;
-use crate::hud::{egui_color, name};
+use super::Screen;
+use crate::game::calibration::CalibrationProgress;
+use crate::profiles::{ProfileSummary, SavedProfiles};
+use crate::theme::palette::{self, egui_color};
+use crate::theme::widgets::{back_button, name, root_ui};
 
 /// Set when the stats screen opens: the profile is read again.
 #[derive(Resource, Default)]
@@ -20,18 +18,11 @@ struct ReloadStats(bool);
 #[derive(Default)]
 struct Loaded {
     player: Option<String>,
-    profile: Option<PlayerProfile>,
+    profile: Option<ProfileSummary>,
     error: Option<String>,
 }
 
-fn load(config: &GameConfig, id: &str) -> Result<Option<PlayerProfile>, String> {
-    let store = ProfileStore::new(&config.profile_dir).map_err(|e| e.to_string())?;
-    let id = PlayerId::new(id).map_err(|e| e.to_string())?;
-    let base = BaseModelRef::of_bytes("base", bevy_voice_emotion::BASE_MODEL.weights);
-    store.load(&id, &base).map_err(|e| e.to_string())
-}
-
-fn chart(ui: &mut egui::Ui, profile: &PlayerProfile) {
+fn chart(ui: &mut egui::Ui, profile: &ProfileSummary) {
     let size = egui::vec2(ui.available_width().min(700.0), 220.0);
     let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
     let p = ui.painter_at(rect);
@@ -65,20 +56,14 @@ fn chart(ui: &mut egui::Ui, profile: &PlayerProfile) {
             p.circle_filled(q, 3.0, color);
         }
     };
-    line(
-        &|i| h[i].accuracy_before,
-        egui::Color32::from_rgb(150, 150, 160),
-    );
-    line(
-        &|i| h[i].accuracy_after,
-        egui::Color32::from_rgb(110, 220, 130),
-    );
+    line(&|i| h[i].accuracy_before, palette::BASE_MODEL);
+    line(&|i| h[i].accuracy_after, palette::OWN_MODEL);
 }
 
 fn stats_ui(
     mut contexts: EguiContexts,
     mut next: ResMut<NextState<Screen>>,
-    config: Res<GameConfig>,
+    saved: Res<SavedProfiles>,
     player: Res<ActivePlayer>,
     progress: Res<CalibrationProgress>,
     mut loaded: bevy::prelude::Local<Loaded>,
@@ -90,7 +75,7 @@ fn stats_ui(
     }
     if loaded.player != player.id {
         loaded.player = player.id.clone();
-        match player.id.as_deref().map(|id| load(&config, id)) {
+        match player.id.as_deref().map(|id| saved.summary(id)) {
             Some(Ok(p)) => {
                 loaded.profile = p;
                 loaded.error = None;
@@ -99,7 +84,7 @@ fn stats_ui(
             None => {}
         }
     }
-    let mut root = super::root_ui(contexts.ctx_mut()?, "screen");
+    let mut root = root_ui(contexts.ctx_mut()?, "screen");
     egui::CentralPanel::default().show(&mut root, |ui| {
         back_button(ui, &mut next);
         if ui.button("↻ Reload").clicked() {
@@ -107,7 +92,7 @@ fn stats_ui(
         }
         ui.heading(format!("Stats of {}", player.id.as_deref().unwrap_or("…")));
         if let Some(e) = &loaded.error {
-            ui.colored_label(egui::Color32::from_rgb(240, 120, 100), e);
+            ui.colored_label(palette::ERROR, e);
         }
         let (before, total) = progress.before();
         if total > 0 {
@@ -125,10 +110,10 @@ fn stats_ui(
         };
         ui.label(format!(
             "{} confirmed samples, {} model updates ({} kept), {}",
-            profile.samples.len(),
+            profile.samples,
             profile.history.len(),
             profile.history.iter().filter(|u| u.accepted).count(),
-            if profile.voice.is_some() {
+            if profile.own_model {
                 "playing with your own model"
             } else {
                 "playing with the base model"
@@ -140,7 +125,7 @@ fn stats_ui(
         ui.add_space(6.0);
         ui.horizontal_wrapped(|ui| {
             for e in Emotion::ALL {
-                let n = profile.samples.iter().filter(|s| s.emotion == e).count();
+                let n = profile.samples_per_emotion[e.index()];
                 ui.colored_label(egui_color(e), format!("{} {n}", name(e)));
             }
         });
@@ -163,7 +148,7 @@ fn stats_ui(
 }
 
 /// The stats screen.
-pub fn plugin(app: &mut App) {
+pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         EguiPrimaryContextPass,
         stats_ui.run_if(in_state(Screen::Stats)),

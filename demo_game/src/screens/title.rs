@@ -5,16 +5,19 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use bevy_voice_emotion::prelude::*;
 
 use super::Screen;
+use crate::game::voice::VoiceClips;
+use crate::theme::palette;
+use crate::theme::widgets::root_ui;
 
 fn title(
     mut contexts: EguiContexts,
     mut next: ResMut<NextState<Screen>>,
     player: Res<ActivePlayer>,
     mic: Res<MicrophoneStatus>,
-    clips: Res<crate::voice::VoiceClips>,
+    clips: Res<VoiceClips>,
     mut exit: MessageWriter<AppExit>,
 ) -> Result {
-    let mut root = super::root_ui(contexts.ctx_mut()?, "screen");
+    let mut root = root_ui(contexts.ctx_mut()?, "screen");
     egui::CentralPanel::default().show(&mut root, |ui| {
         ui.vertical_centered(|ui| {
             ui.add_space(60.0);
@@ -49,7 +52,7 @@ fn title(
                 ));
             } else if !mic.status.is_active() {
                 ui.colored_label(
-                    egui::Color32::from_rgb(240, 180, 60),
+                    palette::WARNING,
                     format!(
                         "{}.\nNo microphone? Start with --voice-dir DIR, or drop WAV files \
                          onto this window: they are played as your voice.",
@@ -63,7 +66,7 @@ fn title(
 }
 
 /// The title screen.
-pub fn plugin(app: &mut App) {
+pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         EguiPrimaryContextPass,
         title.run_if(in_state(Screen::Title)),

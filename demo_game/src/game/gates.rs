@@ -204,7 +204,7 @@ fn stop(mut playing: ResMut<Playing>, mut pending: ResMut<PendingConfirmation>) 
 }
 
 /// The gate logic (no drawing).
-pub fn plugin(app: &mut App) {
+pub(super) fn plugin(app: &mut App) {
     app.add_systems(OnEnter(Screen::Play), start)
         .add_systems(OnExit(Screen::Play), stop)
         .add_message::<Answer>()

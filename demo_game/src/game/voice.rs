@@ -74,7 +74,7 @@ impl VoiceClips {
 
 /// WAV files dropped onto the window are played (switching to recorded clips when the
 /// microphone was the input).
-pub fn dropped_files(
+fn dropped_files(
     mut drops: MessageReader<FileDragAndDrop>,
     mut clips: ResMut<VoiceClips>,
     mut change: MessageWriter<ChangeVoiceInput>,
@@ -97,4 +97,11 @@ pub fn dropped_files(
         clips.files.push(path_buf.clone());
         clips.play(path_buf);
     }
+}
+
+/// The clips and dropped files (headless: without a window no file is ever dropped).
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<VoiceClips>()
+        .add_message::<FileDragAndDrop>()
+        .add_systems(Update, dropped_files);
 }

@@ -127,6 +127,17 @@ impl CalibrationProgress {
         }
     }
 
+    /// Deletes `player`'s progress (forgetting the player); nothing to do when there is
+    /// none.
+    pub fn forget(dir: &Path, player: &str) {
+        let path = Self::path(dir, player);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => warn!("cannot delete calibration progress {}: {e}", path.display()),
+        }
+    }
+
     /// The next prompt to record (`None`: all done).
     #[must_use]
     pub fn next_prompt(&self) -> Option<usize> {
@@ -201,7 +212,6 @@ pub struct CurrentPrompt(pub usize);
 pub struct CalibrationDir(pub PathBuf);
 
 /// Applies the player's actions and the plugin's messages to the session.
-#[allow(clippy::too_many_arguments)]
 pub fn run_calibration(
     mut actions: MessageReader<CalibrationAction>,
     mut detected: MessageReader<EmotionDetected>,
@@ -289,7 +299,7 @@ pub fn load_progress(
 }
 
 /// The calibration logic (no drawing).
-pub fn plugin(app: &mut App) {
+pub(super) fn plugin(app: &mut App) {
     app.add_message::<CalibrationAction>()
         .init_resource::<Step>()
         .init_resource::<CurrentPrompt>()
@@ -303,7 +313,6 @@ pub fn plugin(app: &mut App) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -336,5 +345,21 @@ mod tests {
         assert_eq!(back.before(), (1, 2));
         std::fs::write(CalibrationProgress::path(dir.path(), "bob"), "{ not json").unwrap();
         assert_eq!(CalibrationProgress::load(dir.path(), "bob").done(), 0);
+    }
+
+    #[test]
+    fn forgetting_deletes_the_progress_and_is_quiet_without_any() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = CalibrationProgress::load(dir.path(), "ana");
+        p.heard.push(Heard {
+            prompt: 0,
+            detected: Emotion::Neutral,
+        });
+        p.save(dir.path());
+        assert!(CalibrationProgress::path(dir.path(), "ana").exists());
+        CalibrationProgress::forget(dir.path(), "ana");
+        assert!(!CalibrationProgress::path(dir.path(), "ana").exists());
+        CalibrationProgress::forget(dir.path(), "ana");
+        assert_eq!(CalibrationProgress::load(dir.path(), "ana").done(), 0);
     }
 }

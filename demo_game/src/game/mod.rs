@@ -1,0 +1,29 @@
+//! The game: calibration, the road of gates, the voice clips and the HUD's notes (logic,
+//! headless), and the world the play screen shows (the ground, the sky, the companion, the
+//! weather).
+
+use bevy::prelude::*;
+
+pub mod calibration;
+mod companion;
+pub mod gates;
+pub mod hud;
+pub mod mood;
+pub mod voice;
+mod weather;
+mod world;
+
+/// The game's logic: no window, no drawing (tests run it with `MinimalPlugins`).
+pub(super) fn plugin(app: &mut App) {
+    app.add_plugins((
+        calibration::plugin,
+        gates::plugin,
+        voice::plugin,
+        hud::plugin,
+    ));
+}
+
+/// The play screen's 2D world (needs the renderer's assets).
+pub(super) fn view_plugin(app: &mut App) {
+    app.add_plugins((world::plugin, companion::plugin, weather::plugin));
+}

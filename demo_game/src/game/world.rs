@@ -1,0 +1,155 @@
+//! The play screen's world: the ground, the sky that eases towards the player's mood, and the
+//! road's gates, each painted with the emotion it wants, sliding open when it hears it. The
+//! companion (`companion`) and the weather (`weather`) live in it.
+
+use bevy::color::Mix;
+use bevy::prelude::*;
+use bevy_voice_emotion::prelude::*;
+
+use super::gates::GateRun;
+use super::mood::mood;
+use crate::screens::Screen;
+use crate::theme::palette::emotion_color;
+
+/// The mood the world is easing towards, where the sky is now, and the world's random
+/// numbers (shared by the companion's shake and the weather).
+#[derive(Resource, Debug, Clone, Copy)]
+pub(super) struct WorldMood {
+    /// The smoothed emotion this frame.
+    pub(super) emotion: Emotion,
+    sky: Color,
+    /// Weather particles owed (fractions carry over to the next frame).
+    pub(super) spawn_debt: f32,
+    seed: u32,
+}
+
+impl Default for WorldMood {
+    fn default() -> Self {
+        Self {
+            emotion: Emotion::Neutral,
+            sky: mood(Emotion::Neutral).sky,
+            spawn_debt: 0.0,
+            seed: 1,
+        }
+    }
+}
+
+impl WorldMood {
+    /// Steps the world's random generator (a linear congruential one) and returns its state.
+    pub(super) fn next_seed(&mut self) -> u32 {
+        self.seed = self
+            .seed
+            .wrapping_mul(1_664_525)
+            .wrapping_add(1_013_904_223);
+        self.seed
+    }
+}
+
+/// A random state as a number in `-0.5..0.5`.
+pub(super) fn unit(seed: u32) -> f32 {
+    (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+}
+
+/// How far this frame eases towards the mood (two time constants a second).
+pub(super) fn ease(time: &Time) -> f32 {
+    (time.delta_secs() * 2.0).min(1.0)
+}
+
+/// The world's systems that follow the mood, in this order (the companion and the weather
+/// draw from one random sequence).
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum WorldSystems {
+    /// The emotion and the sky.
+    Mood,
+    /// The companion.
+    Companion,
+    /// The weather.
+    Weather,
+}
+
+#[derive(Component)]
+struct Gate {
+    index: usize,
+}
+
+fn spawn_ground(
+    mut commands: Commands,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<ColorMaterial>>,
+) {
+    let ground = materials.add(ColorMaterial::from_color(Color::srgb(0.12, 0.14, 0.12)));
+    commands.spawn((
+        DespawnOnExit(Screen::Play),
+        Mesh2d(meshes.add(Rectangle::new(4000.0, 300.0))),
+        MeshMaterial2d(ground),
+        Transform::from_xyz(0.0, -330.0, -1.0),
+    ));
+}
+
+/// Takes the smoothed emotion and eases the sky towards its mood.
+fn follow_emotion(
+    time: Res<Time>,
+    state: Res<EmotionState>,
+    mut world: ResMut<WorldMood>,
+    mut clear: ResMut<ClearColor>,
+) {
+    let emotion = state.emotion().unwrap_or(Emotion::Neutral);
+    world.emotion = emotion;
+    world.sky = world.sky.mix(&mood(emotion).sky, ease(&time));
+    clear.0 = world.sky;
+}
+
+fn spawn_gate(commands: &mut Commands, run: &GateRun) {
+    commands.spawn((
+        DespawnOnExit(Screen::Play),
+        Gate { index: run.current },
+        Sprite::from_color(emotion_color(run.wanted()), Vec2::new(90.0, 300.0)),
+        Transform::from_xyz(260.0, -30.0, 0.5),
+    ));
+}
+
+/// Opened gates slide up and away; the next one appears.
+fn gates(
+    time: Res<Time>,
+    run: Res<GateRun>,
+    mut commands: Commands,
+    mut gates: Query<(Entity, &Gate, &mut Transform)>,
+) {
+    let mut newest = None;
+    for (e, gate, mut tf) in &mut gates {
+        if gate.index < run.current {
+            tf.translation.y += 400.0 * time.delta_secs();
+            if tf.translation.y > 500.0 {
+                commands.entity(e).despawn();
+            }
+        } else {
+            newest = Some(gate.index);
+        }
+    }
+    if newest != Some(run.current) {
+        spawn_gate(&mut commands, &run);
+    }
+}
+
+/// The ground, the sky and the gates of the play screen.
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<WorldMood>()
+        .configure_sets(
+            Update,
+            (
+                WorldSystems::Mood,
+                WorldSystems::Companion,
+                WorldSystems::Weather,
+            )
+                .chain()
+                .run_if(in_state(Screen::Play)),
+        )
+        .add_systems(OnEnter(Screen::Play), spawn_ground)
+        .add_systems(
+            Update,
+            (
+                follow_emotion.in_set(WorldSystems::Mood),
+                gates.run_if(in_state(Screen::Play)),
+            ),
+        );
+}
