@@ -7,7 +7,7 @@ use bevy::prelude::*;
 use bevy_voice_emotion::prelude::*;
 use clap::Parser;
 use demo_game::GameConfig;
-use demo_game::dev_tools::autoplay::{Autoplay, AutoplayResult};
+use demo_game::dev_tools::autoplay::Autoplay;
 use demo_game::dev_tools::screenshot::StartupScreenshot;
 use demo_game::game::calibration::CalibrationDir;
 use demo_game::game::voice::VoiceClips;
@@ -82,23 +82,14 @@ fn main() -> ExitCode {
     .insert_resource(CalibrationDir(profile_dir))
     .add_plugins((demo_game::logic_plugin, demo_game::view_plugin));
     if args.autoplay {
+        // The session prints its summary and ends the app with its outcome.
         app.insert_resource(Autoplay::new(&clips.files, args.screenshot.clone()));
     } else if let Some(path) = args.screenshot.clone() {
         app.insert_resource(StartupScreenshot(path));
     }
     app.insert_resource(clips);
-    let exit = app.run();
-    let summary = app
-        .world()
-        .get_resource::<AutoplayResult>()
-        .and_then(|r| r.0.clone());
-    if args.autoplay && summary.is_none() {
-        eprintln!("moodlight: the autoplay session did not finish");
-        return ExitCode::FAILURE;
-    }
-    if exit.is_success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    match app.run() {
+        AppExit::Success => ExitCode::SUCCESS,
+        AppExit::Error(code) => ExitCode::from(code.get()),
     }
 }

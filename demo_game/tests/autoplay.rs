@@ -67,6 +67,8 @@ fn an_autoplay_session_calibrates_plays_and_trains_the_player() {
     for l in &lines {
         println!("{l}");
     }
+    // The session ends the app with its outcome (main turns it into the exit status).
+    assert_eq!(app.should_exit(), Some(AppExit::Success));
     let auto = app.world().resource::<Autoplay>();
     assert!(auto.completed && auto.reacted, "{lines:?}");
     assert_eq!(auto.detections, 4);
@@ -78,4 +80,36 @@ fn an_autoplay_session_calibrates_plays_and_trains_the_player() {
     assert_eq!(progress.done(), 4);
     // The calibration is saved and comes back for this player.
     assert_eq!(CalibrationProgress::load(profiles.path(), "auto").done(), 4);
+}
+
+#[test]
+fn closing_the_app_before_the_session_ends_is_an_error() {
+    let profiles = tempfile::tempdir().unwrap();
+    let mut clips = VoiceClips {
+        pace: Pace::Fast,
+        ..VoiceClips::default()
+    };
+    let source = clips.source();
+    let mut app = App::new();
+    app.add_plugins((MinimalPlugins, StatesPlugin))
+        .add_plugins(
+            VoiceEmotionPlugin::default()
+                .with_player("early")
+                .with_profile_dir(profiles.path())
+                .with_source(source),
+        )
+        .insert_resource(GameConfig {
+            profile_dir: profiles.path().to_path_buf(),
+        })
+        .insert_resource(CalibrationDir(profiles.path().to_path_buf()))
+        .add_plugins(demo_game::logic_plugin)
+        .insert_resource(clips)
+        .insert_resource(Autoplay::new(&[], None));
+    app.update();
+    assert_eq!(app.should_exit(), None);
+    // What closing the window does.
+    app.world_mut().write_message(AppExit::Success);
+    app.update();
+    assert!(app.should_exit().is_some_and(|e| e.is_error()));
+    assert!(app.world().resource::<AutoplayResult>().0.is_none());
 }

@@ -1,7 +1,9 @@
 //! `--autoplay`: a scripted session on the clips of `--voice-dir`, for tests and demos.
 //! Calibrates with the first half of the clips (at most eight), plays with the rest,
 //! confirming or correcting each detection with the label in the clip's RAVDESS file name,
-//! shows the stats, settings and players screens, then prints a summary and exits.
+//! shows the stats, settings and players screens, then prints a summary and exits: with
+//! success when the session reached the play screen and the game reacted to the voice, with
+//! an error when it did not, timed out, or the app was closed before it finished.
 //!
 //! The session is a state, [`AutoplayPhase`] (a sub-state of [`Autoplaying::On`]), with one
 //! system per phase; inserting an [`Autoplay`] resource starts it.
@@ -9,6 +11,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use bevy::ecs::message::{MessageCursor, Messages};
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_voice_emotion::prelude::*;
@@ -222,14 +225,11 @@ struct Ending<'w> {
 }
 
 impl Ending<'_> {
-    /// Keeps the summary (and prints it after a complete session) and exits, with success
-    /// when `success`.
+    /// Prints the summary and exits, with success when `success`.
     fn end(&mut self, auto: &Autoplay, success: bool) {
         let lines = auto.summary(&self.progress, &self.run);
-        if auto.completed {
-            for l in &lines {
-                println!("{l}");
-            }
+        for l in &lines {
+            println!("{l}");
         }
         self.result.0 = Some(lines);
         self.phase.set(AutoplayPhase::Done);
@@ -422,6 +422,19 @@ fn running(result: Res<AutoplayResult>) -> bool {
     result.0.is_none()
 }
 
+/// An exit asked for by someone else (the window closed, Ctrl-C) before the session ended
+/// is an error: the session did not finish.
+fn exit_before_the_end(
+    mut exits: ResMut<Messages<AppExit>>,
+    mut seen: Local<MessageCursor<AppExit>>,
+    result: Res<AutoplayResult>,
+) {
+    if seen.read(&exits).count() > 0 && result.0.is_none() {
+        error!("autoplay: the app is closing before the session finished");
+        exits.write(AppExit::error());
+    }
+}
+
 /// The autoplay session (started by inserting an [`Autoplay`] resource).
 pub(super) fn plugin(app: &mut App) {
     use AutoplayPhase as P;
@@ -453,5 +466,6 @@ pub(super) fn plugin(app: &mut App) {
             )
                 .chain()
                 .run_if(in_state(Autoplaying::On)),
-        );
+        )
+        .add_systems(Last, exit_before_the_end.run_if(in_state(Autoplaying::On)));
 }
