@@ -62,7 +62,14 @@ pub fn level_meter(ui: &mut egui::Ui, mic: &MicrophoneStatus) {
     }
 }
 
-/// The eight probabilities as labelled bars.
+/// A probability as the percentage shown beside its bar: `"  7%"`, `"100%"`.
+#[must_use]
+pub fn percent(p: f32) -> String {
+    format!("{:>3.0}%", (p * 100.0).clamp(0.0, 100.0))
+}
+
+/// The eight probabilities as bars: the name, the bar, and the percentage in a column of
+/// its own to the right (readable whatever the bar's length and colour).
 pub fn probability_bars(ui: &mut egui::Ui, probabilities: &[f32; Emotion::COUNT]) {
     for e in Emotion::ALL {
         let p = probabilities[e.index()];
@@ -71,8 +78,11 @@ pub fn probability_bars(ui: &mut egui::Ui, probabilities: &[f32; Emotion::COUNT]
             ui.add(
                 egui::ProgressBar::new(p)
                     .fill(palette::egui_color(e))
-                    .desired_width(150.0)
-                    .text(format!("{:.0}%", p * 100.0)),
+                    .desired_width(120.0),
+            );
+            ui.add_sized(
+                [36.0, 14.0],
+                egui::Label::new(egui::RichText::new(percent(p)).monospace()),
             );
         });
     }
@@ -118,6 +128,14 @@ pub fn mfcc_heatmap(ui: &mut egui::Ui, mfcc: &FeatureMatrix, size: egui::Vec2) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentages_keep_one_width_for_the_column() {
+        assert_eq!(percent(0.07), "  7%");
+        assert_eq!(percent(0.456), " 46%");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(1.2), "100%");
+    }
 
     #[test]
     fn names_are_capitalised() {
