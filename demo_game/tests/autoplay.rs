@@ -1,6 +1,10 @@
 //! The game's logic headless: an autoplay session on real RAVDESS clips calibrates, plays,
 //! opens gates and trains the player's model.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failed setup step should fail the test loudly"
+)]
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
