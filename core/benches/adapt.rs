@@ -14,14 +14,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 mod common;
-use voice_emotion::adapt::{
+use voice_emotion::labels::Emotion;
+use voice_emotion::model::EmotionClassifier;
+use voice_emotion::model::InputExtractor;
+use voice_emotion::model::default_device;
+use voice_emotion::player::adapt::{
     ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel, PlayerState,
 };
-use voice_emotion::dataset::Emotion;
-use voice_emotion::inference::EmotionClassifier;
-use voice_emotion::input::InputExtractor;
-use voice_emotion::model::default_device;
-use voice_emotion::profile::{ConfirmedSample, QuantisedMatrix};
+use voice_emotion::player::profile::{ConfirmedSample, QuantisedMatrix};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

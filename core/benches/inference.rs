@@ -10,7 +10,7 @@ use std::path::Path;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
-use voice_emotion::inference::EmotionClassifier;
+use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::default_device;
 
 fn bench(c: &mut Criterion) {

@@ -9,7 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use voice_emotion::profile::ProfileStore;
+use voice_emotion::player::profile::ProfileStore;
 
 #[path = "../tests/common/profiles.rs"]
 mod profiles;

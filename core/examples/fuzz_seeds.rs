@@ -12,7 +12,7 @@ mod profiles;
 use std::path::Path;
 
 use hostile::{FLOAT, PCM, raw_wav, tone, wav};
-use voice_emotion::profile::encode_profile;
+use voice_emotion::player::profile::encode_profile;
 
 fn main() {
     let out = std::env::args().nth(1).expect("usage: fuzz_seeds OUT_DIR");
@@ -90,7 +90,7 @@ fn main() {
     for (name, p) in [
         (
             "empty",
-            voice_emotion::profile::PlayerProfile::new(profiles::id("p"), profiles::base()),
+            voice_emotion::player::profile::PlayerProfile::new(profiles::id("p"), profiles::base()),
         ),
         ("small", profiles::profile("player-1", 3, 12, true)),
     ] {
@@ -99,7 +99,7 @@ fn main() {
         whole.extend_from_slice(&file);
         write("profile", &format!("{name}-file"), &whole);
         let mut payload = vec![1u8];
-        payload.extend_from_slice(&file[voice_emotion::profile::HEADER_LEN..]);
+        payload.extend_from_slice(&file[voice_emotion::player::profile::HEADER_LEN..]);
         write("profile", &format!("{name}-payload"), &payload);
     }
 }

@@ -1,26 +1,34 @@
 //! `voice_emotion`: the engine-independent core of bevy_voice_emotion.
 //!
-//! Audio decoding and resampling ([`audio`]), speech detection ([`vad`]), the MFCC front end
-//! matching librosa ([`features`]), data augmentation ([`augment`]), datasets ([`dataset`])
-//! player profiles on disk ([`profile`]), per-player adaptation ([`adapt`], with each player's
-//! voice head in [`voice`]), live audio input
-//! ([`capture`]) and the voice engine that runs it all on its own thread ([`engine`]). Nothing here depends on Bevy; every module is
-//! testable with `cargo test`.
+//! The folders follow the flow of a player's voice, from the microphone to a message:
+//!
+//! ```text
+//! audio ──► speech ──► features ──► model ──► player ──► engine ──► game
+//! decode,   detect,    MFCC         network,  profile,   its own
+//! resample, segment                 input,    voice      thread:
+//! capture                           inference head,      commands in,
+//!                                              adapt      events out
+//! ```
+//!
+//! - [`audio`]: WAV decoding at any rate, resampling, and live input ([`audio::capture`]).
+//! - [`speech`]: speech detection and segmentation of a live stream.
+//! - [`features`]: the MFCC front end, matching librosa.
+//! - [`model`]: the network, its input pipeline, model directories and inference.
+//! - [`player`]: player profiles on disk, each player's voice head, and adaptation.
+//! - [`engine`]: the voice engine that runs all of it on its own thread.
+//! - [`labels`]: the emotions and intensities, shared by everything.
+//! - `training` (cargo feature `training`, off for games): datasets, augmentation, batches,
+//!   the training loop and metrics. The runtime never imports it.
+//!
+//! Nothing here depends on Bevy; every module is testable with `cargo test`.
 #![warn(missing_docs)]
 
-pub mod adapt;
 pub mod audio;
-pub mod augment;
-pub mod capture;
-pub mod data;
-pub mod dataset;
 pub mod engine;
 pub mod features;
-pub mod inference;
-pub mod input;
-pub mod metrics;
+pub mod labels;
 pub mod model;
-pub mod profile;
+pub mod player;
+pub mod speech;
+#[cfg(feature = "training")]
 pub mod training;
-pub mod vad;
-pub mod voice;

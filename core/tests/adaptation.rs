@@ -7,23 +7,24 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use voice_emotion::adapt::{
+use voice_emotion::audio::load_clip;
+use voice_emotion::features::FeatureMatrix;
+use voice_emotion::labels::Emotion;
+use voice_emotion::model::EmotionClassifier;
+use voice_emotion::model::InputExtractor;
+use voice_emotion::model::default_device;
+use voice_emotion::player::adapt::{
     ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel, PlayerState,
 };
-use voice_emotion::audio::load_clip;
-use voice_emotion::dataset::{Dataset, Emotion, RavdessName};
-use voice_emotion::features::FeatureMatrix;
-use voice_emotion::inference::EmotionClassifier;
-use voice_emotion::input::InputExtractor;
-use voice_emotion::model::default_device;
-use voice_emotion::profile::{
+use voice_emotion::player::profile::{
     BaseModelRef, ConfirmedSample, PlayerId, ProfileStore, QuantisedMatrix,
 };
+use voice_emotion::training::dataset::{Dataset, RavdessName};
 
 struct Clip {
     mfcc: FeatureMatrix,
     emotion: Emotion,
-    intensity: voice_emotion::dataset::Intensity,
+    intensity: voice_emotion::labels::Intensity,
 }
 
 fn base() -> EmotionClassifier {

@@ -7,11 +7,11 @@ mod common;
 
 use std::path::Path;
 
-use voice_emotion::data::examples;
-use voice_emotion::dataset::Dataset;
-use voice_emotion::inference::EmotionClassifier;
+use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::default_device;
 use voice_emotion::training::Normaliser;
+use voice_emotion::training::data::examples;
+use voice_emotion::training::dataset::Dataset;
 
 const CARD_SPEAKER_STATS: f64 = 0.5792;
 const CARD_COLD: f64 = 0.6208;
@@ -31,7 +31,7 @@ fn base_model_holds_its_model_card_on_actors_21_to_24() {
     let input = classifier.training_config().model.n_features;
     let data = examples(
         &test,
-        &voice_emotion::input::InputConfig::default(),
+        &voice_emotion::model::InputConfig::default(),
         None,
         2,
         &|_| {},

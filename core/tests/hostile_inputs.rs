@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use hostile::{Case, Expect};
 use voice_emotion::audio::{AudioError, SAMPLE_RATE, load_clip, read_wav};
-use voice_emotion::inference::EmotionClassifier;
+use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::default_device;
 
 fn variant(e: &AudioError) -> &'static str {

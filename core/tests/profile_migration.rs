@@ -11,10 +11,10 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use voice_emotion::adapt::{ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel};
-use voice_emotion::inference::EmotionClassifier;
+use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::default_device;
-use voice_emotion::profile::{
+use voice_emotion::player::adapt::{ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel};
+use voice_emotion::player::profile::{
     BaseModelRef, FORMAT_VERSION, MIGRATED_FROM_V1, PlayerId, ProfileStore, decode_profile,
 };
 

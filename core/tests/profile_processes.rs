@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use voice_emotion::profile::{PlayerProfile, ProfileError, ProfileStore};
+use voice_emotion::player::profile::{PlayerProfile, ProfileError, ProfileStore};
 
 #[path = "common/profiles.rs"]
 mod profiles;

@@ -6,7 +6,7 @@
 use std::fs;
 use std::time::Instant;
 
-use voice_emotion::profile::{
+use voice_emotion::player::profile::{
     BaseModelRef, CorruptReason, FORMAT_VERSION, HEADER_LEN, IdRejection, MAGIC, PlayerId,
     PlayerProfile, ProfileError, ProfileStore,
 };

@@ -4,10 +4,11 @@
 
 mod common;
 
-use voice_emotion::data::examples;
-use voice_emotion::dataset::{Dataset, Emotion};
-use voice_emotion::input::InputConfig;
+use voice_emotion::labels::Emotion;
+use voice_emotion::model::InputConfig;
 use voice_emotion::model::{EmotionModelConfig, default_device};
+use voice_emotion::training::data::examples;
+use voice_emotion::training::dataset::Dataset;
 use voice_emotion::training::{Normaliser, TrainingConfig, train};
 
 #[test]

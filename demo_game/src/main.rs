@@ -32,7 +32,7 @@ struct Args {
     screenshot: Option<PathBuf>,
     /// The player to start as.
     #[arg(long, default_value = "player")]
-    player: String,
+    player: PlayerId,
     /// Keep profiles here instead of the platform's data directory.
     #[arg(long, value_name = "DIR")]
     profile_dir: Option<PathBuf>,

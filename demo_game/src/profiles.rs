@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use bevy::prelude::*;
 use bevy_voice_emotion::prelude::*;
-use bevy_voice_emotion::voice_emotion::profile::{
+use bevy_voice_emotion::voice_emotion::player::profile::{
     BaseModelRef, PlayerId, ProfileStore, UpdateRecord,
 };
 
@@ -51,10 +51,9 @@ impl SavedProfiles {
     ///
     /// # Errors
     /// The directory cannot be created or read (in words).
-    pub fn players(&self) -> Result<Vec<String>, String> {
+    pub fn players(&self) -> Result<Vec<PlayerId>, String> {
         ProfileStore::new(&self.dir)
             .and_then(|s| s.list())
-            .map(|ids| ids.into_iter().map(|i| i.to_string()).collect())
             .map_err(|e| e.to_string())
     }
 

@@ -47,7 +47,7 @@ fn an_autoplay_session_calibrates_plays_and_trains_the_player() {
     app.add_plugins((MinimalPlugins, StatesPlugin))
         .add_plugins(
             VoiceEmotionPlugin::default()
-                .with_player("auto")
+                .with_player(PlayerId::new("auto").unwrap())
                 .with_profile_dir(profiles.path())
                 .with_source(source),
         )
@@ -98,7 +98,7 @@ fn closing_the_app_before_the_session_ends_is_an_error() {
     app.add_plugins((MinimalPlugins, StatesPlugin))
         .add_plugins(
             VoiceEmotionPlugin::default()
-                .with_player("early")
+                .with_player(PlayerId::new("early").unwrap())
                 .with_profile_dir(profiles.path())
                 .with_source(source),
         )

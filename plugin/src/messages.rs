@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use bevy::prelude::Message;
-use voice_emotion::capture::SourceStatus;
-use voice_emotion::dataset::{Emotion, Intensity};
+use voice_emotion::audio::capture::SourceStatus;
 use voice_emotion::features::FeatureMatrix;
+use voice_emotion::labels::{Emotion, Intensity};
+use voice_emotion::player::PlayerId;
 
 /// The player started speaking.
 #[derive(Message, Debug, Clone, PartialEq)]
@@ -29,7 +30,7 @@ pub struct EmotionDetected {
     /// The utterance's id: send it back in [`ConfirmEmotion`].
     pub utterance: u64,
     /// The player it was classified for.
-    pub player: String,
+    pub player: PlayerId,
     /// The most likely emotion.
     pub emotion: Emotion,
     /// Its probability.
@@ -68,7 +69,7 @@ pub enum UpdateOutcome {
 #[derive(Message, Debug, Clone, PartialEq)]
 pub struct PlayerModelUpdated {
     /// The player.
-    pub player: String,
+    pub player: PlayerId,
     /// Whether the new voice head was kept.
     pub outcome: UpdateOutcome,
     /// Accuracy of the base network on the player's samples (the guard's baseline).
@@ -103,7 +104,7 @@ pub struct MicrophoneStatusChanged {
 #[derive(Message, Debug, Clone, PartialEq)]
 pub struct PlayerChanged {
     /// The active player.
-    pub player: String,
+    pub player: PlayerId,
     /// Whether they have their own weights.
     pub adapted: bool,
     /// Their confirmed samples.
@@ -128,8 +129,8 @@ pub struct ConfirmEmotion {
 /// In: make another player active (their profile is loaded, the current one saved).
 #[derive(Message, Debug, Clone, PartialEq, Eq)]
 pub struct SwitchPlayer {
-    /// The player's id (1 to 64 letters, digits, `-` or `_`).
-    pub player: String,
+    /// The player.
+    pub player: PlayerId,
 }
 
 /// In: delete a player's saved profile. If they are active they start again from the base
@@ -137,7 +138,7 @@ pub struct SwitchPlayer {
 #[derive(Message, Debug, Clone, PartialEq, Eq)]
 pub struct ForgetPlayer {
     /// The player's id.
-    pub player: String,
+    pub player: PlayerId,
 }
 
 /// In: put the active player back on the base model.
@@ -158,7 +159,7 @@ pub struct EvaluatePlayer;
 #[derive(Message, Debug, Clone, PartialEq, Eq)]
 pub struct PlayerEvaluated {
     /// The player.
-    pub player: String,
+    pub player: PlayerId,
     /// Confirmed samples classified as confirmed.
     pub correct: usize,
     /// Confirmed samples.
@@ -171,7 +172,7 @@ pub struct PlayerEvaluated {
 #[derive(Message, Debug, Clone, PartialEq, Eq)]
 pub struct PlayerForgotten {
     /// The player.
-    pub player: String,
+    pub player: PlayerId,
 }
 
 /// A profile could not be loaded, saved or deleted (a locked or damaged file, a full disk,
@@ -181,20 +182,7 @@ pub struct PlayerForgotten {
 #[derive(Message, Debug, Clone, PartialEq, Eq)]
 pub struct ProfileProblem {
     /// The player.
-    pub player: String,
+    pub player: PlayerId,
     /// What happened, in words.
     pub message: String,
-}
-
-/// In: replace the voice input while the game runs (a settings screen's microphone choice,
-/// recorded clips). The old source stops first.
-#[derive(Message, Debug)]
-pub struct ChangeVoiceInput(pub(crate) std::sync::Mutex<Option<crate::VoiceInput>>);
-
-impl ChangeVoiceInput {
-    /// Switch to `input`.
-    #[must_use]
-    pub fn new(input: crate::VoiceInput) -> Self {
-        Self(std::sync::Mutex::new(Some(input)))
-    }
 }

@@ -4,9 +4,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+pub use cpal::SampleFormat;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use cpal::{FromSample, SampleFormat, SizedSample};
-use voice_emotion::capture::{AudioSink, AudioSource, CaptureError, SourceStatus, SourceThread};
+use cpal::{FromSample, SizedSample};
+use voice_emotion::audio::capture::{
+    AudioSink, AudioSource, CaptureError, SourceStatus, SourceThread,
+};
 
 /// A stream format to ask the device for instead of its default one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

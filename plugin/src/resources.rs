@@ -2,9 +2,10 @@
 
 use bevy::diagnostic::DiagnosticPath;
 use bevy::prelude::Resource;
-use voice_emotion::capture::SourceStatus;
-use voice_emotion::dataset::{Emotion, Intensity};
+use voice_emotion::audio::capture::SourceStatus;
 use voice_emotion::engine::EmotionSmoother;
+use voice_emotion::labels::{Emotion, Intensity};
+use voice_emotion::player::PlayerId;
 
 use crate::messages::EmotionDetected;
 
@@ -20,6 +21,11 @@ pub struct VoiceEmotionSettings {
     /// Whether confirmed utterances keep their audio in the player's profile (otherwise only
     /// their MFCC features).
     pub keep_confirmed_audio: bool,
+}
+
+impl VoiceEmotionSettings {
+    /// [`Self::smoothing`]'s default.
+    pub const DEFAULT_SMOOTHING: f32 = 0.5;
 }
 
 /// The current emotion, smoothed over detections, and the latest detection.
@@ -49,7 +55,7 @@ impl EmotionState {
             self.smoother = fresh;
         }
         self.smoother
-            .add(&voice_emotion::inference::Prediction::from_probabilities(
+            .add(&voice_emotion::model::Prediction::from_probabilities(
                 detection.probabilities,
                 intensity_probabilities(detection),
             ));
@@ -108,7 +114,7 @@ fn intensity_probabilities(d: &EmotionDetected) -> [f32; Intensity::COUNT] {
 #[derive(Resource, Debug, Clone, PartialEq, Default)]
 pub struct ActivePlayer {
     /// Their id (`None` until the engine has loaded the model and their profile).
-    pub id: Option<String>,
+    pub id: Option<PlayerId>,
     /// Whether they have their own weights.
     pub adapted: bool,
     /// Their confirmed samples.
@@ -165,6 +171,19 @@ pub struct VoiceEmotionDiagnostics {
 }
 
 impl VoiceEmotionDiagnostics {
+    /// Counts a delivered detection and its timings.
+    pub(crate) fn count_detection(&mut self, inference_ms: f64, latency_ms: f64) {
+        self.detections += 1;
+        self.last_inference_ms = inference_ms;
+        self.last_latency_ms = latency_ms;
+    }
+
+    /// Counts a finished player-model update.
+    pub(crate) fn count_update(&mut self, update_ms: f64) {
+        self.updates += 1;
+        self.last_update_ms = update_ms;
+    }
+
     /// Utterances heard (a count).
     pub const UTTERANCES: DiagnosticPath = DiagnosticPath::const_new("voice_emotion/utterances");
     /// Audio blocks dropped (a count).

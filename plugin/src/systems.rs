@@ -1,22 +1,22 @@
 //! The plugin's systems: thin adapters between the engine's channels and Bevy's messages and
-//! resources. All the work happens on the engine's threads.
+//! resources. All the work happens on the engine's threads; conversions are in `convert.rs`.
 
 use bevy::diagnostic::Diagnostics;
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
+use voice_emotion::audio::capture::SourceStatus;
 use voice_emotion::engine::{Command, EngineEvent};
-use voice_emotion::profile::PlayerId;
 
+use crate::engine::VoiceEngine;
+use crate::input::VoiceSource;
 use crate::messages::{
-    ChangeVoiceInput, ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluatePlayer,
-    ForgetPlayer, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerForgotten,
-    PlayerModelUpdated, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer,
-    UpdateOutcome,
+    ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluatePlayer, ForgetPlayer,
+    MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerForgotten, PlayerModelUpdated,
+    ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer,
 };
 use crate::resources::{
     ActivePlayer, EmotionState, MicrophoneStatus, VoiceEmotionDiagnostics, VoiceEmotionSettings,
 };
-use crate::{VoiceEngine, VoiceSink, VoiceSource, start_source};
 
 /// The plugin's outgoing messages.
 #[derive(SystemParam)]
@@ -43,23 +43,22 @@ pub(crate) struct State<'w> {
     diagnostics: ResMut<'w, VoiceEmotionDiagnostics>,
 }
 
-/// Engine events to messages and resources (`PreUpdate`, [`crate::VoiceEmotionSystems::Events`]).
+/// Engine events to messages and resources (`PreUpdate`, [`crate::VoiceEmotionSystems::Events`];
+/// runs while there is a [`VoiceEngine`]).
 pub(crate) fn receive_events(
-    engine: Option<Res<VoiceEngine>>,
+    engine: Res<VoiceEngine>,
     mut events: Local<Vec<EngineEvent>>,
     mut out: Outgoing,
     mut state: State,
     mut diagnostics: Diagnostics,
 ) {
-    let Some(engine) = engine else { return };
     events.clear();
     engine.engine.drain_events(&mut events);
     for event in events.drain(..) {
         handle(event, &mut out, &mut state, &mut diagnostics);
     }
     // Levels and counters: written only when they change, so change detection stays useful.
-    let monitor = engine.engine.monitor();
-    let buffer = monitor.stats();
+    let buffer = engine.engine.monitor().stats();
     let mic = state.microphone.bypass_change_detection();
     if mic.rms != buffer.rms || mic.peak != buffer.peak {
         mic.rms = buffer.rms;
@@ -83,28 +82,10 @@ pub(crate) fn receive_events(
     diagnostics.add_measurement(&VoiceEmotionDiagnostics::UTTERANCES, || utterances as f64);
 }
 
-fn player_changed(
-    state: &mut State,
-    out: &mut Outgoing,
-    player: &PlayerId,
-    adapted: bool,
-    samples: usize,
-    notice: Option<String>,
-) {
-    *state.player = ActivePlayer {
-        id: Some(player.to_string()),
-        adapted,
-        samples,
-        updates: 0,
-        notice: notice.clone(),
-    };
+fn player_changed(state: &mut State, out: &mut Outgoing, changed: PlayerChanged) {
+    *state.player = ActivePlayer::from(&changed);
     state.emotion.clear();
-    out.player.write(PlayerChanged {
-        player: player.to_string(),
-        adapted,
-        samples,
-        notice,
-    });
+    out.player.write(changed);
 }
 
 fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut Diagnostics) {
@@ -120,10 +101,18 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
             adapted,
             samples,
             notice,
-        } => player_changed(state, out, &player, adapted, samples, notice),
+        } => {
+            let changed = PlayerChanged {
+                player,
+                adapted,
+                samples,
+                notice,
+            };
+            player_changed(state, out, changed);
+        }
         EngineEvent::Failed { reason } => {
             error!("voice emotion is off: {reason}");
-            state.microphone.status = voice_emotion::capture::SourceStatus::Failed { reason };
+            state.microphone.status = SourceStatus::Failed { reason };
         }
         EngineEvent::SpeechStarted { utterance, .. } => {
             state.microphone.speaking = true;
@@ -142,28 +131,12 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
             });
         }
         EngineEvent::Detected(d) => {
-            let latency_ms = d.ended_at.elapsed().as_secs_f64() * 1000.0;
             let inference_ms = d.processing.as_secs_f64() * 1000.0;
-            let p = &d.prediction;
-            let message = EmotionDetected {
-                utterance: d.utterance,
-                player: d.player.to_string(),
-                emotion: p.emotion,
-                confidence: p.confidence,
-                probabilities: p.probabilities,
-                intensity: p.intensity,
-                intensity_confidence: p.intensity_probabilities[p.intensity.index()],
-                duration_seconds: d.duration_seconds,
-                adapted: d.adapted,
-                mfcc: d.mfcc,
-                latency_ms,
-            };
+            let message = EmotionDetected::from(d);
+            let latency_ms = message.latency_ms;
             let smoothing = state.settings.smoothing;
             state.emotion.add(&message, smoothing);
-            let diagnostics = &mut state.diagnostics;
-            diagnostics.detections += 1;
-            diagnostics.last_inference_ms = inference_ms;
-            diagnostics.last_latency_ms = latency_ms;
+            state.diagnostics.count_detection(inference_ms, latency_ms);
             diag.add_measurement(&VoiceEmotionDiagnostics::INFERENCE_MS, || inference_ms);
             diag.add_measurement(&VoiceEmotionDiagnostics::LATENCY_MS, || latency_ms);
             out.detected.write(message);
@@ -177,59 +150,44 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
                 .write(ConfirmationRejected { utterance, reason });
         }
         EngineEvent::ModelUpdated { player, record } => {
-            let update_ms = record.seconds * 1000.0;
-            state.diagnostics.updates += 1;
-            state.diagnostics.last_update_ms = update_ms;
+            let update = PlayerModelUpdated::from((player, record));
+            let update_ms = update.seconds * 1000.0;
+            state.diagnostics.count_update(update_ms);
             diag.add_measurement(&VoiceEmotionDiagnostics::UPDATE_MS, || update_ms);
-            let p = &mut state.player;
-            if p.id.as_deref() == Some(player.as_str()) {
-                p.updates += 1;
-                p.adapted |= record.accepted;
-            }
-            out.updated.write(PlayerModelUpdated {
-                player: player.to_string(),
-                outcome: if record.accepted {
-                    UpdateOutcome::Accepted
-                } else {
-                    UpdateOutcome::Refused {
-                        reason: record.reason,
-                    }
-                },
-                accuracy_before: record.accuracy_before,
-                accuracy_after: record.accuracy_after,
-                samples_used: record.samples_used,
-                seconds: record.seconds,
-            });
+            state.player.count_update(&update);
+            out.updated.write(update);
         }
         EngineEvent::PlayerForgotten { player } => {
+            let active = state.player.is(&player);
             out.forgotten.write(PlayerForgotten {
-                player: player.to_string(),
+                player: player.clone(),
             });
-            if state.player.id.as_deref() == Some(player.as_str()) {
-                player_changed(state, out, &player, false, 0, None);
+            if active {
+                let changed = PlayerChanged {
+                    player,
+                    adapted: false,
+                    samples: 0,
+                    notice: None,
+                };
+                player_changed(state, out, changed);
             }
         }
         EngineEvent::PlayerReset { player, samples } => {
-            player_changed(state, out, &player, false, samples, None);
+            let changed = PlayerChanged {
+                player,
+                adapted: false,
+                samples,
+                notice: None,
+            };
+            player_changed(state, out, changed);
         }
         EngineEvent::ProfileSaved { .. } => {}
         EngineEvent::ProfileProblem { player, message } => {
             warn!("player {player}: {message}");
-            out.problem.write(ProfileProblem {
-                player: player.to_string(),
-                message: message.clone(),
-            });
-            // Only the active player's state and notice are about this player.
-            if state.player.id.as_deref() == Some(player.as_str()) {
-                state.player.notice = Some(message.clone());
-                let p = state.player.clone();
-                out.player.write(PlayerChanged {
-                    player: player.to_string(),
-                    adapted: p.adapted,
-                    samples: p.samples,
-                    notice: Some(message),
-                });
+            if let Some(changed) = state.player.profile_problem(&player, &message) {
+                out.player.write(changed);
             }
+            out.problem.write(ProfileProblem { player, message });
         }
         EngineEvent::Evaluated {
             player,
@@ -237,7 +195,7 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
             total,
         } => {
             out.evaluated.write(PlayerEvaluated {
-                player: player.to_string(),
+                player,
                 correct,
                 total,
             });
@@ -259,27 +217,14 @@ pub(crate) struct Incoming<'w, 's> {
     evaluate: MessageReader<'w, 's, EvaluatePlayer>,
 }
 
-fn player_id(id: &str) -> Option<PlayerId> {
-    PlayerId::new(id)
-        .map_err(|e| warn!("voice emotion: {e}"))
-        .ok()
-}
-
-/// Messages in to engine commands (`PostUpdate`, [`crate::VoiceEmotionSystems::Commands`]).
+/// Messages in to engine commands (`PostUpdate`, [`crate::VoiceEmotionSystems::Commands`];
+/// runs while there is a [`VoiceEngine`]).
 pub(crate) fn send_commands(
-    engine: Option<Res<VoiceEngine>>,
+    engine: Res<VoiceEngine>,
     settings: Res<VoiceEmotionSettings>,
     mut last: Local<Option<VoiceEmotionSettings>>,
     mut incoming: Incoming,
 ) {
-    let Some(engine) = engine else {
-        incoming.confirm.clear();
-        incoming.switch.clear();
-        incoming.forget.clear();
-        incoming.reset.clear();
-        incoming.evaluate.clear();
-        return;
-    };
     let engine = &engine.engine;
     if let Some(last) = last.as_ref() {
         if last.sensitivity != settings.sensitivity {
@@ -300,14 +245,10 @@ pub(crate) fn send_commands(
         });
     }
     for s in incoming.switch.read() {
-        if let Some(id) = player_id(&s.player) {
-            engine.send(Command::SwitchPlayer(id));
-        }
+        engine.send(Command::SwitchPlayer(s.player.clone()));
     }
     for f in incoming.forget.read() {
-        if let Some(id) = player_id(&f.player) {
-            engine.send(Command::ForgetPlayer(id));
-        }
+        engine.send(Command::ForgetPlayer(f.player.clone()));
     }
     for r in incoming.reset.read() {
         engine.send(Command::ResetPlayer {
@@ -316,31 +257,6 @@ pub(crate) fn send_commands(
     }
     for _ in incoming.evaluate.read() {
         engine.send(Command::Evaluate);
-    }
-}
-
-/// [`ChangeVoiceInput`]: stops the running source, starts the new one into the same buffer
-/// (`PostUpdate`, [`crate::VoiceEmotionSystems::Commands`]).
-pub(crate) fn change_input(
-    mut changes: MessageReader<ChangeVoiceInput>,
-    sink: Option<Res<VoiceSink>>,
-    source: Option<ResMut<VoiceSource>>,
-    mut commands: Commands,
-) {
-    let Some(input) = changes
-        .read()
-        .filter_map(|c| c.0.lock().ok().and_then(|mut i| i.take()))
-        .last()
-    else {
-        return;
-    };
-    let Some(sink) = sink else { return };
-    if let Some(mut running) = source {
-        running.stop();
-    }
-    match start_source(input.into_source(), &sink.0) {
-        Some(started) => commands.insert_resource(started),
-        None => commands.remove_resource::<VoiceSource>(),
     }
 }
 

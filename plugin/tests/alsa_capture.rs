@@ -10,7 +10,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bevy_voice_emotion::voice_emotion::capture::{AudioSource, SourceStatus, audio_buffer};
+use bevy_voice_emotion::voice_emotion::audio::capture::{AudioSource, SourceStatus, audio_buffer};
 use bevy_voice_emotion::{CpalMicrophone, StreamFormat};
 
 const CHILD: &str = "VOICE_EMOTION_ALSA_CHILD";

@@ -160,15 +160,15 @@ fn a_model_directory_that_does_not_exist_turns_voice_off_without_a_panic() {
 }
 
 #[test]
-fn an_invalid_player_id_falls_back_to_the_default_player() {
-    let mut app = app(VoiceEmotionPlugin::default()
-        .with_player("../../etc")
-        .with_input(VoiceInput::None));
+fn an_invalid_player_id_cannot_be_made_and_the_default_player_is_player() {
+    assert!(PlayerId::new("../../etc").is_err());
+    let mut app = app(VoiceEmotionPlugin::default().with_input(VoiceInput::None));
     assert!(update_until(&mut app, Duration::from_secs(30), ready));
     assert_eq!(
-        app.world().resource::<ActivePlayer>().id.as_deref(),
-        Some("player")
+        app.world().resource::<ActivePlayer>().id,
+        Some(PlayerId::default())
     );
+    assert_eq!(PlayerId::default(), "player");
 }
 
 #[test]
@@ -186,7 +186,9 @@ fn the_voice_input_can_change_while_the_game_runs() {
         .silence(1.5)
         .end();
     app.world_mut()
-        .write_message(ChangeVoiceInput::new(VoiceInput::Source(Box::new(script))));
+        .commands()
+        .queue(ChangeVoiceInput(VoiceInput::Source(Box::new(script))));
+    app.world_mut().flush();
     assert!(update_until(&mut app, Duration::from_secs(60), |w| {
         !log(w).detected.is_empty()
     }));

@@ -9,12 +9,12 @@ use bevy::prelude::*;
 use bevy_voice_emotion::prelude::*;
 use bevy_voice_emotion::testing::MessageLogPlugin;
 use bevy_voice_emotion::voice_emotion;
-use voice_emotion::adapt::{Adapter, PlayerModel, PlayerState};
 use voice_emotion::audio::load_clip;
-use voice_emotion::dataset::RavdessName;
 use voice_emotion::engine::{BaseModel, EngineConfig, ModelSource};
-use voice_emotion::input::InputExtractor;
-use voice_emotion::profile::BaseModelRef;
+use voice_emotion::model::InputExtractor;
+use voice_emotion::player::adapt::{Adapter, PlayerModel, PlayerState};
+use voice_emotion::player::profile::BaseModelRef;
+use voice_emotion::training::dataset::RavdessName;
 
 /// The RAVDESS directory from `RAVDESS_DIR`.
 ///

@@ -10,10 +10,10 @@ use bevy_voice_emotion::prelude::*;
 use bevy_voice_emotion::testing::{log, update_until};
 use bevy_voice_emotion::voice_emotion;
 use e2e::{Reference, app, base_ref, clips, ready};
-use voice_emotion::adapt::PlayerModel;
-use voice_emotion::dataset::Emotion;
-use voice_emotion::profile::{PlayerId, PlayerProfile, ProfileStore};
-use voice_emotion::voice::{VoiceFit, VoiceHead};
+use voice_emotion::labels::Emotion;
+use voice_emotion::player::adapt::PlayerModel;
+use voice_emotion::player::profile::{PlayerId, PlayerProfile, ProfileStore};
+use voice_emotion::player::voice::{VoiceFit, VoiceHead};
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -22,7 +22,7 @@ fn plugin(dir: &Path, player: &str, feed: &mut Option<ScriptFeed>) -> VoiceEmoti
     *feed = Some(source.feed());
     VoiceEmotionPlugin::default()
         .with_profile_dir(dir)
-        .with_player(player)
+        .with_player(PlayerId::new(player).unwrap())
         .with_source(source)
 }
 
@@ -118,7 +118,7 @@ fn switching_players_switches_voice_heads() {
     feed.silence(1.0);
     assert!(update_until(&mut app, WAIT, |w| log(w).detected.len() == 1));
     app.world_mut().write_message(SwitchPlayer {
-        player: "odd".into(),
+        player: PlayerId::new("odd").unwrap(),
     });
     assert!(update_until(&mut app, WAIT, |w| log(w)
         .players
@@ -154,7 +154,7 @@ fn switching_players_switches_voice_heads() {
     );
     // And back.
     app.world_mut().write_message(SwitchPlayer {
-        player: "first".into(),
+        player: PlayerId::new("first").unwrap(),
     });
     assert!(update_until(&mut app, WAIT, |w| w
         .resource::<ActivePlayer>()
@@ -246,7 +246,7 @@ fn reset_goes_back_to_the_base_model_and_forget_deletes_the_profile() {
     // Forget: the file is gone and the player starts again from nothing.
     let before = log(app.world()).players.len();
     app.world_mut().write_message(ForgetPlayer {
-        player: "kim".into(),
+        player: PlayerId::new("kim").unwrap(),
     });
     assert!(update_until(&mut app, WAIT, |w| log(w).players.len() > before));
     assert!(!store.path_of(&id).exists());

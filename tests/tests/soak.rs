@@ -96,7 +96,7 @@ fn soak(seconds: f64, confirm_every: usize) -> Report {
         .add_plugins(
             VoiceEmotionPlugin::default()
                 .with_profile_dir(dir.path())
-                .with_player("soak-a")
+                .with_player(PlayerId::new("soak-a").unwrap())
                 .with_source(source),
         )
         .init_resource::<Seen>()
@@ -148,7 +148,7 @@ fn soak(seconds: f64, confirm_every: usize) -> Report {
                 "soak-a"
             };
             app.world_mut().write_message(SwitchPlayer {
-                player: player.into(),
+                player: PlayerId::new(player).unwrap(),
             });
         }
         let rss = rss_bytes();

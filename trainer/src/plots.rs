@@ -7,7 +7,7 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use voice_emotion::dataset::Emotion;
+use voice_emotion::labels::Emotion;
 use voice_emotion::training::EpochMetrics;
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;

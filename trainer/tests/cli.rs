@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn ravdess_dir() -> PathBuf {
-    voice_emotion::dataset::ravdess_dir_from_env().unwrap_or_else(|e| panic!("{e}"))
+    voice_emotion::training::dataset::ravdess_dir_from_env().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn trainer(args: &[&str]) -> Output {
@@ -286,7 +286,7 @@ fn adapt_eval_takes_a_manifest_with_per_class_calibration() {
         tsv.push_str(&format!(
             "{}\t{}\tplayer_one\t{intensity}\n",
             clip.display(),
-            voice_emotion::dataset::Emotion::ALL[emotion - 1].name()
+            voice_emotion::labels::Emotion::ALL[emotion - 1].name()
         ));
     }
     let manifest = dir.join("mine.tsv");

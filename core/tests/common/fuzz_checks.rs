@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use voice_emotion::audio::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SAMPLE_RATE, decode_wav};
-use voice_emotion::dataset::Dataset;
 use voice_emotion::features::{Mfcc, MfccConfig};
-use voice_emotion::profile::{
+use voice_emotion::player::profile::{
     FORMAT_VERSION, MAGIC, PlayerProfile, decode_profile, encode_profile,
 };
+use voice_emotion::training::dataset::Dataset;
 
 /// Longest clip the WAV target accepts, in seconds (the decoder's own limit is 30 min).
 pub const MAX_SECONDS: f64 = 120.0;

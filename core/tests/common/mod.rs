@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// The RAVDESS folder from `RAVDESS_DIR`. Panics loudly when it is unset or missing: a test
 /// that needs the data never passes silently without it.
 pub fn ravdess_dir() -> PathBuf {
-    voice_emotion::dataset::ravdess_dir_from_env().unwrap_or_else(|e| panic!("{e}"))
+    voice_emotion::training::dataset::ravdess_dir_from_env().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The path of a RAVDESS clip by its file name (`03-01-06-01-02-01-12.wav`).

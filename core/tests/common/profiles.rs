@@ -4,14 +4,14 @@
 
 use std::fs;
 
-use voice_emotion::dataset::{Emotion, Intensity};
 use voice_emotion::features::FeatureMatrix;
-use voice_emotion::input::NormStats;
-use voice_emotion::profile::{
+use voice_emotion::labels::{Emotion, Intensity};
+use voice_emotion::model::NormStats;
+use voice_emotion::player::profile::{
     BaseModelRef, ConfirmedSample, PlayerId, PlayerProfile, ProfileStore, QuantisedMatrix,
     UpdateRecord,
 };
-use voice_emotion::voice::{VoiceFit, VoiceHead};
+use voice_emotion::player::voice::{VoiceFit, VoiceHead};
 
 /// Frames of an average RAVDESS utterance after silence trimming (2.5 s at 100 frames/s).
 pub const FRAMES: usize = 250;

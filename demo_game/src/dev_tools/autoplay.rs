@@ -15,7 +15,6 @@ use bevy::ecs::message::{MessageCursor, Messages};
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_voice_emotion::prelude::*;
-use bevy_voice_emotion::voice_emotion::dataset::RavdessName;
 
 use super::screenshot::{TakeScreenshot, sibling};
 use crate::game::calibration::{CalibrationAction, CalibrationProgress, Step, prompts};
@@ -66,8 +65,8 @@ pub enum AutoplayPhase {
 /// The scripted session and its counts.
 #[derive(Resource, Debug)]
 pub struct Autoplay {
-    calibrate: Vec<(PathBuf, Option<RavdessName>)>,
-    play: Vec<(PathBuf, Option<RavdessName>)>,
+    calibrate: Vec<(PathBuf, Option<ClipLabel>)>,
+    play: Vec<(PathBuf, Option<ClipLabel>)>,
     /// The clip of the phase (calibration or play).
     clip: usize,
     /// Whether that clip is playing and its answer awaited.
@@ -104,7 +103,7 @@ impl Autoplay {
     pub fn new(files: &[PathBuf], screenshot: Option<PathBuf>) -> Self {
         let labelled: Vec<_> = files
             .iter()
-            .map(|f| (f.clone(), RavdessName::parse(f).ok()))
+            .map(|f| (f.clone(), ClipLabel::of_ravdess_file(f)))
             .collect();
         let n_cal = labelled.len().div_ceil(2).min(8);
         Self {
@@ -199,11 +198,42 @@ impl Autoplay {
     }
 }
 
+/// The emotion and intensity a RAVDESS file name (`MM-VV-EE-II-SS-RR-AA.wav`) gives its clip:
+/// the labels the scripted player confirms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClipLabel {
+    /// The third field, 01–08.
+    pub emotion: Emotion,
+    /// The fourth field, 01 (normal) or 02 (strong).
+    pub intensity: Intensity,
+}
+
+impl ClipLabel {
+    /// The label in `path`'s file name, or `None` when it is not a RAVDESS name.
+    #[must_use]
+    pub fn of_ravdess_file(path: &std::path::Path) -> Option<Self> {
+        let stem = path.file_stem()?.to_str()?;
+        let fields: Vec<&str> = stem.split('-').collect();
+        let [_, _, emotion, intensity, _, _, _] = fields.as_slice() else {
+            return None;
+        };
+        let code = emotion.parse::<usize>().ok()?;
+        Some(Self {
+            emotion: Emotion::from_index(code.checked_sub(1)?)?,
+            intensity: match *intensity {
+                "01" => Intensity::Normal,
+                "02" => Intensity::Strong,
+                _ => return None,
+            },
+        })
+    }
+}
+
 /// The session's summary once it ended (`None` while it runs).
 #[derive(Resource, Debug, Clone, Default)]
 pub struct AutoplayResult(pub Option<Vec<String>>);
 
-fn prompt_for(name: Option<&RavdessName>, progress: &CalibrationProgress) -> usize {
+fn prompt_for(name: Option<&ClipLabel>, progress: &CalibrationProgress) -> usize {
     let prompts = prompts();
     name.and_then(|n| {
         prompts
@@ -468,4 +498,34 @@ pub(super) fn plugin(app: &mut App) {
                 .run_if(in_state(Autoplaying::On)),
         )
         .add_systems(Last, exit_before_the_end.run_if(in_state(Autoplaying::On)));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn ravdess_file_names_give_their_labels() {
+        let l = ClipLabel::of_ravdess_file(Path::new("Actor_24/03-01-05-02-01-01-24.wav"));
+        assert_eq!(
+            l,
+            Some(ClipLabel {
+                emotion: Emotion::Angry,
+                intensity: Intensity::Strong
+            })
+        );
+        for other in [
+            "take1.wav",
+            "03-01-09-01-01-01-24.wav",
+            "03-01-01-03-01-01-24.wav",
+        ] {
+            assert_eq!(
+                ClipLabel::of_ravdess_file(Path::new(other)),
+                None,
+                "{other}"
+            );
+        }
+    }
 }

@@ -266,7 +266,7 @@ pub fn run_calibration(
         }
     }
     for e in evaluated.read() {
-        if *step == Step::Evaluating && e.player == progress.player {
+        if *step == Step::Evaluating && e.player.as_str() == progress.player {
             progress.after = Some((e.correct, e.total));
             progress.save(&dir.0);
             *step = Step::Done;

@@ -77,7 +77,7 @@ impl VoiceClips {
 fn dropped_files(
     mut drops: MessageReader<FileDragAndDrop>,
     mut clips: ResMut<VoiceClips>,
-    mut change: MessageWriter<ChangeVoiceInput>,
+    mut commands: Commands,
 ) {
     for drop in drops.read() {
         let FileDragAndDrop::DroppedFile { path_buf, .. } = drop else {
@@ -92,7 +92,7 @@ fn dropped_files(
         }
         if !clips.active() {
             let source = clips.source();
-            change.write(ChangeVoiceInput::new(VoiceInput::Source(Box::new(source))));
+            commands.queue(ChangeVoiceInput(VoiceInput::Source(Box::new(source))));
         }
         clips.files.push(path_buf.clone());
         clips.play(path_buf);

@@ -3,7 +3,7 @@
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use bevy_voice_emotion::prelude::*;
-use bevy_voice_emotion::voice_emotion::profile::PlayerId;
+use bevy_voice_emotion::voice_emotion::player::profile::PlayerId;
 
 use super::Screen;
 use crate::profiles::SavedProfiles;
@@ -14,7 +14,7 @@ use crate::theme::widgets::{back_button, root_ui};
 struct Form {
     name: String,
     error: Option<String>,
-    known: Option<Vec<String>>,
+    known: Option<Vec<PlayerId>>,
 }
 
 fn players(
@@ -50,9 +50,9 @@ fn players(
             names.push(id.clone());
         }
         for name in names {
-            let current = active.id.as_deref() == Some(name.as_str());
+            let current = active.id.as_ref() == Some(&name);
             if ui
-                .selectable_label(current, egui::RichText::new(&name).size(20.0))
+                .selectable_label(current, egui::RichText::new(name.as_str()).size(20.0))
                 .clicked()
             {
                 chosen = Some(name);
@@ -65,7 +65,7 @@ fn players(
             if ui.button("Create").clicked() {
                 match PlayerId::new(form.name.trim()) {
                     Ok(id) => {
-                        chosen = Some(id.to_string());
+                        chosen = Some(id);
                         form.name.clear();
                         form.error = None;
                     }

@@ -27,7 +27,7 @@ fn settings_ui(
     config: Res<GameConfig>,
     mut clips: ResMut<VoiceClips>,
     mut local: bevy::prelude::Local<Local>,
-    mut change: MessageWriter<ChangeVoiceInput>,
+    mut commands: Commands,
     mut forget: MessageWriter<ForgetPlayer>,
 ) -> Result {
     if local.devices.is_none() {
@@ -43,17 +43,17 @@ fn settings_ui(
         ui.horizontal_wrapped(|ui| {
             if ui.button("Default microphone").clicked() {
                 clips.feed = None;
-                change.write(ChangeVoiceInput::new(VoiceInput::Microphone(None)));
+                commands.queue(ChangeVoiceInput(VoiceInput::Microphone(None)));
             }
             for d in local.devices.clone().unwrap_or_default() {
                 if ui.button(&d).clicked() {
                     clips.feed = None;
-                    change.write(ChangeVoiceInput::new(VoiceInput::Microphone(Some(d))));
+                    commands.queue(ChangeVoiceInput(VoiceInput::Microphone(Some(d))));
                 }
             }
             if !clips.files.is_empty() && ui.button("Recorded clips").clicked() {
                 let source = clips.source();
-                change.write(ChangeVoiceInput::new(VoiceInput::Source(Box::new(source))));
+                commands.queue(ChangeVoiceInput(VoiceInput::Source(Box::new(source))));
             }
             if ui.button("↻ Look for devices").clicked() {
                 local.devices = None;

@@ -17,7 +17,7 @@ struct ReloadStats(bool);
 
 #[derive(Default)]
 struct Loaded {
-    player: Option<String>,
+    player: Option<PlayerId>,
     profile: Option<ProfileSummary>,
     error: Option<String>,
 }

@@ -7,16 +7,17 @@ use std::sync::Arc;
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use voice_emotion::adapt::{
+use voice_emotion::audio::load_clip;
+use voice_emotion::features::FeatureMatrix;
+use voice_emotion::labels::Emotion;
+use voice_emotion::model::EmotionClassifier;
+use voice_emotion::model::default_device;
+use voice_emotion::model::{InputExtractor, NormStats};
+use voice_emotion::player::adapt::{
     ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel, PlayerState,
 };
-use voice_emotion::audio::load_clip;
-use voice_emotion::dataset::{Emotion, FOLDS, RavdessName, Sample, Split, actors_of_fold};
-use voice_emotion::features::FeatureMatrix;
-use voice_emotion::inference::EmotionClassifier;
-use voice_emotion::input::{InputExtractor, NormStats};
-use voice_emotion::model::default_device;
-use voice_emotion::voice::VoiceHead;
+use voice_emotion::player::voice::VoiceHead;
+use voice_emotion::training::dataset::{FOLDS, RavdessName, Sample, Split, actors_of_fold};
 
 use super::CmdResult;
 use super::evaluate::Source;

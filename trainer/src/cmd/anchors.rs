@@ -1,22 +1,24 @@
 //! `trainer anchors`: picks the anchor set a model ships for per-player adaptation (base
-//! training utterances: the prior of every player's voice head, `voice_emotion::voice`) and
+//! training utterances: the prior of every player's voice head, `voice_emotion::player::voice`) and
 //! writes it into the model directory.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use voice_emotion::input::NormStats;
+use voice_emotion::model::NormStats;
 use voice_emotion::training::Example;
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use voice_emotion::adapt::{ANCHORS_FILE, Anchor, AnchorSet};
-use voice_emotion::data::examples;
-use voice_emotion::dataset::{Dataset, Emotion};
-use voice_emotion::inference::EmotionClassifier;
+use voice_emotion::labels::Emotion;
+use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::default_device;
-use voice_emotion::profile::QuantisedMatrix;
-use voice_emotion::training::{Normaliser, normalised};
+use voice_emotion::model::normalised;
+use voice_emotion::player::adapt::{ANCHORS_FILE, Anchor, AnchorSet};
+use voice_emotion::player::profile::QuantisedMatrix;
+use voice_emotion::training::Normaliser;
+use voice_emotion::training::data::examples;
+use voice_emotion::training::dataset::Dataset;
 
 use super::CmdResult;
 use super::evaluate::parse_actors;

@@ -4,9 +4,8 @@
 use std::fmt::Write as _;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use voice_emotion::dataset::{
-    Dataset, Emotion, FOLDS, Intensity, Sex, Split, Summary, actors_of_fold,
-};
+use voice_emotion::labels::{Emotion, Intensity};
+use voice_emotion::training::dataset::{Dataset, FOLDS, Sex, Split, Summary, actors_of_fold};
 
 use super::CmdResult;
 

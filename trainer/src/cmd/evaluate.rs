@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use voice_emotion::data::examples;
-use voice_emotion::dataset::{Dataset, Sample};
-use voice_emotion::inference::EmotionClassifier;
+use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::default_device;
 use voice_emotion::training::Normaliser;
+use voice_emotion::training::data::examples;
+use voice_emotion::training::dataset::{Dataset, Sample};
 
 use super::CmdResult;
 

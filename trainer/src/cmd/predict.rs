@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use voice_emotion::audio::load_clip;
-use voice_emotion::dataset::RavdessName;
-use voice_emotion::inference::EmotionClassifier;
+use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::default_device;
+use voice_emotion::training::dataset::RavdessName;
 
 use super::CmdResult;
 

@@ -11,12 +11,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::Serialize;
-use voice_emotion::augment::{AugmentConfig, Augmenter};
-use voice_emotion::data::{Augmentation, examples};
-use voice_emotion::dataset::{Dataset, Sample};
-use voice_emotion::inference::{EmotionClassifier, Evaluation};
-use voice_emotion::input::InputConfig;
+use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::EmotionModelConfig;
+use voice_emotion::model::InputConfig;
+use voice_emotion::training::Evaluation;
+use voice_emotion::training::augment::{AugmentConfig, Augmenter};
+use voice_emotion::training::data::{Augmentation, examples};
+use voice_emotion::training::dataset::{Dataset, Sample};
 use voice_emotion::training::{EpochMetrics, Example, Normaliser, TrainingConfig, train};
 
 use super::CmdResult;
@@ -145,7 +146,7 @@ struct Scores {
     unweighted_accuracy: f64,
     macro_f1: f64,
     intensity_accuracy: f64,
-    per_class: BTreeMap<String, voice_emotion::metrics::ClassScores>,
+    per_class: BTreeMap<String, voice_emotion::training::metrics::ClassScores>,
     confusion: Vec<Vec<usize>>,
 }
 
@@ -155,7 +156,7 @@ fn scores(e: &Evaluation) -> Scores {
         unweighted_accuracy: e.confusion.unweighted_accuracy(),
         macro_f1: e.confusion.macro_f1(),
         intensity_accuracy: e.intensity_accuracy,
-        per_class: voice_emotion::dataset::Emotion::ALL
+        per_class: voice_emotion::labels::Emotion::ALL
             .iter()
             .zip(e.confusion.class_scores())
             .map(|(k, s)| (k.name().to_owned(), s))
@@ -315,7 +316,7 @@ pub fn run(args: &Args) -> CmdResult {
             let dir = args.out.join(format!("fold{}", reports.len()));
             classifier.save(&dir)?;
             super::anchors::pick(&train_originals, &speaker_stats, 8, config.seed)
-                .write(&dir.join(voice_emotion::adapt::ANCHORS_FILE))?;
+                .write(&dir.join(voice_emotion::player::adapt::ANCHORS_FILE))?;
         }
         reports.push(SplitReport {
             split: split.name.clone(),
@@ -399,7 +400,7 @@ pub fn draw_charts(
         written.push(confusion);
     }
     if splits.len() > 1 {
-        let n = voice_emotion::dataset::Emotion::COUNT;
+        let n = voice_emotion::labels::Emotion::COUNT;
         let mut total = vec![vec![0usize; n]; n];
         for r in splits {
             for (row, line) in r.confusion.iter().enumerate().take(n) {

@@ -4,19 +4,17 @@
 //! configuration with the model's shape (`config.json`), the input pipeline (`input.json`) and
 //! the training set's normalisation statistics (`norm.json`, the cold-start normalisation).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use burn::store::{BurnpackStore, ModuleSnapshot};
 
 use crate::audio::AudioError;
-use crate::dataset::{Emotion, Intensity};
 use crate::features::{FeatureError, FeatureMatrix};
-use crate::input::{InputConfig, InputExtractor, NormStats};
-use crate::metrics::Confusion;
+use crate::labels::{Emotion, Intensity};
 use crate::model::EmotionModel;
-use crate::training::{Example, TrainingConfig, normalised, predict};
+use crate::model::{InputConfig, InputExtractor, NormStats};
+use crate::model::{TrainingConfig, normalised, predict};
 
 /// Weights file in a model directory.
 pub const WEIGHTS_FILE: &str = "model.bpk";
@@ -120,17 +118,6 @@ impl Prediction {
             intensity_probabilities: i,
         }
     }
-}
-
-/// Results of [`EmotionClassifier::evaluate`].
-#[derive(Debug, Clone)]
-pub struct Evaluation {
-    /// Emotion confusion matrix.
-    pub confusion: Confusion,
-    /// Fraction of examples with a known intensity whose intensity was right.
-    pub intensity_accuracy: f64,
-    /// One prediction per example, in order.
-    pub predictions: Vec<Prediction>,
 }
 
 /// A loaded model with its input pipeline and statistics.
@@ -326,52 +313,6 @@ impl EmotionClassifier {
             .zip(p.intensity)
             .map(|(e, i)| Prediction::from_probabilities(e, i))
             .collect()
-    }
-
-    /// Classifies labelled examples, each normalised with its speaker's statistics from
-    /// `speakers` when given (and known), else cold with the training set's.
-    #[must_use]
-    pub fn evaluate(
-        &self,
-        examples: &[Example],
-        speakers: Option<&BTreeMap<String, NormStats>>,
-    ) -> Evaluation {
-        let mut predictions = Vec::with_capacity(examples.len());
-        // Batch the examples of one normalisation together.
-        let mut by_stats: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
-        for (i, e) in examples.iter().enumerate() {
-            let key = speakers
-                .and_then(|s| s.get_key_value(&e.speaker))
-                .map(|(k, _)| k.as_str());
-            by_stats.entry(key).or_default().push(i);
-        }
-        let mut slots: Vec<Option<Prediction>> = vec![None; examples.len()];
-        for (key, idx) in by_stats {
-            let stats = key.and_then(|k| speakers.and_then(|s| s.get(k)));
-            let inputs: Vec<&FeatureMatrix> = idx.iter().map(|&i| &examples[i].features).collect();
-            for (i, p) in idx.iter().zip(self.classify_features(&inputs, stats)) {
-                slots[*i] = Some(p);
-            }
-        }
-        let (mut intensity_hits, mut intensity_total) = (0usize, 0usize);
-        for (e, p) in examples.iter().zip(slots.into_iter().flatten()) {
-            if let Some(i) = e.intensity {
-                intensity_total += 1;
-                intensity_hits += usize::from(i == p.intensity);
-            }
-            predictions.push(p);
-        }
-        let confusion = Confusion::from_pairs(
-            examples
-                .iter()
-                .zip(&predictions)
-                .map(|(e, p)| (e.emotion, p.emotion)),
-        );
-        Evaluation {
-            confusion,
-            intensity_accuracy: intensity_hits as f64 / intensity_total.max(1) as f64,
-            predictions,
-        }
     }
 
     /// Classifies one 16 kHz utterance.

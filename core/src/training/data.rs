@@ -6,11 +6,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::audio::{AudioError, SAMPLE_RATE, load_clip};
-use crate::augment::{AugmentError, Augmenter};
-use crate::dataset::Sample;
 use crate::features::FeatureError;
-use crate::input::{InputConfig, InputExtractor};
+use crate::model::{InputConfig, InputExtractor};
 use crate::training::Example;
+use crate::training::augment::{AugmentError, Augmenter};
+use crate::training::dataset::Sample;
 
 /// Why a sample could not become an example. Names the file.
 #[derive(Debug, thiserror::Error)]

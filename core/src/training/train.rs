@@ -1,156 +1,16 @@
 //! Training the emotion model: examples, batches, the loop (Adam, cross-entropy on both heads,
 //! early stopping on validation accuracy), seeded and reproducible.
 
-use std::collections::BTreeMap;
-
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use crate::dataset::{Emotion, Intensity};
 use crate::features::FeatureMatrix;
-use crate::input::NormStats;
-use crate::model::{EmotionModel, EmotionModelConfig};
-
-/// Settings of a training run. Saved as `config.json` next to the weights.
-#[derive(Config, Debug)]
-pub struct TrainingConfig {
-    /// The model's shape.
-    pub model: EmotionModelConfig,
-    /// Examples per optimisation step.
-    #[config(default = 32)]
-    pub batch_size: usize,
-    /// Adam learning rate.
-    #[config(default = 1e-3)]
-    pub learning_rate: f64,
-    /// Most epochs.
-    #[config(default = 100)]
-    pub max_epochs: usize,
-    /// Stop after this many epochs without a better validation accuracy.
-    #[config(default = 5)]
-    pub patience: usize,
-    /// Seed of initialisation, shuffling and augmentation.
-    #[config(default = 42)]
-    pub seed: u64,
-    /// Weight of the intensity head's loss.
-    #[config(default = 0.5)]
-    pub intensity_weight: f32,
-    /// Augmented copies of each training clip (noise, pitch, stretch, gain), never of
-    /// validation or test clips.
-    #[config(default = 1)]
-    pub augment_copies: usize,
-    /// Probability that a training example is normalised with its speaker's own statistics
-    /// rather than the training set's, so the model works both cold and once it knows the
-    /// speaker.
-    #[config(default = 0.5)]
-    pub speaker_norm_probability: f64,
-    /// Batches drawn from one pool of shuffled examples sorted by length, so a batch holds
-    /// utterances of similar length and little padding (1: plain shuffled batches, the
-    /// default; 8 pads less, so epochs are faster: 9.3 s an epoch in one run here, against
-    /// 17 to 18 s with 1 measured while other builds ran).
-    #[config(default = 1)]
-    pub length_pool: usize,
-}
-
-/// One utterance ready for the model (features not yet normalised).
-#[derive(Debug, Clone)]
-pub struct Example {
-    /// Model input, `steps x n_features`.
-    pub features: FeatureMatrix,
-    /// Emotion label.
-    pub emotion: Emotion,
-    /// Intensity label, when known.
-    pub intensity: Option<Intensity>,
-    /// Speaker id (for per-speaker normalisation).
-    pub speaker: String,
-}
-
-/// How inputs are normalised.
-#[derive(Debug, Clone)]
-pub struct Normaliser {
-    /// Statistics of the training set (the cold-start normalisation).
-    pub global: NormStats,
-    /// Statistics of each speaker's own (unlabelled) speech.
-    pub speakers: BTreeMap<String, NormStats>,
-}
-
-impl Normaliser {
-    /// Global statistics over `examples` and per-speaker statistics of each speaker in them.
-    #[must_use]
-    pub fn fit<'a>(examples: impl IntoIterator<Item = &'a Example>, n_features: usize) -> Self {
-        let mut global = NormStats::new(n_features);
-        let mut speakers: BTreeMap<String, NormStats> = BTreeMap::new();
-        for e in examples {
-            global.add(&e.features);
-            speakers
-                .entry(e.speaker.clone())
-                .or_insert_with(|| NormStats::new(n_features))
-                .add(&e.features);
-        }
-        Self { global, speakers }
-    }
-
-    /// The statistics for `speaker`: their own when `per_speaker` and known, else global.
-    #[must_use]
-    pub fn stats(&self, speaker: &str, per_speaker: bool) -> &NormStats {
-        if per_speaker && let Some(s) = self.speakers.get(speaker) {
-            return s;
-        }
-        &self.global
-    }
-}
-
-/// A padded batch on a device.
-#[derive(Debug, Clone)]
-pub struct Batch {
-    /// `[batch, steps, n_features]`.
-    pub inputs: Tensor<3>,
-    /// `[batch, steps, 1]`, 1.0 on valid steps.
-    pub mask: Tensor<3>,
-    /// Emotion indices, `[batch]`.
-    pub emotions: Tensor<1, Int>,
-    /// Intensity indices, `[batch]` (0 where unknown).
-    pub intensities: Tensor<1, Int>,
-    /// 1.0 where the intensity is known, `[batch]`.
-    pub intensity_known: Tensor<1>,
-}
-
-/// Pads already-normalised feature matrices into a batch.
-#[must_use]
-pub fn make_batch(
-    items: &[(&FeatureMatrix, Emotion, Option<Intensity>)],
-    device: &Device,
-) -> Batch {
-    let b = items.len();
-    let steps = items.iter().map(|i| i.0.n_frames).max().unwrap_or(1).max(1);
-    let d = items.first().map_or(1, |i| i.0.n_features);
-    let mut x = vec![0.0f32; b * steps * d];
-    let mut mask = vec![0.0f32; b * steps];
-    for (k, (m, _, _)) in items.iter().enumerate() {
-        let n = m.n_frames.min(steps);
-        x[k * steps * d..k * steps * d + n * d].copy_from_slice(&m.data[..n * d]);
-        mask[k * steps..k * steps + n].fill(1.0);
-    }
-    let emotions: Vec<i64> = items.iter().map(|i| i.1.index() as i64).collect();
-    let intensities: Vec<i64> = items
-        .iter()
-        .map(|i| i.2.map_or(0, |v| v.index() as i64))
-        .collect();
-    let known: Vec<f32> = items
-        .iter()
-        .map(|i| if i.2.is_some() { 1.0 } else { 0.0 })
-        .collect();
-    Batch {
-        inputs: Tensor::from_data(TensorData::new(x, [b, steps, d]), device),
-        mask: Tensor::from_data(TensorData::new(mask, [b, steps, 1]), device),
-        emotions: Tensor::from_data(TensorData::new(emotions, [b]), device),
-        intensities: Tensor::from_data(TensorData::new(intensities, [b]), device),
-        intensity_known: Tensor::from_data(TensorData::new(known, [b]), device),
-    }
-}
+use crate::labels::Emotion;
+use crate::model::{EmotionModel, TrainingConfig, normalised, predict};
+use crate::training::{Example, Normaliser, length_batches, make_batch};
 
 /// Mean cross-entropy of `logits` `[batch, classes]` against `targets`, each example weighted
 /// by `weights` (`None`: all 1); the mean is over the total weight.
@@ -185,49 +45,6 @@ pub struct EpochMetrics {
     pub valid_loss: f64,
     /// Validation emotion accuracy.
     pub valid_accuracy: f64,
-}
-
-/// Predictions of the model on examples: emotion probabilities and intensity probabilities.
-#[derive(Debug, Clone)]
-pub struct Predictions {
-    /// `[n][8]` emotion probabilities.
-    pub emotion: Vec<[f32; Emotion::COUNT]>,
-    /// `[n][2]` intensity probabilities.
-    pub intensity: Vec<[f32; Intensity::COUNT]>,
-}
-
-/// Runs `model` (inference mode) over normalised inputs in batches.
-#[must_use]
-pub fn predict(
-    model: &EmotionModel,
-    inputs: &[&FeatureMatrix],
-    batch_size: usize,
-    device: &Device,
-) -> Predictions {
-    let mut out = Predictions {
-        emotion: Vec::with_capacity(inputs.len()),
-        intensity: Vec::with_capacity(inputs.len()),
-    };
-    for chunk in inputs.chunks(batch_size.max(1)) {
-        let items: Vec<_> = chunk.iter().map(|m| (*m, Emotion::Neutral, None)).collect();
-        let batch = make_batch(&items, device);
-        let o = model.forward(batch.inputs, batch.mask);
-        let e = burn::tensor::activation::softmax(o.emotion, 1).into_data();
-        let i = burn::tensor::activation::softmax(o.intensity, 1).into_data();
-        let e: Vec<f32> = e.try_to_vec::<f32>().unwrap_or_default();
-        let i: Vec<f32> = i.try_to_vec::<f32>().unwrap_or_default();
-        for row in e.chunks_exact(Emotion::COUNT) {
-            let mut a = [0.0; Emotion::COUNT];
-            a.copy_from_slice(row);
-            out.emotion.push(a);
-        }
-        for row in i.chunks_exact(Intensity::COUNT) {
-            let mut a = [0.0; Intensity::COUNT];
-            a.copy_from_slice(row);
-            out.intensity.push(a);
-        }
-    }
-    out
 }
 
 /// What a training run produced.
@@ -357,35 +174,6 @@ pub fn train(
         best_epoch,
         interrupted,
     }
-}
-
-/// One epoch's batches of indices into `lengths`: the indices shuffled, cut into pools of
-/// `pool` batches, each pool sorted by length and cut into batches of `batch_size`, and the
-/// batches shuffled. Every index appears exactly once.
-pub fn length_batches(
-    lengths: &[usize],
-    batch_size: usize,
-    pool: usize,
-    rng: &mut impl rand::Rng,
-) -> Vec<Vec<usize>> {
-    let batch_size = batch_size.max(1);
-    let mut order: Vec<usize> = (0..lengths.len()).collect();
-    order.shuffle(rng);
-    let mut batches: Vec<Vec<usize>> = Vec::with_capacity(order.len().div_ceil(batch_size));
-    for group in order.chunks_mut(batch_size * pool.max(1)) {
-        group.sort_by_key(|&i| lengths[i]);
-        batches.extend(group.chunks(batch_size).map(<[usize]>::to_vec));
-    }
-    batches.shuffle(rng);
-    batches
-}
-
-/// Normalised copy of `m`.
-#[must_use]
-pub fn normalised(m: &FeatureMatrix, stats: &NormStats) -> FeatureMatrix {
-    let mut m = m.clone();
-    stats.apply(&mut m);
-    m
 }
 
 fn evaluate_loss(

@@ -1,50 +1,6 @@
-//! The emotion model: a stacked LSTM over normalised feature sequences, with two heads
-//! (8 emotions, 2 intensities). burn 0.22; the backend is chosen by the [`Device`].
-//!
-//! The LSTM is written here rather than taken from `burn::nn::Lstm`, which runs eight small
-//! matrix products per time step: [`FusedLstm`] computes all four gates with one input and one
-//! recurrent product per step, and at inference projects the inputs of every time step in one
-//! product before the recurrence. Variable lengths: the LSTM is causal, so its outputs at valid
-//! steps never depend on the padding after them; the heads read each sequence's output at its
-//! last valid step, so padding is never read as speech.
+//! The network: [`FusedLstm`] layers, the dense layer and two heads.
 
-use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
-use burn::prelude::*;
-use burn::tensor::activation::{relu, sigmoid};
-
-use crate::dataset::{Emotion, Intensity};
-
-/// CPU backends the engine can run on, chosen by the [`Device`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum Backend {
-    /// burn's pure-Rust `flex` backend (the default: fastest here for this LSTM).
-    #[default]
-    Flex,
-    /// burn's deprecated `ndarray` backend (cargo feature `ndarray`), kept for comparison.
-    #[cfg(feature = "ndarray")]
-    NdArray,
-}
-
-impl Backend {
-    /// The device of this backend.
-    #[must_use]
-    pub fn device(self) -> Device {
-        match self {
-            Backend::Flex => Device::flex(),
-            // Deprecated by burn, kept on purpose: the feature exists to compare against it.
-            #[cfg(feature = "ndarray")]
-            #[allow(deprecated)]
-            Backend::NdArray => Device::ndarray(),
-        }
-    }
-}
-
-/// The default device ([`Backend::Flex`]).
-#[must_use]
-pub fn default_device() -> Device {
-    Backend::default().device()
-}
+use super::*;
 
 /// Shape of the model. Saved as `model` inside the training config next to the weights.
 #[derive(Config, Debug, PartialEq)]
@@ -83,10 +39,10 @@ impl EmotionModelConfig {
 #[derive(Module, Debug)]
 pub struct FusedLstm {
     /// Input to the four gates, for all time steps at once.
-    input: Linear,
+    pub(super) input: Linear,
     /// Hidden state to the four gates (no bias: `input` has it).
-    recurrent: Linear,
-    hidden: usize,
+    pub(super) recurrent: Linear,
+    pub(super) hidden: usize,
 }
 
 impl FusedLstm {
@@ -155,7 +111,11 @@ impl FusedLstm {
 /// Each sequence's output at its last valid step, `[batch, hidden]`, from the per-step outputs
 /// `[batch, 1, hidden]` and the prefix `mask` `[batch, steps, 1]`: `mask[t] - mask[t + 1]` is
 /// 1 exactly there. The LSTM is causal, so outputs at valid steps never depend on padding.
-fn select_last(outputs: Vec<Tensor<3>>, final_hidden: Tensor<2>, mask: Tensor<3>) -> Tensor<2> {
+pub(super) fn select_last(
+    outputs: Vec<Tensor<3>>,
+    final_hidden: Tensor<2>,
+    mask: Tensor<3>,
+) -> Tensor<2> {
     let [batch, steps, _] = mask.dims();
     if steps <= 1 {
         return final_hidden;
@@ -186,12 +146,12 @@ pub struct EmotionOutput {
 /// The emotion model (see the module docs).
 #[derive(Module, Debug)]
 pub struct EmotionModel {
-    lstm_1: FusedLstm,
-    lstm_2: FusedLstm,
-    dropout: Dropout,
-    dense: Linear,
-    emotion_head: Linear,
-    intensity_head: Linear,
+    pub(super) lstm_1: FusedLstm,
+    pub(super) lstm_2: FusedLstm,
+    pub(super) dropout: Dropout,
+    pub(super) dense: Linear,
+    pub(super) emotion_head: Linear,
+    pub(super) intensity_head: Linear,
 }
 
 impl EmotionModel {
@@ -294,7 +254,7 @@ impl EmotionModel {
 
     /// [`EmotionModel::forward`] for a model without autodiff, also returning the mean of the
     /// first layer's outputs over each sequence's valid steps, `[batch, hidden_1]` (what the
-    /// per-player voice head describes an utterance by, [`crate::voice::describe`]).
+    /// per-player voice head describes an utterance by, [`crate::player::voice::describe`]).
     pub fn forward_described(&self, x: Tensor<3>, mask: Tensor<3>) -> (EmotionOutput, Tensor<2>) {
         let first = self.first_layer(x);
         let [batch, _, h_1] = first.dims();

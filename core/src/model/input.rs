@@ -1,7 +1,7 @@
 //! Model input: an utterance's features as the model sees them, and normalisation statistics.
 //!
 //! Pipeline ([`InputExtractor::extract`]): trim leading and trailing silence
-//! ([`crate::vad::trim_silence`]), reference MFCCs ([`crate::features`]), their deltas
+//! ([`crate::speech::trim_silence`]), reference MFCCs ([`crate::features`]), their deltas
 //! (librosa's `delta`, width 9), then `stack` consecutive frames concatenated into one model step
 //! (100 frames/s become 33 steps/s with the default of 3: the LSTM runs three times fewer
 //! steps and still sees every frame), capped at `max_steps`.
@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::features::{FeatureError, FeatureMatrix, Mfcc, MfccConfig};
-use crate::vad::{VadConfig, trim_silence};
+use crate::speech::{VadConfig, trim_silence};
 
 /// How model inputs are computed. Saved with the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -32,8 +32,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::{Emotion, Intensity};
 use crate::features::FeatureMatrix;
+use crate::labels::{Emotion, Intensity};
 
 /// Errors of fitting a voice head.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -219,7 +219,7 @@ fn moments<'a>(
     )
 }
 
-/// How a voice head is fitted (part of [`crate::adapt::AdaptConfig`]).
+/// How a voice head is fitted (part of [`crate::player::adapt::AdaptConfig`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VoiceFit {
     /// Inverse regularisation strength, as sklearn's `C`: the L2 penalty on the mean loss is
@@ -235,13 +235,9 @@ pub struct VoiceFit {
 }
 
 impl Default for VoiceFit {
+    /// The fit of [`AdaptConfig`](crate::player::adapt::AdaptConfig)'s defaults.
     fn default() -> Self {
-        Self {
-            c: 1.0,
-            steps: 100,
-            learning_rate: 0.05,
-            prior_weight: 4.0,
-        }
+        crate::player::adapt::AdaptConfig::new().voice_fit()
     }
 }
 

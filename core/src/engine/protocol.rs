@@ -1,0 +1,290 @@
+//! What the game and the engine say to each other: settings, commands, events, counters.
+
+use super::*;
+
+/// Errors starting the engine. Each names the file or value at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The model could not be loaded.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The anchor set could not be loaded.
+    #[error(transparent)]
+    Adapt(#[from] AdaptError),
+    /// The speech-detection settings are invalid.
+    #[error("speech detection: {0}")]
+    Vad(#[from] VadError),
+    /// The model directory's weights could not be read to identify the base model.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// No thread could be started.
+    #[error("cannot start the voice engine thread: {0}")]
+    Thread(#[source] std::io::Error),
+}
+
+/// Where player profiles live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileLocation {
+    /// The platform's data directory for this app name ([`ProfileStore::default_location`]).
+    Default {
+        /// The game's name.
+        app_name: String,
+    },
+    /// A directory of the game's choosing.
+    Directory(PathBuf),
+    /// Nowhere: players adapt for this session only.
+    Memory,
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Speech detection. The default keeps 800 ms of pre-roll and 500 ms of tail around each
+    /// utterance: the classifier trims silence itself (40 dB below the loudest frame, as in
+    /// training), and with this much context it finds in a live utterance exactly the audio
+    /// it finds in the whole recorded clip (`tests/tests/ravdess_through_plugin.rs`).
+    pub vad: VadConfig,
+    /// Fine-tuning settings.
+    pub adapt: AdaptConfig,
+    /// Whether confirmed utterances keep their 16 kHz audio in the profile (default `false`:
+    /// features only).
+    pub keep_audio: bool,
+    /// Whether every utterance (not only confirmed ones) updates the player's voice
+    /// statistics (default `true`).
+    pub learn_voice: bool,
+    /// Utterances remembered for a later confirmation (default 32).
+    pub recent_utterances: usize,
+    /// Events buffered for the game before new ones are dropped (default 1024).
+    pub event_capacity: usize,
+    /// Voice statistics are saved at most this often when nothing else triggers a save
+    /// (default 60 s).
+    pub autosave_every: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            vad: VadConfig {
+                pre_roll_ms: 800.0,
+                tail_ms: 500.0,
+                ..VadConfig::default()
+            },
+            adapt: AdaptConfig::new(),
+            keep_audio: false,
+            learn_voice: true,
+            recent_utterances: 32,
+            event_capacity: 1024,
+            autosave_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What a game asks of the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// The player says utterance `utterance` was `emotion` (confirming or correcting the
+    /// detection): it becomes a training sample.
+    Confirm {
+        /// The utterance id from [`EngineEvent::Detected`].
+        utterance: u64,
+        /// The true emotion.
+        emotion: Emotion,
+        /// The true intensity, when known.
+        intensity: Option<Intensity>,
+    },
+    /// Make another player active (saving the current one).
+    SwitchPlayer(PlayerId),
+    /// Delete a player's profile; the active player starts again from the base model.
+    ForgetPlayer(PlayerId),
+    /// Back to the base weights for the active player; drops their confirmed samples unless
+    /// `keep_samples`.
+    ResetPlayer {
+        /// Keep the confirmed samples (they train the next update).
+        keep_samples: bool,
+    },
+    /// Speech-detection sensitivity, `0..=1`.
+    SetSensitivity(f32),
+    /// Save the active player now.
+    Save,
+    /// Whether confirmed utterances keep their audio from now on.
+    SetKeepAudio(bool),
+    /// Classify the active player's confirmed samples with their current weights
+    /// ([`EngineEvent::Evaluated`]).
+    Evaluate,
+}
+
+/// One detection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    /// The utterance's id (for [`Command::Confirm`]).
+    pub utterance: u64,
+    /// The player it was classified for.
+    pub player: PlayerId,
+    /// The result.
+    pub prediction: Prediction,
+    /// The utterance's length in seconds (pre-roll and tail included).
+    pub duration_seconds: f64,
+    /// When the segmenter reported the end of the utterance.
+    pub ended_at: Instant,
+    /// Resampling, features and inference time.
+    pub processing: Duration,
+    /// Whether the player's own weights made it.
+    pub adapted: bool,
+    /// The utterance's MFCC frames (silence trimmed), what the model heard: for a live
+    /// heatmap, or to check the engine against the core.
+    pub mfcc: Arc<FeatureMatrix>,
+}
+
+/// What the engine reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    /// The model is loaded and the player's profile opened.
+    Ready {
+        /// The active player.
+        player: PlayerId,
+        /// Whether they have their own weights.
+        adapted: bool,
+        /// Their confirmed samples.
+        samples: usize,
+        /// A problem with their profile (corrupt, locked, for another model), in words.
+        notice: Option<String>,
+    },
+    /// The engine could not start (the model failed to load); it has stopped.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// Speech began.
+    SpeechStarted {
+        /// The utterance's id.
+        utterance: u64,
+        /// Where, in seconds since the stream started.
+        at_seconds: f64,
+    },
+    /// Speech ended; a [`EngineEvent::Detected`] (or [`EngineEvent::DetectionFailed`])
+    /// follows.
+    SpeechEnded {
+        /// The utterance's id.
+        utterance: u64,
+        /// Its length in seconds.
+        duration_seconds: f64,
+    },
+    /// A started utterance was too short and is dropped.
+    SpeechDiscarded {
+        /// The utterance's id.
+        utterance: u64,
+    },
+    /// An utterance was classified.
+    Detected(Detection),
+    /// An utterance could not be classified.
+    DetectionFailed {
+        /// The utterance's id.
+        utterance: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A confirmation was taken as a training sample; an update follows.
+    Confirmed {
+        /// The utterance's id.
+        utterance: u64,
+        /// The emotion confirmed.
+        emotion: Emotion,
+    },
+    /// A confirmation could not be used.
+    ConfirmRejected {
+        /// The utterance's id.
+        utterance: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A player model update finished (its record says whether the new weights were kept).
+    ModelUpdated {
+        /// The player.
+        player: PlayerId,
+        /// What happened.
+        record: UpdateRecord,
+    },
+    /// Another player is active.
+    PlayerSwitched {
+        /// The new player.
+        player: PlayerId,
+        /// Whether they have their own weights.
+        adapted: bool,
+        /// Their confirmed samples.
+        samples: usize,
+        /// A problem with their profile, in words.
+        notice: Option<String>,
+    },
+    /// A player's profile was deleted.
+    PlayerForgotten {
+        /// The player.
+        player: PlayerId,
+    },
+    /// The active player is back on the base weights.
+    PlayerReset {
+        /// The player.
+        player: PlayerId,
+        /// The confirmed samples they kept.
+        samples: usize,
+    },
+    /// The active player's profile was saved.
+    ProfileSaved {
+        /// The player.
+        player: PlayerId,
+    },
+    /// A profile could not be loaded, saved or deleted; the game runs on.
+    ProfileProblem {
+        /// The player.
+        player: PlayerId,
+        /// What happened.
+        message: String,
+    },
+    /// The audio source's status changed.
+    Source(SourceStatus),
+    /// The answer to [`Command::Evaluate`].
+    Evaluated {
+        /// The player.
+        player: PlayerId,
+        /// Confirmed samples classified as confirmed.
+        correct: usize,
+        /// Confirmed samples.
+        total: usize,
+    },
+}
+
+/// Counters of a running engine (read without locking).
+#[derive(Debug, Default)]
+pub(super) struct Counters {
+    pub(super) utterances: AtomicU64,
+    pub(super) detections: AtomicU64,
+    pub(super) events_dropped: AtomicU64,
+    pub(super) events_high_water: AtomicU64,
+    pub(super) recent_high_water: AtomicU64,
+    pub(super) last_processing_us: AtomicU64,
+    pub(super) last_update_ms: AtomicU64,
+    pub(super) updates: AtomicU64,
+    pub(super) saves: AtomicU64,
+}
+
+/// A snapshot of an engine's counters, for diagnostics and soak tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EngineStats {
+    /// Utterances segmented.
+    pub utterances: u64,
+    /// Detections reported.
+    pub detections: u64,
+    /// Events dropped because the game did not read them.
+    pub events_dropped: u64,
+    /// Most events ever waiting for the game.
+    pub events_high_water: u64,
+    /// Most utterances ever remembered for confirmation.
+    pub recent_high_water: u64,
+    /// The latest detection's processing time, in microseconds.
+    pub last_processing_us: u64,
+    /// The latest update's time, in milliseconds.
+    pub last_update_ms: u64,
+    /// Updates finished.
+    pub updates: u64,
+    /// Profile saves.
+    pub saves: u64,
+}

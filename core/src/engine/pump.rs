@@ -1,0 +1,528 @@
+//! The engine thread's loop: drain audio, segment, classify, adapt, save.
+
+use super::*;
+
+pub(super) struct Events {
+    pub(super) tx: Sender<EngineEvent>,
+    pub(super) counters: Arc<Counters>,
+}
+
+impl Events {
+    pub(super) fn send(&self, event: EngineEvent) {
+        match self.tx.try_send(event) {
+            Ok(()) => {
+                self.counters
+                    .events_high_water
+                    .fetch_max(self.tx.len() as u64, Ordering::Relaxed);
+            }
+            Err(TrySendError::Full(_)) => {
+                self.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+}
+
+pub(super) struct Active {
+    pub(super) id: PlayerId,
+    pub(super) model: PlayerModel,
+    /// `None`: this player is not saved (memory only, or their file must not be touched).
+    pub(super) writer: Option<ProfileWriter>,
+    /// Unsaved changes (statistics, samples).
+    pub(super) dirty: bool,
+    pub(super) last_save: Instant,
+}
+
+impl Active {
+    pub(super) fn samples(&self) -> usize {
+        self.model.state().samples.len()
+    }
+}
+
+pub(super) struct Recent {
+    pub(super) id: u64,
+    pub(super) mfcc: FeatureMatrix,
+    pub(super) audio: Option<Vec<f32>>,
+}
+
+pub(super) struct Worker {
+    pub(super) config: EngineConfig,
+    pub(super) reference: BaseModelRef,
+    pub(super) adapter: Arc<Adapter>,
+    pub(super) extractor: InputExtractor,
+    pub(super) store: Option<ProfileStore>,
+    pub(super) active: Option<Active>,
+    pub(super) segmenter: Segmenter,
+    pub(super) tap: AudioTap,
+    pub(super) buf: Vec<f32>,
+    pub(super) segment_events: Vec<SegmentEvent>,
+    pub(super) current: Option<u64>,
+    pub(super) next_utterance: u64,
+    pub(super) recent: VecDeque<Recent>,
+    pub(super) out: Events,
+    pub(super) counters: Arc<Counters>,
+}
+
+/// Samples read from the buffer per pass (a tenth of a second at 48 kHz).
+pub(super) const READ_SAMPLES: usize = 4800;
+/// Wait for commands when there was nothing to do.
+pub(super) const IDLE_WAIT: Duration = Duration::from_millis(5);
+
+impl Worker {
+    pub(super) fn fresh(&self, id: PlayerId, writer: Option<ProfileWriter>) -> Active {
+        Active {
+            id,
+            model: PlayerModel::new(Arc::clone(&self.adapter), PlayerState::default(), None),
+            writer,
+            dirty: false,
+            last_save: Instant::now(),
+        }
+    }
+
+    /// Opens `id`'s profile; problems fall back to the base model, with a notice.
+    pub(super) fn open_player(&self, id: PlayerId) -> (Active, Option<String>) {
+        let Some(store) = &self.store else {
+            return (self.fresh(id, None), None);
+        };
+        let writer = match store.acquire(&id) {
+            Ok(w) => w,
+            Err(e) => {
+                let notice = format!("{e}; using the base model, nothing will be saved");
+                tracing::warn!("{notice}");
+                return (self.fresh(id, None), Some(notice));
+            }
+        };
+        match writer.load(&self.reference) {
+            Ok(None) => (self.fresh(id, Some(writer)), None),
+            Ok(Some(profile)) => {
+                match PlayerModel::from_profile(Arc::clone(&self.adapter), profile) {
+                    Ok(model) => (
+                        Active {
+                            id,
+                            model,
+                            writer: Some(writer),
+                            dirty: false,
+                            last_save: Instant::now(),
+                        },
+                        None,
+                    ),
+                    Err(e) => {
+                        // Keep the file as it is: it holds the player's samples.
+                        let notice = format!(
+                            "profile of player {id} does not fit this model ({e}); using the base \
+                         model, the profile is left untouched"
+                        );
+                        tracing::warn!("{notice}");
+                        (self.fresh(id, None), Some(notice))
+                    }
+                }
+            }
+            Err(e @ ProfileError::Corrupt { .. }) => {
+                let notice = format!("{e}; starting again from the base model");
+                tracing::warn!("{notice}");
+                (self.fresh(id, Some(writer)), Some(notice))
+            }
+            Err(e) => {
+                // Wrong base model, a file left in place, an I/O error: never overwrite it.
+                let notice = format!("{e}; using the base model, the profile is left untouched");
+                tracing::warn!("{notice}");
+                (self.fresh(id, None), Some(notice))
+            }
+        }
+    }
+
+    pub(super) fn run(&mut self, commands: &Receiver<Command>, stop: &AtomicBool) {
+        loop {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let mut busy = false;
+            while let Ok(cmd) = commands.try_recv() {
+                self.handle(cmd);
+                busy = true;
+            }
+            busy |= self.pump_audio();
+            busy |= self.collect_updates();
+            if let Some(status) = self.tap.status_change() {
+                self.out.send(EngineEvent::Source(status));
+                busy = true;
+            }
+            self.autosave();
+            if !busy {
+                match commands.recv_timeout(IDLE_WAIT) {
+                    Ok(cmd) => self.handle(cmd),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    // The engine handle keeps the sender; gone means shutting down.
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        }
+        if let Some(active) = self.active.take() {
+            active.model.wait_idle();
+            // Only with changes: a player forgotten and then silent stays forgotten.
+            if self.collect_from(&active) || active.dirty {
+                self.save(&active);
+            }
+        }
+    }
+
+    /// Reads waiting audio into the segmenter; returns whether there was any.
+    pub(super) fn pump_audio(&mut self) -> bool {
+        self.buf.clear();
+        let info = self.tap.read(&mut self.buf, READ_SAMPLES);
+        if info.format_changed || info.sample_rate != self.segmenter.sample_rate() {
+            self.segment_events.clear();
+            self.segmenter.flush(&mut self.segment_events);
+            self.handle_segments(self.segmenter.sample_rate());
+            match Segmenter::new(self.segmenter.config().clone(), info.sample_rate) {
+                Ok(s) => self.segmenter = s,
+                Err(e) => tracing::warn!("speech detection at {} Hz: {e}", info.sample_rate),
+            }
+        }
+        if info.samples == 0 {
+            if self.tap.source_finished() && self.segmenter.is_speaking() {
+                self.segment_events.clear();
+                self.segmenter.flush(&mut self.segment_events);
+                self.handle_segments(self.segmenter.sample_rate());
+            }
+            return false;
+        }
+        self.segment_events.clear();
+        self.segmenter.push(&self.buf, &mut self.segment_events);
+        self.handle_segments(self.segmenter.sample_rate());
+        true
+    }
+
+    pub(super) fn handle_segments(&mut self, rate: u32) {
+        let events = std::mem::take(&mut self.segment_events);
+        for event in &events {
+            match event {
+                SegmentEvent::SpeechStarted {
+                    speech_start_sample,
+                    ..
+                } => {
+                    let id = self.next_utterance;
+                    self.next_utterance += 1;
+                    self.current = Some(id);
+                    self.out.send(EngineEvent::SpeechStarted {
+                        utterance: id,
+                        at_seconds: *speech_start_sample as f64 / f64::from(rate),
+                    });
+                }
+                SegmentEvent::SpeechDiscarded { .. } => {
+                    if let Some(id) = self.current.take() {
+                        self.out
+                            .send(EngineEvent::SpeechDiscarded { utterance: id });
+                    }
+                }
+                SegmentEvent::SpeechEnded { utterance } => {
+                    let ended_at = Instant::now();
+                    let id = self.current.take().unwrap_or_else(|| {
+                        let id = self.next_utterance;
+                        self.next_utterance += 1;
+                        id
+                    });
+                    self.counters.utterances.fetch_add(1, Ordering::Relaxed);
+                    let duration_seconds = utterance.duration_seconds(rate);
+                    self.out.send(EngineEvent::SpeechEnded {
+                        utterance: id,
+                        duration_seconds,
+                    });
+                    self.detect(id, &utterance.samples, rate, duration_seconds, ended_at);
+                }
+            }
+        }
+        self.segment_events = events;
+        self.segment_events.clear();
+    }
+
+    pub(super) fn detect(
+        &mut self,
+        id: u64,
+        samples: &[f32],
+        rate: u32,
+        duration: f64,
+        ended_at: Instant,
+    ) {
+        let Some(active) = &mut self.active else {
+            return;
+        };
+        let result = resample(samples, rate, SAMPLE_RATE)
+            .map_err(|e| e.to_string())
+            .and_then(|audio| {
+                let mfcc = self.extractor.mfcc(&audio).map_err(|e| e.to_string())?;
+                let prediction = active.model.classify(&mfcc).map_err(|e| e.to_string())?;
+                Ok((audio, mfcc, prediction))
+            });
+        let (audio, mfcc, prediction) = match result {
+            Ok(r) => r,
+            Err(reason) => {
+                self.out.send(EngineEvent::DetectionFailed {
+                    utterance: id,
+                    reason,
+                });
+                return;
+            }
+        };
+        let processing = ended_at.elapsed();
+        self.counters.last_processing_us.store(
+            u64::try_from(processing.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        self.counters.detections.fetch_add(1, Ordering::Relaxed);
+        self.out.send(EngineEvent::Detected(Detection {
+            utterance: id,
+            player: active.id.clone(),
+            prediction,
+            duration_seconds: duration,
+            ended_at,
+            processing,
+            adapted: active.model.is_adapted(),
+            mfcc: Arc::new(mfcc.clone()),
+        }));
+        // After the detection is out: the statistics used next time.
+        if self.config.learn_voice && active.model.observe(&mfcc).is_ok() {
+            active.dirty = true;
+        }
+        self.recent.push_back(Recent {
+            id,
+            mfcc,
+            audio: self.config.keep_audio.then_some(audio),
+        });
+        while self.recent.len() > self.config.recent_utterances.max(1) {
+            self.recent.pop_front();
+        }
+        self.counters
+            .recent_high_water
+            .fetch_max(self.recent.len() as u64, Ordering::Relaxed);
+    }
+
+    pub(super) fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Confirm {
+                utterance,
+                emotion,
+                intensity,
+            } => self.confirm(utterance, emotion, intensity),
+            Command::SwitchPlayer(id) => self.switch(id),
+            Command::ForgetPlayer(id) => self.forget(&id),
+            Command::ResetPlayer { keep_samples } => {
+                if let Some(active) = &mut self.active {
+                    active.model.reset(keep_samples);
+                    active.dirty = true;
+                    let player = active.id.clone();
+                    let samples = active.samples();
+                    self.save_active();
+                    self.out.send(EngineEvent::PlayerReset { player, samples });
+                }
+            }
+            Command::SetSensitivity(s) => {
+                if let Err(e) = self.segmenter.set_sensitivity(s) {
+                    tracing::warn!("speech sensitivity: {e}");
+                } else {
+                    self.config.vad.sensitivity = s;
+                }
+            }
+            Command::Save => self.save_active(),
+            Command::SetKeepAudio(keep) => {
+                self.config.keep_audio = keep;
+                if !keep {
+                    // Turned off: utterances heard before must not bring their audio along
+                    // when confirmed later.
+                    for r in &mut self.recent {
+                        r.audio = None;
+                    }
+                }
+            }
+            Command::Evaluate => {
+                if let Some(active) = &self.active {
+                    // Waits for queued updates: the answer is about the newest weights.
+                    active.model.wait_idle();
+                    let (correct, total) = active.model.accuracy_on_samples();
+                    let player = active.id.clone();
+                    self.collect_updates();
+                    self.out.send(EngineEvent::Evaluated {
+                        player,
+                        correct,
+                        total,
+                    });
+                }
+            }
+        }
+    }
+
+    pub(super) fn confirm(
+        &mut self,
+        utterance: u64,
+        emotion: Emotion,
+        intensity: Option<Intensity>,
+    ) {
+        let Some(active) = &mut self.active else {
+            return;
+        };
+        let Some(pos) = self.recent.iter().position(|r| r.id == utterance) else {
+            self.out.send(EngineEvent::ConfirmRejected {
+                utterance,
+                reason: format!(
+                    "utterance {utterance} is not among the last {} heard",
+                    self.config.recent_utterances
+                ),
+            });
+            return;
+        };
+        // A confirmation is used once; a second one for the same utterance is refused.
+        let Some(recent) = self.recent.remove(pos) else {
+            return;
+        };
+        match active
+            .model
+            .confirm_with_audio(recent.mfcc, recent.audio, emotion, intensity)
+        {
+            Ok(()) => {
+                active.dirty = true;
+                self.out.send(EngineEvent::Confirmed { utterance, emotion });
+            }
+            Err(e) => self.out.send(EngineEvent::ConfirmRejected {
+                utterance,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    pub(super) fn collect_updates(&mut self) -> bool {
+        let Some(active) = self.active.take() else {
+            return false;
+        };
+        let any = self.collect_from(&active);
+        self.active = Some(active);
+        if any {
+            // Without waiting for updates still queued: what the player confirmed is on disk
+            // after every update, however often they confirm.
+            self.save_active();
+        }
+        any
+    }
+
+    pub(super) fn collect_from(&self, active: &Active) -> bool {
+        let records = active.model.take_outcomes();
+        let any = !records.is_empty();
+        for record in records {
+            self.counters.updates.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .last_update_ms
+                .store((record.seconds * 1000.0) as u64, Ordering::Relaxed);
+            self.out.send(EngineEvent::ModelUpdated {
+                player: active.id.clone(),
+                record,
+            });
+        }
+        any
+    }
+
+    pub(super) fn autosave(&mut self) {
+        let due = self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.dirty && a.last_save.elapsed() >= self.config.autosave_every);
+        if due {
+            self.save_active();
+        }
+    }
+
+    pub(super) fn save_active(&mut self) {
+        if let Some(mut active) = self.active.take() {
+            if self.save(&active) {
+                active.dirty = false;
+            }
+            active.last_save = Instant::now();
+            self.active = Some(active);
+        }
+    }
+
+    /// Saves `active` when it has a writer; returns whether it was saved.
+    pub(super) fn save(&self, active: &Active) -> bool {
+        let Some(writer) = &active.writer else {
+            return false;
+        };
+        let profile = active
+            .model
+            .snapshot(active.id.clone(), self.reference.clone());
+        let result = writer.save(&profile).map_err(|e| e.to_string());
+        match result {
+            Ok(()) => {
+                self.counters.saves.fetch_add(1, Ordering::Relaxed);
+                self.out.send(EngineEvent::ProfileSaved {
+                    player: active.id.clone(),
+                });
+                true
+            }
+            Err(message) => {
+                tracing::warn!("saving player {}: {message}", active.id);
+                self.out.send(EngineEvent::ProfileProblem {
+                    player: active.id.clone(),
+                    message,
+                });
+                false
+            }
+        }
+    }
+
+    pub(super) fn switch(&mut self, id: PlayerId) {
+        if self.active.as_ref().is_some_and(|a| a.id == id) {
+            return;
+        }
+        if let Some(old) = self.active.take() {
+            old.model.wait_idle();
+            if self.collect_from(&old) || old.dirty {
+                self.save(&old);
+            }
+            // Dropping `old` releases its lock before the new player's is taken.
+        }
+        self.recent.clear();
+        let (active, notice) = self.open_player(id);
+        self.out.send(EngineEvent::PlayerSwitched {
+            player: active.id.clone(),
+            adapted: active.model.is_adapted(),
+            samples: active.samples(),
+            notice,
+        });
+        self.active = Some(active);
+    }
+
+    pub(super) fn forget(&mut self, id: &PlayerId) {
+        let is_active = self.active.as_ref().is_some_and(|a| &a.id == id);
+        let result = if is_active {
+            let Some(old) = self.active.take() else {
+                return;
+            };
+            old.model.wait_idle();
+            let _ = old.model.take_outcomes();
+            self.recent.clear();
+            let result = match old.writer {
+                Some(writer) => writer.forget(),
+                None => match &self.store {
+                    Some(store) => store.forget(id),
+                    None => Ok(()),
+                },
+            };
+            drop(old.model);
+            let (active, _) = self.open_player(id.clone());
+            self.active = Some(active);
+            result
+        } else {
+            match &self.store {
+                Some(store) => store.forget(id),
+                None => Ok(()),
+            }
+        };
+        match result {
+            Ok(()) => self
+                .out
+                .send(EngineEvent::PlayerForgotten { player: id.clone() }),
+            Err(e) => self.out.send(EngineEvent::ProfileProblem {
+                player: id.clone(),
+                message: e.to_string(),
+            }),
+        }
+    }
+}

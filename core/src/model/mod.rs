@@ -1,0 +1,64 @@
+//! The emotion model: a stacked LSTM over normalised feature sequences, with two heads
+//! (8 emotions, 2 intensities). burn 0.22; the backend is chosen by the [`Device`].
+//!
+//! The LSTM is written here rather than taken from `burn::nn::Lstm`, which runs eight small
+//! matrix products per time step: [`FusedLstm`] computes all four gates with one input and one
+//! recurrent product per step, and at inference projects the inputs of every time step in one
+//! product before the recurrence. Variable lengths: the LSTM is causal, so its outputs at valid
+//! steps never depend on the padding after them; the heads read each sequence's output at its
+//! last valid step, so padding is never read as speech.
+//!
+//! Files: `network.rs` (the layers), `input.rs` (features to model input, normalisation
+//! statistics), `batch.rs` (padding, batched prediction), `config.rs` (a model directory's
+//! `config.json`), `inference.rs` (model directories and [`EmotionClassifier`]). May import
+//! [`crate::labels`], [`crate::features`] and [`crate::speech`]; never the player, the engine
+//! or training.
+
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{relu, sigmoid};
+
+use crate::labels::{Emotion, Intensity};
+
+mod batch;
+mod config;
+mod inference;
+mod input;
+mod network;
+pub use batch::*;
+pub use config::*;
+pub use inference::*;
+pub use input::*;
+pub use network::*;
+
+/// CPU backends the engine can run on, chosen by the [`Device`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Backend {
+    /// burn's pure-Rust `flex` backend (the default: fastest here for this LSTM).
+    #[default]
+    Flex,
+    /// burn's deprecated `ndarray` backend (cargo feature `ndarray`), kept for comparison.
+    #[cfg(feature = "ndarray")]
+    NdArray,
+}
+
+impl Backend {
+    /// The device of this backend.
+    #[must_use]
+    pub fn device(self) -> Device {
+        match self {
+            Backend::Flex => Device::flex(),
+            // Deprecated by burn, kept on purpose: the feature exists to compare against it.
+            #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
+            Backend::NdArray => Device::ndarray(),
+        }
+    }
+}
+
+/// The default device ([`Backend::Flex`]).
+#[must_use]
+pub fn default_device() -> Device {
+    Backend::default().device()
+}

@@ -1,0 +1,244 @@
+//! The adaptation algorithm: analyse utterances, fit a voice head, guard it.
+
+use super::*;
+
+/// The base model and everything an update needs; shared by all players.
+#[derive(Debug)]
+pub struct Adapter {
+    pub(super) base: EmotionModel,
+    pub(super) input: InputConfig,
+    pub(super) global: NormStats,
+    /// What the anchors (the training speakers) tell a voice head.
+    pub(super) prior: Option<DescriptorPrior>,
+    pub(super) config: AdaptConfig,
+    pub(super) device: Device,
+}
+
+impl Adapter {
+    /// An adapter over `classifier`'s model with `anchors` (may be empty: voice heads then
+    /// standardise with the player's statistics alone and keep intensity).
+    #[must_use]
+    pub fn new(classifier: &EmotionClassifier, anchors: &AnchorSet, config: AdaptConfig) -> Self {
+        let mut adapter = Self {
+            base: classifier.model().clone(),
+            input: classifier.input_config().clone(),
+            global: classifier.global_stats().clone(),
+            prior: None,
+            config,
+            device: classifier.device().clone(),
+        };
+        let described: Vec<_> = anchors
+            .anchors
+            .iter()
+            .filter_map(|anchor| {
+                let a = adapter.analyse(&anchor.input.decode())?;
+                Some((a.descriptor, anchor.emotion, anchor.intensity))
+            })
+            .collect();
+        adapter.prior = DescriptorPrior::new(&described);
+        adapter
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &AdaptConfig {
+        &self.config
+    }
+
+    /// The base model.
+    #[must_use]
+    pub fn base(&self) -> &EmotionModel {
+        &self.base
+    }
+
+    /// The input pipeline's configuration.
+    #[must_use]
+    pub fn input_config(&self) -> &InputConfig {
+        &self.input
+    }
+
+    /// What the anchors tell every voice head (`None` without anchors).
+    #[must_use]
+    pub fn prior(&self) -> Option<&DescriptorPrior> {
+        self.prior.as_ref()
+    }
+
+    /// Values in an utterance's descriptor ([`crate::player::voice::describe`]) for this model.
+    #[must_use]
+    pub fn descriptor_width(&self) -> usize {
+        self.base.first_layer_units() + 2 * self.per_frame()
+    }
+
+    /// Coefficients per frame of the model input (MFCCs, and deltas where used).
+    pub(super) fn per_frame(&self) -> usize {
+        self.input.mfcc.n_mfcc * if self.input.deltas { 2 } else { 1 }
+    }
+
+    /// A player's statistics blended with the training set's ([`AdaptConfig::prior_steps`]).
+    #[must_use]
+    pub fn blended_stats(&self, player: Option<&NormStats>) -> NormStats {
+        let prior = self.config.prior_steps;
+        let mut out = NormStats::new(self.global.n_features());
+        if self.global.count > 0 && prior > 0 {
+            let scale = prior as f64 / self.global.count as f64;
+            out.count = prior;
+            out.sum = self.global.sum.iter().map(|v| v * scale).collect();
+            out.sum_sq = self.global.sum_sq.iter().map(|v| v * scale).collect();
+        }
+        if let Some(p) = player.filter(|p| p.n_features() == out.n_features()) {
+            out.merge(p);
+        }
+        if out.count == 0 {
+            return self.global.clone();
+        }
+        out
+    }
+
+    /// What the base network makes of one normalised model input: probabilities and its
+    /// descriptor (`None` only if burn hands back no data).
+    ///
+    /// Always one utterance per forward pass, also when an update analyses 200: the working
+    /// set stays one utterance's tensors. Batches of 16 made an update of 200 samples take
+    /// 0.42 s instead of 0.52 s (`benches/adapt.rs`), but the hour-long soak
+    /// (`scripts/soak`, 59 updates) then grew by 9.4% after warm-up instead of 2.1%: the
+    /// allocator kept the larger batches' memory.
+    pub(super) fn analyse(&self, input: &FeatureMatrix) -> Option<Analysis> {
+        let batch = pad(&[input], &self.device);
+        let (o, mean) = self.base.forward_described(batch.inputs, batch.mask);
+        let values = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().ok();
+        let softmax = burn::tensor::activation::softmax;
+        Some(Analysis {
+            emotion: values(softmax(o.emotion, 1))?.try_into().ok()?,
+            intensity: values(softmax(o.intensity, 1))?.try_into().ok()?,
+            descriptor: describe(&values(mean)?, input, self.per_frame()),
+        })
+    }
+
+    /// The guard's figures: the held-back accuracy of the base network and of the network
+    /// with voice heads fitted on the other parts ([`AdaptConfig::guard_folds`] parts; which
+    /// sample goes where turns with `round`).
+    pub(super) fn guard(
+        &self,
+        analyses: &[Analysis],
+        labels: &[Emotion],
+        round: usize,
+    ) -> (f64, f64) {
+        let fit = self.config.voice_fit();
+        let k = self.config.guard_folds.max(2);
+        let n = analyses.len();
+        let (mut base_hits, mut fused_hits) = (0usize, 0usize);
+        for fold in 0..k {
+            let held = |i: usize| (i + round) % k == fold;
+            let (train_x, train_y): (Vec<&[f32]>, Vec<Emotion>) = (0..n)
+                .filter(|&i| !held(i))
+                .map(|i| (analyses[i].descriptor.as_slice(), labels[i]))
+                .unzip();
+            let head = VoiceHead::fit(&train_x, &train_y, self.prior.as_ref(), &fit).ok();
+            for i in (0..n).filter(|&i| held(i)) {
+                let a = &analyses[i];
+                let voice = head.as_ref().and_then(|h| h.opinion(&a.descriptor));
+                let fused = fuse(&a.emotion, voice.as_ref(), self.config.network_weight);
+                base_hits += usize::from(argmax(&a.emotion) == labels[i].index());
+                fused_hits += usize::from(argmax(&fused) == labels[i].index());
+            }
+        }
+        let n = n.max(1) as f64;
+        (base_hits as f64 / n, fused_hits as f64 / n)
+    }
+
+    /// One update: a voice head fitted on `samples` normalised with `stats` (already
+    /// blended), guarded on held-back samples. `round` varies which samples are held back.
+    #[must_use]
+    pub fn update(
+        &self,
+        samples: &[ConfirmedSample],
+        stats: &NormStats,
+        round: usize,
+    ) -> UpdateResult {
+        let started = Instant::now();
+        let c = &self.config;
+        let recent = &samples[samples.len().saturating_sub(c.max_samples.max(1))..];
+        let record = |before: f64, after: f64, accepted: bool, reason: String| UpdateRecord {
+            time_unix_ms: now_ms(),
+            samples_used: recent.len(),
+            accuracy_before: before,
+            accuracy_after: after,
+            accepted,
+            reason,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let refused = |before: f64, after: f64, reason: String| UpdateResult {
+            voice: None,
+            record: record(before, after, false, reason),
+        };
+        if recent.len() < c.min_samples.max(2) {
+            return refused(
+                0.0,
+                0.0,
+                format!(
+                    "waiting for {} confirmed samples ({} so far)",
+                    c.min_samples.max(2),
+                    recent.len()
+                ),
+            );
+        }
+        // Each sample's input lives only until it is analysed.
+        let (analyses, labels): (Vec<Analysis>, Vec<Emotion>) = recent
+            .iter()
+            .filter_map(|s| {
+                let input = normalised(&self.input.finish(&s.features.decode()), stats);
+                Some((self.analyse(&input)?, s.emotion))
+            })
+            .unzip();
+        let descriptors: Vec<&[f32]> = analyses.iter().map(|a| a.descriptor.as_slice()).collect();
+        let head = match VoiceHead::fit(&descriptors, &labels, self.prior.as_ref(), &c.voice_fit())
+        {
+            Ok(head) => head,
+            Err(e) => return refused(0.0, 0.0, format!("kept the previous weights: {e}")),
+        };
+        let (before, after) = self.guard(&analyses, &labels, round);
+        let held = format!(
+            "on {} samples, each held back from a fit on the others",
+            recent.len()
+        );
+        if after < before {
+            return refused(
+                before,
+                after,
+                format!(
+                    "kept the previous weights: with a voice head {after:.2} {held}, the base \
+                     network {before:.2}"
+                ),
+            );
+        }
+        UpdateResult {
+            voice: Some(head),
+            record: record(
+                before,
+                after,
+                true,
+                format!("{after:.2} {held} (base network {before:.2})"),
+            ),
+        }
+    }
+
+    /// Classifies MFCC frames with a player's `voice` head and already blended `stats`.
+    #[must_use]
+    pub fn classify(
+        &self,
+        voice: Option<&VoiceHead>,
+        mfcc: &[&FeatureMatrix],
+        stats: &NormStats,
+    ) -> Vec<Prediction> {
+        mfcc.iter()
+            .filter_map(|m| self.analyse(&normalised(&self.input.finish(m), stats)))
+            .map(|a| {
+                let opinion = voice.and_then(|v| v.opinion(&a.descriptor));
+                Prediction::from_probabilities(
+                    fuse(&a.emotion, opinion.as_ref(), self.config.network_weight),
+                    a.intensity,
+                )
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,166 @@
+//! Per-player adaptation: each player's own model, learnt from the utterances the player
+//! confirmed.
+//!
+//! # Method
+//! A player's model is the shipped network, normalised with the player's own statistics,
+//! combined with the player's **voice head** ([`crate::player::voice`]): a small classifier over
+//! descriptors of the player's own confirmed utterances, which learns how *this* player
+//! sounds in each emotion and is fused with the network's judgement.
+//! - The player's **normalisation statistics** come from all their speech, labelled or not,
+//!   blended with the training set's while there is little of it ([`AdaptConfig::prior_steps`]).
+//! - Every update fits the voice head **from scratch** on the player's confirmed samples (the
+//!   most recent [`AdaptConfig::max_samples`]), so the model never drifts through a chain of
+//!   updates and a wrong sample's effect ends when it leaves the window. A fit is a convex
+//!   problem solved in milliseconds; the network is never changed, so nothing it learnt from
+//!   its training speakers can be forgotten.
+//! - The shipped **anchor set** (training utterances of the base model's speakers) gives the
+//!   voice head its prior: the descriptors' spread across speakers and the directions of
+//!   intensity it projects out.
+//! - A **guard**: the samples are split into [`AdaptConfig::guard_folds`] parts (a different
+//!   split each update); each part is classified by a voice head fitted on the others, and
+//!   the new head is kept only if that held-back accuracy is not below the base network's on
+//!   the same samples. Otherwise the head in use stays and the record says why.
+//!
+//! [`PlayerModel`] runs updates on its own worker thread and swaps the new head in
+//! atomically; prediction never waits for an update.
+//!
+//! Why not fine-tune the network's last layers: that was this module's first method
+//! (`docs/adaptation.md` has the measurements). On cross-validation folds of RAVDESS it gained
+//! less than the voice head, took ten times longer per update, and added nothing on top of it.
+//!
+//! Files: `anchors.rs` (the anchor set), `adapter.rs` (the algorithm), `player_model.rs`
+//! ([`PlayerModel`]: the worker thread, profile conversion). May import [`crate::model`],
+//! the profile and the voice head.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::features::FeatureMatrix;
+use crate::labels::{Emotion, Intensity};
+use crate::model::EmotionModel;
+use crate::model::{EmotionClassifier, Prediction};
+use crate::model::{InputConfig, NormStats};
+use crate::model::{normalised, pad};
+use crate::player::profile::{
+    BaseModelRef, ConfirmedSample, MIGRATED_FROM_V1, PlayerId, PlayerProfile, QuantisedMatrix,
+    UpdateRecord,
+};
+use crate::player::voice::{DescriptorPrior, VoiceFit, VoiceHead, describe, fuse};
+
+mod adapter;
+mod anchors;
+mod player_model;
+pub use adapter::*;
+pub use anchors::*;
+pub use player_model::*;
+
+/// Settings of per-player adaptation.
+#[derive(Config, Debug)]
+pub struct AdaptConfig {
+    /// The voice head's inverse regularisation strength ([`VoiceFit::c`]).
+    #[config(default = 1.0)]
+    pub c: f32,
+    /// The voice head's full-batch Adam steps per fit.
+    #[config(default = 100)]
+    pub steps: usize,
+    /// The voice head's Adam learning rate.
+    #[config(default = 0.05)]
+    pub learning_rate: f32,
+    /// Utterances the training speakers' descriptor statistics count as in a player's
+    /// standardisation ([`VoiceFit::prior_weight`]).
+    #[config(default = 4.0)]
+    pub prior_utterances: f32,
+    /// Weight of the network's log-probabilities beside the voice head's
+    /// ([`crate::player::voice::fuse`]).
+    #[config(default = 0.5)]
+    pub network_weight: f32,
+    /// Parts the samples are split into for the guard.
+    #[config(default = 4)]
+    pub guard_folds: usize,
+    /// Confirmed samples needed before the first update.
+    #[config(default = 4)]
+    pub min_samples: usize,
+    /// Most recent samples used by an update.
+    #[config(default = 200)]
+    pub max_samples: usize,
+    /// Strength, in model steps, of the training-set statistics blended into a player's own.
+    #[config(default = 300)]
+    pub prior_steps: u64,
+}
+
+impl AdaptConfig {
+    /// The voice head's fitting settings.
+    #[must_use]
+    pub fn voice_fit(&self) -> VoiceFit {
+        VoiceFit {
+            c: self.c,
+            steps: self.steps,
+            learning_rate: self.learning_rate,
+            prior_weight: self.prior_utterances,
+        }
+    }
+}
+
+/// What the network makes of one normalised model input.
+#[derive(Debug, Clone)]
+struct Analysis {
+    emotion: [f32; Emotion::COUNT],
+    intensity: [f32; Intensity::COUNT],
+    descriptor: Vec<f32>,
+}
+
+/// Errors of adaptation.
+#[derive(Debug, thiserror::Error)]
+pub enum AdaptError {
+    /// The anchor file could not be read or written.
+    #[error("anchor set {path}: {reason}")]
+    Anchors {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A saved voice head does not fit this model.
+    #[error("voice head over descriptors of {found} values; this model's have {expected}")]
+    VoiceHead {
+        /// The model's descriptor width.
+        expected: usize,
+        /// The saved head's.
+        found: usize,
+    },
+    /// A sample's features do not fit the model.
+    #[error("features of {found} coefficients per frame, the model takes {expected}")]
+    Shape {
+        /// Coefficients per frame the model takes.
+        expected: usize,
+        /// Coefficients given.
+        found: usize,
+    },
+}
+
+/// What an update produced.
+#[derive(Debug)]
+pub struct UpdateResult {
+    /// The new voice head, when the guard accepted it.
+    pub voice: Option<VoiceHead>,
+    /// The record.
+    pub record: UpdateRecord,
+}
+
+fn argmax(p: &[f32]) -> usize {
+    (0..p.len())
+        .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+        .unwrap_or(0)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

@@ -1,0 +1,377 @@
+//! [`PlayerModel`]: a player's model, its update worker thread, and conversion to and from
+//! the player's profile.
+
+use super::*;
+
+/// A player's data: confirmed samples, speech statistics, update history.
+#[derive(Debug, Clone, Default)]
+pub struct PlayerState {
+    /// Confirmed samples, oldest first (MFCC frames at 8 bits a value, as saved).
+    pub samples: Vec<ConfirmedSample>,
+    /// Statistics of all the player's speech (model-input steps), labelled or not.
+    pub stats: Option<NormStats>,
+    /// Updates so far.
+    pub history: Vec<UpdateRecord>,
+}
+
+pub(super) enum Job {
+    Update,
+    Stop,
+}
+
+pub(super) struct Shared {
+    pub(super) adapter: Arc<Adapter>,
+    pub(super) state: Mutex<PlayerState>,
+    /// The player's voice head in use (`None`: the base network alone).
+    pub(super) voice: RwLock<Option<Arc<VoiceHead>>>,
+    /// Jobs queued or running; `Condvar` wakes [`PlayerModel::wait_idle`].
+    pub(super) pending: (Mutex<usize>, Condvar),
+    pub(super) outcomes: Mutex<VecDeque<UpdateRecord>>,
+}
+
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One player's live model: predictions with their current voice head, confirmations that
+/// queue an update on a worker thread, new heads swapped in atomically.
+pub struct PlayerModel {
+    pub(super) shared: Arc<Shared>,
+    pub(super) jobs: Sender<Job>,
+    pub(super) worker: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for PlayerModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlayerModel")
+            .field("samples", &lock(&self.shared.state).samples.len())
+            .field("adapted", &self.is_adapted())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PlayerModel {
+    /// A player starting from `state` and `voice` head (`None`: the base network alone).
+    #[must_use]
+    pub fn new(adapter: Arc<Adapter>, state: PlayerState, voice: Option<VoiceHead>) -> Self {
+        let shared = Arc::new(Shared {
+            adapter,
+            state: Mutex::new(state),
+            voice: RwLock::new(voice.map(Arc::new)),
+            pending: (Mutex::new(0), Condvar::new()),
+            outcomes: Mutex::new(VecDeque::new()),
+        });
+        let (jobs, rx) = channel();
+        let worker = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("voice-emotion-adapt".to_owned())
+                .spawn(move || worker(&shared, &rx))
+                .map_err(|e| {
+                    tracing::warn!("no adaptation thread ({e}): confirmations will not train");
+                })
+                .ok()
+        };
+        Self {
+            shared,
+            jobs,
+            worker,
+        }
+    }
+
+    pub(super) fn check(&self, mfcc: &FeatureMatrix) -> Result<(), AdaptError> {
+        let expected = self.shared.adapter.input.mfcc.n_mfcc;
+        if mfcc.n_features == expected {
+            Ok(())
+        } else {
+            Err(AdaptError::Shape {
+                expected,
+                found: mfcc.n_features,
+            })
+        }
+    }
+
+    /// The voice head in use (`None`: the base network alone).
+    #[must_use]
+    pub fn voice_head(&self) -> Option<Arc<VoiceHead>> {
+        self.shared
+            .voice
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Whether the player has their own voice head.
+    #[must_use]
+    pub fn is_adapted(&self) -> bool {
+        self.voice_head().is_some()
+    }
+
+    /// The normalisation statistics in use (the player's blended with the training set's).
+    #[must_use]
+    pub fn stats(&self) -> NormStats {
+        let state = lock(&self.shared.state);
+        self.shared.adapter.blended_stats(state.stats.as_ref())
+    }
+
+    /// Classifies an utterance's MFCC frames with the player's voice head and statistics.
+    ///
+    /// # Errors
+    /// [`AdaptError::Shape`] for frames of another size.
+    pub fn classify(&self, mfcc: &FeatureMatrix) -> Result<Prediction, AdaptError> {
+        self.check(mfcc)?;
+        let stats = self.stats();
+        let voice = self.voice_head();
+        self.shared
+            .adapter
+            .classify(voice.as_deref(), &[mfcc], &stats)
+            .pop()
+            .ok_or(AdaptError::Shape {
+                expected: self.shared.adapter.input.mfcc.n_mfcc,
+                found: 0,
+            })
+    }
+
+    /// How many of the player's confirmed samples the model in use classifies as confirmed:
+    /// `(correct, total)`. Its voice head was fitted on these samples, so this shows what
+    /// adaptation learnt, not how well it generalises.
+    #[must_use]
+    pub fn accuracy_on_samples(&self) -> (usize, usize) {
+        let (samples, stats) = {
+            let state = lock(&self.shared.state);
+            (
+                state.samples.clone(),
+                self.shared.adapter.blended_stats(state.stats.as_ref()),
+            )
+        };
+        let decoded: Vec<FeatureMatrix> = samples.iter().map(|s| s.features.decode()).collect();
+        let refs: Vec<&FeatureMatrix> = decoded.iter().collect();
+        let voice = self.voice_head();
+        let correct = self
+            .shared
+            .adapter
+            .classify(voice.as_deref(), &refs, &stats)
+            .iter()
+            .zip(&samples)
+            .filter(|(p, s)| p.emotion == s.emotion)
+            .count();
+        (correct, samples.len())
+    }
+
+    /// Adds unlabelled speech to the player's statistics.
+    ///
+    /// # Errors
+    /// [`AdaptError::Shape`] for frames of another size.
+    pub fn observe(&self, mfcc: &FeatureMatrix) -> Result<(), AdaptError> {
+        self.check(mfcc)?;
+        let input = self.shared.adapter.input.finish(mfcc);
+        let mut state = lock(&self.shared.state);
+        state
+            .stats
+            .get_or_insert_with(|| NormStats::new(input.n_features))
+            .add(&input);
+        Ok(())
+    }
+
+    /// Records a confirmed utterance (its speech also counts for the statistics, see
+    /// [`PlayerModel::observe`]) and queues an update. Returns at once.
+    ///
+    /// # Errors
+    /// [`AdaptError::Shape`] for frames of another size.
+    pub fn confirm(
+        &self,
+        mfcc: FeatureMatrix,
+        emotion: Emotion,
+        intensity: Option<Intensity>,
+    ) -> Result<(), AdaptError> {
+        self.confirm_with_audio(mfcc, None, emotion, intensity)
+    }
+
+    /// [`PlayerModel::confirm`], also keeping the utterance's 16 kHz audio in the player's
+    /// data, for games whose players opted in to keeping their recordings (`None`: features
+    /// only, the default everywhere else).
+    ///
+    /// # Errors
+    /// [`AdaptError::Shape`] for frames of another size.
+    pub fn confirm_with_audio(
+        &self,
+        mfcc: FeatureMatrix,
+        audio: Option<Vec<f32>>,
+        emotion: Emotion,
+        intensity: Option<Intensity>,
+    ) -> Result<(), AdaptError> {
+        self.observe(&mfcc)?;
+        lock(&self.shared.state).samples.push(ConfirmedSample {
+            features: QuantisedMatrix::encode(&mfcc),
+            emotion,
+            intensity,
+            time_unix_ms: now_ms(),
+            audio,
+        });
+        self.queue();
+        Ok(())
+    }
+
+    pub(super) fn queue(&self) {
+        *lock(&self.shared.pending.0) += 1;
+        if self.jobs.send(Job::Update).is_err() {
+            *lock(&self.shared.pending.0) -= 1;
+        }
+    }
+
+    /// Blocks until every queued update has finished.
+    pub fn wait_idle(&self) {
+        let (count, cv) = &self.shared.pending;
+        let mut n = lock(count);
+        while *n > 0 {
+            n = cv.wait(n).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Updates queued or running.
+    #[must_use]
+    pub fn pending_updates(&self) -> usize {
+        *lock(&self.shared.pending.0)
+    }
+
+    /// Records of updates finished since the last call.
+    #[must_use]
+    pub fn take_outcomes(&self) -> Vec<UpdateRecord> {
+        lock(&self.shared.outcomes).drain(..).collect()
+    }
+
+    /// Back to the base network alone (no voice head); drops the confirmed samples unless
+    /// `keep_samples`.
+    pub fn reset(&self, keep_samples: bool) {
+        self.wait_idle();
+        {
+            let mut state = lock(&self.shared.state);
+            if !keep_samples {
+                state.samples.clear();
+            }
+        }
+        *self
+            .shared
+            .voice
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// A copy of the player's data.
+    #[must_use]
+    pub fn state(&self) -> PlayerState {
+        lock(&self.shared.state).clone()
+    }
+
+    /// The player as a profile to save: their voice head (when adapted), samples,
+    /// statistics and history. Waits for running updates first.
+    #[must_use]
+    pub fn to_profile(&self, id: PlayerId, base: BaseModelRef) -> PlayerProfile {
+        self.wait_idle();
+        self.snapshot(id, base)
+    }
+
+    /// [`PlayerModel::to_profile`] without waiting: the voice head in use now and every
+    /// sample confirmed so far (including those the running update has not seen yet).
+    #[must_use]
+    pub fn snapshot(&self, id: PlayerId, base: BaseModelRef) -> PlayerProfile {
+        let state = self.state();
+        let mut profile = PlayerProfile::new(id, base);
+        profile.voice = self.voice_head().map(|v| (*v).clone());
+        profile.samples = state.samples;
+        profile.norm = state.stats;
+        profile.history = state.history;
+        if let Some(first) = profile.samples.first() {
+            profile.created_unix_ms = profile.created_unix_ms.min(first.time_unix_ms);
+        }
+        profile
+    }
+
+    /// A player from a saved profile (whose base the store has already checked). A profile
+    /// read from an older format whose fine-tuned network was dropped
+    /// ([`crate::player::profile::MIGRATED_FROM_V1`]) queues an update at once, so the player's own
+    /// model is back within milliseconds of loading.
+    ///
+    /// # Errors
+    /// [`AdaptError::VoiceHead`] when the saved head does not fit this model.
+    pub fn from_profile(adapter: Arc<Adapter>, profile: PlayerProfile) -> Result<Self, AdaptError> {
+        if let Some(v) = &profile.voice
+            && v.width() != adapter.descriptor_width()
+        {
+            return Err(AdaptError::VoiceHead {
+                expected: adapter.descriptor_width(),
+                found: v.width(),
+            });
+        }
+        let refit = profile.voice.is_none()
+            && profile
+                .history
+                .last()
+                .is_some_and(|r| r.reason == MIGRATED_FROM_V1);
+        let state = PlayerState {
+            samples: profile.samples,
+            stats: profile.norm,
+            history: profile.history,
+        };
+        let player = Self::new(adapter, state, profile.voice);
+        if refit {
+            player.queue();
+        }
+        Ok(player)
+    }
+}
+
+impl Drop for PlayerModel {
+    fn drop(&mut self) {
+        let _ = self.jobs.send(Job::Stop);
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+pub(super) fn worker(shared: &Shared, jobs: &Receiver<Job>) {
+    let mut round = 0usize;
+    loop {
+        let Ok(job) = jobs.recv() else { return };
+        if matches!(job, Job::Stop) {
+            return;
+        }
+        // Confirmations that arrived meanwhile are covered by this one update.
+        let mut covered = 1usize;
+        let mut stop = false;
+        loop {
+            match jobs.try_recv() {
+                Ok(Job::Update) => covered += 1,
+                Ok(Job::Stop) | Err(TryRecvError::Disconnected) => {
+                    stop = true;
+                    break;
+                }
+                Err(TryRecvError::Empty) => break,
+            }
+        }
+        let (samples, stats) = {
+            let state = lock(&shared.state);
+            (
+                state.samples.clone(),
+                shared.adapter.blended_stats(state.stats.as_ref()),
+            )
+        };
+        let result = shared.adapter.update(&samples, &stats, round);
+        round += 1;
+        if let Some(head) = result.voice {
+            *shared.voice.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(head));
+        }
+        lock(&shared.state).history.push(result.record.clone());
+        lock(&shared.outcomes).push_back(result.record);
+        {
+            let (count, cv) = &shared.pending;
+            let mut n = lock(count);
+            *n = n.saturating_sub(covered);
+            cv.notify_all();
+        }
+        if stop {
+            return;
+        }
+    }
+}

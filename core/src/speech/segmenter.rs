@@ -1,0 +1,499 @@
+//! The streaming segmenter: frame levels against an adaptive noise floor, utterances
+//! with pre-roll and hangover, and [`trim_silence`] for whole clips.
+
+use super::*;
+
+/// Level of a frame in dBFS, mean removed; non-finite samples count as 0.
+pub(super) fn frame_level_db(frame: &[f32]) -> f32 {
+    let mut sum = 0.0f64;
+    let mut sum_sq = 0.0f64;
+    for &x in frame {
+        let x = f64::from(sanitize(x));
+        sum += x;
+        sum_sq += x * x;
+    }
+    level_db(sum, sum_sq, frame.len())
+}
+
+pub(super) fn level_db(sum: f64, sum_sq: f64, n: usize) -> f32 {
+    if n == 0 {
+        return SILENCE_DB;
+    }
+    let n = n as f64;
+    let mean = sum / n;
+    let power = sum_sq / n - mean * mean;
+    if power > 1e-12 {
+        (10.0 * power.log10()) as f32
+    } else {
+        SILENCE_DB
+    }
+}
+
+pub(super) fn sanitize(x: f32) -> f32 {
+    if x.is_finite() { x } else { 0.0 }
+}
+
+/// Why an [`Utterance`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EndReason {
+    /// [`VadConfig::hangover_ms`] of non-speech followed it.
+    Silence,
+    /// It reached [`VadConfig::max_utterance_ms`]; if speech goes on, the next utterance
+    /// starts exactly where this one ends.
+    MaxLength,
+    /// [`Segmenter::flush`] ended it.
+    EndOfStream,
+}
+
+/// A detected stretch of speech. Positions are absolute sample indices in the stream since the
+/// segmenter was created or [reset](Segmenter::reset); ends are exclusive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Utterance {
+    /// First sample of [`samples`](Self::samples), pre-roll included.
+    pub start_sample: u64,
+    /// One past the last sample of [`samples`](Self::samples), tail included.
+    pub end_sample: u64,
+    /// Where speech was detected (start of the onset frames), `>= start_sample`.
+    pub speech_start_sample: u64,
+    /// End of the last speech frame, `<= end_sample`.
+    pub speech_end_sample: u64,
+    /// The audio from `start_sample` to `end_sample` (non-finite input samples are zeroed).
+    pub samples: Vec<f32>,
+    /// Why it ended.
+    pub end_reason: EndReason,
+}
+
+impl Utterance {
+    /// Length of [`samples`](Self::samples) in seconds at `sample_rate`.
+    #[must_use]
+    pub fn duration_seconds(&self, sample_rate: u32) -> f64 {
+        self.samples.len() as f64 / f64::from(sample_rate.max(1))
+    }
+}
+
+/// What a [`Segmenter`] reports. Every `SpeechStarted` is followed by exactly one
+/// `SpeechEnded` or `SpeechDiscarded`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SegmentEvent {
+    /// Speech began (reported [`VadConfig::onset_ms`] after it did).
+    SpeechStarted {
+        /// Where the utterance starts, pre-roll included.
+        start_sample: u64,
+        /// Where speech was detected.
+        speech_start_sample: u64,
+    },
+    /// An utterance is complete.
+    SpeechEnded {
+        /// The utterance and its audio.
+        utterance: Utterance,
+    },
+    /// The utterance that started was shorter than [`VadConfig::min_speech_ms`] and is
+    /// dropped.
+    SpeechDiscarded {
+        /// Where it started, pre-roll included.
+        start_sample: u64,
+        /// Where it ended.
+        end_sample: u64,
+    },
+}
+
+/// Settings derived from a validated config at one sample rate.
+#[derive(Debug, Clone)]
+pub(super) struct Params {
+    pub(super) frame_len: usize,
+    pub(super) onset_frames: u32,
+    pub(super) hangover_frames: u32,
+    pub(super) pre_roll: usize,
+    pub(super) tail: u64,
+    pub(super) min_speech: u64,
+    pub(super) max_len: usize,
+    pub(super) threshold_db: f32,
+    pub(super) abs_floor_db: f32,
+    pub(super) rise_per_frame_db: f32,
+}
+
+impl Params {
+    pub(super) fn new(config: &VadConfig, sample_rate: u32) -> Result<Self, VadError> {
+        config.validate()?;
+        if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
+            return Err(VadError::SampleRate { rate: sample_rate });
+        }
+        let frame_len = config.frame_samples(sample_rate);
+        let onset_frames = frames_for(config.onset_ms, config.frame_ms);
+        let (threshold_db, abs_floor_db) = config.effective_thresholds();
+        let params = Self {
+            frame_len,
+            onset_frames,
+            hangover_frames: frames_for(config.hangover_ms, config.frame_ms),
+            pre_roll: ms_to_samples(config.pre_roll_ms, sample_rate),
+            tail: ms_to_samples(config.tail_ms, sample_rate) as u64,
+            min_speech: ms_to_samples(config.min_speech_ms, sample_rate) as u64,
+            max_len: ms_to_samples(config.max_utterance_ms, sample_rate),
+            threshold_db,
+            abs_floor_db,
+            rise_per_frame_db: config.noise_rise_db_per_s * frame_len as f32 / sample_rate as f32,
+        };
+        if params.max_len <= params.history_len() {
+            return Err(VadError::MaxTooShort {
+                max_utterance_ms: config.max_utterance_ms,
+                needed_ms: (params.history_len() + 1) as f32 * 1000.0 / sample_rate as f32,
+            });
+        }
+        Ok(params)
+    }
+
+    pub(super) fn onset_len(&self) -> usize {
+        self.onset_frames as usize * self.frame_len
+    }
+
+    /// Samples kept while idle: the onset frames plus the pre-roll before them.
+    pub(super) fn history_len(&self) -> usize {
+        self.onset_len() + self.pre_roll
+    }
+}
+
+/// Fixed-capacity ring of the most recent samples.
+#[derive(Debug, Clone)]
+pub(super) struct Ring {
+    pub(super) buf: Vec<f32>,
+    pub(super) head: usize,
+    pub(super) len: usize,
+}
+
+impl Ring {
+    pub(super) fn new(capacity: usize) -> Self {
+        Self {
+            buf: vec![0.0; capacity],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+    }
+
+    pub(super) fn push(&mut self, x: f32) {
+        let cap = self.buf.len();
+        if let Some(slot) = self.buf.get_mut(self.head) {
+            *slot = x;
+            self.head = (self.head + 1) % cap;
+            self.len = (self.len + 1).min(cap);
+        }
+    }
+
+    pub(super) fn push_slice(&mut self, xs: &[f32]) {
+        for &x in xs {
+            self.push(x);
+        }
+    }
+
+    /// Appends the last `take` samples (at most `len`), oldest first, to `out`.
+    pub(super) fn copy_last(&self, take: usize, out: &mut Vec<f32>) {
+        let cap = self.buf.len();
+        let take = take.min(self.len);
+        if take == 0 {
+            return;
+        }
+        let start = (self.head + cap - take) % cap;
+        let first = (cap - start).min(take);
+        out.extend_from_slice(self.buf.get(start..start + first).unwrap_or_default());
+        out.extend_from_slice(self.buf.get(..take - first).unwrap_or_default());
+    }
+}
+
+/// Streaming utterance detector for real-time audio.
+///
+/// Feed it blocks of any size with [`push`](Self::push); the events are the same however the
+/// stream is split. It keeps a ring of recent samples for the pre-roll and one utterance
+/// buffer preallocated for [`VadConfig::max_utterance_ms`], so memory is bounded and a push
+/// allocates nothing except the `samples` of each [`SegmentEvent::SpeechEnded`] (an exact-size
+/// copy) and growth of the caller's event vector.
+#[derive(Debug, Clone)]
+pub struct Segmenter {
+    pub(super) config: VadConfig,
+    pub(super) sample_rate: u32,
+    pub(super) params: Params,
+    /// Samples consumed since creation or reset.
+    pub(super) position: u64,
+    pub(super) frame_fill: usize,
+    pub(super) frame_sum: f64,
+    pub(super) frame_sum_sq: f64,
+    pub(super) noise_floor_db: Option<f32>,
+    /// Consecutive speech frames while idle.
+    pub(super) onset_run: u32,
+    /// Consecutive non-speech frames while speaking.
+    pub(super) silence_run: u32,
+    pub(super) speaking: bool,
+    pub(super) utterance_start: u64,
+    pub(super) speech_start: u64,
+    pub(super) last_speech_end: u64,
+    pub(super) utterance: Vec<f32>,
+    pub(super) history: Ring,
+}
+
+impl Segmenter {
+    /// A segmenter for a stream at `sample_rate` Hz (normally [`crate::audio::SAMPLE_RATE`]).
+    ///
+    /// # Errors
+    /// [`VadError`] when `config` does not [validate](VadConfig::validate) or the rate is
+    /// outside [`MIN_SAMPLE_RATE`]`..=`[`MAX_SAMPLE_RATE`].
+    pub fn new(config: VadConfig, sample_rate: u32) -> Result<Self, VadError> {
+        let params = Params::new(&config, sample_rate)?;
+        Ok(Self {
+            utterance: Vec::with_capacity(params.max_len),
+            history: Ring::new(params.history_len()),
+            config,
+            sample_rate,
+            params,
+            position: 0,
+            frame_fill: 0,
+            frame_sum: 0.0,
+            frame_sum_sq: 0.0,
+            noise_floor_db: None,
+            onset_run: 0,
+            silence_run: 0,
+            speaking: false,
+            utterance_start: 0,
+            speech_start: 0,
+            last_speech_end: 0,
+        })
+    }
+
+    /// The configuration in force.
+    #[must_use]
+    pub fn config(&self) -> &VadConfig {
+        &self.config
+    }
+
+    /// The stream's sample rate.
+    #[must_use]
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    /// Samples consumed since creation or the last [`reset`](Self::reset).
+    #[must_use]
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Whether an utterance is in progress (started and not yet ended).
+    #[must_use]
+    pub fn is_speaking(&self) -> bool {
+        self.speaking
+    }
+
+    /// The current noise-floor estimate in dBFS (`None` before the first full frame).
+    #[must_use]
+    pub fn noise_floor_db(&self) -> Option<f32> {
+        self.noise_floor_db
+    }
+
+    /// Changes [`VadConfig::sensitivity`] on the fly (e.g. from a game's settings menu); it
+    /// applies from the next frame.
+    ///
+    /// # Errors
+    /// [`VadError::OutOfRange`] unless `0 <= sensitivity <= 1`.
+    pub fn set_sensitivity(&mut self, sensitivity: f32) -> Result<(), VadError> {
+        check_range("sensitivity", sensitivity, 0.0, 1.0)?;
+        self.config.sensitivity = sensitivity;
+        let (threshold_db, abs_floor_db) = self.config.effective_thresholds();
+        self.params.threshold_db = threshold_db;
+        self.params.abs_floor_db = abs_floor_db;
+        Ok(())
+    }
+
+    /// Consumes a block of samples (any length, including 0) and appends what happened to
+    /// `events`. Non-finite samples are treated as 0.
+    pub fn push(&mut self, samples: &[f32], events: &mut Vec<SegmentEvent>) {
+        for &x in samples {
+            let x = sanitize(x);
+            let xd = f64::from(x);
+            self.frame_sum += xd;
+            self.frame_sum_sq += xd * xd;
+            self.frame_fill += 1;
+            self.position += 1;
+            if self.speaking {
+                self.utterance.push(x);
+                if self.utterance.len() >= self.params.max_len {
+                    self.end_utterance(EndReason::MaxLength, events);
+                }
+            } else {
+                self.history.push(x);
+            }
+            if self.frame_fill >= self.params.frame_len {
+                self.end_frame(events);
+            }
+        }
+    }
+
+    /// Ends the stream: an utterance in progress ends now (as [`EndReason::EndOfStream`], or
+    /// is discarded if too short), and the partial frame, onset count and pre-roll are
+    /// dropped. The position and noise floor are kept, so pushing more continues the stream.
+    pub fn flush(&mut self, events: &mut Vec<SegmentEvent>) {
+        if self.speaking {
+            self.end_utterance(EndReason::EndOfStream, events);
+        }
+        self.clear_frame();
+        self.onset_run = 0;
+        self.history.clear();
+    }
+
+    /// Forgets everything, as if newly created (buffers are kept, nothing is reported).
+    pub fn reset(&mut self) {
+        self.position = 0;
+        self.clear_frame();
+        self.noise_floor_db = None;
+        self.onset_run = 0;
+        self.silence_run = 0;
+        self.speaking = false;
+        self.utterance_start = 0;
+        self.speech_start = 0;
+        self.last_speech_end = 0;
+        self.utterance.clear();
+        self.history.clear();
+    }
+
+    pub(super) fn clear_frame(&mut self) {
+        self.frame_fill = 0;
+        self.frame_sum = 0.0;
+        self.frame_sum_sq = 0.0;
+    }
+
+    /// Classifies the frame that ends at `self.position` and advances the state machine.
+    pub(super) fn end_frame(&mut self, events: &mut Vec<SegmentEvent>) {
+        let level = level_db(self.frame_sum, self.frame_sum_sq, self.frame_fill);
+        self.clear_frame();
+        let p = &self.params;
+        let lowest = p.abs_floor_db - p.threshold_db;
+        let floor = self.noise_floor_db.unwrap_or(level).max(lowest);
+        let is_speech = level > floor + p.threshold_db && level > p.abs_floor_db;
+        let next = if level < floor {
+            level
+        } else {
+            (floor + p.rise_per_frame_db).min(level)
+        };
+        self.noise_floor_db = Some(next.max(lowest));
+
+        let now = self.position;
+        if self.speaking {
+            if is_speech {
+                self.last_speech_end = now;
+                self.silence_run = 0;
+            } else {
+                self.silence_run += 1;
+                if self.silence_run >= self.params.hangover_frames {
+                    self.end_utterance(EndReason::Silence, events);
+                }
+            }
+        } else if is_speech {
+            self.onset_run += 1;
+            if self.onset_run >= self.params.onset_frames {
+                self.start_utterance(events);
+            }
+        } else {
+            self.onset_run = 0;
+        }
+    }
+
+    pub(super) fn start_utterance(&mut self, events: &mut Vec<SegmentEvent>) {
+        let now = self.position;
+        let take = self.history.len.min(self.params.history_len());
+        let start = now.saturating_sub(take as u64);
+        let speech_start = now
+            .saturating_sub(self.params.onset_len() as u64)
+            .max(start);
+        self.utterance.clear();
+        self.history.copy_last(take, &mut self.utterance);
+        self.history.clear();
+        self.speaking = true;
+        self.onset_run = 0;
+        self.silence_run = 0;
+        self.utterance_start = start;
+        self.speech_start = speech_start;
+        self.last_speech_end = now;
+        events.push(SegmentEvent::SpeechStarted {
+            start_sample: start,
+            speech_start_sample: speech_start,
+        });
+    }
+
+    pub(super) fn end_utterance(&mut self, reason: EndReason, events: &mut Vec<SegmentEvent>) {
+        let now = self.position;
+        let speech_ongoing = self.silence_run == 0;
+        let speech_end = match reason {
+            EndReason::MaxLength | EndReason::EndOfStream if speech_ongoing => now,
+            _ => self.last_speech_end.min(now),
+        };
+        let end = match reason {
+            EndReason::MaxLength => now,
+            _ => (speech_end + self.params.tail).min(now),
+        };
+        let start = self.utterance_start;
+        let keep = usize::try_from(end - start)
+            .unwrap_or(usize::MAX)
+            .min(self.utterance.len());
+        let end = start + keep as u64;
+        if speech_end.saturating_sub(self.speech_start) < self.params.min_speech {
+            events.push(SegmentEvent::SpeechDiscarded {
+                start_sample: start,
+                end_sample: end,
+            });
+        } else {
+            events.push(SegmentEvent::SpeechEnded {
+                utterance: Utterance {
+                    start_sample: start,
+                    end_sample: end,
+                    speech_start_sample: self.speech_start,
+                    speech_end_sample: speech_end.min(end),
+                    samples: self.utterance.get(..keep).unwrap_or_default().to_vec(),
+                    end_reason: reason,
+                },
+            });
+        }
+        // What followed the tail may serve as the next utterance's pre-roll.
+        self.history.clear();
+        self.history
+            .push_slice(self.utterance.get(keep..).unwrap_or_default());
+        self.utterance.clear();
+        self.speaking = false;
+        self.onset_run = 0;
+        self.silence_run = 0;
+    }
+}
+
+/// The part of a whole clip that is not leading or trailing silence, as a sample range.
+///
+/// The clip is cut into non-overlapping [`VadConfig::frame_ms`] frames (the last one may be
+/// partial). If even the loudest frame is not above the absolute floor (at the configured
+/// sensitivity) the clip is silent and the range is empty (`0..0`). Otherwise the range runs
+/// from the first to the last frame within [`VadConfig::trim_top_db`] of the loudest one
+/// and above `absolute floor - relative threshold` (so a quiet clip's own noise blips are not
+/// kept). Silence inside the range is kept. Never panics; a config that fails
+/// [`VadConfig::validate`] gives a well-defined but unspecified range.
+#[must_use]
+pub fn trim_silence(samples: &[f32], sample_rate: u32, config: &VadConfig) -> Range<usize> {
+    let frame_len = config.frame_samples(sample_rate);
+    let loudest = samples
+        .chunks(frame_len)
+        .map(frame_level_db)
+        .fold(SILENCE_DB, f32::max);
+    let (threshold_db, abs_floor_db) = config.effective_thresholds();
+    // `!(a > b)` so that NaN settings also give the empty range.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    if !(loudest > abs_floor_db) {
+        return 0..0;
+    }
+    let cut = (loudest - config.trim_top_db).max(abs_floor_db - threshold_db);
+    let loud = |frame: &[f32]| frame_level_db(frame) > cut;
+    let first = samples.chunks(frame_len).position(loud);
+    let last = samples.chunks(frame_len).rposition(loud);
+    match (first, last) {
+        (Some(first), Some(last)) => {
+            (first * frame_len).min(samples.len())..((last + 1) * frame_len).min(samples.len())
+        }
+        _ => 0..0,
+    }
+}

@@ -1,0 +1,121 @@
+//! Training examples, normalisation choices and labelled batches.
+
+use std::collections::BTreeMap;
+
+use burn::prelude::*;
+use rand::seq::SliceRandom;
+
+use crate::features::FeatureMatrix;
+use crate::labels::{Emotion, Intensity};
+use crate::model::{NormStats, Padded, pad};
+
+/// One utterance ready for the model (features not yet normalised).
+#[derive(Debug, Clone)]
+pub struct Example {
+    /// Model input, `steps x n_features`.
+    pub features: FeatureMatrix,
+    /// Emotion label.
+    pub emotion: Emotion,
+    /// Intensity label, when known.
+    pub intensity: Option<Intensity>,
+    /// Speaker id (for per-speaker normalisation).
+    pub speaker: String,
+}
+
+/// How inputs are normalised.
+#[derive(Debug, Clone)]
+pub struct Normaliser {
+    /// Statistics of the training set (the cold-start normalisation).
+    pub global: NormStats,
+    /// Statistics of each speaker's own (unlabelled) speech.
+    pub speakers: BTreeMap<String, NormStats>,
+}
+
+impl Normaliser {
+    /// Global statistics over `examples` and per-speaker statistics of each speaker in them.
+    #[must_use]
+    pub fn fit<'a>(examples: impl IntoIterator<Item = &'a Example>, n_features: usize) -> Self {
+        let mut global = NormStats::new(n_features);
+        let mut speakers: BTreeMap<String, NormStats> = BTreeMap::new();
+        for e in examples {
+            global.add(&e.features);
+            speakers
+                .entry(e.speaker.clone())
+                .or_insert_with(|| NormStats::new(n_features))
+                .add(&e.features);
+        }
+        Self { global, speakers }
+    }
+
+    /// The statistics for `speaker`: their own when `per_speaker` and known, else global.
+    #[must_use]
+    pub fn stats(&self, speaker: &str, per_speaker: bool) -> &NormStats {
+        if per_speaker && let Some(s) = self.speakers.get(speaker) {
+            return s;
+        }
+        &self.global
+    }
+}
+
+/// A padded batch on a device.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// `[batch, steps, n_features]`.
+    pub inputs: Tensor<3>,
+    /// `[batch, steps, 1]`, 1.0 on valid steps.
+    pub mask: Tensor<3>,
+    /// Emotion indices, `[batch]`.
+    pub emotions: Tensor<1, Int>,
+    /// Intensity indices, `[batch]` (0 where unknown).
+    pub intensities: Tensor<1, Int>,
+    /// 1.0 where the intensity is known, `[batch]`.
+    pub intensity_known: Tensor<1>,
+}
+
+/// Pads already-normalised feature matrices into a labelled batch.
+#[must_use]
+pub fn make_batch(
+    items: &[(&FeatureMatrix, Emotion, Option<Intensity>)],
+    device: &Device,
+) -> Batch {
+    let b = items.len();
+    let inputs: Vec<&FeatureMatrix> = items.iter().map(|i| i.0).collect();
+    let Padded { inputs, mask } = pad(&inputs, device);
+    let emotions: Vec<i64> = items.iter().map(|i| i.1.index() as i64).collect();
+    let intensities: Vec<i64> = items
+        .iter()
+        .map(|i| i.2.map_or(0, |v| v.index() as i64))
+        .collect();
+    let known: Vec<f32> = items
+        .iter()
+        .map(|i| if i.2.is_some() { 1.0 } else { 0.0 })
+        .collect();
+    Batch {
+        inputs,
+        mask,
+        emotions: Tensor::from_data(TensorData::new(emotions, [b]), device),
+        intensities: Tensor::from_data(TensorData::new(intensities, [b]), device),
+        intensity_known: Tensor::from_data(TensorData::new(known, [b]), device),
+    }
+}
+
+/// One epoch's batches of indices into `lengths`: the indices shuffled, cut into pools of
+/// `pool` batches, each pool sorted by length and cut into batches of `batch_size`, and the
+/// batches shuffled. Every index appears exactly once.
+pub fn length_batches(
+    lengths: &[usize],
+    batch_size: usize,
+    pool: usize,
+    rng: &mut impl rand::Rng,
+) -> Vec<Vec<usize>> {
+    let batch_size = batch_size.max(1);
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.shuffle(rng);
+    let mut batches: Vec<Vec<usize>> = Vec::with_capacity(order.len().div_ceil(batch_size));
+    for group in order.chunks_mut(batch_size * pool.max(1)) {
+        group.sort_by_key(|&i| lengths[i]);
+        batches.extend(group.chunks(batch_size).map(<[usize]>::to_vec));
+    }
+    batches.shuffle(rng);
+    batches
+}

@@ -1,0 +1,19 @@
+//! Training-only code, behind the `training` cargo feature (the plugin does not enable it):
+//! labelled [`dataset`]s (RAVDESS, manifests), [`augment`]ation, turning samples into
+//! examples ([`data`]), labelled batches, the training loop, evaluation and [`metrics`].
+//!
+//! May import every runtime module; no runtime module imports this one.
+
+pub mod augment;
+pub mod data;
+pub mod dataset;
+pub mod metrics;
+
+mod batch;
+mod evaluate;
+mod train;
+
+pub use crate::model::TrainingConfig;
+pub use batch::*;
+pub use evaluate::*;
+pub use train::*;

@@ -1,0 +1,202 @@
+//! Engine events to the plugin's messages and resources: plain conversions, tested without
+//! an `App` (the systems in `systems.rs` only call them).
+
+use voice_emotion::engine::Detection;
+use voice_emotion::player::PlayerId;
+use voice_emotion::player::profile::UpdateRecord;
+
+use crate::messages::{EmotionDetected, PlayerChanged, PlayerModelUpdated, UpdateOutcome};
+use crate::resources::ActivePlayer;
+
+impl From<Detection> for EmotionDetected {
+    /// The message for a detection; its latency runs from the end of speech to now.
+    fn from(d: Detection) -> Self {
+        let p = &d.prediction;
+        Self {
+            utterance: d.utterance,
+            player: d.player,
+            emotion: p.emotion,
+            confidence: p.confidence,
+            probabilities: p.probabilities,
+            intensity: p.intensity,
+            intensity_confidence: p.intensity_probabilities[p.intensity.index()],
+            duration_seconds: d.duration_seconds,
+            adapted: d.adapted,
+            mfcc: d.mfcc,
+            latency_ms: d.ended_at.elapsed().as_secs_f64() * 1000.0,
+        }
+    }
+}
+
+impl From<&UpdateRecord> for UpdateOutcome {
+    fn from(record: &UpdateRecord) -> Self {
+        if record.accepted {
+            Self::Accepted
+        } else {
+            Self::Refused {
+                reason: record.reason.clone(),
+            }
+        }
+    }
+}
+
+impl From<(PlayerId, UpdateRecord)> for PlayerModelUpdated {
+    fn from((player, record): (PlayerId, UpdateRecord)) -> Self {
+        Self {
+            player,
+            outcome: UpdateOutcome::from(&record),
+            accuracy_before: record.accuracy_before,
+            accuracy_after: record.accuracy_after,
+            samples_used: record.samples_used,
+            seconds: record.seconds,
+        }
+    }
+}
+
+impl From<&PlayerChanged> for ActivePlayer {
+    /// The active player as of a change (no updates yet this session).
+    fn from(c: &PlayerChanged) -> Self {
+        Self {
+            id: Some(c.player.clone()),
+            adapted: c.adapted,
+            samples: c.samples,
+            updates: 0,
+            notice: c.notice.clone(),
+        }
+    }
+}
+
+impl ActivePlayer {
+    /// Whether `player` is the active one.
+    #[must_use]
+    pub fn is(&self, player: &PlayerId) -> bool {
+        self.id.as_ref() == Some(player)
+    }
+
+    /// Counts a finished update of `player` (if active): an accepted one gives them their own
+    /// weights.
+    pub(crate) fn count_update(&mut self, update: &PlayerModelUpdated) {
+        if self.is(&update.player) {
+            self.updates += 1;
+            self.adapted |= update.outcome == UpdateOutcome::Accepted;
+        }
+    }
+
+    /// A profile problem of `player`: when active, their notice, and the [`PlayerChanged`]
+    /// that tells the game.
+    pub(crate) fn profile_problem(
+        &mut self,
+        player: &PlayerId,
+        message: &str,
+    ) -> Option<PlayerChanged> {
+        if !self.is(player) {
+            return None;
+        }
+        self.notice = Some(message.to_owned());
+        Some(PlayerChanged {
+            player: player.clone(),
+            adapted: self.adapted,
+            samples: self.samples,
+            notice: Some(message.to_owned()),
+        })
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use voice_emotion::features::FeatureMatrix;
+    use voice_emotion::labels::{Emotion, Intensity};
+    use voice_emotion::model::Prediction;
+
+    use super::*;
+
+    fn id(s: &str) -> PlayerId {
+        PlayerId::new(s).unwrap()
+    }
+
+    fn record(accepted: bool) -> UpdateRecord {
+        UpdateRecord {
+            time_unix_ms: 1,
+            samples_used: 6,
+            accuracy_before: 0.5,
+            accuracy_after: 0.75,
+            accepted,
+            reason: "held-back accuracy fell".to_owned(),
+            seconds: 0.02,
+        }
+    }
+
+    #[test]
+    fn a_detection_becomes_its_message() {
+        let mut e = [0.05; Emotion::COUNT];
+        e[Emotion::Sad.index()] = 0.65;
+        let d = Detection {
+            utterance: 7,
+            player: id("ana"),
+            prediction: Prediction::from_probabilities(e, [0.3, 0.7]),
+            duration_seconds: 2.5,
+            ended_at: Instant::now() - Duration::from_millis(20),
+            processing: Duration::from_millis(3),
+            adapted: true,
+            mfcc: Arc::new(FeatureMatrix {
+                data: vec![0.0; 40],
+                n_frames: 1,
+                n_features: 40,
+            }),
+        };
+        let m = EmotionDetected::from(d);
+        assert_eq!((m.utterance, m.player.as_str()), (7, "ana"));
+        assert_eq!((m.emotion, m.confidence), (Emotion::Sad, 0.65));
+        assert_eq!(
+            (m.intensity, m.intensity_confidence),
+            (Intensity::Strong, 0.7)
+        );
+        assert!(m.adapted && m.latency_ms >= 20.0, "{}", m.latency_ms);
+        assert_eq!(m.mfcc.n_features, 40);
+    }
+
+    #[test]
+    fn update_records_become_outcomes() {
+        let kept = PlayerModelUpdated::from((id("ana"), record(true)));
+        assert_eq!(kept.outcome, UpdateOutcome::Accepted);
+        assert_eq!((kept.samples_used, kept.accuracy_after), (6, 0.75));
+        let refused = PlayerModelUpdated::from((id("ana"), record(false)));
+        assert_eq!(
+            refused.outcome,
+            UpdateOutcome::Refused {
+                reason: "held-back accuracy fell".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn the_active_player_follows_changes_updates_and_problems() {
+        let changed = PlayerChanged {
+            player: id("ana"),
+            adapted: false,
+            samples: 3,
+            notice: None,
+        };
+        let mut active = ActivePlayer::from(&changed);
+        assert!(active.is(&id("ana")) && !active.is(&id("bo")));
+        active.count_update(&PlayerModelUpdated::from((id("bo"), record(true))));
+        assert_eq!(
+            (active.updates, active.adapted),
+            (0, false),
+            "another player's update"
+        );
+        active.count_update(&PlayerModelUpdated::from((id("ana"), record(false))));
+        assert_eq!((active.updates, active.adapted), (1, false));
+        active.count_update(&PlayerModelUpdated::from((id("ana"), record(true))));
+        assert_eq!((active.updates, active.adapted), (2, true));
+        assert_eq!(active.profile_problem(&id("bo"), "disk full"), None);
+        let told = active.profile_problem(&id("ana"), "disk full").unwrap();
+        assert_eq!(told.notice.as_deref(), Some("disk full"));
+        assert_eq!((told.adapted, told.samples), (true, 3));
+        assert_eq!(active.notice.as_deref(), Some("disk full"));
+    }
+}
