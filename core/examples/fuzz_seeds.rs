@@ -2,7 +2,7 @@
 //! and nearly valid WAV files, manifests and profile files for libFuzzer to mutate.
 //!
 //! `cargo run -p voice_emotion --example fuzz_seeds -- fuzz/corpus` (scripts/fuzz runs it).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 #[path = "../tests/common/hostile.rs"]
 mod hostile;

@@ -7,7 +7,7 @@
 //! process forks, the child briefly shares every open file of the parent, locked ones included,
 //! so a test spawning children would make concurrent lock tests in the same process fail
 //! spuriously. (Cargo runs test binaries one after another.)
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::fs;
 use std::io::{BufRead, BufReader};

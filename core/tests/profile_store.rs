@@ -1,7 +1,7 @@
 //! The player profile store in one process: round trips, hostile ids, every kind of damaged
 //! file, locking, forgetting and size. `profile_processes.rs` has the tests with child
 //! processes (locks across processes, crash safety).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::fs;
 use std::time::Instant;

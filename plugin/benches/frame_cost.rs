@@ -3,7 +3,7 @@
 //! the time from the end of an utterance to its `EmotionDetected` message.
 //!
 //! `cargo bench -p bevy_voice_emotion --bench frame_cost`
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::time::{Duration, Instant};
 

@@ -111,6 +111,7 @@ mod tests {
     use voice_emotion::features::FeatureMatrix;
     use voice_emotion::labels::{Emotion, Intensity};
     use voice_emotion::model::Prediction;
+    use voice_emotion::player::profile::RecordKind;
 
     use super::*;
 
@@ -127,6 +128,7 @@ mod tests {
             accepted,
             reason: "held-back accuracy fell".to_owned(),
             seconds: 0.02,
+            kind: RecordKind::Update,
         }
     }
 

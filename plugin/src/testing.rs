@@ -44,7 +44,10 @@ impl Plugin for MessageLogPlugin {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "Bevy systems take what they use as parameters"
+)]
 fn record(
     mut log: ResMut<MessageLog>,
     mut started: MessageReader<SpeechStarted>,

@@ -1,6 +1,6 @@
 //! The plugin in a headless app (`MinimalPlugins`) with scripted input: no microphone, no
 //! data set needed.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
 //! The `trainer` binary end to end: output formats, real RAVDESS data, one-line errors.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

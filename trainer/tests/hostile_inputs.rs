@@ -3,7 +3,7 @@
 //! `trainer features`), and hostile manifests through `trainer dataset` and `trainer evaluate`.
 //! A file that decodes gives a row; anything else exits non-zero with exactly one line,
 //! `error: …`, naming the input. Nothing panics or hangs.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 #[path = "../../core/tests/common/hostile.rs"]
 mod hostile;

@@ -51,7 +51,10 @@ impl Backend {
             Backend::Flex => Device::flex(),
             // Deprecated by burn, kept on purpose: the feature exists to compare against it.
             #[cfg(feature = "ndarray")]
-            #[allow(deprecated)]
+            #[expect(
+                deprecated,
+                reason = "burn deprecates ndarray; the feature exists to compare against it"
+            )]
             Backend::NdArray => Device::ndarray(),
         }
     }

@@ -30,7 +30,7 @@ pub use config::*;
 pub use segmenter::*;
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+#[expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
     use crate::audio::{SAMPLE_RATE, load_clip};

@@ -482,7 +482,10 @@ pub fn trim_silence(samples: &[f32], sample_rate: u32, config: &VadConfig) -> Ra
         .fold(SILENCE_DB, f32::max);
     let (threshold_db, abs_floor_db) = config.effective_thresholds();
     // `!(a > b)` so that NaN settings also give the empty range.
-    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    #[expect(
+        clippy::neg_cmp_op_on_partial_ord,
+        reason = "NaN settings must give the empty range too"
+    )]
     if !(loudest > abs_floor_db) {
         return 0..0;
     }

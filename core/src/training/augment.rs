@@ -628,7 +628,7 @@ impl Augmenter {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+#[expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
     use crate::audio::SAMPLE_RATE;

@@ -2,7 +2,11 @@
 //! and what it returns must hold together. Shared by `fuzz/fuzz_targets/*.rs` (libFuzzer) and
 //! `core/tests/fuzz_regressions.rs` (every kept input replayed by `cargo test`), which include
 //! this file by path.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    reason = "shared by several test binaries, each using a part"
+)]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

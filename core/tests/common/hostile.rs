@@ -2,7 +2,11 @@
 //! files, a directory, a FIFO, an unreadable file, non-UTF-8 names. Shared by
 //! `core/tests/hostile_inputs.rs` (the public API) and `trainer/tests/hostile_inputs.rs` (the
 //! command line), which include this file by path.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    reason = "shared by several test binaries, each using a part"
+)]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;

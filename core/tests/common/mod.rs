@@ -1,5 +1,9 @@
 //! Helpers shared by the core's integration tests.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    reason = "shared by several test binaries, each using a part"
+)]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::path::PathBuf;
 

@@ -1,6 +1,9 @@
 //! Player profiles of realistic size, shared by `tests/profile_store.rs` and
 //! `benches/profile.rs` (which includes this file by path).
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "shared by several test binaries, each using a part"
+)]
 
 use std::fs;
 
@@ -9,7 +12,7 @@ use voice_emotion::labels::{Emotion, Intensity};
 use voice_emotion::model::NormStats;
 use voice_emotion::player::profile::{
     BaseModelRef, ConfirmedSample, PlayerId, PlayerProfile, ProfileStore, QuantisedMatrix,
-    UpdateRecord,
+    RecordKind, UpdateRecord,
 };
 use voice_emotion::player::voice::{VoiceFit, VoiceHead};
 
@@ -109,6 +112,7 @@ pub fn profile(id: &str, n_samples: usize, frames: usize, voice: bool) -> Player
             accepted: k > 0,
             reason: format!("update {k}"),
             seconds: 0.5,
+            kind: RecordKind::Update,
         })
         .collect();
     p

@@ -159,6 +159,7 @@ impl Adapter {
         let c = &self.config;
         let recent = &samples[samples.len().saturating_sub(c.max_samples.max(1))..];
         let record = |before: f64, after: f64, accepted: bool, reason: String| UpdateRecord {
+            kind: RecordKind::Update,
             time_unix_ms: now_ms(),
             samples_used: recent.len(),
             accuracy_before: before,

@@ -24,9 +24,9 @@
 //! [`PlayerModel`] runs updates on its own worker thread and swaps the new head in
 //! atomically; prediction never waits for an update.
 //!
-//! Why not fine-tune the network's last layers: that was this module's first method
-//! (`docs/adaptation.md` has the measurements). On cross-validation folds of RAVDESS it gained
-//! less than the voice head, took ten times longer per update, and added nothing on top of it.
+//! Why not fine-tune the network's last layers: measured against the voice head on
+//! cross-validation folds of RAVDESS (`docs/adaptation.md`), it gained less, took ten times
+//! longer per update, and added nothing on top of it.
 //!
 //! Files: `anchors.rs` (the anchor set), `adapter.rs` (the algorithm), `player_model.rs`
 //! ([`PlayerModel`]: the worker thread, profile conversion). May import [`crate::model`],
@@ -48,7 +48,7 @@ use crate::model::{EmotionClassifier, Prediction};
 use crate::model::{InputConfig, NormStats};
 use crate::model::{normalised, pad};
 use crate::player::profile::{
-    BaseModelRef, ConfirmedSample, MIGRATED_FROM_V1, PlayerId, PlayerProfile, QuantisedMatrix,
+    BaseModelRef, ConfirmedSample, PlayerId, PlayerProfile, QuantisedMatrix, RecordKind,
     UpdateRecord,
 };
 use crate::player::voice::{DescriptorPrior, VoiceFit, VoiceHead, describe, fuse};

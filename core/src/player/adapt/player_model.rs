@@ -288,8 +288,8 @@ impl PlayerModel {
     }
 
     /// A player from a saved profile (whose base the store has already checked). A profile
-    /// read from an older format whose fine-tuned network was dropped
-    /// ([`crate::player::profile::MIGRATED_FROM_V1`]) queues an update at once, so the player's own
+    /// read from an older format whose fine-tuned network was dropped (its last record is of
+    /// kind [`RecordKind::MigratedFromV1`](crate::player::profile::RecordKind)) queues an update at once, so the player's own
     /// model is back within milliseconds of loading.
     ///
     /// # Errors
@@ -307,7 +307,7 @@ impl PlayerModel {
             && profile
                 .history
                 .last()
-                .is_some_and(|r| r.reason == MIGRATED_FROM_V1);
+                .is_some_and(|r| r.kind == RecordKind::MigratedFromV1);
         let state = PlayerState {
             samples: profile.samples,
             stats: profile.norm,

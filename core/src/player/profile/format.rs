@@ -87,6 +87,7 @@ pub fn decode_profile(bytes: &[u8]) -> Result<PlayerProfile, CorruptReason> {
     }
     match version {
         1 => decode_payload::<PlayerProfileV1>(payload).map(PlayerProfile::from),
+        2 => decode_payload::<PlayerProfileV2>(payload).map(PlayerProfile::from),
         FORMAT_VERSION => decode_payload::<PlayerProfile>(payload),
         found => Err(R::UnsupportedVersion { found }),
     }

@@ -1,10 +1,9 @@
-//! Reading profiles written by format version 1.
+//! Reading profiles written by format versions 1 and 2.
 
 use super::*;
 
-/// The reason of the [`UpdateRecord`] that reading a format-1 profile with fine-tuned weights
-/// appends: those weights are dropped, and [`crate::player::adapt::PlayerModel::from_profile`] fits
-/// the player's voice head from their samples when it finds this record last.
+/// The reason of the [`UpdateRecord`] (of kind [`RecordKind::MigratedFromV1`]) that reading a
+/// format-1 profile with fine-tuned weights appends, for people reading the history.
 pub const MIGRATED_FROM_V1: &str = "saved by an older build with a fine-tuned network, which \
      this build does not use: the voice head is fitted from the same samples";
 
@@ -20,14 +19,15 @@ pub(super) struct PlayerProfileV1 {
     pub(super) weights: Option<Vec<u8>>,
     pub(super) samples: Vec<ConfirmedSample>,
     pub(super) norm: Option<NormStats>,
-    pub(super) history: Vec<UpdateRecord>,
+    pub(super) history: Vec<LegacyRecord>,
     pub(super) created_unix_ms: u64,
     pub(super) updated_unix_ms: u64,
 }
 
 impl From<PlayerProfileV1> for PlayerProfile {
     fn from(p: PlayerProfileV1) -> Self {
-        let mut history = p.history;
+        let mut history: Vec<UpdateRecord> =
+            p.history.into_iter().map(UpdateRecord::from).collect();
         if p.weights.is_some() {
             history.push(UpdateRecord {
                 time_unix_ms: p.updated_unix_ms,
@@ -37,6 +37,7 @@ impl From<PlayerProfileV1> for PlayerProfile {
                 accepted: false,
                 reason: MIGRATED_FROM_V1.to_owned(),
                 seconds: 0.0,
+                kind: RecordKind::MigratedFromV1,
             });
         }
         Self {
@@ -46,6 +47,68 @@ impl From<PlayerProfileV1> for PlayerProfile {
             samples: p.samples,
             norm: p.norm,
             history,
+            created_unix_ms: p.created_unix_ms,
+            updated_unix_ms: p.updated_unix_ms,
+        }
+    }
+}
+
+/// An update record as formats 1 and 2 wrote it: without [`UpdateRecord::kind`].
+#[derive(Deserialize)]
+pub(super) struct LegacyRecord {
+    time_unix_ms: u64,
+    samples_used: usize,
+    accuracy_before: f64,
+    accuracy_after: f64,
+    accepted: bool,
+    reason: String,
+    seconds: f64,
+}
+
+impl From<LegacyRecord> for UpdateRecord {
+    /// Format 2 kept a migration from format 1 only as this text, so a record with exactly
+    /// [`MIGRATED_FROM_V1`] as its reason is that migration; every other record is an update.
+    fn from(r: LegacyRecord) -> Self {
+        let kind = if r.reason == MIGRATED_FROM_V1 {
+            RecordKind::MigratedFromV1
+        } else {
+            RecordKind::Update
+        };
+        Self {
+            time_unix_ms: r.time_unix_ms,
+            samples_used: r.samples_used,
+            accuracy_before: r.accuracy_before,
+            accuracy_after: r.accuracy_after,
+            accepted: r.accepted,
+            reason: r.reason,
+            seconds: r.seconds,
+            kind,
+        }
+    }
+}
+
+/// A profile as format version 2 wrote it: update records without their kind.
+#[derive(Deserialize)]
+pub(super) struct PlayerProfileV2 {
+    id: PlayerId,
+    base: BaseModelRef,
+    voice: Option<VoiceHead>,
+    samples: Vec<ConfirmedSample>,
+    norm: Option<NormStats>,
+    history: Vec<LegacyRecord>,
+    created_unix_ms: u64,
+    updated_unix_ms: u64,
+}
+
+impl From<PlayerProfileV2> for PlayerProfile {
+    fn from(p: PlayerProfileV2) -> Self {
+        Self {
+            id: p.id,
+            base: p.base,
+            voice: p.voice,
+            samples: p.samples,
+            norm: p.norm,
+            history: p.history.into_iter().map(UpdateRecord::from).collect(),
             created_unix_ms: p.created_unix_ms,
             updated_unix_ms: p.updated_unix_ms,
         }

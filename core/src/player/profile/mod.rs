@@ -18,8 +18,8 @@
 //! is left in place ([`ProfileError::WrongBase`]). `docs/profiles.md` describes the format.
 //!
 //! ```
-//! use voice_emotion::profile::{BaseModelRef, PlayerId, PlayerProfile, ProfileStore};
-//! # fn main() -> Result<(), voice_emotion::profile::ProfileError> {
+//! use voice_emotion::player::profile::{BaseModelRef, PlayerId, PlayerProfile, ProfileStore};
+//! # fn main() -> Result<(), voice_emotion::player::profile::ProfileError> {
 //! # let dir = std::env::temp_dir().join(format!("ve-profile-doc-{}", std::process::id()));
 //! let store = ProfileStore::new(&dir)?; // or ProfileStore::default_location("my_game")?
 //! let base = BaseModelRef::of_bytes("base", b"the base model's weights file");
@@ -31,7 +31,7 @@
 //!     Some(profile) => profile,
 //!     None => PlayerProfile::new(id.clone(), base.clone()),
 //! };
-//! profile.updated_unix_ms = voice_emotion::profile::unix_ms_now();
+//! profile.updated_unix_ms = voice_emotion::player::profile::unix_ms_now();
 //! writer.save(&profile)?;
 //! drop(writer);
 //! assert_eq!(store.load(&id, &base)?, Some(profile));
@@ -77,8 +77,9 @@ pub use store::*;
 /// 7-bit and line-ending-converting transfers (as PNG's signature does).
 pub const MAGIC: [u8; 8] = *b"\x89VEPROF\n";
 /// The format version this build writes. It also reads every older one (see
-/// [`decode_profile`]); version 2 added the player's voice head ([`PlayerProfile::voice`]).
-pub const FORMAT_VERSION: u32 = 2;
+/// [`decode_profile`]); version 2 added the player's voice head ([`PlayerProfile::voice`]),
+/// version 3 the kind of each update record ([`UpdateRecord::kind`]).
+pub const FORMAT_VERSION: u32 = 3;
 /// Header size in bytes: magic (8), version (u32 LE), payload length (u64 LE), xxh3-64 of the
 /// payload (u64 LE).
 pub const HEADER_LEN: usize = 8 + 4 + 8 + 8;
@@ -140,6 +141,20 @@ pub struct UpdateRecord {
     pub reason: String,
     /// Seconds the update took.
     pub seconds: f64,
+    /// What kind of record it is: what loading the profile decides from it.
+    pub kind: RecordKind,
+}
+
+/// What an [`UpdateRecord`] records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum RecordKind {
+    /// An adaptation attempt: a voice head fitted and guarded.
+    #[default]
+    Update,
+    /// Reading a format-1 profile dropped its fine-tuned network: while this record is the
+    /// last, [`PlayerModel::from_profile`](crate::player::adapt::PlayerModel::from_profile)
+    /// fits the player's voice head from their samples at load.
+    MigratedFromV1,
 }
 
 /// The base model a profile was made for: a voice head and statistics only make sense on top

@@ -660,7 +660,7 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, DatasetError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+#[expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
