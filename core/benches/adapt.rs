@@ -7,7 +7,7 @@
 //! count, utterances of 2.0-3.4 s) and with 200 (`AdaptConfig::max_samples`, the most an
 //! update uses), and one classification of an utterance as the baseline, in the same run.
 //! Updates run on the player's worker thread, on one core.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::path::Path;
 use std::sync::Arc;

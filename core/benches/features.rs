@@ -3,7 +3,7 @@
 //! `cargo bench -p voice_emotion --bench features`. The signal is synthetic speech-like audio
 //! (harmonics plus noise): the cost does not depend on the content. `scripts/bench-features`
 //! compares against librosa on real clips in one run.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::expect_used, reason = "tests fail loudly")]
 
 use std::hint::black_box;
 

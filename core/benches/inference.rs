@@ -2,7 +2,7 @@
 //!
 //! `cargo bench -p voice_emotion --bench inference`. Three figures: the input pipeline alone
 //! (trim, MFCC, deltas, stacking), the model alone on those inputs, and both together.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::expect_used, reason = "tests fail loudly")]
 
 use std::hint::black_box;
 use std::path::Path;

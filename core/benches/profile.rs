@@ -4,7 +4,7 @@
 //! `cargo bench --workspace --bench profile`. `load` reads, checks and decodes the file (target:
 //! under 50 ms); `save` encodes it, writes a temporary file, `fsync`s it, renames it over the
 //! old one and `fsync`s the directory, so its time depends on the disk.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::expect_used, reason = "tests fail loudly")]
 
 use std::hint::black_box;
 

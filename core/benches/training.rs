@@ -3,7 +3,6 @@
 //!
 //! `cargo bench -p voice_emotion --bench training` prints the median seconds per batch-32 step
 //! at 100 and at 200 input steps for both, and their ratio. One thread (flex without rayon).
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::time::Instant;
 

@@ -4,7 +4,7 @@
 //! line per file: `path<TAB>samples<TAB>median_us`, the median over REPS runs of
 //! `Mfcc::process` (reference configuration) on the already decoded 16 kHz signal, the same
 //! work `librosa.feature.mfcc` does in the script.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::expect_used, reason = "tests fail loudly")]
 
 use std::time::Instant;
 

@@ -1,6 +1,6 @@
 //! Per-player adaptation on real RAVDESS speakers the base model never trained on, through
 //! the same `PlayerModel::confirm` API the plugin uses.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod common;
 

@@ -2,7 +2,7 @@
 //! (`common/fuzz_checks.rs`), so `cargo test` runs them without libFuzzer or nightly flags:
 //! the minimised corpora (`fuzz/corpus/<target>/`) and the inputs that once crashed or broke a
 //! check (`core/tests/fuzz_regressions/<target>/`, each fixed since).
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 #[path = "common/fuzz_checks.rs"]
 mod fuzz_checks;

@@ -4,7 +4,7 @@
 //! limit (no hang), and the header that claims gigabytes costs no more than a few MiB.
 //! Prints the table of results (`cargo test -p voice_emotion --test hostile_inputs --
 //! --nocapture`).
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 #[path = "common/hostile.rs"]
 mod hostile;

@@ -1,6 +1,6 @@
 //! The MFCC front end against fixtures made by librosa 0.11 (`scripts/make-mfcc-fixtures.py`):
 //! max absolute difference <= 0.05 on every coefficient of every frame.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod common;
 

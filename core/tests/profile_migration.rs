@@ -9,7 +9,6 @@
 //! Format 2 (update records without their kind): `fixtures/migrated-v2.profile` is what the
 //! format-2 build (commit f955241) saved after reading the format-1 fixture, before the voice
 //! head was fitted (the game closed first): its last record is the migration, as text only.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::fs;
 use std::path::Path;

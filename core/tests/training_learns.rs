@@ -1,6 +1,5 @@
 //! The training loop learns: on a tiny real subset (two actors, four emotions) loss falls and
 //! accuracy rises well above chance. A check of the loop, not of generalisation.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod common;
 

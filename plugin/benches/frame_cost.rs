@@ -3,7 +3,6 @@
 //! the time from the end of an utterance to its `EmotionDetected` message.
 //!
 //! `cargo bench -p bevy_voice_emotion --bench frame_cost`
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::time::{Duration, Instant};
 

@@ -103,7 +103,6 @@ impl ActivePlayer {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use std::sync::Arc;
     use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 //!
 //! ALSA reads `~/.asoundrc` once per process, so the test re-runs itself in a child process
 //! with `HOME` set (setting the environment of a running test process is unsound).
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::process::Command;
 use std::time::{Duration, Instant};

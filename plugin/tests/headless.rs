@@ -1,6 +1,5 @@
 //! The plugin in a headless app (`MinimalPlugins`) with scripted input: no microphone, no
 //! data set needed.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Helpers shared by the end-to-end tests in `tests/tests/`.
 #![warn(missing_docs)]
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Player profiles through the plugin: confirmations train and are saved across restarts,
 //! switching players switches voice heads, a corrupt profile keeps the game running.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,6 +1,5 @@
 //! Real RAVDESS clips played through the plugin give the labels the core gives the same
 //! clips.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::time::Duration;
 

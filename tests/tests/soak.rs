@@ -9,7 +9,7 @@
 //!   share confirmed.
 //! - `ten_minutes_of_speech_with_confirmations_drop_nothing`: the same for ten minutes, run by
 //!   `cargo test` (queues and counts checked, memory only reported).
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::time::{Duration, Instant};
 

@@ -30,7 +30,6 @@ pub use config::*;
 pub use segmenter::*;
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
     use crate::audio::{SAMPLE_RATE, load_clip};

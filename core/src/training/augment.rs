@@ -628,7 +628,6 @@ impl Augmenter {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
     use crate::audio::SAMPLE_RATE;

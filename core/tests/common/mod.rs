@@ -3,7 +3,6 @@
     dead_code,
     reason = "shared by several test binaries, each using a part"
 )]
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::path::PathBuf;
 

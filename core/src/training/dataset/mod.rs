@@ -660,7 +660,6 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, DatasetError> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
