@@ -55,6 +55,27 @@ pub struct Args {
     /// Worker threads for feature extraction.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Train on only this many clips of each speaker, spread evenly over their clips (a
+    /// quick smoke run of the whole pipeline; its accuracy means nothing).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub clips_per_speaker: Option<u32>,
+}
+
+/// At most `n` samples of each speaker, spread evenly over that speaker's samples (in their
+/// order), so every emotion stays represented.
+fn thinned(samples: &[Sample], n: usize) -> Vec<Sample> {
+    let mut by_speaker: std::collections::BTreeMap<&str, Vec<&Sample>> =
+        std::collections::BTreeMap::new();
+    for s in samples {
+        by_speaker.entry(s.speaker.as_str()).or_default().push(s);
+    }
+    let mut out = Vec::new();
+    for clips in by_speaker.values() {
+        let keep = n.min(clips.len());
+        // The middle clip of each of `keep` equal stretches.
+        out.extend((0..keep).map(|k| clips[(2 * k + 1) * clips.len() / (2 * keep)].clone()));
+    }
+    out
 }
 
 /// A train/validation/test split of sample indices.
@@ -197,7 +218,14 @@ pub fn run(args: &Args) -> CmdResult {
         .into());
     }
     let dataset = Dataset::from_ravdess_dir(&args.data)?;
-    let samples = dataset.samples();
+    let thin;
+    let samples = match args.clips_per_speaker {
+        Some(n) => {
+            thin = thinned(dataset.samples(), n as usize);
+            &thin[..]
+        }
+        None => dataset.samples(),
+    };
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -554,4 +582,34 @@ fn data_hash(dataset: &Dataset) -> std::io::Result<String> {
         std::fs::metadata(&s.path)?.len().hash(&mut h);
     }
     Ok(format!("{:016x}", h.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thinning_keeps_n_clips_of_each_speaker_spread_over_their_clips() {
+        let dir = std::env::temp_dir();
+        let sample = |speaker: &str, k: usize| Sample {
+            path: dir.join(format!("{speaker}-{k}.wav")),
+            // In file-name order, as RAVDESS lists an actor: by emotion, then the rest.
+            emotion: voice_emotion::labels::Emotion::ALL[k * 8 / 60],
+            intensity: None,
+            speaker: speaker.to_owned(),
+            actor: None,
+            statement: None,
+            split: None,
+        };
+        let samples: Vec<Sample> = (0..60)
+            .map(|k| sample("a", k))
+            .chain((0..3).map(|k| sample("b", k)))
+            .collect();
+        let thin = thinned(&samples, 8);
+        let a: Vec<&Sample> = thin.iter().filter(|s| s.speaker == "a").collect();
+        assert_eq!(a.len(), 8);
+        assert_eq!(thin.iter().filter(|s| s.speaker == "b").count(), 3);
+        let emotions: std::collections::BTreeSet<_> = a.iter().map(|s| s.emotion).collect();
+        assert_eq!(emotions.len(), 8, "{emotions:?}");
+    }
 }
