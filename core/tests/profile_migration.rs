@@ -22,6 +22,13 @@ use voice_emotion::player::profile::{
     decode_profile,
 };
 
+/// The adapter of the shipped model in `models`.
+fn adapter(models: &Path) -> Arc<Adapter> {
+    let classifier = EmotionClassifier::load(models, &default_device()).unwrap();
+    let anchors = AnchorSet::read(&models.join(ANCHORS_FILE)).unwrap();
+    Arc::new(Adapter::new(&classifier, &anchors, AdaptConfig::new()))
+}
+
 #[test]
 fn a_version_1_profile_keeps_its_samples_and_gets_a_voice_head() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -50,9 +57,7 @@ fn a_version_1_profile_keeps_its_samples_and_gets_a_voice_head() {
     // Loading did not touch the file.
     assert_eq!(fs::read(store.path_of(&id)).unwrap(), bytes);
 
-    let classifier = EmotionClassifier::load(&models, &default_device()).unwrap();
-    let anchors = AnchorSet::read(&models.join(ANCHORS_FILE)).unwrap();
-    let adapter = Arc::new(Adapter::new(&classifier, &anchors, AdaptConfig::new()));
+    let adapter = adapter(&models);
     let player = PlayerModel::from_profile(Arc::clone(&adapter), profile.clone()).unwrap();
     player.wait_idle();
     let history = player.state().history;
@@ -99,9 +104,7 @@ fn a_version_2_profile_keeps_its_records_and_a_pending_migration_still_fits_the_
     let kinds: Vec<RecordKind> = profile.history.iter().map(|r| r.kind).collect();
     assert_eq!(kinds, [RecordKind::Update, RecordKind::MigratedFromV1]);
 
-    let classifier = EmotionClassifier::load(&models, &default_device()).unwrap();
-    let anchors = AnchorSet::read(&models.join(ANCHORS_FILE)).unwrap();
-    let adapter = Arc::new(Adapter::new(&classifier, &anchors, AdaptConfig::new()));
+    let adapter = adapter(&models);
     let player = PlayerModel::from_profile(Arc::clone(&adapter), profile.clone()).unwrap();
     player.wait_idle();
     let history = player.state().history;
