@@ -1,7 +1,7 @@
 //! Engine events to the plugin's messages and resources: plain conversions, tested without
 //! an `App` (the systems in `systems.rs` only call them).
 
-use voice_emotion::engine::Detection;
+use voice_emotion::engine::{Detection, ProfileNotice};
 use voice_emotion::player::PlayerId;
 use voice_emotion::player::profile::UpdateRecord;
 
@@ -87,23 +87,22 @@ impl ActivePlayer {
     pub(crate) fn profile_problem(
         &mut self,
         player: &PlayerId,
-        message: &str,
+        problem: &ProfileNotice,
     ) -> Option<PlayerChanged> {
         if !self.is(player) {
             return None;
         }
-        self.notice = Some(message.to_owned());
+        self.notice = Some(problem.clone());
         Some(PlayerChanged {
             player: player.clone(),
             adapted: self.adapted,
             samples: self.samples,
-            notice: Some(message.to_owned()),
+            notice: Some(problem.clone()),
         })
     }
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
@@ -111,6 +110,7 @@ mod tests {
     use voice_emotion::features::FeatureMatrix;
     use voice_emotion::labels::{Emotion, Intensity};
     use voice_emotion::model::Prediction;
+    use voice_emotion::player::profile::ProfileError;
 
     use super::*;
 
@@ -193,10 +193,15 @@ mod tests {
         assert_eq!((active.updates, active.adapted), (1, false));
         active.count_update(&PlayerModelUpdated::from((id("ana"), record(true))));
         assert_eq!((active.updates, active.adapted), (2, true));
-        assert_eq!(active.profile_problem(&id("bo"), "disk full"), None);
-        let told = active.profile_problem(&id("ana"), "disk full").unwrap();
-        assert_eq!(told.notice.as_deref(), Some("disk full"));
+        let full = ProfileNotice::SaveFailed(Arc::new(ProfileError::Io {
+            path: "/p/ana.profile".into(),
+            source: std::io::Error::other("disk full"),
+        }));
+        assert_eq!(active.profile_problem(&id("bo"), &full), None);
+        let told = active.profile_problem(&id("ana"), &full).unwrap();
+        assert_eq!(told.notice.as_ref(), Some(&full));
         assert_eq!((told.adapted, told.samples), (true, 3));
-        assert_eq!(active.notice.as_deref(), Some("disk full"));
+        assert_eq!(active.notice.as_ref(), Some(&full));
+        assert_eq!(full.to_string(), "/p/ana.profile: disk full");
     }
 }

@@ -104,7 +104,7 @@ pub mod prelude {
         VoiceInput,
     };
     pub use voice_emotion::audio::capture::{Pace, ScriptFeed, ScriptedSource, SourceStatus};
-    pub use voice_emotion::engine::ProfileLocation;
+    pub use voice_emotion::engine::{ConfirmRejection, ProfileLocation, ProfileNotice};
     pub use voice_emotion::labels::{Emotion, Intensity};
     pub use voice_emotion::player::PlayerId;
 }

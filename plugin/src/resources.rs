@@ -3,7 +3,7 @@
 use bevy::diagnostic::DiagnosticPath;
 use bevy::prelude::Resource;
 use voice_emotion::audio::capture::SourceStatus;
-use voice_emotion::engine::EmotionSmoother;
+use voice_emotion::engine::{EmotionSmoother, ProfileNotice};
 use voice_emotion::labels::{Emotion, Intensity};
 use voice_emotion::player::PlayerId;
 
@@ -121,8 +121,8 @@ pub struct ActivePlayer {
     pub samples: usize,
     /// Updates finished this session (accepted or not).
     pub updates: usize,
-    /// The latest problem with their profile, in words.
-    pub notice: Option<String>,
+    /// The latest problem with their profile.
+    pub notice: Option<ProfileNotice>,
 }
 
 /// The voice input's status and level, for a status line and a level meter.

@@ -129,6 +129,13 @@ fn a_missing_microphone_is_a_status_not_a_panic() {
     assert!(update_until(&mut app, Duration::from_secs(10), |w| {
         !log(w).rejected.is_empty()
     }));
+    assert_eq!(
+        log(app.world()).rejected[0].rejection,
+        ConfirmRejection::NotRecent {
+            utterance: 99,
+            kept: 32
+        }
+    );
     let status = &log(app.world()).microphone;
     assert!(!status.is_empty());
 }

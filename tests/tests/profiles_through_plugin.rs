@@ -180,13 +180,24 @@ fn a_corrupt_profile_is_moved_aside_and_the_game_runs_on() {
     assert_eq!(changed.player, "broken");
     assert!(!changed.adapted);
     let notice = changed.notice.unwrap();
-    assert!(notice.contains("moved to"), "{notice}");
+    let ProfileNotice::MovedAside { path, moved_to, .. } = &notice else {
+        panic!("expected MovedAside, got {notice:?}");
+    };
+    assert_eq!(path, &store.path_of(&id));
+    assert!(notice.to_string().contains("moved to"), "{notice}");
     let moved: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("broken.profile.corrupt-"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("broken.profile.corrupt-"))
+        })
         .collect();
-    assert_eq!(moved.len(), 1, "the damaged file is kept for inspection");
+    assert_eq!(
+        moved,
+        std::slice::from_ref(moved_to),
+        "the damaged file is kept for inspection"
+    );
 }
 
 #[test]

@@ -19,7 +19,8 @@
 //! Nothing here blocks the game: commands and events are channels, and the game reads events
 //! whenever it likes ([`Engine::drain_events`]).
 //!
-//! Files: `protocol.rs` (settings, commands, events), `base.rs` (the base model's source and
+//! Files: `protocol.rs` (settings, commands, events), `problems.rs` (what can go wrong, as
+//! values: [`EngineFailure`], [`DetectionFailure`], [`ConfirmRejection`], [`ProfileNotice`]), `base.rs` (the base model's source and
 //! loading), `startup.rs` (the thread's start: model, anchors, profile store), `pump.rs` (the
 //! thread's loop), `smoother.rs` ([`EmotionSmoother`], for games). May import every runtime
 //! module; never `training`.
@@ -47,11 +48,13 @@ use crate::player::profile::{
 use crate::speech::{SegmentEvent, Segmenter, VadConfig, VadError};
 
 mod base;
+mod problems;
 mod protocol;
 mod pump;
 mod smoother;
 mod startup;
 pub use base::*;
+pub use problems::*;
 pub use protocol::*;
 use pump::*;
 pub use smoother::*;
@@ -103,8 +106,7 @@ impl Engine {
         let (store, store_notice) = match opened {
             Ok(store) => (store, None),
             Err(e) => {
-                let notice =
-                    format!("{e}; profiles are kept in memory only, nothing will be saved");
+                let notice = ProfileNotice::StoreUnavailable(Arc::new(e));
                 tracing::warn!("{notice}");
                 (None, Some(notice))
             }

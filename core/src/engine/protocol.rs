@@ -146,13 +146,14 @@ pub enum EngineEvent {
         adapted: bool,
         /// Their confirmed samples.
         samples: usize,
-        /// A problem with their profile (corrupt, locked, for another model), in words.
-        notice: Option<String>,
+        /// A problem with their profile (corrupt, locked, for another model) or with the
+        /// profile folder.
+        notice: Option<ProfileNotice>,
     },
     /// The engine could not start (the model failed to load); it has stopped.
     Failed {
         /// Why.
-        reason: String,
+        error: EngineFailure,
     },
     /// Speech began.
     SpeechStarted {
@@ -181,7 +182,7 @@ pub enum EngineEvent {
         /// The utterance's id.
         utterance: u64,
         /// Why.
-        reason: String,
+        error: DetectionFailure,
     },
     /// A confirmation was taken as a training sample; an update follows.
     Confirmed {
@@ -195,7 +196,7 @@ pub enum EngineEvent {
         /// The utterance's id.
         utterance: u64,
         /// Why.
-        reason: String,
+        rejection: ConfirmRejection,
     },
     /// A player model update finished (its record says whether the new weights were kept).
     ModelUpdated {
@@ -212,8 +213,8 @@ pub enum EngineEvent {
         adapted: bool,
         /// Their confirmed samples.
         samples: usize,
-        /// A problem with their profile, in words.
-        notice: Option<String>,
+        /// A problem with their profile.
+        notice: Option<ProfileNotice>,
     },
     /// A player's profile was deleted.
     PlayerForgotten {
@@ -236,8 +237,8 @@ pub enum EngineEvent {
     ProfileProblem {
         /// The player.
         player: PlayerId,
-        /// What happened.
-        message: String,
+        /// What happened ([`ProfileNotice::SaveFailed`] or [`ProfileNotice::ForgetFailed`]).
+        problem: ProfileNotice,
     },
     /// The audio source's status changed.
     Source(SourceStatus),

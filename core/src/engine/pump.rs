@@ -80,14 +80,14 @@ impl Worker {
     }
 
     /// Opens `id`'s profile; problems fall back to the base model, with a notice.
-    pub(super) fn open_player(&self, id: PlayerId) -> (Active, Option<String>) {
+    pub(super) fn open_player(&self, id: PlayerId) -> (Active, Option<ProfileNotice>) {
         let Some(store) = &self.store else {
             return (self.fresh(id, None), None);
         };
         let writer = match store.acquire(&id) {
             Ok(w) => w,
             Err(e) => {
-                let notice = format!("{e}; using the base model, nothing will be saved");
+                let notice = ProfileNotice::not_acquired(e);
                 tracing::warn!("{notice}");
                 return (self.fresh(id, None), Some(notice));
             }
@@ -108,25 +108,22 @@ impl Worker {
                     ),
                     Err(e) => {
                         // Keep the file as it is: it holds the player's samples.
-                        let notice = format!(
-                            "profile of player {id} does not fit this model ({e}); using the base \
-                         model, the profile is left untouched"
-                        );
+                        let notice = ProfileNotice::DoesNotFit {
+                            player: id.clone(),
+                            error: Arc::new(e),
+                        };
                         tracing::warn!("{notice}");
                         (self.fresh(id, None), Some(notice))
                     }
                 }
             }
-            Err(e @ ProfileError::Corrupt { .. }) => {
-                let notice = format!("{e}; starting again from the base model");
-                tracing::warn!("{notice}");
-                (self.fresh(id, Some(writer)), Some(notice))
-            }
             Err(e) => {
-                // Wrong base model, a file left in place, an I/O error: never overwrite it.
-                let notice = format!("{e}; using the base model, the profile is left untouched");
+                // A corrupt file moved aside gets a new profile; for the others (wrong base
+                // model, a file left in place, an I/O error) the file is never overwritten.
+                let notice = ProfileNotice::not_loaded(e);
                 tracing::warn!("{notice}");
-                (self.fresh(id, None), Some(notice))
+                let writer = notice.still_saved().then_some(writer);
+                (self.fresh(id, writer), Some(notice))
             }
         }
     }
@@ -248,18 +245,24 @@ impl Worker {
             return;
         };
         let result = resample(samples, rate, SAMPLE_RATE)
-            .map_err(|e| e.to_string())
+            .map_err(|e| DetectionFailure::Resample(Arc::new(e)))
             .and_then(|audio| {
-                let mfcc = self.extractor.mfcc(&audio).map_err(|e| e.to_string())?;
-                let prediction = active.model.classify(&mfcc).map_err(|e| e.to_string())?;
+                let mfcc = self
+                    .extractor
+                    .mfcc(&audio)
+                    .map_err(DetectionFailure::Features)?;
+                let prediction = active
+                    .model
+                    .classify(&mfcc)
+                    .map_err(|e| DetectionFailure::Classify(Arc::new(e)))?;
                 Ok((audio, mfcc, prediction))
             });
         let (audio, mfcc, prediction) = match result {
             Ok(r) => r,
-            Err(reason) => {
+            Err(error) => {
                 self.out.send(EngineEvent::DetectionFailed {
                     utterance: id,
-                    reason,
+                    error,
                 });
                 return;
             }
@@ -363,10 +366,10 @@ impl Worker {
         let Some(pos) = self.recent.iter().position(|r| r.id == utterance) else {
             self.out.send(EngineEvent::ConfirmRejected {
                 utterance,
-                reason: format!(
-                    "utterance {utterance} is not among the last {} heard",
-                    self.config.recent_utterances
-                ),
+                rejection: ConfirmRejection::NotRecent {
+                    utterance,
+                    kept: self.config.recent_utterances,
+                },
             });
             return;
         };
@@ -384,7 +387,7 @@ impl Worker {
             }
             Err(e) => self.out.send(EngineEvent::ConfirmRejected {
                 utterance,
-                reason: e.to_string(),
+                rejection: ConfirmRejection::Refused(Arc::new(e)),
             }),
         }
     }
@@ -447,8 +450,7 @@ impl Worker {
         let profile = active
             .model
             .snapshot(active.id.clone(), self.reference.clone());
-        let result = writer.save(&profile).map_err(|e| e.to_string());
-        match result {
+        match writer.save(&profile) {
             Ok(()) => {
                 self.counters.saves.fetch_add(1, Ordering::Relaxed);
                 self.out.send(EngineEvent::ProfileSaved {
@@ -456,11 +458,12 @@ impl Worker {
                 });
                 true
             }
-            Err(message) => {
-                tracing::warn!("saving player {}: {message}", active.id);
+            Err(e) => {
+                let problem = ProfileNotice::SaveFailed(Arc::new(e));
+                tracing::warn!("saving player {}: {problem}", active.id);
                 self.out.send(EngineEvent::ProfileProblem {
                     player: active.id.clone(),
-                    message,
+                    problem,
                 });
                 false
             }
@@ -521,7 +524,7 @@ impl Worker {
                 .send(EngineEvent::PlayerForgotten { player: id.clone() }),
             Err(e) => self.out.send(EngineEvent::ProfileProblem {
                 player: id.clone(),
-                message: e.to_string(),
+                problem: ProfileNotice::ForgetFailed(Arc::new(e)),
             }),
         }
     }
