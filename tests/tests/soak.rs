@@ -124,8 +124,12 @@ fn soak(seconds: f64, confirm_every: usize) -> Report {
             fed_seconds += clip.samples.len() as f64 / 16_000.0 + gap;
             fed += 1;
         }
-        max_waiting_events =
-            max_waiting_events.max(app.world().resource::<VoiceEngine>().events_waiting());
+        // The engine starts in the first update's `PreStartup`.
+        let waiting = app
+            .world()
+            .get_resource::<VoiceEngine>()
+            .map_or(0, VoiceEngine::events_waiting);
+        max_waiting_events = max_waiting_events.max(waiting);
         app.update();
         // Confirm one utterance in ten (its true label); switch players every 100.
         let detected = app.world().resource::<Seen>().detected.clone();
