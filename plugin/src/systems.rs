@@ -15,7 +15,8 @@ use crate::messages::{
     ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer,
 };
 use crate::resources::{
-    ActivePlayer, EmotionState, MicrophoneStatus, VoiceEmotionDiagnostics, VoiceEmotionSettings,
+    ActivePlayer, EmotionState, KnownPlayers, MicrophoneStatus, VoiceEmotionDiagnostics,
+    VoiceEmotionSettings,
 };
 
 /// The plugin's outgoing messages.
@@ -39,6 +40,7 @@ pub(crate) struct State<'w> {
     settings: Res<'w, VoiceEmotionSettings>,
     emotion: ResMut<'w, EmotionState>,
     player: ResMut<'w, ActivePlayer>,
+    known: ResMut<'w, KnownPlayers>,
     microphone: ResMut<'w, MicrophoneStatus>,
     diagnostics: ResMut<'w, VoiceEmotionDiagnostics>,
 }
@@ -196,6 +198,16 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
             }
             out.problem.write(ProfileProblem { player, problem });
         }
+        EngineEvent::PlayersListed { players, problem } => {
+            *state.known = KnownPlayers::from((players, problem));
+        }
+        EngineEvent::PlayerHistory {
+            player,
+            samples_per_emotion,
+            history,
+        } => state
+            .player
+            .set_history(&player, samples_per_emotion, history),
         EngineEvent::Evaluated {
             player,
             correct,

@@ -60,6 +60,26 @@ fn confirmations_train_the_player_model_which_is_saved_and_back_after_a_restart(
     let player = app.world().resource::<ActivePlayer>().clone();
     assert_eq!(player.samples, 5);
     assert_eq!(player.adapted, update.outcome == UpdateOutcome::Accepted);
+    // The history and the samples per emotion come from the engine's copy of the profile.
+    let mut per_emotion = [0; Emotion::COUNT];
+    for c in &clips[..5] {
+        per_emotion[c.name.emotion.index()] += 1;
+    }
+    assert!(update_until(&mut app, WAIT, |w| {
+        let active = w.resource::<ActivePlayer>();
+        active.history.last().map(|r| r.samples_used) == Some(5)
+    }));
+    let player = app.world().resource::<ActivePlayer>().clone();
+    assert_eq!(player.samples_per_emotion, per_emotion);
+    assert!(update_until(&mut app, WAIT, |w| w
+        .resource::<KnownPlayers>()
+        .players
+        .iter()
+        .any(|p| p.as_str() == "ana")));
+    assert_eq!(
+        app.world().resource::<ProfileFolder>().0.as_deref(),
+        Some(dir.path())
+    );
 
     // Saved after the update, while the game still runs.
     let store = ProfileStore::new(dir.path()).unwrap();
@@ -82,6 +102,11 @@ fn confirmations_train_the_player_model_which_is_saved_and_back_after_a_restart(
     assert_eq!(changed.samples, 5);
     assert_eq!(changed.adapted, player.adapted);
     assert_eq!(changed.notice, None);
+    assert!(update_until(&mut app, WAIT, |w| {
+        w.resource::<ActivePlayer>().history.len() == profile.history.len()
+    }));
+    let restarted = app.world().resource::<ActivePlayer>();
+    assert_eq!(restarted.samples_per_emotion, per_emotion);
 }
 
 #[test]

@@ -66,6 +66,7 @@ pub struct Engine {
     events: Receiver<EngineEvent>,
     counters: Arc<Counters>,
     monitor: AudioMonitor,
+    folder: Option<PathBuf>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -94,13 +95,7 @@ impl Engine {
         tap: AudioTap,
     ) -> Result<Self, EngineError> {
         config.vad.validate()?;
-        let opened = match profiles {
-            ProfileLocation::Default { app_name } => {
-                ProfileStore::default_location(app_name).map(Some)
-            }
-            ProfileLocation::Directory(dir) => ProfileStore::new(dir.clone()).map(Some),
-            ProfileLocation::Memory => Ok(None),
-        };
+        let opened = profiles.open();
         // No usable profile directory (no home, read-only, a file in the way): voice still
         // works, profiles live in memory only, and the first event says so.
         let (store, store_notice) = match opened {
@@ -116,6 +111,7 @@ impl Engine {
         let counters = Arc::new(Counters::default());
         let stop = Arc::new(AtomicBool::new(false));
         let monitor = tap.monitor();
+        let folder = store.as_ref().map(|s| s.root().to_path_buf());
         let setup = Setup {
             model,
             config,
@@ -137,6 +133,7 @@ impl Engine {
             events,
             counters,
             monitor,
+            folder,
             stop,
             thread: Some(thread),
         })
@@ -174,6 +171,13 @@ impl Engine {
     #[must_use]
     pub fn monitor(&self) -> &AudioMonitor {
         &self.monitor
+    }
+
+    /// The folder the profiles are kept in (`None`: memory only, asked for or because the
+    /// folder could not be used).
+    #[must_use]
+    pub fn profile_folder(&self) -> Option<&std::path::Path> {
+        self.folder.as_deref()
     }
 
     /// The engine's counters.

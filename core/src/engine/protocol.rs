@@ -36,6 +36,31 @@ pub enum ProfileLocation {
     Memory,
 }
 
+impl ProfileLocation {
+    /// The store at this location, its folder created if missing (`None` for
+    /// [`ProfileLocation::Memory`]).
+    ///
+    /// # Errors
+    /// [`ProfileError::NoDataDirectory`] without a home directory for
+    /// [`ProfileLocation::Default`], [`ProfileError::Io`] when the folder cannot be created.
+    pub fn open(&self) -> Result<Option<ProfileStore>, ProfileError> {
+        match self {
+            Self::Default { app_name } => ProfileStore::default_location(app_name).map(Some),
+            Self::Directory(dir) => ProfileStore::new(dir.clone()).map(Some),
+            Self::Memory => Ok(None),
+        }
+    }
+
+    /// The folder of [`ProfileLocation::open`]'s store: where a game can keep its own files
+    /// next to the profiles.
+    ///
+    /// # Errors
+    /// As [`ProfileLocation::open`].
+    pub fn folder(&self) -> Result<Option<PathBuf>, ProfileError> {
+        Ok(self.open()?.map(|s| s.root().to_path_buf()))
+    }
+}
+
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -111,6 +136,10 @@ pub enum Command {
     /// Classify the active player's confirmed samples with their current weights
     /// ([`EngineEvent::Evaluated`]).
     Evaluate,
+    /// List the players with a saved profile ([`EngineEvent::PlayersListed`]). The engine
+    /// also lists them at start, after a switch or a forget, and after a save that created a
+    /// profile.
+    ListPlayers,
 }
 
 /// One detection.
@@ -242,6 +271,25 @@ pub enum EngineEvent {
     },
     /// The audio source's status changed.
     Source(SourceStatus),
+    /// The players with a saved profile, sorted (empty when profiles are kept in memory).
+    PlayersListed {
+        /// The players.
+        players: Vec<PlayerId>,
+        /// Why the list is empty or out of date ([`ProfileNotice::ListFailed`]).
+        problem: Option<ProfileNotice>,
+    },
+    /// The active player's confirmed samples and update history, sent after
+    /// [`EngineEvent::Ready`], [`EngineEvent::PlayerSwitched`], [`EngineEvent::Confirmed`],
+    /// [`EngineEvent::ModelUpdated`], [`EngineEvent::PlayerReset`] and a forget of the active
+    /// player.
+    PlayerHistory {
+        /// The player.
+        player: PlayerId,
+        /// Confirmed samples per emotion, in the order of [`Emotion::ALL`].
+        samples_per_emotion: [usize; Emotion::COUNT],
+        /// Their model's updates, oldest first.
+        history: Arc<[UpdateRecord]>,
+    },
     /// The answer to [`Command::Evaluate`].
     Evaluated {
         /// The player.

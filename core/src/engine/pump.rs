@@ -61,6 +61,8 @@ pub(super) struct Worker {
     pub(super) recent: VecDeque<Recent>,
     pub(super) out: Events,
     pub(super) counters: Arc<Counters>,
+    /// The players of the latest [`EngineEvent::PlayersListed`].
+    pub(super) known: Vec<PlayerId>,
 }
 
 /// Samples read from the buffer per pass (a tenth of a second at 48 kHz).
@@ -317,6 +319,7 @@ impl Worker {
                     let samples = active.samples();
                     self.save_active();
                     self.out.send(EngineEvent::PlayerReset { player, samples });
+                    self.send_history();
                 }
             }
             Command::SetSensitivity(s) => {
@@ -337,6 +340,7 @@ impl Worker {
                     }
                 }
             }
+            Command::ListPlayers => self.list_players(),
             Command::Evaluate => {
                 if let Some(active) = &self.active {
                     // Waits for queued updates: the answer is about the newest weights.
@@ -384,6 +388,7 @@ impl Worker {
             Ok(()) => {
                 active.dirty = true;
                 self.out.send(EngineEvent::Confirmed { utterance, emotion });
+                self.send_history();
             }
             Err(e) => self.out.send(EngineEvent::ConfirmRejected {
                 utterance,
@@ -419,7 +424,41 @@ impl Worker {
                 record,
             });
         }
+        if any {
+            self.history_of(active);
+        }
         any
+    }
+
+    /// Sends the active player's [`EngineEvent::PlayerHistory`].
+    pub(super) fn send_history(&self) {
+        if let Some(active) = &self.active {
+            self.history_of(active);
+        }
+    }
+
+    fn history_of(&self, active: &Active) {
+        self.out.send(EngineEvent::PlayerHistory {
+            player: active.id.clone(),
+            samples_per_emotion: active.model.samples_per_emotion(),
+            history: active.model.history().into(),
+        });
+    }
+
+    /// Lists the players with a saved profile ([`EngineEvent::PlayersListed`]).
+    pub(super) fn list_players(&mut self) {
+        let (players, problem) = match self.store.as_ref().map(ProfileStore::list) {
+            None => (Vec::new(), None),
+            Some(Ok(players)) => (players, None),
+            Some(Err(e)) => {
+                let problem = ProfileNotice::ListFailed(Arc::new(e));
+                tracing::warn!("listing players: {problem}");
+                (Vec::new(), Some(problem))
+            }
+        };
+        self.known.clone_from(&players);
+        self.out
+            .send(EngineEvent::PlayersListed { players, problem });
     }
 
     pub(super) fn autosave(&mut self) {
@@ -434,11 +473,16 @@ impl Worker {
 
     pub(super) fn save_active(&mut self) {
         if let Some(mut active) = self.active.take() {
-            if self.save(&active) {
+            let saved = self.save(&active);
+            if saved {
                 active.dirty = false;
             }
             active.last_save = Instant::now();
+            let new_profile = saved && !self.known.contains(&active.id);
             self.active = Some(active);
+            if new_profile {
+                self.list_players();
+            }
         }
     }
 
@@ -490,6 +534,8 @@ impl Worker {
             notice,
         });
         self.active = Some(active);
+        self.send_history();
+        self.list_players();
     }
 
     pub(super) fn forget(&mut self, id: &PlayerId) {
@@ -527,5 +573,9 @@ impl Worker {
                 problem: ProfileNotice::ForgetFailed(Arc::new(e)),
             }),
         }
+        if is_active {
+            self.send_history();
+        }
+        self.list_players();
     }
 }

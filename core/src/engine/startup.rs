@@ -73,6 +73,7 @@ impl Setup {
             recent: VecDeque::new(),
             out,
             counters: self.counters,
+            known: Vec::new(),
         };
         let (active, notice) = worker.open_player(self.player);
         // Without a store there is no profile to open, so at most one of the two is set.
@@ -84,6 +85,8 @@ impl Setup {
             notice,
         });
         worker.active = Some(active);
+        worker.send_history();
+        worker.list_players();
         worker.run(&self.commands, &self.stop);
     }
 }
