@@ -260,4 +260,21 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("/no/such/model"), "{err}");
     }
+
+    #[test]
+    fn a_profile_location_resolves_to_its_folder() {
+        assert_eq!(ProfileLocation::Memory.folder().unwrap(), None);
+        assert!(ProfileLocation::Memory.open().unwrap().is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("profiles");
+        let folder = ProfileLocation::Directory(sub.clone()).folder().unwrap();
+        assert_eq!(folder.as_deref(), Some(sub.as_path()));
+        assert!(sub.is_dir(), "the folder is created");
+        let blocked = dir.path().join("a-file");
+        std::fs::write(&blocked, b"x").unwrap();
+        let err = ProfileLocation::Directory(blocked.join("profiles"))
+            .folder()
+            .unwrap_err();
+        assert!(matches!(err, ProfileError::Io { .. }), "{err:?}");
+    }
 }
