@@ -4,8 +4,9 @@
 //!
 //! Laid out like a Bevy game (the template `bevy_new_2d`): [`game`] (calibration, gates,
 //! the world, the companion, the weather, the HUD), [`screens`] (one per file), [`theme`]
-//! (colours and widgets), [`dev_tools`] (autoplay, screenshots) and [`profiles`] (the saved
-//! profiles the screens list and chart). [`logic_plugin`] runs headless in tests;
+//! (colours and widgets) and [`dev_tools`] (autoplay, screenshots). The screens learn about
+//! players and their history from the plugin's resources (`KnownPlayers`, `ActivePlayer`)
+//! and never open the profile files. [`logic_plugin`] runs headless in tests;
 //! [`view_plugin`] adds the window's drawing (egui screens, the 2D world).
 #![warn(missing_docs)]
 #![expect(
@@ -19,7 +20,6 @@ use bevy::prelude::*;
 
 pub mod dev_tools;
 pub mod game;
-pub mod profiles;
 pub mod screens;
 pub mod theme;
 

@@ -11,7 +11,6 @@ use demo_game::dev_tools::autoplay::Autoplay;
 use demo_game::dev_tools::screenshot::StartupScreenshot;
 use demo_game::game::calibration::CalibrationDir;
 use demo_game::game::voice::VoiceClips;
-use demo_game::profiles::{self, SavedProfiles};
 
 /// Moodlight: a game that hears how you say things.
 #[derive(Parser, Debug)]
@@ -40,12 +39,18 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let profile_dir = match args
-        .profile_dir
-        .clone()
-        .map_or_else(|| profiles::default_dir("moodlight"), Ok)
-    {
-        Ok(dir) => dir,
+    let location = args.profile_dir.clone().map_or_else(
+        || ProfileLocation::Default {
+            app_name: "moodlight".to_owned(),
+        },
+        ProfileLocation::Directory,
+    );
+    let profile_dir = match location.folder() {
+        Ok(Some(dir)) => dir,
+        Ok(None) => {
+            eprintln!("moodlight: profiles would be kept in memory only");
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!("moodlight: {e}");
             return ExitCode::FAILURE;
@@ -78,7 +83,6 @@ fn main() -> ExitCode {
     .insert_resource(GameConfig {
         profile_dir: profile_dir.clone(),
     })
-    .insert_resource(SavedProfiles::new(profile_dir.clone()))
     .insert_resource(CalibrationDir(profile_dir))
     .add_plugins((demo_game::logic_plugin, demo_game::view_plugin));
     if args.autoplay {

@@ -1,12 +1,15 @@
 //! Engine events to the plugin's messages and resources: plain conversions, tested without
 //! an `App` (the systems in `systems.rs` only call them).
 
-use voice_emotion::engine::Detection;
+use std::sync::Arc;
+
+use voice_emotion::engine::{Detection, ProfileNotice};
+use voice_emotion::labels::Emotion;
 use voice_emotion::player::PlayerId;
 use voice_emotion::player::profile::UpdateRecord;
 
 use crate::messages::{EmotionDetected, PlayerChanged, PlayerModelUpdated, UpdateOutcome};
-use crate::resources::ActivePlayer;
+use crate::resources::{ActivePlayer, KnownPlayers};
 
 impl From<Detection> for EmotionDetected {
     /// The message for a detection; its latency runs from the end of speech to now.
@@ -62,7 +65,15 @@ impl From<&PlayerChanged> for ActivePlayer {
             samples: c.samples,
             updates: 0,
             notice: c.notice.clone(),
+            samples_per_emotion: [0; Emotion::COUNT],
+            history: Arc::default(),
         }
+    }
+}
+
+impl From<(Vec<PlayerId>, Option<ProfileNotice>)> for KnownPlayers {
+    fn from((players, problem): (Vec<PlayerId>, Option<ProfileNotice>)) -> Self {
+        Self { players, problem }
     }
 }
 
@@ -82,34 +93,49 @@ impl ActivePlayer {
         }
     }
 
+    /// `player`'s confirmed samples per emotion and update history, when they are active;
+    /// their sample count follows.
+    pub(crate) fn set_history(
+        &mut self,
+        player: &PlayerId,
+        samples_per_emotion: [usize; Emotion::COUNT],
+        history: Arc<[UpdateRecord]>,
+    ) {
+        if self.is(player) {
+            self.samples = samples_per_emotion.iter().sum();
+            self.samples_per_emotion = samples_per_emotion;
+            self.history = history;
+        }
+    }
+
     /// A profile problem of `player`: when active, their notice, and the [`PlayerChanged`]
     /// that tells the game.
     pub(crate) fn profile_problem(
         &mut self,
         player: &PlayerId,
-        message: &str,
+        problem: &ProfileNotice,
     ) -> Option<PlayerChanged> {
         if !self.is(player) {
             return None;
         }
-        self.notice = Some(message.to_owned());
+        self.notice = Some(problem.clone());
         Some(PlayerChanged {
             player: player.clone(),
             adapted: self.adapted,
             samples: self.samples,
-            notice: Some(message.to_owned()),
+            notice: Some(problem.clone()),
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     use voice_emotion::features::FeatureMatrix;
-    use voice_emotion::labels::{Emotion, Intensity};
+    use voice_emotion::labels::Intensity;
     use voice_emotion::model::Prediction;
+    use voice_emotion::player::profile::ProfileError;
     use voice_emotion::player::profile::RecordKind;
 
     use super::*;
@@ -194,10 +220,40 @@ mod tests {
         assert_eq!((active.updates, active.adapted), (1, false));
         active.count_update(&PlayerModelUpdated::from((id("ana"), record(true))));
         assert_eq!((active.updates, active.adapted), (2, true));
-        assert_eq!(active.profile_problem(&id("bo"), "disk full"), None);
-        let told = active.profile_problem(&id("ana"), "disk full").unwrap();
-        assert_eq!(told.notice.as_deref(), Some("disk full"));
+        let full = ProfileNotice::SaveFailed(Arc::new(ProfileError::Io {
+            path: "/p/ana.profile".into(),
+            source: std::io::Error::other("disk full"),
+        }));
+        assert_eq!(active.profile_problem(&id("bo"), &full), None);
+        let told = active.profile_problem(&id("ana"), &full).unwrap();
+        assert_eq!(told.notice.as_ref(), Some(&full));
         assert_eq!((told.adapted, told.samples), (true, 3));
-        assert_eq!(active.notice.as_deref(), Some("disk full"));
+        assert_eq!(active.notice.as_ref(), Some(&full));
+        assert_eq!(full.to_string(), "/p/ana.profile: disk full");
+    }
+
+    #[test]
+    fn the_history_follows_the_active_player_only() {
+        let changed = PlayerChanged {
+            player: id("ana"),
+            adapted: false,
+            samples: 0,
+            notice: None,
+        };
+        let mut active = ActivePlayer::from(&changed);
+        assert!(active.history.is_empty());
+        let mut counts = [0; Emotion::COUNT];
+        counts[Emotion::Sad.index()] = 2;
+        counts[Emotion::Happy.index()] = 1;
+        active.set_history(&id("bo"), counts, vec![record(true)].into());
+        assert_eq!(active.samples, 0, "another player's history");
+        active.set_history(&id("ana"), counts, vec![record(false), record(true)].into());
+        assert_eq!(active.samples, 3);
+        assert_eq!(active.samples_per_emotion, counts);
+        assert_eq!(active.history.len(), 2);
+        assert!(active.history[1].accepted);
+        let listed = KnownPlayers::from((vec![id("ana"), id("bo")], None));
+        assert_eq!(listed.players, [id("ana"), id("bo")]);
+        assert_eq!(listed.problem, None);
     }
 }

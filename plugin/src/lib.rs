@@ -87,7 +87,8 @@ pub use microphone::{CpalMicrophone, SampleFormat, StreamFormat};
 pub use model::BASE_MODEL;
 pub use plugin::VoiceEmotionPlugin;
 pub use resources::{
-    ActivePlayer, EmotionState, MicrophoneStatus, VoiceEmotionDiagnostics, VoiceEmotionSettings,
+    ActivePlayer, EmotionState, KnownPlayers, MicrophoneStatus, ProfileFolder,
+    VoiceEmotionDiagnostics, VoiceEmotionSettings,
 };
 pub use voice_emotion;
 
@@ -97,14 +98,14 @@ pub mod prelude {
     pub use crate::CpalMicrophone;
     pub use crate::{
         ActivePlayer, ChangeVoiceInput, ConfirmEmotion, ConfirmationRejected, EmotionDetected,
-        EmotionState, EvaluatePlayer, ForgetPlayer, MicrophoneStatus, MicrophoneStatusChanged,
-        PlayerChanged, PlayerEvaluated, PlayerForgotten, PlayerModelUpdated, ProfileProblem,
-        ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer, UpdateOutcome,
-        VoiceEmotionDiagnostics, VoiceEmotionPlugin, VoiceEmotionSettings, VoiceEmotionSystems,
-        VoiceInput,
+        EmotionState, EvaluatePlayer, ForgetPlayer, KnownPlayers, MicrophoneStatus,
+        MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerForgotten,
+        PlayerModelUpdated, ProfileFolder, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted,
+        SwitchPlayer, UpdateOutcome, VoiceEmotionDiagnostics, VoiceEmotionPlugin,
+        VoiceEmotionSettings, VoiceEmotionSystems, VoiceInput,
     };
     pub use voice_emotion::audio::capture::{Pace, ScriptFeed, ScriptedSource, SourceStatus};
-    pub use voice_emotion::engine::ProfileLocation;
+    pub use voice_emotion::engine::{ConfirmRejection, ProfileLocation, ProfileNotice};
     pub use voice_emotion::labels::{Emotion, Intensity};
     pub use voice_emotion::player::PlayerId;
 }

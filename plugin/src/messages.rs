@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use bevy::prelude::Message;
 use voice_emotion::audio::capture::SourceStatus;
+use voice_emotion::engine::{ConfirmRejection, ProfileNotice};
 use voice_emotion::features::FeatureMatrix;
 use voice_emotion::labels::{Emotion, Intensity};
 use voice_emotion::player::PlayerId;
@@ -88,8 +89,9 @@ pub struct PlayerModelUpdated {
 pub struct ConfirmationRejected {
     /// The utterance.
     pub utterance: u64,
-    /// Why.
-    pub reason: String,
+    /// Why ([`ConfirmRejection::NotRecent`] for an unknown, too old or already confirmed
+    /// utterance); its `Display` says it in words.
+    pub rejection: ConfirmRejection,
 }
 
 /// The microphone's (or script's) status changed.
@@ -109,9 +111,9 @@ pub struct PlayerChanged {
     pub adapted: bool,
     /// Their confirmed samples.
     pub samples: usize,
-    /// A problem with their profile, in words (corrupt and moved aside, locked by another
-    /// process, made for another model, could not be saved).
-    pub notice: Option<String>,
+    /// A problem with their profile (corrupt and moved aside, locked by another process, made
+    /// for another model, could not be saved...); its `Display` says it in words.
+    pub notice: Option<ProfileNotice>,
 }
 
 /// In: the player confirms (or corrects) what an utterance's emotion was. It becomes a
@@ -176,13 +178,14 @@ pub struct PlayerForgotten {
 }
 
 /// A profile could not be loaded, saved or deleted (a locked or damaged file, a full disk,
-/// a failed [`ForgetPlayer`]); the game runs on. For the active player the same words are in
+/// a failed [`ForgetPlayer`]); the game runs on. For the active player the same problem is
 /// [`ActivePlayer`](crate::ActivePlayer)'s notice. A failed save is retried at the next
 /// update or autosave: the player's samples stay in memory meanwhile.
-#[derive(Message, Debug, Clone, PartialEq, Eq)]
+#[derive(Message, Debug, Clone, PartialEq)]
 pub struct ProfileProblem {
     /// The player.
     pub player: PlayerId,
-    /// What happened, in words.
-    pub message: String,
+    /// What happened ([`ProfileNotice::SaveFailed`], [`ProfileNotice::ForgetFailed`]); its
+    /// `Display` says it in words.
+    pub problem: ProfileNotice,
 }

@@ -18,7 +18,8 @@ use crate::messages::{
 };
 use crate::model::BASE_MODEL;
 use crate::resources::{
-    ActivePlayer, EmotionState, MicrophoneStatus, VoiceEmotionDiagnostics, VoiceEmotionSettings,
+    ActivePlayer, EmotionState, KnownPlayers, MicrophoneStatus, ProfileFolder,
+    VoiceEmotionDiagnostics, VoiceEmotionSettings,
 };
 use crate::{VoiceEmotionSystems, systems};
 
@@ -204,7 +205,11 @@ fn start_voice(world: &mut World) {
         startup.player,
         tap,
     ) {
-        Ok(engine) => world.insert_resource(VoiceEngine { engine }),
+        Ok(engine) => {
+            let folder = engine.profile_folder().map(std::path::Path::to_path_buf);
+            world.insert_resource(ProfileFolder(folder));
+            world.insert_resource(VoiceEngine { engine });
+        }
         Err(e) => error!("voice emotion is off: {e}"),
     }
 }
@@ -230,6 +235,8 @@ impl Plugin for VoiceEmotionPlugin {
         app.insert_resource(EmotionState::new(settings.smoothing))
             .insert_resource(settings)
             .init_resource::<ActivePlayer>()
+            .init_resource::<KnownPlayers>()
+            .init_resource::<ProfileFolder>()
             .init_resource::<MicrophoneStatus>()
             .init_resource::<VoiceEmotionDiagnostics>();
         for (path, suffix) in [

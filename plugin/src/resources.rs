@@ -1,11 +1,15 @@
 //! Resources the plugin keeps up to date for the game.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use bevy::diagnostic::DiagnosticPath;
 use bevy::prelude::Resource;
 use voice_emotion::audio::capture::SourceStatus;
-use voice_emotion::engine::EmotionSmoother;
+use voice_emotion::engine::{EmotionSmoother, ProfileNotice};
 use voice_emotion::labels::{Emotion, Intensity};
 use voice_emotion::player::PlayerId;
+use voice_emotion::player::profile::UpdateRecord;
 
 use crate::messages::EmotionDetected;
 
@@ -121,9 +125,29 @@ pub struct ActivePlayer {
     pub samples: usize,
     /// Updates finished this session (accepted or not).
     pub updates: usize,
-    /// The latest problem with their profile, in words.
-    pub notice: Option<String>,
+    /// The latest problem with their profile.
+    pub notice: Option<ProfileNotice>,
+    /// Their confirmed samples per emotion, in the order of [`Emotion::ALL`].
+    pub samples_per_emotion: [usize; Emotion::COUNT],
+    /// Their model's updates, oldest first (all saved ones, not only this session's).
+    pub history: Arc<[UpdateRecord]>,
 }
+
+/// The players with a saved profile, sorted; kept up to date by the engine (listed at start,
+/// after a switch or a forget, and after a save that created a profile). Empty when profiles
+/// are kept in memory.
+#[derive(Resource, Debug, Clone, PartialEq, Default)]
+pub struct KnownPlayers {
+    /// The players.
+    pub players: Vec<PlayerId>,
+    /// Why the folder could not be listed ([`ProfileNotice::ListFailed`]), if it could not.
+    pub problem: Option<ProfileNotice>,
+}
+
+/// The folder the plugin keeps profiles in, for a game's own files next to them (`None`:
+/// profiles are kept in memory, asked for or because the folder could not be used).
+#[derive(Resource, Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProfileFolder(pub Option<PathBuf>);
 
 /// The voice input's status and level, for a status line and a level meter.
 #[derive(Resource, Debug, Clone, PartialEq, Default)]

@@ -15,7 +15,8 @@ use crate::messages::{
     ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer,
 };
 use crate::resources::{
-    ActivePlayer, EmotionState, MicrophoneStatus, VoiceEmotionDiagnostics, VoiceEmotionSettings,
+    ActivePlayer, EmotionState, KnownPlayers, MicrophoneStatus, VoiceEmotionDiagnostics,
+    VoiceEmotionSettings,
 };
 
 /// The plugin's outgoing messages.
@@ -39,6 +40,7 @@ pub(crate) struct State<'w> {
     settings: Res<'w, VoiceEmotionSettings>,
     emotion: ResMut<'w, EmotionState>,
     player: ResMut<'w, ActivePlayer>,
+    known: ResMut<'w, KnownPlayers>,
     microphone: ResMut<'w, MicrophoneStatus>,
     diagnostics: ResMut<'w, VoiceEmotionDiagnostics>,
 }
@@ -110,9 +112,11 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
             };
             player_changed(state, out, changed);
         }
-        EngineEvent::Failed { reason } => {
-            error!("voice emotion is off: {reason}");
-            state.microphone.status = SourceStatus::Failed { reason };
+        EngineEvent::Failed { error } => {
+            error!("voice emotion is off: {error}");
+            state.microphone.status = SourceStatus::Failed {
+                reason: error.to_string(),
+            };
         }
         EngineEvent::SpeechStarted { utterance, .. } => {
             state.microphone.speaking = true;
@@ -141,13 +145,18 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
             diag.add_measurement(&VoiceEmotionDiagnostics::LATENCY_MS, || latency_ms);
             out.detected.write(message);
         }
-        EngineEvent::DetectionFailed { utterance, reason } => {
-            warn!("utterance {utterance} could not be classified: {reason}");
+        EngineEvent::DetectionFailed { utterance, error } => {
+            warn!("utterance {utterance} could not be classified: {error}");
         }
         EngineEvent::Confirmed { .. } => state.player.samples += 1,
-        EngineEvent::ConfirmRejected { utterance, reason } => {
-            out.rejected
-                .write(ConfirmationRejected { utterance, reason });
+        EngineEvent::ConfirmRejected {
+            utterance,
+            rejection,
+        } => {
+            out.rejected.write(ConfirmationRejected {
+                utterance,
+                rejection,
+            });
         }
         EngineEvent::ModelUpdated { player, record } => {
             let update = PlayerModelUpdated::from((player, record));
@@ -182,13 +191,23 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
             player_changed(state, out, changed);
         }
         EngineEvent::ProfileSaved { .. } => {}
-        EngineEvent::ProfileProblem { player, message } => {
-            warn!("player {player}: {message}");
-            if let Some(changed) = state.player.profile_problem(&player, &message) {
+        EngineEvent::ProfileProblem { player, problem } => {
+            warn!("player {player}: {problem}");
+            if let Some(changed) = state.player.profile_problem(&player, &problem) {
                 out.player.write(changed);
             }
-            out.problem.write(ProfileProblem { player, message });
+            out.problem.write(ProfileProblem { player, problem });
         }
+        EngineEvent::PlayersListed { players, problem } => {
+            *state.known = KnownPlayers::from((players, problem));
+        }
+        EngineEvent::PlayerHistory {
+            player,
+            samples_per_emotion,
+            history,
+        } => state
+            .player
+            .set_history(&player, samples_per_emotion, history),
         EngineEvent::Evaluated {
             player,
             correct,

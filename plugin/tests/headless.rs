@@ -128,6 +128,13 @@ fn a_missing_microphone_is_a_status_not_a_panic() {
     assert!(update_until(&mut app, Duration::from_secs(10), |w| {
         !log(w).rejected.is_empty()
     }));
+    assert_eq!(
+        log(app.world()).rejected[0].rejection,
+        ConfirmRejection::NotRecent {
+            utterance: 99,
+            kept: 32
+        }
+    );
     let status = &log(app.world()).microphone;
     assert!(!status.is_empty());
 }
@@ -196,4 +203,91 @@ fn the_voice_input_can_change_while_the_game_runs() {
         &m.status,
         SourceStatus::Active { device, .. } if device == "clips"
     ) || m.status == SourceStatus::Finished));
+}
+
+#[test]
+fn known_players_and_the_history_follow_the_profile_folder() {
+    use bevy_voice_emotion::BASE_MODEL;
+    use bevy_voice_emotion::voice_emotion::player::profile::{
+        BaseModelRef, PlayerProfile, ProfileStore, RecordKind, UpdateRecord,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = ProfileStore::new(dir.path()).unwrap();
+    let base = BaseModelRef::of_bytes("base", BASE_MODEL.weights);
+    for (name, updates) in [("ana", 2), ("bo", 0)] {
+        let id = PlayerId::new(name).unwrap();
+        let mut profile = PlayerProfile::new(id.clone(), base.clone());
+        profile.history = (0..updates)
+            .map(|k| UpdateRecord {
+                time_unix_ms: k,
+                samples_used: 4,
+                accuracy_before: 0.5,
+                accuracy_after: 0.5,
+                accepted: false,
+                reason: format!("update {k}"),
+                seconds: 0.01,
+                kind: RecordKind::Update,
+            })
+            .collect();
+        store.acquire(&id).unwrap().save(&profile).unwrap();
+    }
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(
+            VoiceEmotionPlugin::default()
+                .with_profile_dir(dir.path())
+                .with_player(PlayerId::new("cy").unwrap())
+                .with_source(ScriptedSource::new(Pace::Fast).silence(0.5)),
+        )
+        .add_plugins(MessageLogPlugin);
+    let names = |w: &World| -> Vec<String> {
+        let known = w.resource::<KnownPlayers>();
+        known
+            .players
+            .iter()
+            .map(|p| p.as_str().to_owned())
+            .collect()
+    };
+    assert!(update_until(&mut app, Duration::from_secs(30), |w| {
+        ready(w) && names(w) == ["ana", "bo"]
+    }));
+    assert_eq!(app.world().resource::<KnownPlayers>().problem, None);
+    assert_eq!(
+        app.world().resource::<ProfileFolder>().0.as_deref(),
+        Some(dir.path())
+    );
+    assert!(app.world().resource::<ActivePlayer>().history.is_empty());
+
+    app.world_mut().write_message(SwitchPlayer {
+        player: PlayerId::new("ana").unwrap(),
+    });
+    assert!(update_until(&mut app, Duration::from_secs(30), |w| {
+        w.resource::<ActivePlayer>().history.len() == 2
+    }));
+    let active = app.world().resource::<ActivePlayer>();
+    assert_eq!(active.id.as_deref(), Some("ana"));
+    assert_eq!(active.history[1].reason, "update 1");
+    assert_eq!(active.samples_per_emotion, [0; Emotion::COUNT]);
+
+    app.world_mut().write_message(ForgetPlayer {
+        player: PlayerId::new("bo").unwrap(),
+    });
+    assert!(update_until(&mut app, Duration::from_secs(30), |w| {
+        names(w) == ["ana"]
+    }));
+}
+
+#[test]
+fn memory_only_profiles_have_no_folder_and_no_known_players() {
+    let mut app = app(
+        VoiceEmotionPlugin::default().with_source(ScriptedSource::new(Pace::Fast).silence(0.5))
+    );
+    assert!(update_until(&mut app, Duration::from_secs(30), ready));
+    app.update();
+    assert_eq!(app.world().resource::<ProfileFolder>().0, None);
+    assert_eq!(
+        *app.world().resource::<KnownPlayers>(),
+        KnownPlayers::default()
+    );
 }

@@ -60,6 +60,26 @@ fn confirmations_train_the_player_model_which_is_saved_and_back_after_a_restart(
     let player = app.world().resource::<ActivePlayer>().clone();
     assert_eq!(player.samples, 5);
     assert_eq!(player.adapted, update.outcome == UpdateOutcome::Accepted);
+    // The history and the samples per emotion come from the engine's copy of the profile.
+    let mut per_emotion = [0; Emotion::COUNT];
+    for c in &clips[..5] {
+        per_emotion[c.name.emotion.index()] += 1;
+    }
+    assert!(update_until(&mut app, WAIT, |w| {
+        let active = w.resource::<ActivePlayer>();
+        active.history.last().map(|r| r.samples_used) == Some(5)
+    }));
+    let player = app.world().resource::<ActivePlayer>().clone();
+    assert_eq!(player.samples_per_emotion, per_emotion);
+    assert!(update_until(&mut app, WAIT, |w| w
+        .resource::<KnownPlayers>()
+        .players
+        .iter()
+        .any(|p| p.as_str() == "ana")));
+    assert_eq!(
+        app.world().resource::<ProfileFolder>().0.as_deref(),
+        Some(dir.path())
+    );
 
     // Saved after the update, while the game still runs.
     let store = ProfileStore::new(dir.path()).unwrap();
@@ -82,6 +102,11 @@ fn confirmations_train_the_player_model_which_is_saved_and_back_after_a_restart(
     assert_eq!(changed.samples, 5);
     assert_eq!(changed.adapted, player.adapted);
     assert_eq!(changed.notice, None);
+    assert!(update_until(&mut app, WAIT, |w| {
+        w.resource::<ActivePlayer>().history.len() == profile.history.len()
+    }));
+    let restarted = app.world().resource::<ActivePlayer>();
+    assert_eq!(restarted.samples_per_emotion, per_emotion);
 }
 
 #[test]
@@ -180,13 +205,24 @@ fn a_corrupt_profile_is_moved_aside_and_the_game_runs_on() {
     assert_eq!(changed.player, "broken");
     assert!(!changed.adapted);
     let notice = changed.notice.unwrap();
-    assert!(notice.contains("moved to"), "{notice}");
+    let ProfileNotice::MovedAside { path, moved_to, .. } = &notice else {
+        panic!("expected MovedAside, got {notice:?}");
+    };
+    assert_eq!(path, &store.path_of(&id));
+    assert!(notice.to_string().contains("moved to"), "{notice}");
     let moved: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("broken.profile.corrupt-"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("broken.profile.corrupt-"))
+        })
         .collect();
-    assert_eq!(moved.len(), 1, "the damaged file is kept for inspection");
+    assert_eq!(
+        moved,
+        std::slice::from_ref(moved_to),
+        "the damaged file is kept for inspection"
+    );
 }
 
 #[test]

@@ -124,7 +124,7 @@ fn soak(seconds: f64, confirm_every: usize) -> Report {
             fed_seconds += clip.samples.len() as f64 / 16_000.0 + gap;
             fed += 1;
         }
-        // The engine starts on the first update.
+        // The engine starts in the first update's `PreStartup`.
         let waiting = app
             .world()
             .get_resource::<VoiceEngine>()

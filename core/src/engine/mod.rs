@@ -19,7 +19,8 @@
 //! Nothing here blocks the game: commands and events are channels, and the game reads events
 //! whenever it likes ([`Engine::drain_events`]).
 //!
-//! Files: `protocol.rs` (settings, commands, events), `base.rs` (the base model's source and
+//! Files: `protocol.rs` (settings, commands, events), `problems.rs` (what can go wrong, as
+//! values: [`EngineFailure`], [`DetectionFailure`], [`ConfirmRejection`], [`ProfileNotice`]), `base.rs` (the base model's source and
 //! loading), `startup.rs` (the thread's start: model, anchors, profile store), `pump.rs` (the
 //! thread's loop), `smoother.rs` ([`EmotionSmoother`], for games). May import every runtime
 //! module; never `training`.
@@ -47,11 +48,13 @@ use crate::player::profile::{
 use crate::speech::{SegmentEvent, Segmenter, VadConfig, VadError};
 
 mod base;
+mod problems;
 mod protocol;
 mod pump;
 mod smoother;
 mod startup;
 pub use base::*;
+pub use problems::*;
 pub use protocol::*;
 use pump::*;
 pub use smoother::*;
@@ -63,6 +66,7 @@ pub struct Engine {
     events: Receiver<EngineEvent>,
     counters: Arc<Counters>,
     monitor: AudioMonitor,
+    folder: Option<PathBuf>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -91,20 +95,13 @@ impl Engine {
         tap: AudioTap,
     ) -> Result<Self, EngineError> {
         config.vad.validate()?;
-        let opened = match profiles {
-            ProfileLocation::Default { app_name } => {
-                ProfileStore::default_location(app_name).map(Some)
-            }
-            ProfileLocation::Directory(dir) => ProfileStore::new(dir.clone()).map(Some),
-            ProfileLocation::Memory => Ok(None),
-        };
+        let opened = profiles.open();
         // No usable profile directory (no home, read-only, a file in the way): voice still
         // works, profiles live in memory only, and the first event says so.
         let (store, store_notice) = match opened {
             Ok(store) => (store, None),
             Err(e) => {
-                let notice =
-                    format!("{e}; profiles are kept in memory only, nothing will be saved");
+                let notice = ProfileNotice::StoreUnavailable(Arc::new(e));
                 tracing::warn!("{notice}");
                 (None, Some(notice))
             }
@@ -114,6 +111,7 @@ impl Engine {
         let counters = Arc::new(Counters::default());
         let stop = Arc::new(AtomicBool::new(false));
         let monitor = tap.monitor();
+        let folder = store.as_ref().map(|s| s.root().to_path_buf());
         let setup = Setup {
             model,
             config,
@@ -135,6 +133,7 @@ impl Engine {
             events,
             counters,
             monitor,
+            folder,
             stop,
             thread: Some(thread),
         })
@@ -172,6 +171,13 @@ impl Engine {
     #[must_use]
     pub fn monitor(&self) -> &AudioMonitor {
         &self.monitor
+    }
+
+    /// The folder the profiles are kept in (`None`: memory only, asked for or because the
+    /// folder could not be used).
+    #[must_use]
+    pub fn profile_folder(&self) -> Option<&std::path::Path> {
+        self.folder.as_deref()
     }
 
     /// The engine's counters.
@@ -252,5 +258,22 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("/no/such/model"), "{err}");
+    }
+
+    #[test]
+    fn a_profile_location_resolves_to_its_folder() {
+        assert_eq!(ProfileLocation::Memory.folder().unwrap(), None);
+        assert!(ProfileLocation::Memory.open().unwrap().is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("profiles");
+        let folder = ProfileLocation::Directory(sub.clone()).folder().unwrap();
+        assert_eq!(folder.as_deref(), Some(sub.as_path()));
+        assert!(sub.is_dir(), "the folder is created");
+        let blocked = dir.path().join("a-file");
+        std::fs::write(&blocked, b"x").unwrap();
+        let err = ProfileLocation::Directory(blocked.join("profiles"))
+            .folder()
+            .unwrap_err();
+        assert!(matches!(err, ProfileError::Io { .. }), "{err:?}");
     }
 }

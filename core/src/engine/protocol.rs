@@ -36,6 +36,31 @@ pub enum ProfileLocation {
     Memory,
 }
 
+impl ProfileLocation {
+    /// The store at this location, its folder created if missing (`None` for
+    /// [`ProfileLocation::Memory`]).
+    ///
+    /// # Errors
+    /// [`ProfileError::NoDataDirectory`] without a home directory for
+    /// [`ProfileLocation::Default`], [`ProfileError::Io`] when the folder cannot be created.
+    pub fn open(&self) -> Result<Option<ProfileStore>, ProfileError> {
+        match self {
+            Self::Default { app_name } => ProfileStore::default_location(app_name).map(Some),
+            Self::Directory(dir) => ProfileStore::new(dir.clone()).map(Some),
+            Self::Memory => Ok(None),
+        }
+    }
+
+    /// The folder of [`ProfileLocation::open`]'s store: where a game can keep its own files
+    /// next to the profiles.
+    ///
+    /// # Errors
+    /// As [`ProfileLocation::open`].
+    pub fn folder(&self) -> Result<Option<PathBuf>, ProfileError> {
+        Ok(self.open()?.map(|s| s.root().to_path_buf()))
+    }
+}
+
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -111,6 +136,10 @@ pub enum Command {
     /// Classify the active player's confirmed samples with their current weights
     /// ([`EngineEvent::Evaluated`]).
     Evaluate,
+    /// List the players with a saved profile ([`EngineEvent::PlayersListed`]). The engine
+    /// also lists them at start, after a switch or a forget, and after a save that created a
+    /// profile.
+    ListPlayers,
 }
 
 /// One detection.
@@ -146,13 +175,14 @@ pub enum EngineEvent {
         adapted: bool,
         /// Their confirmed samples.
         samples: usize,
-        /// A problem with their profile (corrupt, locked, for another model), in words.
-        notice: Option<String>,
+        /// A problem with their profile (corrupt, locked, for another model) or with the
+        /// profile folder.
+        notice: Option<ProfileNotice>,
     },
     /// The engine could not start (the model failed to load); it has stopped.
     Failed {
         /// Why.
-        reason: String,
+        error: EngineFailure,
     },
     /// Speech began.
     SpeechStarted {
@@ -181,7 +211,7 @@ pub enum EngineEvent {
         /// The utterance's id.
         utterance: u64,
         /// Why.
-        reason: String,
+        error: DetectionFailure,
     },
     /// A confirmation was taken as a training sample; an update follows.
     Confirmed {
@@ -195,7 +225,7 @@ pub enum EngineEvent {
         /// The utterance's id.
         utterance: u64,
         /// Why.
-        reason: String,
+        rejection: ConfirmRejection,
     },
     /// A player model update finished (its record says whether the new weights were kept).
     ModelUpdated {
@@ -212,8 +242,8 @@ pub enum EngineEvent {
         adapted: bool,
         /// Their confirmed samples.
         samples: usize,
-        /// A problem with their profile, in words.
-        notice: Option<String>,
+        /// A problem with their profile.
+        notice: Option<ProfileNotice>,
     },
     /// A player's profile was deleted.
     PlayerForgotten {
@@ -236,11 +266,30 @@ pub enum EngineEvent {
     ProfileProblem {
         /// The player.
         player: PlayerId,
-        /// What happened.
-        message: String,
+        /// What happened ([`ProfileNotice::SaveFailed`] or [`ProfileNotice::ForgetFailed`]).
+        problem: ProfileNotice,
     },
     /// The audio source's status changed.
     Source(SourceStatus),
+    /// The players with a saved profile, sorted (empty when profiles are kept in memory).
+    PlayersListed {
+        /// The players.
+        players: Vec<PlayerId>,
+        /// Why the list is empty or out of date ([`ProfileNotice::ListFailed`]).
+        problem: Option<ProfileNotice>,
+    },
+    /// The active player's confirmed samples and update history, sent after
+    /// [`EngineEvent::Ready`], [`EngineEvent::PlayerSwitched`], [`EngineEvent::Confirmed`],
+    /// [`EngineEvent::ModelUpdated`], [`EngineEvent::PlayerReset`] and a forget of the active
+    /// player.
+    PlayerHistory {
+        /// The player.
+        player: PlayerId,
+        /// Confirmed samples per emotion, in the order of [`Emotion::ALL`].
+        samples_per_emotion: [usize; Emotion::COUNT],
+        /// Their model's updates, oldest first.
+        history: Arc<[UpdateRecord]>,
+    },
     /// The answer to [`Command::Evaluate`].
     Evaluated {
         /// The player.

@@ -61,6 +61,8 @@ pub(super) struct Worker {
     pub(super) recent: VecDeque<Recent>,
     pub(super) out: Events,
     pub(super) counters: Arc<Counters>,
+    /// The players of the latest [`EngineEvent::PlayersListed`].
+    pub(super) known: Vec<PlayerId>,
 }
 
 /// Samples read from the buffer per pass (a tenth of a second at 48 kHz).
@@ -80,14 +82,14 @@ impl Worker {
     }
 
     /// Opens `id`'s profile; problems fall back to the base model, with a notice.
-    pub(super) fn open_player(&self, id: PlayerId) -> (Active, Option<String>) {
+    pub(super) fn open_player(&self, id: PlayerId) -> (Active, Option<ProfileNotice>) {
         let Some(store) = &self.store else {
             return (self.fresh(id, None), None);
         };
         let writer = match store.acquire(&id) {
             Ok(w) => w,
             Err(e) => {
-                let notice = format!("{e}; using the base model, nothing will be saved");
+                let notice = ProfileNotice::not_acquired(e);
                 tracing::warn!("{notice}");
                 return (self.fresh(id, None), Some(notice));
             }
@@ -108,25 +110,22 @@ impl Worker {
                     ),
                     Err(e) => {
                         // Keep the file as it is: it holds the player's samples.
-                        let notice = format!(
-                            "profile of player {id} does not fit this model ({e}); using the base \
-                         model, the profile is left untouched"
-                        );
+                        let notice = ProfileNotice::DoesNotFit {
+                            player: id.clone(),
+                            error: Arc::new(e),
+                        };
                         tracing::warn!("{notice}");
                         (self.fresh(id, None), Some(notice))
                     }
                 }
             }
-            Err(e @ ProfileError::Corrupt { .. }) => {
-                let notice = format!("{e}; starting again from the base model");
-                tracing::warn!("{notice}");
-                (self.fresh(id, Some(writer)), Some(notice))
-            }
             Err(e) => {
-                // Wrong base model, a file left in place, an I/O error: never overwrite it.
-                let notice = format!("{e}; using the base model, the profile is left untouched");
+                // A corrupt file moved aside gets a new profile; for the others (wrong base
+                // model, a file left in place, an I/O error) the file is never overwritten.
+                let notice = ProfileNotice::not_loaded(e);
                 tracing::warn!("{notice}");
-                (self.fresh(id, None), Some(notice))
+                let writer = notice.still_saved().then_some(writer);
+                (self.fresh(id, writer), Some(notice))
             }
         }
     }
@@ -248,18 +247,24 @@ impl Worker {
             return;
         };
         let result = resample(samples, rate, SAMPLE_RATE)
-            .map_err(|e| e.to_string())
+            .map_err(|e| DetectionFailure::Resample(Arc::new(e)))
             .and_then(|audio| {
-                let mfcc = self.extractor.mfcc(&audio).map_err(|e| e.to_string())?;
-                let prediction = active.model.classify(&mfcc).map_err(|e| e.to_string())?;
+                let mfcc = self
+                    .extractor
+                    .mfcc(&audio)
+                    .map_err(DetectionFailure::Features)?;
+                let prediction = active
+                    .model
+                    .classify(&mfcc)
+                    .map_err(|e| DetectionFailure::Classify(Arc::new(e)))?;
                 Ok((audio, mfcc, prediction))
             });
         let (audio, mfcc, prediction) = match result {
             Ok(r) => r,
-            Err(reason) => {
+            Err(error) => {
                 self.out.send(EngineEvent::DetectionFailed {
                     utterance: id,
-                    reason,
+                    error,
                 });
                 return;
             }
@@ -314,6 +319,7 @@ impl Worker {
                     let samples = active.samples();
                     self.save_active();
                     self.out.send(EngineEvent::PlayerReset { player, samples });
+                    self.send_history();
                 }
             }
             Command::SetSensitivity(s) => {
@@ -334,6 +340,7 @@ impl Worker {
                     }
                 }
             }
+            Command::ListPlayers => self.list_players(),
             Command::Evaluate => {
                 if let Some(active) = &self.active {
                     // Waits for queued updates: the answer is about the newest weights.
@@ -363,10 +370,10 @@ impl Worker {
         let Some(pos) = self.recent.iter().position(|r| r.id == utterance) else {
             self.out.send(EngineEvent::ConfirmRejected {
                 utterance,
-                reason: format!(
-                    "utterance {utterance} is not among the last {} heard",
-                    self.config.recent_utterances
-                ),
+                rejection: ConfirmRejection::NotRecent {
+                    utterance,
+                    kept: self.config.recent_utterances,
+                },
             });
             return;
         };
@@ -381,10 +388,11 @@ impl Worker {
             Ok(()) => {
                 active.dirty = true;
                 self.out.send(EngineEvent::Confirmed { utterance, emotion });
+                self.send_history();
             }
             Err(e) => self.out.send(EngineEvent::ConfirmRejected {
                 utterance,
-                reason: e.to_string(),
+                rejection: ConfirmRejection::Refused(Arc::new(e)),
             }),
         }
     }
@@ -416,7 +424,41 @@ impl Worker {
                 record,
             });
         }
+        if any {
+            self.history_of(active);
+        }
         any
+    }
+
+    /// Sends the active player's [`EngineEvent::PlayerHistory`].
+    pub(super) fn send_history(&self) {
+        if let Some(active) = &self.active {
+            self.history_of(active);
+        }
+    }
+
+    fn history_of(&self, active: &Active) {
+        self.out.send(EngineEvent::PlayerHistory {
+            player: active.id.clone(),
+            samples_per_emotion: active.model.samples_per_emotion(),
+            history: active.model.history().into(),
+        });
+    }
+
+    /// Lists the players with a saved profile ([`EngineEvent::PlayersListed`]).
+    pub(super) fn list_players(&mut self) {
+        let (players, problem) = match self.store.as_ref().map(ProfileStore::list) {
+            None => (Vec::new(), None),
+            Some(Ok(players)) => (players, None),
+            Some(Err(e)) => {
+                let problem = ProfileNotice::ListFailed(Arc::new(e));
+                tracing::warn!("listing players: {problem}");
+                (Vec::new(), Some(problem))
+            }
+        };
+        self.known.clone_from(&players);
+        self.out
+            .send(EngineEvent::PlayersListed { players, problem });
     }
 
     pub(super) fn autosave(&mut self) {
@@ -431,11 +473,16 @@ impl Worker {
 
     pub(super) fn save_active(&mut self) {
         if let Some(mut active) = self.active.take() {
-            if self.save(&active) {
+            let saved = self.save(&active);
+            if saved {
                 active.dirty = false;
             }
             active.last_save = Instant::now();
+            let new_profile = saved && !self.known.contains(&active.id);
             self.active = Some(active);
+            if new_profile {
+                self.list_players();
+            }
         }
     }
 
@@ -447,8 +494,7 @@ impl Worker {
         let profile = active
             .model
             .snapshot(active.id.clone(), self.reference.clone());
-        let result = writer.save(&profile).map_err(|e| e.to_string());
-        match result {
+        match writer.save(&profile) {
             Ok(()) => {
                 self.counters.saves.fetch_add(1, Ordering::Relaxed);
                 self.out.send(EngineEvent::ProfileSaved {
@@ -456,11 +502,12 @@ impl Worker {
                 });
                 true
             }
-            Err(message) => {
-                tracing::warn!("saving player {}: {message}", active.id);
+            Err(e) => {
+                let problem = ProfileNotice::SaveFailed(Arc::new(e));
+                tracing::warn!("saving player {}: {problem}", active.id);
                 self.out.send(EngineEvent::ProfileProblem {
                     player: active.id.clone(),
-                    message,
+                    problem,
                 });
                 false
             }
@@ -487,6 +534,8 @@ impl Worker {
             notice,
         });
         self.active = Some(active);
+        self.send_history();
+        self.list_players();
     }
 
     pub(super) fn forget(&mut self, id: &PlayerId) {
@@ -521,8 +570,12 @@ impl Worker {
                 .send(EngineEvent::PlayerForgotten { player: id.clone() }),
             Err(e) => self.out.send(EngineEvent::ProfileProblem {
                 player: id.clone(),
-                message: e.to_string(),
+                problem: ProfileNotice::ForgetFailed(Arc::new(e)),
             }),
         }
+        if is_active {
+            self.send_history();
+        }
+        self.list_players();
     }
 }

@@ -7,7 +7,7 @@ pub(super) struct Setup {
     pub(super) config: EngineConfig,
     pub(super) store: Option<ProfileStore>,
     /// Why there is no store although one was asked for.
-    pub(super) store_notice: Option<String>,
+    pub(super) store_notice: Option<ProfileNotice>,
     pub(super) player: PlayerId,
     pub(super) tap: AudioTap,
     pub(super) commands: Receiver<Command>,
@@ -28,7 +28,7 @@ impl Setup {
             Err(e) => {
                 tracing::error!("voice engine: {e}");
                 out.send(EngineEvent::Failed {
-                    reason: e.to_string(),
+                    error: EngineFailure::Model(Arc::new(e)),
                 });
                 return;
             }
@@ -37,7 +37,7 @@ impl Setup {
             Ok(x) => x,
             Err(e) => {
                 out.send(EngineEvent::Failed {
-                    reason: format!("the model's input configuration: {e}"),
+                    error: EngineFailure::InputConfig(e),
                 });
                 return;
             }
@@ -52,7 +52,7 @@ impl Setup {
             Ok(s) => s,
             Err(e) => {
                 out.send(EngineEvent::Failed {
-                    reason: format!("speech detection at {rate} Hz: {e}"),
+                    error: EngineFailure::SpeechDetection { rate, error: e },
                 });
                 return;
             }
@@ -73,12 +73,11 @@ impl Setup {
             recent: VecDeque::new(),
             out,
             counters: self.counters,
+            known: Vec::new(),
         };
         let (active, notice) = worker.open_player(self.player);
-        let notice = match (self.store_notice, notice) {
-            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
-            (a, b) => a.or(b),
-        };
+        // Without a store there is no profile to open, so at most one of the two is set.
+        let notice = self.store_notice.or(notice);
         worker.out.send(EngineEvent::Ready {
             player: active.id.clone(),
             adapted: active.model.is_adapted(),
@@ -86,6 +85,8 @@ impl Setup {
             notice,
         });
         worker.active = Some(active);
+        worker.send_history();
+        worker.list_players();
         worker.run(&self.commands, &self.stop);
     }
 }

@@ -35,7 +35,7 @@ fn collect_toasts(
     for r in rejected.read() {
         toasts
             .0
-            .push((now + 4.0, format!("Not used: {}", r.reason)));
+            .push((now + 4.0, format!("Not used: {}", r.rejection)));
     }
     toasts.0.retain(|(until, _)| *until > now);
 }

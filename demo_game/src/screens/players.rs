@@ -6,7 +6,6 @@ use bevy_voice_emotion::prelude::*;
 use bevy_voice_emotion::voice_emotion::player::profile::PlayerId;
 
 use super::Screen;
-use crate::profiles::SavedProfiles;
 use crate::theme::palette;
 use crate::theme::widgets::{back_button, root_ui};
 
@@ -14,28 +13,16 @@ use crate::theme::widgets::{back_button, root_ui};
 struct Form {
     name: String,
     error: Option<String>,
-    known: Option<Vec<PlayerId>>,
 }
 
 fn players(
     mut contexts: EguiContexts,
     mut next: ResMut<NextState<Screen>>,
-    saved: Res<SavedProfiles>,
+    known: Res<KnownPlayers>,
     active: Res<ActivePlayer>,
     mut form: Local<Form>,
     mut switch: MessageWriter<SwitchPlayer>,
-    mut changed: MessageReader<PlayerChanged>,
 ) -> Result {
-    if changed.read().count() > 0 {
-        form.known = None;
-    }
-    if form.known.is_none() {
-        let list = saved.players().unwrap_or_else(|e| {
-            form.error = Some(e);
-            Vec::new()
-        });
-        form.known = Some(list);
-    }
     let mut root = root_ui(contexts.ctx_mut()?, "screen");
     egui::CentralPanel::default().show(&mut root, |ui| {
         back_button(ui, &mut next);
@@ -43,7 +30,7 @@ fn players(
         ui.label("Each player's model learns their own voice.");
         ui.add_space(10.0);
         let mut chosen = None;
-        let mut names = form.known.clone().unwrap_or_default();
+        let mut names = known.players.clone();
         if let Some(id) = &active.id
             && !names.contains(id)
         {
@@ -76,9 +63,11 @@ fn players(
         if let Some(e) = &form.error {
             ui.colored_label(palette::ERROR, e);
         }
+        if let Some(problem) = &known.problem {
+            ui.colored_label(palette::ERROR, problem.to_string());
+        }
         if let Some(player) = chosen {
             switch.write(SwitchPlayer { player });
-            form.known = None;
             next.set(Screen::Title);
         }
     });

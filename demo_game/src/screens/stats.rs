@@ -7,22 +7,10 @@ use bevy_voice_emotion::prelude::*;
 
 use super::Screen;
 use crate::game::calibration::CalibrationProgress;
-use crate::profiles::{ProfileSummary, SavedProfiles};
 use crate::theme::palette::{self, egui_color};
 use crate::theme::widgets::{back_button, name, root_ui};
 
-/// Set when the stats screen opens: the profile is read again.
-#[derive(Resource, Default)]
-struct ReloadStats(bool);
-
-#[derive(Default)]
-struct Loaded {
-    player: Option<PlayerId>,
-    profile: Option<ProfileSummary>,
-    error: Option<String>,
-}
-
-fn chart(ui: &mut egui::Ui, profile: &ProfileSummary) {
+fn chart(ui: &mut egui::Ui, profile: &ActivePlayer) {
     let size = egui::vec2(ui.available_width().min(700.0), 220.0);
     let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
     let p = ui.painter_at(rect);
@@ -63,36 +51,15 @@ fn chart(ui: &mut egui::Ui, profile: &ProfileSummary) {
 fn stats_ui(
     mut contexts: EguiContexts,
     mut next: ResMut<NextState<Screen>>,
-    saved: Res<SavedProfiles>,
     player: Res<ActivePlayer>,
     progress: Res<CalibrationProgress>,
-    mut loaded: bevy::prelude::Local<Loaded>,
-    mut reload: ResMut<ReloadStats>,
 ) -> Result {
-    // Reload on entry: updates may have been saved since.
-    if std::mem::take(&mut reload.0) {
-        loaded.player = None;
-    }
-    if loaded.player != player.id {
-        loaded.player = player.id.clone();
-        match player.id.as_deref().map(|id| saved.summary(id)) {
-            Some(Ok(p)) => {
-                loaded.profile = p;
-                loaded.error = None;
-            }
-            Some(Err(e)) => loaded.error = Some(e),
-            None => {}
-        }
-    }
     let mut root = root_ui(contexts.ctx_mut()?, "screen");
     egui::CentralPanel::default().show(&mut root, |ui| {
         back_button(ui, &mut next);
-        if ui.button("↻ Reload").clicked() {
-            loaded.player = None;
-        }
         ui.heading(format!("Stats of {}", player.id.as_deref().unwrap_or("…")));
-        if let Some(e) = &loaded.error {
-            ui.colored_label(palette::ERROR, e);
+        if let Some(notice) = &player.notice {
+            ui.colored_label(palette::ERROR, notice.to_string());
         }
         let (before, total) = progress.before();
         if total > 0 {
@@ -104,16 +71,17 @@ fn stats_ui(
                     .unwrap_or_default()
             ));
         }
-        let Some(profile) = &loaded.profile else {
-            ui.label("No saved profile yet: calibrate or confirm a few detections.");
+        let profile = &*player;
+        if profile.samples == 0 && profile.history.is_empty() {
+            ui.label("No samples yet: calibrate or confirm a few detections.");
             return;
-        };
+        }
         ui.label(format!(
             "{} confirmed samples, {} model updates ({} kept), {}",
             profile.samples,
             profile.history.len(),
             profile.history.iter().filter(|u| u.accepted).count(),
-            if profile.own_model {
+            if profile.adapted {
                 "playing with your own model"
             } else {
                 "playing with the base model"
@@ -152,9 +120,5 @@ pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         EguiPrimaryContextPass,
         stats_ui.run_if(in_state(Screen::Stats)),
-    )
-    .init_resource::<ReloadStats>()
-    .add_systems(OnEnter(Screen::Stats), |mut r: ResMut<ReloadStats>| {
-        r.0 = true
-    });
+    );
 }

@@ -240,6 +240,22 @@ impl PlayerModel {
         lock(&self.shared.outcomes).drain(..).collect()
     }
 
+    /// Confirmed samples per emotion, in the order of [`Emotion::ALL`].
+    #[must_use]
+    pub fn samples_per_emotion(&self) -> [usize; Emotion::COUNT] {
+        let mut counts = [0; Emotion::COUNT];
+        for s in &lock(&self.shared.state).samples {
+            counts[s.emotion.index()] += 1;
+        }
+        counts
+    }
+
+    /// The updates so far, oldest first.
+    #[must_use]
+    pub fn history(&self) -> Vec<UpdateRecord> {
+        lock(&self.shared.state).history.clone()
+    }
+
     /// Back to the base network alone (no voice head); drops the confirmed samples unless
     /// `keep_samples`.
     pub fn reset(&self, keep_samples: bool) {
