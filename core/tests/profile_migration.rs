@@ -23,6 +23,7 @@ use voice_emotion::player::profile::{
 };
 
 /// The adapter of the shipped model in `models`.
+#[expect(clippy::unwrap_used, reason = "tests fail loudly")]
 fn adapter(models: &Path) -> Arc<Adapter> {
     let classifier = EmotionClassifier::load(models, &default_device()).unwrap();
     let anchors = AnchorSet::read(&models.join(ANCHORS_FILE)).unwrap();
