@@ -33,12 +33,11 @@ fn ravdess_clips(actor: u8, n: usize) -> Vec<PathBuf> {
     files.into_iter().step_by(7).take(n).collect()
 }
 
-#[test]
-fn an_autoplay_session_calibrates_plays_and_trains_the_player() {
-    let profiles = tempfile::tempdir().unwrap();
-    let files = ravdess_clips(23, 8);
+/// The game's logic, headless, for `player` with profiles in `profiles`, autoplaying `files`
+/// (played fast as the player's voice).
+fn autoplay_app(player: &str, profiles: &std::path::Path, files: &[PathBuf]) -> App {
     let mut clips = VoiceClips {
-        files: files.clone(),
+        files: files.to_vec(),
         pace: Pace::Fast,
         ..VoiceClips::default()
     };
@@ -47,17 +46,25 @@ fn an_autoplay_session_calibrates_plays_and_trains_the_player() {
     app.add_plugins((MinimalPlugins, StatesPlugin))
         .add_plugins(
             VoiceEmotionPlugin::default()
-                .with_player(PlayerId::new("auto").unwrap())
-                .with_profile_dir(profiles.path())
+                .with_player(PlayerId::new(player).unwrap())
+                .with_profile_dir(profiles)
                 .with_source(source),
         )
         .insert_resource(GameConfig {
-            profile_dir: profiles.path().to_path_buf(),
+            profile_dir: profiles.to_path_buf(),
         })
-        .insert_resource(CalibrationDir(profiles.path().to_path_buf()))
+        .insert_resource(CalibrationDir(profiles.to_path_buf()))
         .add_plugins(demo_game::logic_plugin)
         .insert_resource(clips)
-        .insert_resource(Autoplay::new(&files, None));
+        .insert_resource(Autoplay::new(files, None));
+    app
+}
+
+#[test]
+fn an_autoplay_session_calibrates_plays_and_trains_the_player() {
+    let profiles = tempfile::tempdir().unwrap();
+    let files = ravdess_clips(23, 8);
+    let mut app = autoplay_app("auto", profiles.path(), &files);
     let start = Instant::now();
     while app.world().resource::<AutoplayResult>().0.is_none() {
         assert!(
@@ -89,26 +96,7 @@ fn an_autoplay_session_calibrates_plays_and_trains_the_player() {
 #[test]
 fn closing_the_app_before_the_session_ends_is_an_error() {
     let profiles = tempfile::tempdir().unwrap();
-    let mut clips = VoiceClips {
-        pace: Pace::Fast,
-        ..VoiceClips::default()
-    };
-    let source = clips.source();
-    let mut app = App::new();
-    app.add_plugins((MinimalPlugins, StatesPlugin))
-        .add_plugins(
-            VoiceEmotionPlugin::default()
-                .with_player(PlayerId::new("early").unwrap())
-                .with_profile_dir(profiles.path())
-                .with_source(source),
-        )
-        .insert_resource(GameConfig {
-            profile_dir: profiles.path().to_path_buf(),
-        })
-        .insert_resource(CalibrationDir(profiles.path().to_path_buf()))
-        .add_plugins(demo_game::logic_plugin)
-        .insert_resource(clips)
-        .insert_resource(Autoplay::new(&[], None));
+    let mut app = autoplay_app("early", profiles.path(), &[]);
     app.update();
     assert_eq!(app.should_exit(), None);
     // What closing the window does.
