@@ -47,16 +47,22 @@ pub fn level_meter(ui: &mut egui::Ui, mic: &MicrophoneStatus) {
     } else {
         palette::SILENT
     };
-    ui.add(
-        egui::ProgressBar::new(level)
-            .fill(color)
-            .desired_width(220.0)
-            .text(format!(
-                "mic {:.0} dB{}",
+    // The text beside the bar, not on it: on the bar it sat over the level's marker.
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::ProgressBar::new(level)
+                .fill(color)
+                .desired_width(160.0),
+        );
+        ui.label(
+            egui::RichText::new(format!(
+                "mic {:>4.0} dB{}",
                 mic.level_dbfs(),
                 if mic.speaking { "  speaking" } else { "" }
-            )),
-    );
+            ))
+            .monospace(),
+        );
+    });
     if !mic.status.is_active() {
         ui.colored_label(palette::WARNING, mic.status.to_string());
     }
