@@ -6,8 +6,8 @@
 //! NaN/Inf (or absurdly large) samples never panic. `core/tests/hostile_inputs.rs` runs the
 //! table of hostile inputs; the `wav` fuzz target (`fuzz/`) runs `decode_wav` on anything.
 //!
-//! Files: `wav.rs` (decoding), `resample.rs`, `capture/` (live input). Imports nothing else of
-//! the crate: every later stage builds on it.
+//! Files: `wav.rs` (decoding), `resample.rs`, `level.rs` (speech level), `capture/` (live
+//! input). Imports nothing else of the crate: every later stage builds on it.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -19,8 +19,10 @@ use rubato::{
 };
 
 pub mod capture;
+mod level;
 mod resample;
 mod wav;
+pub use level::*;
 pub use resample::*;
 pub use wav::*;
 

@@ -1,7 +1,7 @@
 //! Model input: an utterance's features as the model sees them, and normalisation statistics.
 //!
 //! Pipeline ([`InputExtractor::extract`]): trim leading and trailing silence
-//! ([`crate::speech::trim_silence`]), reference MFCCs ([`crate::features`]), their deltas
+//! ([`crate::speech::trim_silence`]), optionally scale to a fixed speech level, reference MFCCs ([`crate::features`]), their deltas
 //! (librosa's `delta`, width 9), then `stack` consecutive frames concatenated into one model step
 //! (100 frames/s become 33 steps/s with the default of 3: the LSTM runs three times fewer
 //! steps and still sees every frame), capped at `max_steps`.
@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::audio::normalise_level;
 use crate::features::{FeatureError, FeatureMatrix, Mfcc, MfccConfig};
 use crate::speech::{VadConfig, trim_silence};
 
@@ -29,6 +30,12 @@ pub struct InputConfig {
     pub max_steps: usize,
     /// Trim leading and trailing silence first.
     pub trim: bool,
+    /// Scale each utterance (after trimming) to this active speech level in dBFS before the
+    /// MFCCs ([`crate::audio::normalise_level`]), so a quiet or a loud microphone gives the
+    /// same input. `None` (the value of a model directory whose `input.json` predates it): as
+    /// recorded.
+    #[serde(default)]
+    pub level_db: Option<f32>,
 }
 
 impl Default for InputConfig {
@@ -39,6 +46,7 @@ impl Default for InputConfig {
             stack: 3,
             max_steps: 200,
             trim: true,
+            level_db: None,
         }
     }
 }
@@ -94,6 +102,7 @@ pub struct InputExtractor {
     mfcc: Mfcc,
     vad: VadConfig,
     frames: Vec<f32>,
+    levelled: Vec<f32>,
 }
 
 impl InputExtractor {
@@ -117,6 +126,7 @@ impl InputExtractor {
             mfcc: Mfcc::new(config.mfcc.clone())?,
             vad: VadConfig::default(),
             frames: Vec::new(),
+            levelled: Vec::new(),
             config,
         })
     }
@@ -155,7 +165,19 @@ impl InputExtractor {
         } else {
             0..signal.len()
         };
-        let signal = &signal[range];
+        let signal = match self.config.level_db {
+            Some(target) => {
+                self.levelled.clear();
+                self.levelled.extend_from_slice(&signal[range]);
+                normalise_level(
+                    &mut self.levelled,
+                    self.config.mfcc.sample_rate,
+                    f64::from(target),
+                );
+                &self.levelled[..]
+            }
+            None => &signal[range],
+        };
         let n_mfcc = self.config.mfcc.n_mfcc;
         let n_frames = self.mfcc.n_frames(signal.len());
         self.frames.resize(n_frames * n_mfcc, 0.0);
