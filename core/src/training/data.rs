@@ -11,6 +11,7 @@ use crate::model::{InputConfig, InputExtractor};
 use crate::training::Example;
 use crate::training::augment::{AugmentError, Augmenter};
 use crate::training::dataset::Sample;
+use crate::training::degrade::{BabblePool, Condition, DegradeError, RoomAugment};
 
 /// Why a sample could not become an example. Names the file.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,15 @@ pub enum ExampleError {
         #[source]
         source: AugmentError,
     },
+    /// A room degradation or listening condition failed.
+    #[error("{path}: degrading the audio failed: {source}")]
+    Degrade {
+        /// The clip.
+        path: PathBuf,
+        /// The degrader's error.
+        #[source]
+        source: DegradeError,
+    },
 }
 
 /// The examples made from one sample (its original, then its augmented copies).
@@ -59,6 +69,22 @@ pub struct Augmentation<'a> {
     pub copies: usize,
     /// Base seed; copy `c` of sample `i` uses a seed derived from `(seed, i, c)`.
     pub seed: u64,
+    /// Room and microphone degradations applied after the augmenter (`None`: none).
+    pub room: Option<&'a RoomAugment>,
+    /// Other speakers' clips for babble (may be empty).
+    pub pool: &'a BabblePool,
+}
+
+/// A listening condition applied to every clip before its features (test audio: the
+/// robustness table), with noise seeded per clip.
+#[derive(Debug, Clone, Copy)]
+pub struct Listening<'a> {
+    /// The condition.
+    pub condition: Condition,
+    /// Other speakers' clips for babble.
+    pub pool: &'a BabblePool,
+    /// Base seed; sample `i` uses a seed derived from `(seed, i)`.
+    pub seed: u64,
 }
 
 /// Turns `samples` into examples: the original of each, then its augmented copies, in
@@ -71,6 +97,22 @@ pub fn examples(
     samples: &[Sample],
     input: &InputConfig,
     augmentation: Option<Augmentation<'_>>,
+    threads: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<Example>, ExampleError> {
+    examples_in(samples, input, augmentation, None, threads, progress)
+}
+
+/// [`examples`] of audio heard through a [`Listening`] condition (`None`: as recorded). The
+/// condition applies to each clip before any augmentation.
+///
+/// # Errors
+/// The first [`ExampleError`] met, naming its file.
+pub fn examples_in(
+    samples: &[Sample],
+    input: &InputConfig,
+    augmentation: Option<Augmentation<'_>>,
+    listening: Option<Listening<'_>>,
     threads: usize,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<Example>, ExampleError> {
@@ -89,7 +131,7 @@ pub fn examples(
             let Some(sample) = samples.get(i) else {
                 return Ok(());
             };
-            let r = one_sample(sample, i, &mut extractor, augmentation);
+            let r = one_sample(sample, i, &mut extractor, augmentation, listening);
             if let Ok(mut guard) = results.lock()
                 && let Some(slot) = guard.get_mut(i)
             {
@@ -132,8 +174,20 @@ fn one_sample(
     index: usize,
     extractor: &mut InputExtractor,
     augmentation: Option<Augmentation<'_>>,
+    listening: Option<Listening<'_>>,
 ) -> Result<Vec<Example>, ExampleError> {
-    let signal = load_clip(&sample.path)?;
+    let degrade_err = |source| ExampleError::Degrade {
+        path: sample.path.clone(),
+        source,
+    };
+    let mut signal = load_clip(&sample.path)?;
+    if let Some(l) = listening {
+        let seed = mix_seed(l.seed, index, 0);
+        signal = l
+            .condition
+            .apply(&signal, SAMPLE_RATE, &sample.speaker, l.pool, seed)
+            .map_err(degrade_err)?;
+    }
     let example = |features| Example {
         features,
         emotion: sample.emotion,
@@ -151,20 +205,34 @@ fn one_sample(
     let mut out = vec![example(features_of(extractor, &signal)?)];
     if let Some(a) = augmentation {
         for copy in 0..a.copies {
-            let seed = a
-                .seed
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .wrapping_add((index as u64) << 8)
-                .wrapping_add(copy as u64);
-            let augmented = a
-                .augmenter
-                .apply(&signal, SAMPLE_RATE, seed)
-                .map_err(|source| ExampleError::Augment {
-                    path: sample.path.clone(),
-                    source,
-                })?;
+            let seed = mix_seed(a.seed, index, copy);
+            let mut augmented =
+                a.augmenter
+                    .apply(&signal, SAMPLE_RATE, seed)
+                    .map_err(|source| ExampleError::Augment {
+                        path: sample.path.clone(),
+                        source,
+                    })?;
+            if let Some(room) = a.room {
+                augmented = room
+                    .apply(
+                        &augmented,
+                        SAMPLE_RATE,
+                        &sample.speaker,
+                        a.pool,
+                        seed ^ 0x5EED_0F50_0D00,
+                    )
+                    .map_err(degrade_err)?;
+            }
             out.push(example(features_of(extractor, &augmented)?));
         }
     }
     Ok(out)
+}
+
+/// The seed of copy `copy` of sample `index` under base seed `seed`.
+fn mix_seed(seed: u64, index: usize, copy: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add((index as u64) << 8)
+        .wrapping_add(copy as u64)
 }

@@ -1,5 +1,6 @@
 //! Training-only code, behind the `training` cargo feature (the plugin does not enable it):
-//! labelled [`dataset`]s (RAVDESS, manifests), [`augment`]ation, turning samples into
+//! labelled [`dataset`]s (RAVDESS, manifests), [`augment`]ation, [`degrade`]d listening
+//! conditions (rooms and microphones, for robustness and training), turning samples into
 //! examples ([`data`]), labelled batches, the training loop, evaluation and [`metrics`].
 //!
 //! May import every runtime module; no runtime module imports this one.
@@ -7,6 +8,7 @@
 pub mod augment;
 pub mod data;
 pub mod dataset;
+pub mod degrade;
 pub mod metrics;
 
 mod batch;
