@@ -81,3 +81,19 @@ pub fn normalised(m: &FeatureMatrix, stats: &NormStats) -> FeatureMatrix {
     stats.apply(&mut m);
     m
 }
+
+/// Emotion probabilities recalibrated at softmax temperature `t`: `softmax(ln p / t)`, the
+/// same as dividing the logits by `t` (a temperature above 1 softens over-confident
+/// predictions; the ranking never changes). `t` that is not finite and positive leaves `p` as
+/// it is.
+#[must_use]
+pub fn with_temperature<const N: usize>(p: [f32; N], t: f64) -> [f32; N] {
+    if !(t.is_finite() && t > 0.0) || (t - 1.0).abs() < 1e-12 {
+        return p;
+    }
+    let logits = p.map(|v| f64::from(v.max(1e-30)).ln() / t);
+    let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let exp = logits.map(|l| (l - max).exp());
+    let sum: f64 = exp.iter().sum();
+    exp.map(|e| (e / sum) as f32)
+}

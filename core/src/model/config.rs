@@ -40,4 +40,12 @@ pub struct TrainingConfig {
     /// 17 to 18 s with 1 measured while other builds ran).
     #[config(default = 1)]
     pub length_pool: usize,
+    /// Probability that an augmented copy also goes through a random room or microphone
+    /// (noise, babble, reverb, band limits, a quiet microphone, clipping, a low sample rate;
+    /// `training::degrade::RoomAugment`). `None` (configs that predate it): 0.
+    pub room_probability: Option<f64>,
+    /// Softmax temperature of the emotion head, fitted after training on the validation
+    /// speakers (temperature scaling) so that confidences match accuracies. `None` (models
+    /// that predate it): 1, the raw softmax.
+    pub temperature: Option<f64>,
 }

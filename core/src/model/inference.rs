@@ -14,7 +14,7 @@ use crate::features::{FeatureError, FeatureMatrix};
 use crate::labels::{Emotion, Intensity};
 use crate::model::EmotionModel;
 use crate::model::{InputConfig, InputExtractor, NormStats};
-use crate::model::{TrainingConfig, normalised, predict};
+use crate::model::{TrainingConfig, normalised, predict, with_temperature};
 
 /// Weights file in a model directory.
 pub const WEIGHTS_FILE: &str = "model.bpk";
@@ -311,8 +311,25 @@ impl EmotionClassifier {
         p.emotion
             .into_iter()
             .zip(p.intensity)
-            .map(|(e, i)| Prediction::from_probabilities(e, i))
+            .map(|(e, i)| {
+                Prediction::from_probabilities(with_temperature(e, self.temperature()), i)
+            })
             .collect()
+    }
+
+    /// The emotion head's softmax temperature (the training config's, else 1).
+    #[must_use]
+    pub fn temperature(&self) -> f64 {
+        self.training
+            .temperature
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .unwrap_or(1.0)
+    }
+
+    /// Sets the emotion head's softmax temperature (saved in `config.json`): what temperature
+    /// scaling fits after training.
+    pub fn set_temperature(&mut self, temperature: f64) {
+        self.training.temperature = Some(temperature);
     }
 
     /// Classifies one 16 kHz utterance.

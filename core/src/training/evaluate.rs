@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::features::FeatureMatrix;
 use crate::model::{EmotionClassifier, NormStats, Prediction};
 use crate::training::Example;
-use crate::training::metrics::Confusion;
+use crate::training::metrics::{Confusion, ECE_BINS, expected_calibration_error};
 
 /// Results of [`EmotionClassifier::evaluate`].
 #[derive(Debug, Clone)]
@@ -16,6 +16,8 @@ pub struct Evaluation {
     pub intensity_accuracy: f64,
     /// One prediction per example, in order.
     pub predictions: Vec<Prediction>,
+    /// Expected calibration error of the emotion confidences ([`ECE_BINS`] bins).
+    pub ece: f64,
 }
 
 impl EmotionClassifier {
@@ -58,7 +60,15 @@ impl EmotionClassifier {
                 .zip(&predictions)
                 .map(|(e, p)| (e.emotion, p.emotion)),
         );
+        let ece = expected_calibration_error(
+            examples
+                .iter()
+                .zip(&predictions)
+                .map(|(e, p)| (f64::from(p.confidence), p.emotion == e.emotion)),
+            ECE_BINS,
+        );
         Evaluation {
+            ece,
             confusion,
             intensity_accuracy: intensity_hits as f64 / intensity_total.max(1) as f64,
             predictions,

@@ -104,6 +104,24 @@ impl Confusion {
         self.mean_over_present(|c| c.f1)
     }
 
+    /// The most predicted class and its share of all predictions (a collapsed model puts
+    /// most utterances in one or two classes; a balanced test set gives 1/8 each).
+    #[must_use]
+    pub fn largest_share(&self) -> (Emotion, f64) {
+        let predicted = |k: usize| {
+            (0..Emotion::COUNT)
+                .map(|a| self.counts[a][k])
+                .sum::<usize>()
+        };
+        let k = (0..Emotion::COUNT)
+            .max_by_key(|&k| predicted(k))
+            .unwrap_or_default();
+        (
+            Emotion::ALL[k],
+            predicted(k) as f64 / self.total().max(1) as f64,
+        )
+    }
+
     /// The seed-style report (as scikit-learn's `classification_report`), then the matrix.
     #[must_use]
     pub fn report(&self) -> String {
@@ -179,6 +197,86 @@ impl Confusion {
     }
 }
 
+/// Bins of [`expected_calibration_error`] in reports (the usual 15).
+pub const ECE_BINS: usize = 15;
+
+/// Expected calibration error: predictions binned by confidence (the top probability) into
+/// `bins` equal-width bins; the mean over bins of |accuracy − mean confidence|, weighted by
+/// the bin's share of predictions. 0 is perfectly calibrated.
+#[must_use]
+pub fn expected_calibration_error(
+    predictions: impl IntoIterator<Item = (f64, bool)>,
+    bins: usize,
+) -> f64 {
+    let bins = bins.max(1);
+    let mut count = vec![0usize; bins];
+    let mut confidence = vec![0.0f64; bins];
+    let mut correct = vec![0usize; bins];
+    let mut total = 0usize;
+    for (c, ok) in predictions {
+        let c = c.clamp(0.0, 1.0);
+        let b = ((c * bins as f64).ceil() as usize).clamp(1, bins) - 1;
+        count[b] += 1;
+        confidence[b] += c;
+        correct[b] += usize::from(ok);
+        total += 1;
+    }
+    (0..bins)
+        .filter(|&b| count[b] > 0)
+        .map(|b| {
+            let n = count[b] as f64;
+            (n / total as f64) * (correct[b] as f64 / n - confidence[b] / n).abs()
+        })
+        .sum()
+}
+
+/// Mean negative log-likelihood of `labels` under `probabilities` recalibrated at
+/// temperature `t` ([`crate::model::with_temperature`]).
+#[must_use]
+pub fn nll_at_temperature(
+    probabilities: &[[f32; Emotion::COUNT]],
+    labels: &[Emotion],
+    t: f64,
+) -> f64 {
+    let n = probabilities.len().min(labels.len()).max(1) as f64;
+    probabilities
+        .iter()
+        .zip(labels)
+        .map(|(p, l)| {
+            let q = crate::model::with_temperature(*p, t);
+            -f64::from(q[l.index()].max(1e-12)).ln()
+        })
+        .sum::<f64>()
+        / n
+}
+
+/// Temperature scaling (Guo et al. 2017): the softmax temperature in 0.05..=20 that
+/// minimises the negative log-likelihood of `labels` (held-out speakers, never the test
+/// set), by golden-section search on its logarithm. 1 when there is nothing to fit on.
+#[must_use]
+pub fn fit_temperature(probabilities: &[[f32; Emotion::COUNT]], labels: &[Emotion]) -> f64 {
+    if probabilities.is_empty() || labels.is_empty() {
+        return 1.0;
+    }
+    let f = |log_t: f64| nll_at_temperature(probabilities, labels, log_t.exp());
+    let (mut a, mut b) = (0.05f64.ln(), 20f64.ln());
+    let g = (5f64.sqrt() - 1.0) / 2.0;
+    let (mut c, mut d) = (b - g * (b - a), a + g * (b - a));
+    let (mut fc, mut fd) = (f(c), f(d));
+    for _ in 0..60 {
+        if fc < fd {
+            (b, d, fd) = (d, c, fc);
+            c = b - g * (b - a);
+            fc = f(c);
+        } else {
+            (a, c, fc) = (c, d, fd);
+            d = a + g * (b - a);
+            fd = f(d);
+        }
+    }
+    ((a + b) / 2.0).exp()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +302,40 @@ mod tests {
         assert!((c.unweighted_accuracy() - 0.5).abs() < 1e-12);
         let r = c.report();
         assert!(r.contains("accuracy") && r.contains("macro avg") && r.contains("weighted avg"));
+        assert_eq!(c.largest_share(), (Sad, 0.6));
+    }
+
+    #[test]
+    fn ece_is_zero_when_confidence_matches_accuracy_and_large_when_overconfident() {
+        // 10 predictions at 0.7 confidence, 7 right: calibrated.
+        let calibrated = (0..10).map(|k| (0.7, k < 7));
+        assert!(expected_calibration_error(calibrated, ECE_BINS) < 1e-12);
+        // 10 at 0.98, half right: ECE 0.48.
+        let over = (0..10).map(|k| (0.98, k % 2 == 0));
+        assert!((expected_calibration_error(over, ECE_BINS) - 0.48).abs() < 1e-9);
+        assert_eq!(
+            expected_calibration_error(std::iter::empty(), ECE_BINS),
+            0.0
+        );
+    }
+
+    #[test]
+    fn temperature_scaling_softens_an_overconfident_model() {
+        // Always 0.9 on its choice, right half the time: the fitted temperature raises the
+        // entropy until the top probability is about 0.5.
+        let mut p = Vec::new();
+        let mut labels = Vec::new();
+        for k in 0..200 {
+            let mut row = [0.1f32 / 7.0; Emotion::COUNT];
+            row[0] = 0.9;
+            p.push(row);
+            labels.push(if k % 2 == 0 { Neutral } else { Calm });
+        }
+        let t = fit_temperature(&p, &labels);
+        assert!(t > 1.5, "{t}");
+        let top = crate::model::with_temperature(p[0], t)[0];
+        assert!((top - 0.5).abs() < 0.02, "{top}");
+        assert!(nll_at_temperature(&p, &labels, t) < nll_at_temperature(&p, &labels, 1.0));
+        assert_eq!(fit_temperature(&[], &[]), 1.0);
     }
 }
