@@ -27,6 +27,9 @@ enum Command {
     Train(cmd::train::Args),
     /// Evaluate a model on RAVDESS actors or a manifest: report, confusion matrix, accuracy.
     Evaluate(cmd::evaluate::Args),
+    /// Evaluate a model under every listening condition (noise, babble, reverb, telephone,
+    /// quiet microphone, clipping, 8 kHz, hum): a table and a chart.
+    Robustness(cmd::robustness::Args),
     /// Classify WAV files and print a table of predictions.
     Predict(cmd::predict::Args),
     /// Redraw a model directory's charts from its report.json.
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Train(args) => cmd::train::run(&args),
         Command::Evaluate(args) => cmd::evaluate::run(&args),
         Command::Predict(args) => cmd::predict::run(&args),
+        Command::Robustness(args) => cmd::robustness::run(&args),
         Command::Anchors(args) => cmd::anchors::run(&args),
         Command::Charts(args) => cmd::charts::run(&args),
         Command::AdaptEval(args) => cmd::adapt_eval::run(&args),

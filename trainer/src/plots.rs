@@ -249,6 +249,60 @@ pub fn learning_curve(
     })
 }
 
+/// Accuracy per listening condition: two bars per condition (speaker statistics, cold).
+pub fn robustness(path: &Path, title: &str, rows: &[(String, f64, f64)]) -> PlotResult {
+    render(path, (1000, 520), |root| {
+        let n = rows.len().max(1);
+        let mut chart = ChartBuilder::on(root)
+            .margin(16)
+            .caption(title, (FAMILY, 20))
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..1.0)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n)
+            .x_label_formatter(&|x| {
+                let k = x.round();
+                if (x - k).abs() < 1e-6 && k >= 0.0 {
+                    rows.get(k as usize).map_or(String::new(), |r| r.0.clone())
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc("accuracy")
+            .label_style((FAMILY, 14))
+            .draw()?;
+        let colours = [RGBColor(38, 110, 190), RGBColor(230, 140, 40)];
+        for (side, (label, colour)) in ["speaker statistics", "cold"]
+            .into_iter()
+            .zip(colours)
+            .enumerate()
+        {
+            let offset = if side == 0 { -0.38 } else { 0.02 };
+            chart
+                .draw_series(rows.iter().enumerate().map(|(k, r)| {
+                    let value = if side == 0 { r.1 } else { r.2 };
+                    let x = k as f64 + offset;
+                    Rectangle::new([(x, 0.0), (x + 0.36, value)], colour.filled())
+                }))?
+                .label(label)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FAMILY, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()?;
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +336,13 @@ mod tests {
         let confusion = dir.join("confusion.png");
         confusion_matrix(&confusion, "test", &counts).unwrap();
         is_png_of(&confusion, 760, 720);
+        let bars = dir.join("robustness.png");
+        let rows = vec![
+            ("clean".to_owned(), 0.6, 0.55),
+            ("pink".to_owned(), 0.5, 0.3),
+        ];
+        robustness(&bars, "test", &rows).unwrap();
+        is_png_of(&bars, 1000, 520);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

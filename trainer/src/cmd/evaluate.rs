@@ -3,11 +3,13 @@
 
 use std::path::PathBuf;
 
+use voice_emotion::audio::load_clip;
 use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::default_device;
-use voice_emotion::training::Normaliser;
-use voice_emotion::training::data::examples;
+use voice_emotion::training::data::{Listening, examples_in};
 use voice_emotion::training::dataset::{Dataset, Sample};
+use voice_emotion::training::degrade::{BabblePool, Condition};
+use voice_emotion::training::{Evaluation, Example, Normaliser};
 
 use super::CmdResult;
 
@@ -82,6 +84,84 @@ pub struct Args {
     /// Worker threads for feature extraction.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Hear the test audio through a degraded condition first (`trainer robustness` lists
+    /// them): clean, pink, babble, reverb, telephone, quiet-mic, clipping, 8khz, hum.
+    #[arg(long, default_value = "clean")]
+    pub condition: Condition,
+    /// Seed of the condition's noise.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+/// Clips for babble: up to `n` clips, spread evenly over the speakers *not* evaluated when
+/// the source has others (RAVDESS), else over the evaluated ones (the babble never uses the
+/// speaker's own voice either way).
+///
+/// # Errors
+/// A clip that cannot be read.
+pub fn babble_pool(
+    source: &Source,
+    evaluated: &[Sample],
+    n: usize,
+) -> Result<BabblePool, Box<dyn std::error::Error>> {
+    let all = source.samples_of_all_actors(true)?;
+    let others: Vec<&Sample> = all
+        .iter()
+        .filter(|s| !evaluated.iter().any(|e| e.speaker == s.speaker))
+        .collect();
+    let candidates: Vec<&Sample> = if others.is_empty() {
+        evaluated.iter().collect()
+    } else {
+        others
+    };
+    let keep = n.min(candidates.len());
+    (0..keep)
+        .map(|k| {
+            let s = candidates[(2 * k + 1) * candidates.len() / (2 * keep)];
+            Ok((s.speaker.clone(), load_clip(&s.path)?))
+        })
+        .collect()
+}
+
+/// The examples of `samples` heard through `condition` (noise seeded by `seed`).
+///
+/// # Errors
+/// A clip that cannot be read or degraded.
+pub fn examples_under(
+    samples: &[Sample],
+    classifier: &EmotionClassifier,
+    condition: Condition,
+    pool: &BabblePool,
+    seed: u64,
+    threads: usize,
+) -> Result<Vec<Example>, Box<dyn std::error::Error>> {
+    let listening = (condition != Condition::Clean).then_some(Listening {
+        condition,
+        pool,
+        seed,
+    });
+    Ok(examples_in(
+        samples,
+        classifier.input_config(),
+        None,
+        listening,
+        threads,
+        &|_| {},
+    )?)
+}
+
+/// Evaluates `data` with each speaker's own statistics (fitted on the same, possibly
+/// degraded, audio: a player's room is the same for all their speech) and cold.
+#[must_use]
+pub fn both_normalisations(
+    classifier: &EmotionClassifier,
+    data: &[Example],
+) -> (Evaluation, Evaluation) {
+    let speakers = Normaliser::fit(data, classifier.training_config().model.n_features).speakers;
+    (
+        classifier.evaluate(data, Some(&speakers)),
+        classifier.evaluate(data, None),
+    )
 }
 
 /// Parses `21-24` or `1,3,5-8` into actor numbers (1-24).
@@ -116,19 +196,27 @@ pub fn parse_actors(spec: &str) -> Result<Vec<u8>, String> {
 pub fn run(args: &Args) -> CmdResult {
     let classifier = EmotionClassifier::load(&args.model, &default_device())?;
     let samples = args.source.samples()?;
-    let data = examples(
+    let pool = if args.condition == Condition::Babble {
+        babble_pool(&args.source, &samples, 32)?
+    } else {
+        BabblePool::new()
+    };
+    let data = examples_under(
         &samples,
-        classifier.input_config(),
-        None,
+        &classifier,
+        args.condition,
+        &pool,
+        args.seed,
         args.threads,
-        &|_| {},
     )?;
     let speakers = Normaliser::fit(&data, classifier.training_config().model.n_features).speakers;
     let evaluation = classifier.evaluate(&data, (!args.cold).then_some(&speakers));
     println!(
-        "{} clips, {} speakers, normalisation: {}\n",
+        "{} clips, {} speakers, condition: {} ({}), normalisation: {}\n",
         data.len(),
         speakers.len(),
+        args.condition,
+        args.condition.description(),
         if args.cold {
             "cold (training-set statistics)"
         } else {
@@ -141,6 +229,14 @@ pub fn run(args: &Args) -> CmdResult {
     } else {
         println!("\nintensity accuracy: n/a (no clip has an intensity label)");
     }
+    let (class, share) = evaluation.confusion.largest_share();
+    println!("largest class share: {share:.3} ({class})");
+    println!(
+        "ECE ({} bins): {:.4} (temperature {:.3})",
+        voice_emotion::training::metrics::ECE_BINS,
+        evaluation.ece,
+        classifier.temperature()
+    );
     println!("accuracy: {:.4}", evaluation.confusion.accuracy());
     Ok(())
 }

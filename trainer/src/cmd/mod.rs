@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod evaluate;
 pub mod features;
 pub mod predict;
+pub mod robustness;
 pub mod train;
 
 /// Error of a subcommand: a message printed as one line by `main`.

@@ -18,6 +18,8 @@ use voice_emotion::training::Evaluation;
 use voice_emotion::training::augment::{AugmentConfig, Augmenter};
 use voice_emotion::training::data::{Augmentation, examples};
 use voice_emotion::training::dataset::{Dataset, Sample};
+use voice_emotion::training::degrade::{BabblePool, RoomAugment};
+use voice_emotion::training::metrics::fit_temperature;
 use voice_emotion::training::{EpochMetrics, Example, Normaliser, TrainingConfig, train};
 
 use super::CmdResult;
@@ -59,6 +61,45 @@ pub struct Args {
     /// quick smoke run of the whole pipeline; its accuracy means nothing).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub clips_per_speaker: Option<u32>,
+    /// An input pipeline configuration (JSON, as the `input.json` a run writes); the default
+    /// pipeline otherwise.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Override the configuration's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// With `--protocol cv`: only these folds, e.g. `0-4` (choose methods on folds 0-4 and
+    /// keep fold 5 for the end).
+    #[arg(long, value_name = "LIST")]
+    pub folds: Option<String>,
+}
+
+/// Parses `0-4` or `0,2,5` into fold numbers (0-5).
+fn parse_folds(spec: &str) -> Result<Vec<usize>, String> {
+    let mut out = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("--folds: '{part}' is not a fold number or range (0-5)");
+        let (lo, hi) = match part.split_once('-') {
+            Some((a, b)) => (
+                a.trim().parse::<usize>().map_err(|_| bad())?,
+                b.trim().parse::<usize>().map_err(|_| bad())?,
+            ),
+            None => {
+                let a = part.parse::<usize>().map_err(|_| bad())?;
+                (a, a)
+            }
+        };
+        if hi > 5 || lo > hi {
+            return Err(bad());
+        }
+        out.extend(lo..=hi);
+    }
+    if out.is_empty() {
+        return Err(format!("--folds: '{spec}' names no fold"));
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// At most `n` samples of each speaker, spread evenly over that speaker's samples (in their
@@ -81,6 +122,8 @@ fn thinned(samples: &[Sample], n: usize) -> Vec<Sample> {
 /// A train/validation/test split of sample indices.
 struct Split {
     name: String,
+    /// The fold's number (`cv`), else 0.
+    fold: usize,
     train: Vec<usize>,
     valid: Vec<usize>,
     test: Vec<usize>,
@@ -89,6 +132,7 @@ struct Split {
 fn actor_split(samples: &[Sample], name: &str, test: &[u8], valid: &[u8]) -> Split {
     let mut s = Split {
         name: name.to_owned(),
+        fold: 0,
         train: Vec::new(),
         valid: Vec::new(),
         test: Vec::new(),
@@ -103,7 +147,18 @@ fn actor_split(samples: &[Sample], name: &str, test: &[u8], valid: &[u8]) -> Spl
     s
 }
 
-fn splits(protocol: Protocol, samples: &[Sample], seed: u64) -> Vec<Split> {
+/// The splits of `protocol`. `cv` runs `folds` (all six when `None`); each fold validates on
+/// two actors of the next fold *among those run*, so `--folds 0-4` never touches actors
+/// 21-24 (fold 4 validates on actors 1-2, as fold 5 does in the full run); a single fold
+/// validates on the next fold, or fold 0 after fold 4.
+fn splits(
+    protocol: Protocol,
+    samples: &[Sample],
+    seed: u64,
+    folds: Option<&[usize]>,
+) -> Vec<Split> {
+    let all: Vec<usize> = (0..6).collect();
+    let folds = folds.unwrap_or(&all);
     match protocol {
         Protocol::SpeakerIndependent => {
             vec![actor_split(
@@ -113,18 +168,31 @@ fn splits(protocol: Protocol, samples: &[Sample], seed: u64) -> Vec<Split> {
                 &[19, 20],
             )]
         }
-        Protocol::Cv => (0..6u8)
-            .map(|fold| {
+        Protocol::Cv => folds
+            .iter()
+            .enumerate()
+            .map(|(k, &fold)| {
+                let fold = fold as u8;
                 let test: Vec<u8> = (1..=4).map(|k| fold * 4 + k).collect();
-                // Validate on two actors (one male, one female) of the next fold.
-                let next = (fold + 1) % 6;
+                // Validate on two actors (one male, one female) of the next fold run; a fold
+                // run alone validates on the next one, never on fold 5 (the held-out actors).
+                let next = if folds.len() > 1 {
+                    folds[(k + 1) % folds.len()] as u8
+                } else if fold >= 4 {
+                    0
+                } else {
+                    fold + 1
+                };
                 let valid = [next * 4 + 1, next * 4 + 2];
-                actor_split(
-                    samples,
-                    &format!("fold {fold} (actors {:02}-{:02})", test[0], test[3]),
-                    &test,
-                    &valid,
-                )
+                Split {
+                    fold: usize::from(fold),
+                    ..actor_split(
+                        samples,
+                        &format!("fold {fold} (actors {:02}-{:02})", test[0], test[3]),
+                        &test,
+                        &valid,
+                    )
+                }
             })
             .collect(),
         Protocol::Random => {
@@ -134,6 +202,7 @@ fn splits(protocol: Protocol, samples: &[Sample], seed: u64) -> Vec<Split> {
             let n_valid = (samples.len() - n_test) / 10;
             vec![Split {
                 name: "random 80/20 of recordings".to_owned(),
+                fold: 0,
                 test: order[..n_test].to_vec(),
                 valid: order[n_test..n_test + n_valid].to_vec(),
                 train: order[n_test + n_valid..].to_vec(),
@@ -155,6 +224,7 @@ struct SplitReport {
     best_epoch: usize,
     epochs_run: usize,
     interrupted: bool,
+    temperature: f64,
     training_seconds: f64,
     speaker_norm: Scores,
     cold: Scores,
@@ -167,6 +237,8 @@ struct Scores {
     unweighted_accuracy: f64,
     macro_f1: f64,
     intensity_accuracy: f64,
+    ece: f64,
+    largest_share: f64,
     per_class: BTreeMap<String, voice_emotion::training::metrics::ClassScores>,
     confusion: Vec<Vec<usize>>,
 }
@@ -177,6 +249,8 @@ fn scores(e: &Evaluation) -> Scores {
         unweighted_accuracy: e.confusion.unweighted_accuracy(),
         macro_f1: e.confusion.macro_f1(),
         intensity_accuracy: e.intensity_accuracy,
+        ece: e.ece,
+        largest_share: e.confusion.largest_share().1,
         per_class: voice_emotion::labels::Emotion::ALL
             .iter()
             .zip(e.confusion.class_scores())
@@ -184,6 +258,39 @@ fn scores(e: &Evaluation) -> Scores {
             .collect(),
         confusion: e.confusion.counts.iter().map(|r| r.to_vec()).collect(),
     }
+}
+
+/// The emotion head's temperature fitted on `valid` (each example scored with its speaker's
+/// statistics and cold, pooled); 1 without validation examples.
+fn fit_temperature_on(
+    classifier: &EmotionClassifier,
+    valid: &[Example],
+    speaker_stats: &BTreeMap<String, voice_emotion::model::NormStats>,
+) -> f64 {
+    let mut probabilities = Vec::new();
+    let mut labels = Vec::new();
+    for stats in [Some(speaker_stats), None] {
+        // Scored at temperature 1 (a fresh classifier has none).
+        for (e, p) in valid
+            .iter()
+            .zip(classifier.evaluate(valid, stats).predictions)
+        {
+            probabilities.push(p.probabilities);
+            labels.push(e.emotion);
+        }
+    }
+    fit_temperature(&probabilities, &labels)
+}
+
+/// Up to `n` training clips spread evenly over `samples`, as audio, for babble.
+fn babble_pool(samples: &[Sample], n: usize) -> Result<BabblePool, Box<dyn std::error::Error>> {
+    let keep = n.min(samples.len());
+    (0..keep)
+        .map(|k| {
+            let s = &samples[(2 * k + 1) * samples.len() / (2 * keep)];
+            Ok((s.speaker.clone(), voice_emotion::audio::load_clip(&s.path)?))
+        })
+        .collect()
 }
 
 fn speakers_of(samples: &[Sample], idx: &[usize]) -> Vec<String> {
@@ -208,7 +315,30 @@ pub fn run(args: &Args) -> CmdResult {
     if let Some(m) = args.max_epochs {
         config.max_epochs = m;
     }
-    let input = InputConfig::default();
+    if let Some(seed) = args.seed {
+        config.seed = seed;
+    }
+    let input = match &args.input {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read input config {}: {e}", path.display()))?;
+            serde_json::from_str::<InputConfig>(&text)
+                .map_err(|e| format!("{} is not an input config: {e}", path.display()))?
+        }
+        None => InputConfig::default(),
+    };
+    let folds = match (&args.folds, args.protocol) {
+        (Some(spec), Protocol::Cv) => Some(parse_folds(spec)?),
+        (Some(_), other) => {
+            return Err(format!("--folds needs --protocol cv, not {other:?}").into());
+        }
+        (None, _) => None,
+    };
+    let room = RoomAugment {
+        probability: config.room_probability.unwrap_or(0.0),
+        ..RoomAugment::default()
+    };
+    room.validate()?;
     if config.model.n_features != input.n_features() {
         return Err(format!(
             "config: model.n_features = {} but the input pipeline gives {}",
@@ -248,7 +378,7 @@ pub fn run(args: &Args) -> CmdResult {
 
     let augmenter = Augmenter::new(AugmentConfig::default())?;
     let mut reports = Vec::new();
-    let splits = splits(args.protocol, samples, config.seed);
+    let splits = splits(args.protocol, samples, config.seed, folds.as_deref());
     for split in &splits {
         eprintln!(
             "{}: train {} clips, validate {}, test {}",
@@ -259,10 +389,18 @@ pub fn run(args: &Args) -> CmdResult {
         );
         let train_samples: Vec<Sample> = split.train.iter().map(|&i| samples[i].clone()).collect();
         let bar = progress_bar(train_samples.len(), "augmenting");
+        // Babble for room augmentation: clips of the training speakers only.
+        let pool = if room.probability > 0.0 {
+            babble_pool(&train_samples, 48)?
+        } else {
+            BabblePool::new()
+        };
         let augmentation = (config.augment_copies > 0).then_some(Augmentation {
             augmenter: &augmenter,
             copies: config.augment_copies,
             seed: config.seed,
+            room: (room.probability > 0.0).then_some(&room),
+            pool: &pool,
         });
         let train_examples: Vec<Example> = if augmentation.is_some() {
             examples(&train_samples, &input, augmentation, args.threads, &|d| {
@@ -318,20 +456,26 @@ pub fn run(args: &Args) -> CmdResult {
         );
         epoch_bar.finish_and_clear();
         let training_seconds = t0.elapsed().as_secs_f64();
-        let classifier = EmotionClassifier::new(
+        let mut classifier = EmotionClassifier::new(
             outcome.model,
             config.clone(),
             input.clone(),
             norm.global.clone(),
             voice_emotion::model::default_device(),
         )?;
+        // Temperature scaling on the validation speakers (never the test ones), both
+        // normalisations pooled: the engine uses both.
+        let temperature = fit_temperature_on(&classifier, &valid, &speaker_stats);
+        classifier.set_temperature(temperature);
         let with_speaker = classifier.evaluate(&test, Some(&speaker_stats));
         let cold = classifier.evaluate(&test, None);
         eprintln!(
-            "{}: test accuracy {:.4} (speaker statistics), {:.4} cold; best epoch {}",
+            "{}: test accuracy {:.4} (speaker statistics), {:.4} cold; ECE {:.3} / {:.3} at temperature {temperature:.3}; best epoch {}",
             split.name,
             with_speaker.confusion.accuracy(),
             cold.confusion.accuracy(),
+            with_speaker.ece,
+            cold.ece,
             outcome.best_epoch
         );
         if reports.is_empty() {
@@ -340,8 +484,8 @@ pub fn run(args: &Args) -> CmdResult {
         // Every fold's model too, with its anchor set (drawn from the fold's training
         // actors), so that per-player adaptation can be measured on every actor as a speaker
         // the model never heard (`adapt-eval --folds`).
-        if splits.len() > 1 {
-            let dir = args.out.join(format!("fold{}", reports.len()));
+        if args.protocol == Protocol::Cv {
+            let dir = args.out.join(format!("fold{}", split.fold));
             classifier.save(&dir)?;
             super::anchors::pick(&train_originals, &speaker_stats, 8, config.seed)
                 .write(&dir.join(voice_emotion::player::adapt::ANCHORS_FILE))?;
@@ -355,6 +499,7 @@ pub fn run(args: &Args) -> CmdResult {
             valid_speakers: speakers_of(samples, &split.valid),
             test_speakers: speakers_of(samples, &split.test),
             best_epoch: outcome.best_epoch,
+            temperature,
             epochs_run: outcome.history.len(),
             interrupted: outcome.interrupted,
             training_seconds,
@@ -535,20 +680,26 @@ fn write_reports(
     writeln!(md, "- total time: {seconds:.0} s\n")?;
     writeln!(
         md,
-        "| split | best epoch | accuracy (speaker stats) | accuracy (cold) | UA | macro-F1 | intensity |"
+        "| split | best epoch | accuracy (speaker stats) | accuracy (cold) | UA | macro-F1 | intensity | ECE (speaker / cold) | temperature |"
     )?;
-    writeln!(md, "| --- | --- | --- | --- | --- | --- | --- |")?;
+    writeln!(
+        md,
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    )?;
     for r in reports {
         writeln!(
             md,
-            "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} |",
+            "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {:.3} / {:.3} | {:.3} |",
             r.split,
             r.best_epoch,
             r.speaker_norm.accuracy,
             r.cold.accuracy,
             r.speaker_norm.unweighted_accuracy,
             r.speaker_norm.macro_f1,
-            r.speaker_norm.intensity_accuracy
+            r.speaker_norm.intensity_accuracy,
+            r.speaker_norm.ece,
+            r.cold.ece,
+            r.temperature
         )?;
     }
     if reports.len() > 1 {
