@@ -7,14 +7,14 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use burn::store::{BurnpackStore, ModuleSnapshot};
+use burn::store::{BurnpackStore, ModuleSnapshot, SafetensorsStore};
 
 use crate::audio::AudioError;
 use crate::features::{FeatureError, FeatureMatrix};
 use crate::labels::{Emotion, Intensity};
-use crate::model::EmotionModel;
-use crate::model::{InputConfig, InputExtractor, NormStats};
-use crate::model::{TrainingConfig, normalised, predict, with_temperature};
+use crate::model::fast::SharedScratch;
+use crate::model::{EmotionModel, FastNetwork, FastNetworkError, Logits};
+use crate::model::{InputConfig, InputExtractor, NormStats, TrainingConfig};
 
 /// Weights file in a model directory.
 pub const WEIGHTS_FILE: &str = "model.bpk";
@@ -69,6 +69,9 @@ pub enum ModelError {
     /// Audio could not be read.
     #[error(transparent)]
     Audio(#[from] AudioError),
+    /// The weights could not be copied into the fast inference path.
+    #[error(transparent)]
+    Fast(#[from] FastNetworkError),
 }
 
 /// The contents of a model directory's files (see [`EmotionClassifier::from_files`]).
@@ -121,9 +124,15 @@ impl Prediction {
 }
 
 /// A loaded model with its input pipeline and statistics.
+///
+/// Classification runs on [`FastNetwork`], a copy of the weights for plain `f32` arithmetic;
+/// the burn model ([`EmotionClassifier::model`]) is the reference it is tested against.
 #[derive(Debug)]
 pub struct EmotionClassifier {
     model: EmotionModel,
+    fast: FastNetwork,
+    /// Reused by [`EmotionClassifier::classify_features`].
+    scratch: SharedScratch,
     training: TrainingConfig,
     input: InputExtractor,
     norm: NormStats,
@@ -152,7 +161,8 @@ impl EmotionClassifier {
     /// Wraps a trained model.
     ///
     /// # Errors
-    /// [`ModelError::Features`] for a bad input configuration.
+    /// [`ModelError::Features`] for a bad input configuration, [`ModelError::Fast`] if the
+    /// weights cannot be read back from burn.
     pub fn new(
         model: EmotionModel,
         training: TrainingConfig,
@@ -160,8 +170,11 @@ impl EmotionClassifier {
         norm: NormStats,
         device: Device,
     ) -> Result<Self, ModelError> {
+        let model = model.valid();
         Ok(Self {
-            model: model.valid(),
+            fast: FastNetwork::from_model(&model)?,
+            scratch: SharedScratch::default(),
+            model,
             training,
             input: InputExtractor::new(input)?,
             norm,
@@ -256,10 +269,38 @@ impl EmotionClassifier {
         write_json(&dir.join(NORM_FILE), &self.norm)
     }
 
-    /// The model.
+    /// Writes the weights to a safetensors file at `path` (what PyTorch and numpy read): every
+    /// tensor under its burn name (`lstm_1.input.weight`, ...) in burn's layout, a linear
+    /// layer being `y = x W + b` with `W` of shape `[inputs, outputs]`, an LSTM layer's gates
+    /// in the order input, forget, output, cell (both written into the file's metadata).
+    ///
+    /// # Errors
+    /// [`ModelError::Weights`] naming `path`.
+    pub fn export_safetensors(&self, path: impl AsRef<Path>) -> Result<(), ModelError> {
+        let path = path.as_ref();
+        let mut store = SafetensorsStore::from_file(path)
+            .overwrite(true)
+            .metadata("layout", "y = x W + b, W [inputs, outputs]")
+            .metadata("gate_order", "input, forget, output, cell");
+        self.model
+            .save_into(&mut store)
+            .map_err(|e| ModelError::Weights {
+                path: path.to_path_buf(),
+                reason: format!("{e:?}"),
+            })
+    }
+
+    /// The burn model (the reference implementation; classification runs on
+    /// [`EmotionClassifier::fast_network`]).
     #[must_use]
     pub fn model(&self) -> &EmotionModel {
         &self.model
+    }
+
+    /// The same network as plain `f32` arithmetic, what classification runs on.
+    #[must_use]
+    pub fn fast_network(&self) -> &FastNetwork {
+        &self.fast
     }
 
     /// The training configuration it was trained with.
@@ -295,7 +336,9 @@ impl EmotionClassifier {
     }
 
     /// Classifies unnormalised model inputs, normalising each with `stats` (a speaker's own)
-    /// or, when `None`, the training set's.
+    /// or, when `None`, the training set's. One utterance at a time through
+    /// [`FastNetwork`]; after the first call nothing is allocated but the result (unless two
+    /// threads classify with the same classifier at once: the second then uses fresh buffers).
     #[must_use]
     pub fn classify_features(
         &self,
@@ -305,16 +348,24 @@ impl EmotionClassifier {
         let stats = stats
             .filter(|s| s.n_features() == self.norm.n_features() && s.count > 0)
             .unwrap_or(&self.norm);
-        let normed: Vec<FeatureMatrix> = inputs.iter().map(|m| normalised(m, stats)).collect();
-        let refs: Vec<&FeatureMatrix> = normed.iter().collect();
-        let p = predict(&self.model, &refs, 64, &self.device);
-        p.emotion
-            .into_iter()
-            .zip(p.intensity)
-            .map(|(e, i)| {
-                Prediction::from_probabilities(with_temperature(e, self.temperature()), i)
-            })
-            .collect()
+        self.scratch.with(|scratch, normed| {
+            inputs
+                .iter()
+                .map(|m| {
+                    stats.apply_into(m, normed);
+                    self.prediction(&self.fast.forward_into(&normed.data, scratch))
+                })
+                .collect()
+        })
+    }
+
+    /// The prediction from the network's logits: the emotion logits divided by the model's
+    /// temperature ([`EmotionClassifier::temperature`]) before their softmax, the intensity
+    /// logits' plain softmax ([`Logits::probabilities`]).
+    #[must_use]
+    pub fn prediction(&self, logits: &Logits) -> Prediction {
+        let (emotion, intensity) = logits.probabilities(self.temperature());
+        Prediction::from_probabilities(emotion, intensity)
     }
 
     /// The emotion head's softmax temperature (the training config's, else 1).

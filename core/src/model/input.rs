@@ -322,19 +322,18 @@ impl NormStats {
     /// Per-feature mean and standard deviation (floored at 1e-3); zeros and ones when empty.
     #[must_use]
     pub fn mean_std(&self) -> (Vec<f32>, Vec<f32>) {
+        (0..self.sum.len()).map(|j| self.mean_std_of(j)).unzip()
+    }
+
+    /// Mean and standard deviation of feature `j` (see [`NormStats::mean_std`]).
+    fn mean_std_of(&self, j: usize) -> (f32, f32) {
         if self.count == 0 {
-            return (vec![0.0; self.sum.len()], vec![1.0; self.sum.len()]);
+            return (0.0, 1.0);
         }
         let n = self.count as f64;
-        self.sum
-            .iter()
-            .zip(&self.sum_sq)
-            .map(|(&s, &q)| {
-                let mean = s / n;
-                let var = (q / n - mean * mean).max(0.0);
-                (mean as f32, var.sqrt().max(1e-3) as f32)
-            })
-            .unzip()
+        let mean = self.sum[j] / n;
+        let var = (self.sum_sq[j] / n - mean * mean).max(0.0);
+        (mean as f32, var.sqrt().max(1e-3) as f32)
     }
 
     /// Normalises `m` in place: `(x - mean) / std`.
@@ -346,6 +345,34 @@ impl NormStats {
         for frame in m.data.chunks_exact_mut(mean.len()) {
             for ((v, &mu), &sd) in frame.iter_mut().zip(&mean).zip(&std) {
                 *v = (*v - mu) / sd;
+            }
+        }
+    }
+
+    /// Writes `m` normalised into `out`: the same values as [`NormStats::apply`] on a copy of
+    /// `m`, but allocation-free once `out` has held an input as large (its memory is reused).
+    /// A matrix of another width is copied as it is, as `apply` leaves it.
+    pub fn apply_into(&self, m: &FeatureMatrix, out: &mut FeatureMatrix) {
+        /// Features whose mean and deviation are worked out at once (on the stack).
+        const BLOCK: usize = 16;
+        out.data.clear();
+        out.data.extend_from_slice(&m.data);
+        out.n_frames = m.n_frames;
+        out.n_features = m.n_features;
+        let d = self.sum.len();
+        if m.n_features != d || d == 0 {
+            return;
+        }
+        for j0 in (0..d).step_by(BLOCK) {
+            let width = BLOCK.min(d - j0);
+            let (mut mean, mut std) = ([0.0f32; BLOCK], [1.0f32; BLOCK]);
+            for (k, (mu, sd)) in mean.iter_mut().zip(&mut std).take(width).enumerate() {
+                (*mu, *sd) = self.mean_std_of(j0 + k);
+            }
+            for frame in out.data.chunks_exact_mut(d) {
+                for ((v, &mu), &sd) in frame[j0..j0 + width].iter_mut().zip(&mean).zip(&std) {
+                    *v = (*v - mu) / sd;
+                }
             }
         }
     }
@@ -402,6 +429,43 @@ mod tests {
         assert!((out[0] - 2.0).abs() < 1e-5 && (out[1] + 1.0).abs() < 1e-5 && out[2] == 0.0);
     }
 
+    /// `apply_into` gives exactly `apply`'s values, also over more features than one block of
+    /// its loop and into a buffer that held a larger input.
+    #[test]
+    fn apply_into_equals_apply() {
+        let d = 37;
+        let m = FeatureMatrix {
+            data: (0..5 * d)
+                .map(|i| (i as f32 * 0.37).sin() * 4.0 + 1.0)
+                .collect(),
+            n_frames: 5,
+            n_features: d,
+        };
+        let mut s = NormStats::new(d);
+        s.add(&m);
+        s.add(&FeatureMatrix {
+            data: m.data.iter().map(|v| v * 0.5 - 2.0).collect(),
+            ..m.clone()
+        });
+        let mut expected = m.clone();
+        s.apply(&mut expected);
+        let mut out = FeatureMatrix {
+            data: vec![9.0; 100 * d],
+            n_frames: 100,
+            n_features: d,
+        };
+        s.apply_into(&m, &mut out);
+        assert_eq!(out, expected);
+        // Another width is copied as it is, as `apply` leaves it.
+        let narrow = FeatureMatrix {
+            data: vec![1.0, 2.0],
+            n_frames: 1,
+            n_features: 2,
+        };
+        s.apply_into(&narrow, &mut out);
+        assert_eq!(out, narrow);
+    }
+
     #[test]
     fn stats_normalise_to_zero_mean_unit_std() {
         let m = FeatureMatrix {
@@ -418,6 +482,9 @@ mod tests {
         let mut n = m.clone();
         s.apply(&mut n);
         assert!((n.data[0] + n.data[4]).abs() < 1e-5 && n.data[1] == 0.0);
+        let mut into = FeatureMatrix::default();
+        s.apply_into(&m, &mut into);
+        assert_eq!(into, n);
         let mut t = NormStats::new(2);
         t.merge(&s);
         t.merge(&s);

@@ -5,13 +5,15 @@ use super::*;
 /// The base model and everything an update needs; shared by all players.
 #[derive(Debug)]
 pub struct Adapter {
+    /// The burn model (reference; what [`Adapter::base`] returns).
     pub(super) base: EmotionModel,
+    /// The same network for plain `f32` arithmetic: what `Adapter::analyse` runs.
+    pub(super) fast: FastNetwork,
     pub(super) input: InputConfig,
     pub(super) global: NormStats,
     /// What the anchors (the training speakers) tell a voice head.
     pub(super) prior: Option<DescriptorPrior>,
     pub(super) config: AdaptConfig,
-    pub(super) device: Device,
 }
 
 impl Adapter {
@@ -21,18 +23,18 @@ impl Adapter {
     pub fn new(classifier: &EmotionClassifier, anchors: &AnchorSet, config: AdaptConfig) -> Self {
         let mut adapter = Self {
             base: classifier.model().clone(),
+            fast: classifier.fast_network().clone(),
             input: classifier.input_config().clone(),
             global: classifier.global_stats().clone(),
             prior: None,
             config,
-            device: classifier.device().clone(),
         };
         let described: Vec<_> = anchors
             .anchors
             .iter()
-            .filter_map(|anchor| {
-                let a = adapter.analyse(&anchor.input.decode())?;
-                Some((a.descriptor, anchor.emotion, anchor.intensity))
+            .map(|anchor| {
+                let a = adapter.analyse(&anchor.input.decode());
+                (a.descriptor, anchor.emotion, anchor.intensity)
             })
             .collect();
         adapter.prior = DescriptorPrior::new(&described);
@@ -66,7 +68,7 @@ impl Adapter {
     /// Values in an utterance's descriptor ([`crate::player::voice::describe`]) for this model.
     #[must_use]
     pub fn descriptor_width(&self) -> usize {
-        self.base.first_layer_units() + 2 * self.per_frame()
+        self.fast.first_layer_units() + 2 * self.per_frame()
     }
 
     /// Coefficients per frame of the model input (MFCCs, and deltas where used).
@@ -95,23 +97,19 @@ impl Adapter {
     }
 
     /// What the base network makes of one normalised model input: probabilities and its
-    /// descriptor (`None` only if burn hands back no data).
+    /// descriptor. Runs [`FastNetwork::forward_described`], one utterance at a time in the
+    /// network's reused scratch memory.
     ///
-    /// Always one utterance per forward pass, also when an update analyses 200: the working
-    /// set stays one utterance's tensors. Batches of 16 made an update of 200 samples take
-    /// 0.42 s instead of 0.52 s (`benches/adapt.rs`), but the hour-long soak
-    /// (`scripts/soak`, 59 updates) then grew by 9.4% after warm-up instead of 2.1%: the
-    /// allocator kept the larger batches' memory.
-    pub(super) fn analyse(&self, input: &FeatureMatrix) -> Option<Analysis> {
-        let batch = pad(&[input], &self.device);
-        let (o, mean) = self.base.forward_described(batch.inputs, batch.mask);
-        let values = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().ok();
-        let softmax = burn::tensor::activation::softmax;
-        Some(Analysis {
-            emotion: values(softmax(o.emotion, 1))?.try_into().ok()?,
-            intensity: values(softmax(o.intensity, 1))?.try_into().ok()?,
-            descriptor: describe(&values(mean)?, input, self.per_frame()),
-        })
+    /// The probabilities are the network's plain softmax, without the classifier's fitted
+    /// temperature: what the voice heads and the guard have always been fitted and judged on.
+    pub(super) fn analyse(&self, input: &FeatureMatrix) -> Analysis {
+        let (logits, mean) = self.fast.forward_described(input);
+        let (emotion, intensity) = logits.probabilities(1.0);
+        Analysis {
+            emotion,
+            intensity,
+            descriptor: describe(&mean, input, self.per_frame()),
+        }
     }
 
     /// The guard's figures: the held-back accuracy of the base network and of the network
@@ -186,9 +184,9 @@ impl Adapter {
         // Each sample's input lives only until it is analysed.
         let (analyses, labels): (Vec<Analysis>, Vec<Emotion>) = recent
             .iter()
-            .filter_map(|s| {
+            .map(|s| {
                 let input = normalised(&self.input.finish(&s.features.decode()), stats);
-                Some((self.analyse(&input)?, s.emotion))
+                (self.analyse(&input), s.emotion)
             })
             .unzip();
         let descriptors: Vec<&[f32]> = analyses.iter().map(|a| a.descriptor.as_slice()).collect();
@@ -232,7 +230,7 @@ impl Adapter {
         stats: &NormStats,
     ) -> Vec<Prediction> {
         mfcc.iter()
-            .filter_map(|m| self.analyse(&normalised(&self.input.finish(m), stats)))
+            .map(|m| self.analyse(&normalised(&self.input.finish(m), stats)))
             .map(|a| {
                 let opinion = voice.and_then(|v| v.opinion(&a.descriptor));
                 Prediction::from_probabilities(

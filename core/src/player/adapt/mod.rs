@@ -43,10 +43,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::FeatureMatrix;
 use crate::labels::{Emotion, Intensity};
-use crate::model::EmotionModel;
+use crate::model::normalised;
 use crate::model::{EmotionClassifier, Prediction};
+use crate::model::{EmotionModel, FastNetwork};
 use crate::model::{InputConfig, NormStats};
-use crate::model::{normalised, pad};
 use crate::player::profile::{
     BaseModelRef, ConfirmedSample, PlayerId, PlayerProfile, QuantisedMatrix, RecordKind,
     UpdateRecord,

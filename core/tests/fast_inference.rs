@@ -1,0 +1,238 @@
+//! The fast inference path ([`FastNetwork`]) against burn, the reference implementation: the
+//! shipped model on every clip of RAVDESS actors 21–24 (cold and with each speaker's own
+//! statistics), and randomly initialised models of every shape the configuration allows.
+//! Probabilities must agree within 1e-4.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
+mod common;
+
+use std::path::Path;
+
+use burn::prelude::*;
+use voice_emotion::features::FeatureMatrix;
+use voice_emotion::labels::{Emotion, Intensity};
+use voice_emotion::model::{
+    EmotionClassifier, EmotionModel, EmotionModelConfig, FastNetwork, FastScratch, Logits,
+    default_device, normalised, pad, predict, with_temperature,
+};
+use voice_emotion::training::Normaliser;
+use voice_emotion::training::data::examples;
+use voice_emotion::training::dataset::Dataset;
+
+/// Largest difference allowed between the two paths' probabilities.
+const TOLERANCE: f32 = 1e-4;
+
+fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Probabilities and the first layer's mean output from burn, one utterance per batch.
+fn burn_reference(model: &EmotionModel, input: &FeatureMatrix) -> (Vec<f32>, Vec<f32>) {
+    let device = default_device();
+    let batch = pad(&[input], &device);
+    let (out, mean) = model.forward_described(batch.inputs, batch.mask);
+    let softmax = burn::tensor::activation::softmax;
+    let mut p: Vec<f32> = softmax(out.emotion, 1).into_data().try_into_vec().unwrap();
+    p.extend(
+        softmax(out.intensity, 1)
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap(),
+    );
+    (p, mean.into_data().try_into_vec().unwrap())
+}
+
+fn fast_probabilities(logits: &Logits) -> Vec<f32> {
+    let (e, i) = logits.probabilities(1.0);
+    e.iter().chain(&i).copied().collect()
+}
+
+#[test]
+fn fast_path_matches_burn_on_every_clip_of_actors_21_to_24() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/base");
+    let mut classifier = EmotionClassifier::load(&dir, &default_device()).unwrap();
+    let dataset = Dataset::from_ravdess_dir(common::ravdess_dir()).unwrap();
+    let test: Vec<_> = dataset
+        .samples()
+        .iter()
+        .filter(|s| matches!(s.actor, Some(21..=24)))
+        .cloned()
+        .collect();
+    assert_eq!(test.len(), 240, "RAVDESS actors 21-24 are incomplete");
+    let data = examples(&test, classifier.input_config(), None, 2, &|_| {}).unwrap();
+    let n_features = classifier.training_config().model.n_features;
+    let speakers = Normaliser::fit(&data, n_features).speakers;
+    let fast = classifier.fast_network();
+    let mut scratch = FastScratch::default();
+    let (mut worst_p, mut worst_mean, mut compared) = (0.0f32, 0.0f32, 0);
+    let mut steps = Vec::new();
+    for example in &data {
+        steps.push(example.features.n_frames);
+        let own = &speakers[&example.speaker];
+        for stats in [classifier.global_stats(), own] {
+            let input = normalised(&example.features, stats);
+            let (reference, reference_mean) = burn_reference(classifier.model(), &input);
+            let logits = fast.forward_into(&input.data, &mut scratch);
+            let (described, mean) = fast.forward_described(&input);
+            assert_eq!(described, logits);
+            worst_p = worst_p.max(largest_difference(&fast_probabilities(&logits), &reference));
+            worst_mean = worst_mean.max(largest_difference(&mean, &reference_mean));
+            compared += 1;
+        }
+    }
+    steps.sort_unstable();
+    println!(
+        "{compared} inputs of {}..={} steps: largest |Δp| {worst_p:.2e}, largest |Δ mean of the first layer| {worst_mean:.2e}",
+        steps[0],
+        steps[steps.len() - 1]
+    );
+    assert_eq!(compared, 480);
+    assert!(worst_p <= TOLERANCE, "probabilities differ by {worst_p}");
+    assert!(
+        worst_mean <= TOLERANCE,
+        "first-layer means differ by {worst_mean}"
+    );
+
+    // classify_features: the fast path, normalised in place, with the fitted temperature
+    // applied to the emotion logits before their softmax.
+    for temperature in [None, Some(1.7)] {
+        if let Some(t) = temperature {
+            classifier.set_temperature(t);
+        }
+        let t = classifier.temperature();
+        let inputs: Vec<&FeatureMatrix> = data.iter().take(24).map(|e| &e.features).collect();
+        let got = classifier.classify_features(&inputs, None);
+        let normed: Vec<FeatureMatrix> = inputs
+            .iter()
+            .map(|m| normalised(m, classifier.global_stats()))
+            .collect();
+        let refs: Vec<&FeatureMatrix> = normed.iter().collect();
+        let reference = predict(classifier.model(), &refs, 8, &default_device());
+        for (k, p) in got.iter().enumerate() {
+            let e = with_temperature(reference.emotion[k], t);
+            let d = largest_difference(&p.probabilities, &e).max(largest_difference(
+                &p.intensity_probabilities,
+                &reference.intensity[k],
+            ));
+            assert!(d <= TOLERANCE, "temperature {t}: clip {k} differs by {d}");
+        }
+    }
+}
+
+/// Deterministic inputs in about [-2, 2].
+fn input(steps: usize, n_features: usize, seed: f32) -> FeatureMatrix {
+    FeatureMatrix {
+        data: (0..steps * n_features)
+            .map(|i| 2.0 * (i as f32 * 0.731 + seed).sin() * (i as f32 * 0.017).cos())
+            .collect(),
+        n_frames: steps,
+        n_features,
+    }
+}
+
+fn check_shape(config: &EmotionModelConfig, seed: f32) -> f32 {
+    let device = default_device();
+    let model = config.init(&device).valid();
+    let fast = FastNetwork::from_model(&model).unwrap();
+    assert_eq!(fast.n_features(), config.n_features);
+    assert_eq!(fast.first_layer_units(), config.hidden_1);
+    let mut scratch = FastScratch::default();
+    let mut worst = 0.0f32;
+    // 0 to 9 steps: every remainder of the 4-step tiles, and the empty input (one step of
+    // zeros, as burn pads it).
+    for steps in [0, 1, 2, 3, 4, 5, 6, 7, 9] {
+        let x = input(steps, config.n_features, seed + steps as f32);
+        let (reference, reference_mean) = burn_reference(&model, &x);
+        let logits = fast.forward_into(&x.data, &mut scratch);
+        let fast_p = fast_probabilities(&logits);
+        let d = largest_difference(&fast_p, &reference);
+        assert!(d <= TOLERANCE, "{config:?}, {steps} steps: |Δp| {d}");
+        let (_, mean) = fast.forward_described(&x);
+        let dm = largest_difference(&mean, &reference_mean);
+        assert!(dm <= TOLERANCE, "{config:?}, {steps} steps: |Δ mean| {dm}");
+        // The logits themselves (the probabilities could hide a shared offset).
+        let device = default_device();
+        let batch = pad(&[&x], &device);
+        let out = model.forward(batch.inputs, batch.mask);
+        let mut l: Vec<f32> = out.emotion.into_data().try_into_vec().unwrap();
+        l.extend(out.intensity.into_data().try_into_vec::<f32>().unwrap());
+        let ours: Vec<f32> = logits
+            .emotion
+            .iter()
+            .chain(&logits.intensity)
+            .copied()
+            .collect();
+        let dl = largest_difference(&ours, &l);
+        assert!(
+            dl <= 1e-4 * (1.0 + l.iter().fold(0.0f32, |m, v| m.max(v.abs()))),
+            "{config:?}, {steps} steps: logits differ by {dl}"
+        );
+        worst = worst.max(d).max(dm);
+    }
+    worst
+}
+
+/// The configuration fixes two LSTM layers and both heads (8 emotions, 2 intensities); what it
+/// lets vary is the input width, both layers' units and the dense layer's (dropout does
+/// nothing at inference). Each is tried at 1, below, at and above a multiple of the 16-value
+/// padding, and at the shipped size.
+#[test]
+fn fast_path_matches_burn_for_every_shape_the_config_allows() {
+    assert_eq!((Emotion::COUNT, Intensity::COUNT), (8, 2));
+    let mut shapes = vec![(240, 128, 64, 128)];
+    for n_features in [1, 7, 16, 40, 241] {
+        shapes.push((n_features, 20, 9, 12));
+    }
+    for hidden_1 in [1, 3, 15, 16, 17, 33, 130] {
+        shapes.push((24, hidden_1, 10, 8));
+    }
+    for hidden_2 in [1, 2, 16, 31, 64, 65] {
+        shapes.push((24, 18, hidden_2, 8));
+    }
+    for dense in [1, 5, 16, 47, 128, 200] {
+        shapes.push((24, 18, 10, dense));
+    }
+    shapes.push((1, 1, 1, 1));
+    let mut worst = 0.0f32;
+    for (k, &(n_features, hidden_1, hidden_2, dense)) in shapes.iter().enumerate() {
+        let config = EmotionModelConfig::new(n_features)
+            .with_hidden_1(hidden_1)
+            .with_hidden_2(hidden_2)
+            .with_dense(dense)
+            .with_dropout(if k % 2 == 0 { 0.3 } else { 0.0 });
+        worst = worst.max(check_shape(&config, k as f32));
+    }
+    println!("{} shapes: largest difference {worst:.2e}", shapes.len());
+}
+
+/// The fast network copies weights from whichever backend the model lives on.
+#[test]
+fn fast_network_reads_weights_from_the_ndarray_backend_too() {
+    let flex = voice_emotion::model::Backend::Flex.device();
+    let nd = voice_emotion::model::Backend::NdArray.device();
+    let model = EmotionModelConfig::new(12).init(&flex).valid();
+    let on_nd = model.clone().to_device(&nd);
+    let x = input(6, 12, 0.5);
+    let a = FastNetwork::from_model(&model).unwrap().forward(&x);
+    let b = FastNetwork::from_model(&on_nd).unwrap().forward(&x);
+    assert_eq!(a, b);
+}
+
+/// Reusing a scratch across lengths, or a fresh one per call, gives the same logits.
+#[test]
+fn scratch_reuse_does_not_change_results() {
+    let model = EmotionModelConfig::new(30).init(&default_device()).valid();
+    let fast = FastNetwork::from_model(&model).unwrap();
+    let mut scratch = FastScratch::default();
+    for (steps, seed) in [(40, 1.0), (3, 2.0), (17, 3.0), (40, 1.0)] {
+        let x = input(steps, 30, seed);
+        let reused = fast.forward_into(&x.data, &mut scratch);
+        let fresh = fast.forward_into(&x.data, &mut FastScratch::default());
+        assert_eq!(reused, fresh, "{steps} steps");
+        assert_eq!(fast.clone().forward(&x), fresh);
+    }
+}
