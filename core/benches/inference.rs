@@ -1,26 +1,64 @@
 //! Criterion benchmark: one 3.5 s clip through features + the shipped model, one thread.
 //!
-//! `cargo bench -p voice_emotion --bench inference`. Three figures: the input pipeline alone
-//! (trim, MFCC, deltas, stacking), the model alone on those inputs, and both together.
-#![expect(clippy::expect_used, reason = "tests fail loudly")]
+//! `cargo bench -p voice_emotion --bench inference`. Figures: the input pipeline alone (trim,
+//! MFCC, deltas, stacking); the model alone on those inputs (normalisation, network,
+//! probabilities) through burn, the reference, and through the fast path that
+//! `EmotionClassifier` runs; both together (`features_and_model_3.5s`, the fast path).
+//! A last table times each again in the same run and prints the fast path's speed-up over
+//! burn.
+#![expect(clippy::expect_used, reason = "benches fail loudly")]
 
 use std::hint::black_box;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 
 mod common;
-use voice_emotion::model::EmotionClassifier;
-use voice_emotion::model::default_device;
+use voice_emotion::features::FeatureMatrix;
+use voice_emotion::model::{
+    EmotionClassifier, Prediction, default_device, normalised, predict, with_temperature,
+};
 
-fn bench(c: &mut Criterion) {
+/// The model through burn, as `EmotionClassifier::classify_features` ran it before the fast
+/// path: normalise a copy, pad a batch of one, forward, softmax, temperature.
+fn classify_with_burn(classifier: &EmotionClassifier, features: &FeatureMatrix) -> Prediction {
+    let input = normalised(features, classifier.global_stats());
+    let p = predict(classifier.model(), &[&input], 64, classifier.device());
+    Prediction::from_probabilities(
+        with_temperature(p.emotion[0], classifier.temperature()),
+        p.intensity[0],
+    )
+}
+
+/// Median time of `f` over `runs` calls after a few to warm up.
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    for _ in 0..runs / 10 + 1 {
+        f();
+    }
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort_unstable();
+    times[runs / 2]
+}
+
+fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/base");
     let mut classifier =
         EmotionClassifier::load(&dir, &default_device()).expect("models/base loads");
     let signal = common::speech_like(3.5);
     let features = classifier.features(&signal).expect("valid clip");
+    let mut c = Criterion::default().configure_from_args();
     c.bench_function("input_pipeline_3.5s", |b| {
         b.iter(|| classifier.features(black_box(&signal)).expect("valid clip"))
+    });
+    c.bench_function("model_burn_3.5s", |b| {
+        b.iter(|| classify_with_burn(&classifier, black_box(&features)))
     });
     c.bench_function("model_3.5s", |b| {
         b.iter(|| classifier.classify_features(&[black_box(&features)], None))
@@ -32,7 +70,34 @@ fn bench(c: &mut Criterion) {
                 .expect("valid clip")
         })
     });
-}
+    c.final_summary();
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let front = median(500, || {
+        black_box(classifier.features(&signal).expect("valid clip"));
+    });
+    let burn = median(200, || {
+        black_box(classify_with_burn(&classifier, &features));
+    });
+    let fast = median(1000, || {
+        black_box(classifier.classify_features(&[&features], None));
+    });
+    let both = median(1000, || {
+        black_box(classifier.classify(&signal, None).expect("valid clip"));
+    });
+    println!(
+        "\none 3.5 s clip ({} steps of {} inputs), one thread, median in this run:",
+        features.n_frames, features.n_features
+    );
+    println!("  front end                 {:.3} ms", ms(front));
+    println!("  model, burn (reference)   {:.3} ms", ms(burn));
+    println!(
+        "  model, fast path          {:.3} ms  ({:.1}x faster than burn; target <= 0.5 ms)",
+        ms(fast),
+        ms(burn) / ms(fast)
+    );
+    println!(
+        "  front end + model (fast)  {:.3} ms  (target <= 0.7 ms)",
+        ms(both)
+    );
+}
