@@ -38,6 +38,9 @@ enum Command {
     Anchors(cmd::anchors::Args),
     /// Simulate each speaker as a new player: confirm calibration clips, test on the rest.
     AdaptEval(cmd::adapt_eval::Args),
+    /// Export a model's weights (safetensors), a few clips' inputs with our probabilities and
+    /// our time for one clip, for the same network in PyTorch (`scripts/bench-vs-pytorch`).
+    ExportReference(cmd::export_reference::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Anchors(args) => cmd::anchors::run(&args),
         Command::Charts(args) => cmd::charts::run(&args),
         Command::AdaptEval(args) => cmd::adapt_eval::run(&args),
+        Command::ExportReference(args) => cmd::export_reference::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ pub mod anchors;
 pub mod charts;
 pub mod dataset;
 pub mod evaluate;
+pub mod export_reference;
 pub mod features;
 pub mod predict;
 pub mod robustness;
