@@ -2,13 +2,13 @@
 //! arithmetic over one utterance at a time.
 //!
 //! burn stays the training and reference implementation. At inference its cost is per
-//! operation: about 35 small tensor operations per time step (kernel launch, allocation,
-//! shape checks) cost more than the arithmetic. This module does the same arithmetic without
+//! operation: about 35 small tensor operations per time step (dispatch, allocation, shape
+//! checks) cost more than the arithmetic. This module does the same arithmetic without
 //! them:
 //!
 //! - each LSTM layer's four gates are one fused matrix (`4 * hidden` columns, gate order input,
-//!   forget, output, cell, as in [`FusedLstm`]), stored row by row as `[input][4 * hidden]`
-//!   (burn's own `Linear` layout), so one input value multiplies a contiguous row;
+//!   forget, output, cell, as in [`FusedLstm`]), cut into panels of 64 columns, each stored
+//!   input row after input row, so a product reads the matrix as one contiguous stream;
 //! - the input projections of all time steps of a layer are one matrix product, computed in
 //!   register tiles of 4 steps by 16 gate values ([`project`]);
 //! - the recurrent product of each step reads the previous hidden state (at most a few hundred
@@ -19,9 +19,10 @@
 //!   run over whole vectors; padding lanes hold zeros and stay zero.
 //!
 //! SIMD is `pulp`'s, chosen at run time (AVX2 and FMA where the CPU has them, NEON on ARM,
-//! scalar code otherwise), without `unsafe` in this crate. One utterance takes about 0.45 ms
-//! here against 3 ms through burn (`benches/inference.rs`); `tests/fast_inference.rs` checks
-//! it against burn on real clips and on every shape the config allows.
+//! scalar code otherwise), without `unsafe` in this crate. A 3.5 s clip took 0.76 ms here
+//! against 3.3 ms through burn (`benches/inference.rs`, on a busy machine; where the time
+//! goes: `docs/architecture.md`); `tests/fast_inference.rs` checks it against burn on real
+//! clips and on every shape the config allows.
 
 use std::sync::{Mutex, TryLockError};
 
@@ -358,7 +359,7 @@ impl FastNetwork {
     /// own scratch (or a fresh one when another thread holds it).
     #[must_use]
     pub fn forward(&self, input: &FeatureMatrix) -> Logits {
-        self.with_scratch(|s| self.forward_into(&input.data, s))
+        self.with_scratch(|s| self.forward_into(steps_of(input), s))
     }
 
     /// [`FastNetwork::forward`], also returning the mean of the first layer's outputs over
@@ -367,7 +368,7 @@ impl FastNetwork {
     #[must_use]
     pub fn forward_described(&self, input: &FeatureMatrix) -> (Logits, Vec<f32>) {
         self.with_scratch(|s| {
-            let logits = self.run(&input.data, s, true);
+            let logits = self.run(steps_of(input), s, true);
             (logits, s.mean.clone())
         })
     }
@@ -406,6 +407,11 @@ impl FastNetwork {
             describe,
         })
     }
+}
+
+/// The values of `m`'s `n_frames` steps (what burn's `pad` reads of it).
+pub(crate) fn steps_of(m: &FeatureMatrix) -> &[f32] {
+    &m.data[..(m.n_frames * m.n_features).min(m.data.len())]
 }
 
 /// Runs `op` with the best SIMD the CPU offers: AVX2 and FMA on x86-64 where present (pulp's

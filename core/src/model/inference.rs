@@ -12,7 +12,7 @@ use burn::store::{BurnpackStore, ModuleSnapshot, SafetensorsStore};
 use crate::audio::AudioError;
 use crate::features::{FeatureError, FeatureMatrix};
 use crate::labels::{Emotion, Intensity};
-use crate::model::fast::SharedScratch;
+use crate::model::fast::{SharedScratch, steps_of};
 use crate::model::{EmotionModel, FastNetwork, FastNetworkError, Logits};
 use crate::model::{InputConfig, InputExtractor, NormStats, TrainingConfig};
 
@@ -353,7 +353,7 @@ impl EmotionClassifier {
                 .iter()
                 .map(|m| {
                     stats.apply_into(m, normed);
-                    self.prediction(&self.fast.forward_into(&normed.data, scratch))
+                    self.prediction(&self.fast.forward_into(steps_of(normed), scratch))
                 })
                 .collect()
         })

@@ -9,7 +9,7 @@
 //! last valid step, so padding is never read as speech.
 //!
 //! At inference the same network runs as [`FastNetwork`] (`fast.rs`): plain `f32` arithmetic
-//! over the loaded weights, one utterance at a time, about seven times faster than through
+//! over the loaded weights, one utterance at a time, about four times faster than through
 //! burn; burn stays the training and reference implementation.
 //!
 //! Files: `network.rs` (the layers), `input.rs` (features to model input, normalisation
