@@ -205,3 +205,28 @@ fn the_guard_refuses_a_voice_head_that_contradicts_the_other_confirmations() {
     assert!(result.record.accuracy_after < result.record.accuracy_before);
     assert!(result.record.reason.contains("kept the previous weights"));
 }
+
+/// A player without a voice head hears exactly what the classifier says, confidence at the
+/// classifier's fitted temperature included (the engine classifies through the adapter).
+#[test]
+fn without_a_voice_head_the_adapter_is_the_calibrated_classifier() {
+    let mut classifier = base();
+    classifier.set_temperature(2.5);
+    let adapter = Adapter::new(&classifier, &anchors(), AdaptConfig::new());
+    let (calibration, _) = actor_clips(&classifier, 21);
+    let stats = classifier.global_stats().clone();
+    for clip in calibration.iter().take(4) {
+        let ours = adapter.classify(None, &[&clip.mfcc], &stats)[0].clone();
+        let extractor = InputExtractor::new(classifier.input_config().clone()).unwrap();
+        let input = extractor.finish(&clip.mfcc);
+        let theirs = classifier.classify_features(&[&input], None)[0].clone();
+        assert_eq!(ours.emotion, theirs.emotion);
+        for (a, b) in ours.probabilities.iter().zip(&theirs.probabilities) {
+            assert!((a - b).abs() < 1e-4, "{:?} vs {:?}", ours, theirs);
+        }
+        assert!(
+            ours.confidence < 0.999,
+            "a temperature of 2.5 softens {ours:?}"
+        );
+    }
+}

@@ -14,6 +14,9 @@ pub struct Adapter {
     /// What the anchors (the training speakers) tell a voice head.
     pub(super) prior: Option<DescriptorPrior>,
     pub(super) config: AdaptConfig,
+    /// The classifier's fitted temperature, applied to what [`Adapter::classify`] returns
+    /// (never to what voice heads are fitted on), so a game's `confidence` is calibrated.
+    pub(super) temperature: f64,
 }
 
 impl Adapter {
@@ -28,6 +31,7 @@ impl Adapter {
             global: classifier.global_stats().clone(),
             prior: None,
             config,
+            temperature: classifier.temperature(),
         };
         let described: Vec<_> = anchors
             .anchors
@@ -221,7 +225,10 @@ impl Adapter {
         }
     }
 
-    /// Classifies MFCC frames with a player's `voice` head and already blended `stats`.
+    /// Classifies MFCC frames with a player's `voice` head and already blended `stats`. The
+    /// fused probabilities are recalibrated at the classifier's fitted temperature
+    /// ([`with_temperature`]: the ranking, so the detected emotion, never changes); without a
+    /// voice head this is exactly [`EmotionClassifier::classify_features`].
     #[must_use]
     pub fn classify(
         &self,
@@ -234,7 +241,10 @@ impl Adapter {
             .map(|a| {
                 let opinion = voice.and_then(|v| v.opinion(&a.descriptor));
                 Prediction::from_probabilities(
-                    fuse(&a.emotion, opinion.as_ref(), self.config.network_weight),
+                    with_temperature(
+                        fuse(&a.emotion, opinion.as_ref(), self.config.network_weight),
+                        self.temperature,
+                    ),
                     a.intensity,
                 )
             })

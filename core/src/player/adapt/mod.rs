@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::FeatureMatrix;
 use crate::labels::{Emotion, Intensity};
 use crate::model::normalised;
-use crate::model::{EmotionClassifier, Prediction};
+use crate::model::{EmotionClassifier, Prediction, with_temperature};
 use crate::model::{EmotionModel, FastNetwork};
 use crate::model::{InputConfig, NormStats};
 use crate::player::profile::{
