@@ -4,8 +4,6 @@
 //! mains hum (a condition training never imitates), accuracy falls more than two points below
 //! the card or one class takes more than five points more of the predictions.
 
-#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
-
 mod common;
 
 use std::collections::BTreeMap;
@@ -13,7 +11,6 @@ use std::path::Path;
 
 use voice_emotion::model::{EmotionClassifier, NormStats, default_device};
 use voice_emotion::training::data::{Listening, examples, examples_in};
-use voice_emotion::training::dataset::{Dataset, Sample};
 use voice_emotion::training::degrade::{BabblePool, Condition};
 use voice_emotion::training::{Example, Normaliser};
 
@@ -25,18 +22,6 @@ const CARD_CONDITIONS: [(Condition, [(f64, f64); 2]); 2] = [
     (Condition::Telephone, [(0.4917, 0.2875), (0.2042, 0.7625)]),
     (Condition::Hum, [(0.3167, 0.4958), (0.3250, 0.3792)]),
 ];
-
-fn actors_21_to_24() -> Vec<Sample> {
-    let dataset = Dataset::from_ravdess_dir(common::ravdess_dir()).unwrap();
-    let test: Vec<_> = dataset
-        .samples()
-        .iter()
-        .filter(|s| matches!(s.actor, Some(21..=24)))
-        .cloned()
-        .collect();
-    assert_eq!(test.len(), 240);
-    test
-}
 
 /// Each speaker's statistics from their own clips (labels unused), and cold.
 fn normalisations(
@@ -51,7 +36,7 @@ fn normalisations(
 fn base_model_holds_its_model_card_on_actors_21_to_24() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/base");
     let classifier = EmotionClassifier::load(&dir, &default_device()).unwrap();
-    let test = actors_21_to_24();
+    let test = common::actors_21_to_24();
     let data = examples(&test, classifier.input_config(), None, 2, &|_| {}).unwrap();
     for (stats, (card_accuracy, card_ece)) in
         normalisations(&classifier, &data).iter().zip(CARD_CLEAN)

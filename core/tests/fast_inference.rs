@@ -17,7 +17,6 @@ use voice_emotion::model::{
 };
 use voice_emotion::training::Normaliser;
 use voice_emotion::training::data::examples;
-use voice_emotion::training::dataset::Dataset;
 
 /// Largest difference allowed between the two paths' probabilities.
 const TOLERANCE: f32 = 1e-4;
@@ -55,14 +54,7 @@ fn fast_probabilities(logits: &Logits) -> Vec<f32> {
 fn fast_path_matches_burn_on_every_clip_of_actors_21_to_24() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/base");
     let mut classifier = EmotionClassifier::load(&dir, &default_device()).unwrap();
-    let dataset = Dataset::from_ravdess_dir(common::ravdess_dir()).unwrap();
-    let test: Vec<_> = dataset
-        .samples()
-        .iter()
-        .filter(|s| matches!(s.actor, Some(21..=24)))
-        .cloned()
-        .collect();
-    assert_eq!(test.len(), 240, "RAVDESS actors 21-24 are incomplete");
+    let test = common::actors_21_to_24();
     let data = examples(&test, classifier.input_config(), None, 2, &|_| {}).unwrap();
     let n_features = classifier.training_config().model.n_features;
     let speakers = Normaliser::fit(&data, n_features).speakers;

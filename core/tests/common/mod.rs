@@ -17,3 +17,18 @@ pub fn ravdess_clip(name: &str) -> PathBuf {
     let actor = &name[18..20];
     ravdess_dir().join(format!("Actor_{actor}")).join(name)
 }
+
+/// The 240 clips of RAVDESS actors 21-24, the held-out test speakers (fails loudly if the set
+/// is incomplete).
+pub fn actors_21_to_24() -> Vec<voice_emotion::training::dataset::Sample> {
+    let dataset = voice_emotion::training::dataset::Dataset::from_ravdess_dir(ravdess_dir())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let test: Vec<_> = dataset
+        .samples()
+        .iter()
+        .filter(|s| matches!(s.actor, Some(21..=24)))
+        .cloned()
+        .collect();
+    assert_eq!(test.len(), 240, "RAVDESS actors 21-24 are incomplete");
+    test
+}
