@@ -126,6 +126,7 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
         EngineEvent::SpeechEnded {
             utterance,
             duration_seconds,
+            ..
         } => {
             state.microphone.speaking = false;
             state.diagnostics.utterances += 1;

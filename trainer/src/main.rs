@@ -41,6 +41,12 @@ enum Command {
     /// Export a model's weights (safetensors), a few clips' inputs with our probabilities and
     /// our time for one clip, for the same network in PyTorch (`scripts/bench-vs-pytorch`).
     ExportReference(cmd::export_reference::Args),
+    /// Measure speech detection: streams of utterances under room noises at several SNRs,
+    /// scored against the clean-speech boundaries, and each noise alone.
+    SegmentEval(cmd::segment_eval::Args),
+    /// Run a recording through the engine's live path as if it were the microphone: one line
+    /// per detected utterance, then `detections: N`.
+    Stream(cmd::stream::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +62,8 @@ fn main() -> ExitCode {
         Command::Charts(args) => cmd::charts::run(&args),
         Command::AdaptEval(args) => cmd::adapt_eval::run(&args),
         Command::ExportReference(args) => cmd::export_reference::run(&args),
+        Command::SegmentEval(args) => cmd::segment_eval::run(&args),
+        Command::Stream(args) => cmd::stream::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -402,3 +402,65 @@ fn adapt_eval_runs_each_fold_model_on_the_actors_it_never_heard() {
     assert!(err.contains("no fold0 .. fold5 model folders"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine() {
+    let data = ravdess_dir();
+    let wav = std::env::temp_dir().join(format!("segment-eval-{}.wav", std::process::id()));
+    let text = trainer_ok(&[
+        "segment-eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--actors",
+        "21-24",
+        "--utterances",
+        "8",
+        "--noises",
+        "pink",
+        "--snrs",
+        "10",
+        "--noise-seconds",
+        "20",
+        "--no-emotions",
+        "--write",
+        wav.to_str().unwrap(),
+    ]);
+    assert!(text.contains("## Spectral detector") && text.contains("## Energy detector"));
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("| pink | 10 |"))
+        .unwrap_or_else(|| panic!("no pink row:\n{text}"));
+    let found: usize = row.split('|').nth(3).unwrap().trim().parse().unwrap();
+    let last = text.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with("worst detected once within tolerance: 10 dB 0.")
+            && last.ends_with(", 5 dB -"),
+        "{last}"
+    );
+    let truth = std::fs::read_to_string(wav.with_extension("tsv")).unwrap();
+    assert_eq!(truth.lines().count(), 8, "{truth}");
+
+    // The engine's live path finds exactly what segment-eval's spectral detector found.
+    let replay = trainer_ok(&["stream", "--model", &base_model(), wav.to_str().unwrap()]);
+    let last = replay.trim_end().lines().last().unwrap();
+    assert_eq!(last, format!("detections: {found}"), "{replay}");
+    let mut previous_end = 0.0;
+    for line in replay.lines().filter(|l| l.starts_with(' ')) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (start, end): (f64, f64) = (fields[0].parse().unwrap(), fields[1].parse().unwrap());
+        assert!(previous_end <= start && start < end, "{replay}");
+        let confidence: f64 = fields[3].parse().unwrap();
+        assert!((0.0..=1.0).contains(&confidence), "{line}");
+        previous_end = end;
+    }
+    std::fs::remove_file(&wav).unwrap();
+    std::fs::remove_file(wav.with_extension("tsv")).unwrap();
+}
+
+#[test]
+fn stream_names_a_missing_recording() {
+    let out = trainer(&["stream", "/nonexistent/recording.wav"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/recording.wav"), "{err}");
+}

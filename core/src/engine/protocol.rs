@@ -196,8 +196,10 @@ pub enum EngineEvent {
     SpeechEnded {
         /// The utterance's id.
         utterance: u64,
-        /// Its length in seconds.
+        /// Its length in seconds (pre-roll and tail included).
         duration_seconds: f64,
+        /// Where its speech ended (tail excluded), in seconds since the stream started.
+        at_seconds: f64,
     },
     /// A started utterance was too short and is dropped.
     SpeechDiscarded {

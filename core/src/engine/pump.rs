@@ -226,6 +226,7 @@ impl Worker {
                     self.out.send(EngineEvent::SpeechEnded {
                         utterance: id,
                         duration_seconds,
+                        at_seconds: utterance.speech_end_sample as f64 / f64::from(rate),
                     });
                     self.detect(id, &utterance.samples, rate, duration_seconds, ended_at);
                 }

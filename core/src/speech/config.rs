@@ -6,6 +6,11 @@ use super::*;
 /// dB: sensitivity 0 raises them by half of this, 1 lowers them by half of this, 0.5 leaves
 /// them as configured.
 pub const SENSITIVITY_SPAN_DB: f32 = 12.0;
+/// How far [`VadConfig::sensitivity`] moves [`VadConfig::spectral_threshold_db`] over its
+/// whole `0..=1` range, in dB (as [`SENSITIVITY_SPAN_DB`] does for the energy thresholds).
+pub const SPECTRAL_SENSITIVITY_SPAN_DB: f32 = 4.0;
+/// Smallest spectral threshold sensitivity can bring it down to.
+pub(super) const MIN_SPECTRAL_THRESHOLD_DB: f32 = 0.5;
 /// Lowest sample rate a [`Segmenter`] accepts.
 pub const MIN_SAMPLE_RATE: u32 = crate::audio::MIN_SAMPLE_RATE;
 /// Highest sample rate a [`Segmenter`] accepts.
@@ -16,15 +21,33 @@ pub(super) const SILENCE_DB: f32 = -120.0;
 /// Smallest relative threshold sensitivity can bring the threshold down to.
 pub(super) const MIN_EFFECTIVE_THRESHOLD_DB: f32 = 1.0;
 
+/// How a frame is judged to be speech.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Detector {
+    /// Band by band against per-band noise estimates ([`SpectralScorer`]), and above the
+    /// absolute floor: holds up under fans, hum and rumble. The default.
+    #[default]
+    Spectral,
+    /// Broadband level against one adaptive noise floor, and above the absolute floor: cheaper,
+    /// and enough in a quiet room.
+    Energy,
+}
+
 /// Speech-detection settings. Durations are in milliseconds so one config serves any sample
 /// rate. `#[serde(default)]`: a partial config takes the defaults for missing fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VadConfig {
+    /// How frames are judged (default [`Detector::Spectral`]).
+    pub detector: Detector,
+    /// [`Detector::Spectral`]: a frame is speech when its bands are on average this many dB
+    /// above their noise estimates (default 2 dB, at sensitivity 0.5; noise alone scores
+    /// about 1 dB).
+    pub spectral_threshold_db: f32,
     /// Analysis frame length (default 10 ms = 160 samples at 16 kHz). Frames do not overlap.
     pub frame_ms: f32,
-    /// A frame must be this many dB above the adaptive noise floor to count as speech
-    /// (default 12 dB, at sensitivity 0.5).
+    /// [`Detector::Energy`]: a frame must be this many dB above the adaptive noise floor to
+    /// count as speech (default 12 dB, at sensitivity 0.5).
     pub threshold_db: f32,
     /// A frame must also be louder than this, in dBFS (default -60 dBFS, at sensitivity 0.5).
     pub absolute_floor_dbfs: f32,
@@ -61,6 +84,8 @@ pub struct VadConfig {
 impl Default for VadConfig {
     fn default() -> Self {
         Self {
+            detector: Detector::Spectral,
+            spectral_threshold_db: 2.0,
             frame_ms: 10.0,
             threshold_db: 12.0,
             absolute_floor_dbfs: -60.0,
@@ -165,6 +190,12 @@ impl VadConfig {
     pub fn validate(&self) -> Result<(), VadError> {
         check_range("frame_ms", self.frame_ms, 1.0, 100.0)?;
         check_range("threshold_db", self.threshold_db, 1.0, 60.0)?;
+        check_range(
+            "spectral_threshold_db",
+            self.spectral_threshold_db,
+            0.5,
+            30.0,
+        )?;
         check_range("absolute_floor_dbfs", self.absolute_floor_dbfs, -110.0, 0.0)?;
         check_range("sensitivity", self.sensitivity, 0.0, 1.0)?;
         check_range("onset_ms", self.onset_ms, 0.0, 1_000.0)?;
@@ -208,6 +239,14 @@ impl VadConfig {
             (self.threshold_db + offset).max(MIN_EFFECTIVE_THRESHOLD_DB),
             self.absolute_floor_dbfs + offset,
         )
+    }
+
+    /// The spectral threshold (dB of mean band level above the noise estimates) in force at
+    /// the configured [`sensitivity`](Self::sensitivity).
+    #[must_use]
+    pub fn effective_spectral_threshold(&self) -> f32 {
+        let offset = (0.5 - self.sensitivity.clamp(0.0, 1.0)) * SPECTRAL_SENSITIVITY_SPAN_DB;
+        (self.spectral_threshold_db + offset).max(MIN_SPECTRAL_THRESHOLD_DB)
     }
 
     /// The frame length in samples at `sample_rate` (at least 1).

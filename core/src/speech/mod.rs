@@ -1,24 +1,28 @@
-//! Energy-based speech detection: a streaming utterance [`Segmenter`] for live microphone
-//! input and [`trim_silence`] for whole clips.
+//! Speech detection: a streaming utterance [`Segmenter`] for live microphone input and
+//! [`trim_silence`] for whole clips.
 //!
 //! Both work on short frames ([`VadConfig::frame_ms`], 10 ms by default) and their energy in
 //! dBFS (0 dBFS is the power of a constant ±1 signal; a full-scale sine is about -3 dBFS), with
 //! each frame's mean removed so that a DC offset does not count as sound.
 //!
-//! A frame counts as speech when its level is both
-//! * more than the *relative threshold* above an adaptive noise floor, and
-//! * above the *absolute floor*, so digital silence and quiet noise never trigger.
+//! The segmenter's frame is speech when its level is above the *absolute floor* (so digital
+//! silence and quiet noise never trigger) and, with the default [`Detector::Spectral`], when
+//! its bands are on average [`VadConfig::spectral_threshold_db`] above their own noise
+//! estimates ([`SpectralScorer`]: noise in some bands, like hum or rumble, does not hide
+//! speech in the others). With [`Detector::Energy`] it must instead be more than the
+//! *relative threshold* above one adaptive broadband noise floor. [`trim_silence`] always uses
+//! the energy levels.
 //!
-//! Both thresholds move with [`VadConfig::sensitivity`], the one knob a game needs to expose.
+//! All thresholds move with [`VadConfig::sensitivity`], the one knob a game needs to expose.
 //!
-//! The noise floor follows the frame level down at once and rises at most
+//! The broadband noise floor follows the frame level down at once and rises at most
 //! [`VadConfig::noise_rise_db_per_s`], so it sits at the quiet parts of the signal (a
 //! slow-rising, fast-falling minimum tracker). It starts at the first frame's level and never
 //! goes below `absolute floor - relative threshold`, where its exact value no longer matters;
 //! this lets it catch up quickly when a stream opens with digital silence.
 //!
 //! Files: `config.rs` (the settings and their validation), `segmenter.rs` (the streaming
-//! detector and `trim_silence`). May import [`crate::audio`].
+//! detector and `trim_silence`), `spectral.rs` (the band-by-band frame scorer). May import [`crate::audio`].
 
 use std::ops::Range;
 
@@ -26,8 +30,10 @@ use serde::{Deserialize, Serialize};
 
 mod config;
 mod segmenter;
+mod spectral;
 pub use config::*;
 pub use segmenter::*;
+pub use spectral::*;
 
 #[cfg(test)]
 mod tests {
@@ -385,8 +391,12 @@ mod tests {
     #[test]
     fn long_bursts_are_split_at_max_length() {
         for (max_ms, burst_s, pieces) in [(2_000.0, 5, 3), (10_000.0, 12, 2)] {
+            // The energy detector, whose frames are all speech here: the spectral one scores
+            // some frames at this burst's envelope dips below its threshold, so a piece after
+            // a cut may start a few frames late.
             let config = VadConfig {
                 max_utterance_ms: max_ms,
+                detector: Detector::Energy,
                 ..VadConfig::default()
             };
             let max_len = (max_ms as usize) * SEC / 1000;
@@ -411,6 +421,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_steady_hum_becomes_noise_for_the_spectral_detector() {
+        let config = VadConfig::default();
+        assert_eq!(config.detector, Detector::Spectral);
+        let mut x = noise(20 * SEC, -70.0, 5);
+        // A hum: 140 Hz and five overtones, at a constant level.
+        let hum: Vec<f32> = (0..18 * SEC)
+            .map(|i| {
+                let t = i as f64 / f64::from(SR);
+                (1..=6)
+                    .map(|k| (TAU * 140.0 * f64::from(k) * t).sin() / f64::from(k))
+                    .sum::<f64>() as f32
+                    * 0.1
+            })
+            .collect();
+        add_at(&mut x, &hum, SEC);
+        let events = run(&config, &x);
+        let utts = utterances(&events);
+        assert!(!utts.is_empty(), "the hum's start is sound: {events:?}");
+        near(utts[0].speech_start_sample, SEC, "start");
+        let last = utts.iter().map(|u| u.speech_end_sample).max().unwrap_or(0);
+        assert!(
+            last < 10 * SEC as u64,
+            "after {NOISE_WINDOW_S} s and more the steady hum is noise; speech until {last}"
+        );
     }
 
     /// A stream exercising every event: a normal utterance, a discarded blip, a NaN, a burst

@@ -97,6 +97,16 @@ pub enum SegmentEvent {
     },
 }
 
+/// [`Detector::Spectral`]: an utterance's speech is extended over the adjacent frames (before
+/// the onset, within the pre-roll; after the last speech frame, within the hangover) whose
+/// scores, averaged with the next [`EXTEND_SMOOTHING`] frames outwards, are above this fraction
+/// of the threshold: the soft beginnings and endings of words, found without delaying any
+/// event.
+pub const EXTEND_FRACTION: f32 = 0.35;
+/// The extension compares the mean score of each frame and the next this many frames away
+/// from the utterance.
+pub const EXTEND_SMOOTHING: usize = 4;
+
 /// Settings derived from a validated config at one sample rate.
 #[derive(Debug, Clone)]
 pub(super) struct Params {
@@ -109,6 +119,7 @@ pub(super) struct Params {
     pub(super) max_len: usize,
     pub(super) threshold_db: f32,
     pub(super) abs_floor_db: f32,
+    pub(super) spectral_threshold_db: f32,
     pub(super) rise_per_frame_db: f32,
 }
 
@@ -131,6 +142,7 @@ impl Params {
             max_len: ms_to_samples(config.max_utterance_ms, sample_rate),
             threshold_db,
             abs_floor_db,
+            spectral_threshold_db: config.effective_spectral_threshold(),
             rise_per_frame_db: config.noise_rise_db_per_s * frame_len as f32 / sample_rate as f32,
         };
         if params.max_len <= params.history_len() {
@@ -149,6 +161,17 @@ impl Params {
     /// Samples kept while idle: the onset frames plus the pre-roll before them.
     pub(super) fn history_len(&self) -> usize {
         self.onset_len() + self.pre_roll
+    }
+
+    /// Frame scores kept for refining boundaries: the onset and pre-roll before a start, the
+    /// hangover after the last speech frame.
+    pub(super) fn boundary_frames(&self) -> usize {
+        (self.onset_frames + self.hangover_frames) as usize + self.pre_roll / self.frame_len + 2
+    }
+
+    /// [`Detector::Spectral`]: frames next to an utterance scoring above this are speech too.
+    pub(super) fn extend_threshold_db(&self) -> f32 {
+        self.spectral_threshold_db * EXTEND_FRACTION
     }
 }
 
@@ -189,6 +212,15 @@ impl Ring {
         }
     }
 
+    /// The value pushed `k` pushes ago (0: the latest), if still held.
+    pub(super) fn back(&self, k: usize) -> Option<f32> {
+        if k >= self.len {
+            return None;
+        }
+        let cap = self.buf.len();
+        self.buf.get((self.head + cap - 1 - k) % cap).copied()
+    }
+
     /// Appends the last `take` samples (at most `len`), oldest first, to `out`.
     pub(super) fn copy_last(&self, take: usize, out: &mut Vec<f32>) {
         let cap = self.buf.len();
@@ -221,6 +253,11 @@ pub struct Segmenter {
     pub(super) frame_sum: f64,
     pub(super) frame_sum_sq: f64,
     pub(super) noise_floor_db: Option<f32>,
+    /// [`Detector::Spectral`]'s scorer, the samples of the frame being filled, and the scores
+    /// of the frames that may still move an utterance's boundaries.
+    pub(super) spectral: Option<(SpectralScorer, Vec<f32>, Ring)>,
+    /// The last frame's [`SpectralScorer::score`] (0 with [`Detector::Energy`]).
+    pub(super) last_score: f32,
     /// Consecutive speech frames while idle.
     pub(super) onset_run: u32,
     /// Consecutive non-speech frames while speaking.
@@ -241,7 +278,16 @@ impl Segmenter {
     /// outside [`MIN_SAMPLE_RATE`]`..=`[`MAX_SAMPLE_RATE`].
     pub fn new(config: VadConfig, sample_rate: u32) -> Result<Self, VadError> {
         let params = Params::new(&config, sample_rate)?;
+        let spectral = (config.detector == Detector::Spectral).then(|| {
+            (
+                SpectralScorer::new(params.frame_len, sample_rate),
+                Vec::with_capacity(params.frame_len),
+                Ring::new(params.boundary_frames()),
+            )
+        });
         Ok(Self {
+            spectral,
+            last_score: 0.0,
             utterance: Vec::with_capacity(params.max_len),
             history: Ring::new(params.history_len()),
             config,
@@ -291,6 +337,13 @@ impl Segmenter {
         self.noise_floor_db
     }
 
+    /// The last frame's spectral score: the mean level of its bands above their noise
+    /// estimates in dB (always 0 with [`Detector::Energy`]).
+    #[must_use]
+    pub fn last_spectral_score(&self) -> f32 {
+        self.last_score
+    }
+
     /// Changes [`VadConfig::sensitivity`] on the fly (e.g. from a game's settings menu); it
     /// applies from the next frame.
     ///
@@ -302,6 +355,7 @@ impl Segmenter {
         let (threshold_db, abs_floor_db) = self.config.effective_thresholds();
         self.params.threshold_db = threshold_db;
         self.params.abs_floor_db = abs_floor_db;
+        self.params.spectral_threshold_db = self.config.effective_spectral_threshold();
         Ok(())
     }
 
@@ -315,6 +369,9 @@ impl Segmenter {
             self.frame_sum_sq += xd * xd;
             self.frame_fill += 1;
             self.position += 1;
+            if let Some((_, frame, _)) = &mut self.spectral {
+                frame.push(x);
+            }
             if self.speaking {
                 self.utterance.push(x);
                 if self.utterance.len() >= self.params.max_len {
@@ -346,6 +403,11 @@ impl Segmenter {
         self.position = 0;
         self.clear_frame();
         self.noise_floor_db = None;
+        if let Some((scorer, _, scores)) = &mut self.spectral {
+            scorer.reset();
+            scores.clear();
+        }
+        self.last_score = 0.0;
         self.onset_run = 0;
         self.silence_run = 0;
         self.speaking = false;
@@ -360,22 +422,32 @@ impl Segmenter {
         self.frame_fill = 0;
         self.frame_sum = 0.0;
         self.frame_sum_sq = 0.0;
+        if let Some((_, frame, _)) = &mut self.spectral {
+            frame.clear();
+        }
     }
 
     /// Classifies the frame that ends at `self.position` and advances the state machine.
     pub(super) fn end_frame(&mut self, events: &mut Vec<SegmentEvent>) {
         let level = level_db(self.frame_sum, self.frame_sum_sq, self.frame_fill);
-        self.clear_frame();
         let p = &self.params;
         let lowest = p.abs_floor_db - p.threshold_db;
         let floor = self.noise_floor_db.unwrap_or(level).max(lowest);
-        let is_speech = level > floor + p.threshold_db && level > p.abs_floor_db;
+        let is_speech = match &mut self.spectral {
+            Some((scorer, frame, scores)) => {
+                self.last_score = scorer.score(frame);
+                scores.push(self.last_score);
+                self.last_score > p.spectral_threshold_db && level > p.abs_floor_db
+            }
+            None => level > floor + p.threshold_db && level > p.abs_floor_db,
+        };
         let next = if level < floor {
             level
         } else {
             (floor + p.rise_per_frame_db).min(level)
         };
         self.noise_floor_db = Some(next.max(lowest));
+        self.clear_frame();
 
         let now = self.position;
         if self.speaking {
@@ -398,12 +470,48 @@ impl Segmenter {
         }
     }
 
+    /// Frames adjacent to a boundary that still score as speech: walking `frames_ago` (the
+    /// frame 0 is the latest) away from the utterance while each is above the extension
+    /// threshold. `older` says which way is away: towards older frames (a start) or newer
+    /// ones (an end).
+    pub(super) fn extension(&self, frames_ago: impl Iterator<Item = usize>, older: bool) -> u64 {
+        let Some((_, _, scores)) = &self.spectral else {
+            return 0;
+        };
+        let low = self.params.extend_threshold_db();
+        // The mean score of the frame and the next ones away from the utterance: steadier
+        // than one frame's, and never lifted by the utterance's own frames.
+        let smoothed = |k: usize| {
+            let (mut sum, mut count) = (0.0f32, 0u16);
+            for j in 0..=EXTEND_SMOOTHING {
+                let at = if older {
+                    k.checked_add(j)
+                } else {
+                    k.checked_sub(j)
+                };
+                if let Some(s) = at.and_then(|at| scores.back(at)) {
+                    sum += s;
+                    count += 1;
+                }
+            }
+            sum / f32::from(count.max(1))
+        };
+        frames_ago
+            .take_while(|&k| scores.back(k).is_some() && smoothed(k) > low)
+            .count() as u64
+    }
+
     pub(super) fn start_utterance(&mut self, events: &mut Vec<SegmentEvent>) {
         let now = self.position;
         let take = self.history.len.min(self.params.history_len());
         let start = now.saturating_sub(take as u64);
+        let onset = self.params.onset_frames as usize;
+        let earlier = self.extension(
+            onset..onset + self.params.pre_roll / self.params.frame_len,
+            true,
+        );
         let speech_start = now
-            .saturating_sub(self.params.onset_len() as u64)
+            .saturating_sub(self.params.onset_len() as u64 + earlier * self.params.frame_len as u64)
             .max(start);
         self.utterance.clear();
         self.history.copy_last(take, &mut self.utterance);
@@ -423,9 +531,10 @@ impl Segmenter {
     pub(super) fn end_utterance(&mut self, reason: EndReason, events: &mut Vec<SegmentEvent>) {
         let now = self.position;
         let speech_ongoing = self.silence_run == 0;
+        let later = self.extension((0..self.silence_run as usize).rev(), false);
         let speech_end = match reason {
             EndReason::MaxLength | EndReason::EndOfStream if speech_ongoing => now,
-            _ => self.last_speech_end.min(now),
+            _ => (self.last_speech_end + later * self.params.frame_len as u64).min(now),
         };
         let end = match reason {
             EndReason::MaxLength => now,

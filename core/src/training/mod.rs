@@ -1,6 +1,7 @@
 //! Training-only code, behind the `training` cargo feature (the plugin does not enable it):
 //! labelled [`dataset`]s (RAVDESS, manifests), [`augment`]ation, [`degrade`]d listening
-//! conditions (rooms and microphones, for robustness and training), turning samples into
+//! conditions (rooms and microphones, for robustness and training), long noisy [`streams`]
+//! for measuring speech detection, turning samples into
 //! examples ([`data`]), labelled batches, the training loop, evaluation and [`metrics`].
 //!
 //! May import every runtime module; no runtime module imports this one.
@@ -10,6 +11,7 @@ pub mod data;
 pub mod dataset;
 pub mod degrade;
 pub mod metrics;
+pub mod streams;
 
 mod batch;
 mod evaluate;

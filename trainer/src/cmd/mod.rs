@@ -9,6 +9,8 @@ pub mod export_reference;
 pub mod features;
 pub mod predict;
 pub mod robustness;
+pub mod segment_eval;
+pub mod stream;
 pub mod train;
 
 /// Error of a subcommand: a message printed as one line by `main`.

@@ -1,0 +1,62 @@
+//! Speech detection's cost in real time: the share of one core the streaming [`Segmenter`]
+//! takes to follow a microphone, with the spectral detector (the default) and the energy
+//! detector (the baseline) in the same run, at 16 and 48 kHz, fed in 10 ms blocks as a
+//! microphone callback would. Prints the figures and the ratio; the target is at most 2% of
+//! one core for the default detector.
+//!
+//! `cargo bench -p voice_emotion --bench speech`. Each figure is the median of seven passes
+//! over 60 s of a speech-like signal with gaps (every event path runs).
+#![expect(clippy::expect_used, reason = "benchmarks fail loudly")]
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use voice_emotion::audio::resample;
+use voice_emotion::speech::{Detector, Segmenter, VadConfig};
+
+mod common;
+
+/// Seconds of processing per second of audio (the median of seven passes).
+fn share_of_core(detector: Detector, signal: &[f32], rate: u32) -> f64 {
+    let config = VadConfig {
+        detector,
+        ..VadConfig::default()
+    };
+    let block = (rate / 100) as usize;
+    let mut times: Vec<f64> = (0..7)
+        .map(|_| {
+            let mut segmenter = Segmenter::new(config.clone(), rate).expect("valid config");
+            let mut events = Vec::with_capacity(64);
+            let start = Instant::now();
+            for chunk in signal.chunks(block) {
+                segmenter.push(black_box(chunk), &mut events);
+                events.clear();
+            }
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2] / (signal.len() as f64 / f64::from(rate))
+}
+
+fn main() {
+    // Two seconds of speech-like sound, one of near-silence, repeated for 60 s.
+    let burst = common::speech_like(2.0);
+    let mut signal = Vec::new();
+    while signal.len() < 60 * 16_000 {
+        signal.extend_from_slice(&burst);
+        signal.extend(burst.iter().take(16_000).map(|v| v * 1e-3));
+    }
+    for rate in [16_000u32, 48_000] {
+        let at_rate = resample(&signal, 16_000, rate).expect("valid rates");
+        let spectral = share_of_core(Detector::Spectral, &at_rate, rate);
+        let energy = share_of_core(Detector::Energy, &at_rate, rate);
+        println!(
+            "speech detection at {} kHz: spectral {:.3}% of one core in real time, energy {:.3}% (spectral / energy = {:.1}x)",
+            rate / 1000,
+            100.0 * spectral,
+            100.0 * energy,
+            spectral / energy
+        );
+    }
+}

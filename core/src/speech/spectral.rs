@@ -1,0 +1,368 @@
+//! The spectral frame classifier: per-band signal-to-noise ratios against per-band noise
+//! estimates, so that noise concentrated in some bands (hum, rumble, a fan's hiss) does not
+//! mask speech in the others.
+//!
+//! Every frame (one hop of [`VadConfig::frame_ms`]) it takes a Hann-windowed analysis window
+//! of three hops (30 ms by default), its power spectrum, and the power in
+//! [`SPECTRAL_BANDS`] bands spaced evenly on the mel scale between [`LOWEST_BAND_HZ`] and
+//! [`HIGHEST_BAND_HZ`] (or 45% of the sample rate if lower). The frame's *score* is the mean
+//! over bands of the band's level above its noise estimate, in dB, each clamped to
+//! `0..=`[`BAND_SNR_CAP_DB`]: about 1 dB for noise alone, whatever its colour or level.
+//!
+//! Each band's noise estimate starts as the band's mean power over the first
+//! [`WARM_UP_S`] seconds (a stream normally opens before anyone speaks); then, band by band
+//! and whatever the other bands do, it
+//! * moves towards the band's power (a 200 ms time constant at 10 ms hops) in frames where
+//!   that power is less than [`NOISE_LIKE_DB`] above it, so speech, which rises further,
+//!   barely moves it,
+//! * follows the band's slowly smoothed power down at once, and
+//! * is never below the smallest slowly smoothed power of the last [`NOISE_WINDOW_S`]
+//!   seconds, so a noise that steps up is followed within that time even while speech seems
+//!   to go on (minimum statistics, after R. Martin, "Noise power spectral density estimation
+//!   based on optimal smoothing and minimum statistics", IEEE Trans. Speech Audio Process.
+//!   9(5), 2001).
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::{RealFftPlanner, RealToComplex};
+
+/// Bands the spectrum is divided into.
+pub const SPECTRAL_BANDS: usize = 12;
+/// Lower edge of the lowest band, in Hz (below it: rumble and mains hum's fundamental).
+pub const LOWEST_BAND_HZ: f32 = 150.0;
+/// Upper edge of the highest band, in Hz (at most 45% of the sample rate).
+pub const HIGHEST_BAND_HZ: f32 = 5_000.0;
+/// Largest level above the noise estimate a band contributes to the score, in dB.
+pub const BAND_SNR_CAP_DB: f32 = 30.0;
+/// The noise estimate is never below the quietest smoothed power of this many seconds.
+pub const NOISE_WINDOW_S: f32 = 3.0;
+/// The noise estimates start as the mean power of this many seconds.
+pub const WARM_UP_S: f32 = 0.25;
+/// Hops in the analysis window.
+const WINDOW_HOPS: usize = 3;
+/// A band's frame counts as noise-like when its power is less than this many dB above the
+/// band's noise estimate.
+pub const NOISE_LIKE_DB: f32 = 4.0;
+/// Weight of the newest frame in the slowly smoothed band powers (a 100 ms time constant
+/// at 10 ms hops).
+const SMOOTHING: f32 = 0.1;
+/// Weight of a noise-like frame in the noise estimate's update.
+const NOISE_UPDATE: f32 = 0.05;
+/// Largest sample magnitude taken as it is (audio is nominally within ±1).
+const MAX_SAMPLE: f32 = 1e6;
+/// Power below which a band counts as empty.
+const TINY: f32 = 1e-20;
+
+fn hz_to_mel(hz: f32) -> f32 {
+    2595.0 * (1.0 + hz / 700.0).log10()
+}
+
+fn mel_to_hz(mel: f32) -> f32 {
+    700.0 * (10f32.powf(mel / 2595.0) - 1.0)
+}
+
+/// Spectral speech/noise scoring of successive frames; see the module docs.
+#[derive(Clone)]
+pub struct SpectralScorer {
+    hop: usize,
+    window: Vec<f32>,
+    /// The last `window.len()` samples, oldest first.
+    input: Vec<f32>,
+    fft: Arc<dyn RealToComplex<f32>>,
+    buffer: Vec<f32>,
+    spectrum: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
+    bands: Vec<Range<usize>>,
+    power: Vec<f32>,
+    smoothed: Vec<f32>,
+    noise: Vec<f32>,
+    /// `history_frames` rows of `bands.len()` smoothed powers (a ring).
+    history: Vec<f32>,
+    history_frames: usize,
+    history_pos: usize,
+    history_len: usize,
+    warm_up_frames: u64,
+    frames: u64,
+}
+
+impl fmt::Debug for SpectralScorer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpectralScorer")
+            .field("hop", &self.hop)
+            .field("fft_len", &self.buffer.len())
+            .field("bands", &self.bands)
+            .field("noise", &self.noise)
+            .field("frames", &self.frames)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SpectralScorer {
+    /// A scorer for frames of `hop` samples at `sample_rate` Hz (both at least 1).
+    #[must_use]
+    pub fn new(hop: usize, sample_rate: u32) -> Self {
+        let hop = hop.max(1);
+        let win_len = WINDOW_HOPS * hop;
+        let fft_len = win_len.next_power_of_two().max(16);
+        let window: Vec<f32> = (0..win_len)
+            .map(|i| {
+                let phase = std::f32::consts::TAU * (i as f32 + 0.5) / win_len as f32;
+                0.5 - 0.5 * phase.cos()
+            })
+            .collect();
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(fft_len);
+        let spectrum = fft.make_output_vec();
+        let scratch = fft.make_scratch_vec();
+        let rate = sample_rate.max(1) as f32;
+        let bin_hz = rate / fft_len as f32;
+        let top = HIGHEST_BAND_HZ.min(0.45 * rate).max(LOWEST_BAND_HZ + 1.0);
+        let (lo_mel, hi_mel) = (hz_to_mel(LOWEST_BAND_HZ), hz_to_mel(top));
+        let edges: Vec<usize> = (0..=SPECTRAL_BANDS)
+            .map(|b| {
+                let mel = lo_mel + (hi_mel - lo_mel) * b as f32 / SPECTRAL_BANDS as f32;
+                ((mel_to_hz(mel) / bin_hz).round() as usize).min(spectrum.len() - 1)
+            })
+            .collect();
+        // Every band gets at least one bin of its own.
+        let mut bands = Vec::with_capacity(SPECTRAL_BANDS);
+        let mut start = edges[0].max(1);
+        for &edge in &edges[1..] {
+            let end = edge.max(start + 1).min(spectrum.len());
+            if start < end {
+                bands.push(start..end);
+            }
+            start = end;
+        }
+        let n_bands = bands.len();
+        let frames_per_s = rate / hop as f32;
+        let history_frames = ((NOISE_WINDOW_S * frames_per_s).ceil() as usize).max(1);
+        Self {
+            hop,
+            input: vec![0.0; win_len],
+            window,
+            fft,
+            buffer: vec![0.0; fft_len],
+            spectrum,
+            scratch,
+            bands,
+            power: vec![0.0; n_bands],
+            smoothed: vec![0.0; n_bands],
+            noise: vec![0.0; n_bands],
+            history: vec![0.0; history_frames * n_bands],
+            history_frames,
+            history_pos: 0,
+            history_len: 0,
+            warm_up_frames: (WARM_UP_S * frames_per_s).ceil() as u64,
+            frames: 0,
+        }
+    }
+
+    /// The frame length it expects, in samples.
+    #[must_use]
+    pub fn hop(&self) -> usize {
+        self.hop
+    }
+
+    /// Forgets the signal (noise estimates included).
+    pub fn reset(&mut self) {
+        self.input.fill(0.0);
+        self.history_pos = 0;
+        self.history_len = 0;
+        self.frames = 0;
+    }
+
+    /// Scores the next frame (its samples; a shorter frame is zero-padded, a longer one
+    /// truncated): the mean level of the bands above their noise estimates, in dB.
+    pub fn score(&mut self, frame: &[f32]) -> f32 {
+        let hop = self.hop;
+        self.input.copy_within(hop.., 0);
+        let tail = self.input.len() - hop;
+        for (i, slot) in self.input[tail..].iter_mut().enumerate() {
+            // Clamped so that no power overflows.
+            *slot = frame
+                .get(i)
+                .copied()
+                .filter(|x| x.is_finite())
+                .map_or(0.0, |x| x.clamp(-MAX_SAMPLE, MAX_SAMPLE));
+        }
+        for ((b, x), w) in self.buffer.iter_mut().zip(&self.input).zip(&self.window) {
+            *b = x * w;
+        }
+        self.buffer[self.input.len()..].fill(0.0);
+        if self
+            .fft
+            .process_with_scratch(&mut self.buffer, &mut self.spectrum, &mut self.scratch)
+            .is_err()
+        {
+            return 0.0;
+        }
+        for (p, band) in self.power.iter_mut().zip(&self.bands) {
+            *p = self.spectrum[band.clone()]
+                .iter()
+                .map(|c| c.norm_sqr())
+                .sum::<f32>()
+                / band.len() as f32
+                + TINY;
+        }
+        // Until the analysis window is full of signal, the estimates start over each frame.
+        if self.frames < WINDOW_HOPS as u64 {
+            self.smoothed.copy_from_slice(&self.power);
+            self.noise.copy_from_slice(&self.power);
+        }
+        self.frames += 1;
+        let score = self
+            .power
+            .iter()
+            .zip(&self.noise)
+            .map(|(p, n)| {
+                let ratio = p / n;
+                if ratio.is_nan() {
+                    0.0
+                } else {
+                    (10.0 * ratio.log10()).clamp(0.0, BAND_SNR_CAP_DB)
+                }
+            })
+            .sum::<f32>()
+            / self.power.len().max(1) as f32;
+        self.update_noise();
+        score
+    }
+
+    fn update_noise(&mut self) {
+        let noise_like = 10f32.powf(NOISE_LIKE_DB / 10.0);
+        // Frames counted since the window filled (`frames` counts from 1 here).
+        let warm = self.frames.saturating_sub(WINDOW_HOPS as u64);
+        for ((n, s), p) in self
+            .noise
+            .iter_mut()
+            .zip(&mut self.smoothed)
+            .zip(&self.power)
+        {
+            *s += SMOOTHING * (p - *s);
+            if warm > 0 && warm <= self.warm_up_frames {
+                *n += (p - *n) / warm as f32;
+            } else if *p < noise_like * *n {
+                *n += NOISE_UPDATE * (p - *n);
+            }
+            if *s < *n {
+                *n = *s;
+            }
+        }
+        let n_bands = self.bands.len();
+        let row = self.history_pos * n_bands;
+        self.history[row..row + n_bands].copy_from_slice(&self.smoothed);
+        self.history_pos = (self.history_pos + 1) % self.history_frames;
+        self.history_len = (self.history_len + 1).min(self.history_frames);
+        // Minimum statistics: the quietest smoothed power of the window bounds it from below.
+        if self.history_len == self.history_frames {
+            for b in 0..n_bands {
+                let quietest = self
+                    .history
+                    .iter()
+                    .skip(b)
+                    .step_by(n_bands)
+                    .fold(f32::INFINITY, |m, &v| m.min(v));
+                if quietest > self.noise[b] {
+                    self.noise[b] = quietest;
+                }
+            }
+        }
+    }
+
+    /// The noise estimates in dB (power per bin), one per band.
+    #[must_use]
+    pub fn noise_db(&self) -> Vec<f32> {
+        self.noise.iter().map(|n| 10.0 * n.log10()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lcg_noise(n: usize, amplitude: f32, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                amplitude * (((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0)
+            })
+            .collect()
+    }
+
+    fn scores(scorer: &mut SpectralScorer, x: &[f32]) -> Vec<f32> {
+        x.chunks(scorer.hop()).map(|f| scorer.score(f)).collect()
+    }
+
+    #[test]
+    fn bands_cover_the_speech_range_at_every_rate() {
+        for rate in [8_000, 16_000, 44_100, 48_000, 192_000] {
+            let hop = (rate / 100) as usize;
+            let s = SpectralScorer::new(hop, rate);
+            assert_eq!(s.bands.len(), SPECTRAL_BANDS, "{rate} Hz: {:?}", s.bands);
+            let bin_hz = rate as f32 / s.buffer.len() as f32;
+            let first = s.bands[0].start as f32 * bin_hz;
+            let last = s.bands[SPECTRAL_BANDS - 1].end as f32 * bin_hz;
+            assert!(
+                (100.0..200.0).contains(&first),
+                "{rate} Hz starts at {first}"
+            );
+            assert!(last > 3_000.0 && last < 5_200.0, "{rate} Hz ends at {last}");
+        }
+    }
+
+    #[test]
+    fn steady_noise_of_any_level_scores_low_and_a_tone_burst_high() {
+        for amplitude in [1e-4, 1e-2, 0.5] {
+            let mut s = SpectralScorer::new(160, 16_000);
+            let noise = lcg_noise(16_000 * 4, amplitude, 3);
+            let quiet = scores(&mut s, &noise);
+            let mean = quiet[100..].iter().sum::<f32>() / (quiet.len() - 100) as f32;
+            assert!(mean < 2.0, "noise at {amplitude} scores {mean}");
+            let tone: Vec<f32> = noise
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    n + 3.0 * amplitude * (std::f32::consts::TAU * 440.0 * i as f32 / 16e3).sin()
+                })
+                .take(16_000)
+                .collect();
+            let loud = scores(&mut s, &tone);
+            let mean = loud[5..].iter().sum::<f32>() / (loud.len() - 5) as f32;
+            assert!(mean > 1.5, "tone over noise at {amplitude} scores {mean}");
+        }
+    }
+
+    #[test]
+    fn a_noise_that_steps_up_is_followed_within_the_window() {
+        let mut s = SpectralScorer::new(160, 16_000);
+        let quiet = lcg_noise(16_000 * 4, 0.01, 5);
+        scores(&mut s, &quiet);
+        let loud = lcg_noise(16_000 * 5, 0.1, 6);
+        let after = scores(&mut s, &loud);
+        let hops_per_s = 100;
+        let late = &after[(NOISE_WINDOW_S as usize + 1) * hops_per_s..];
+        let mean = late.iter().sum::<f32>() / late.len() as f32;
+        assert!(mean < 2.0, "after the step the noise scores {mean}");
+    }
+
+    #[test]
+    fn hostile_frames_never_panic_or_give_nan() {
+        let mut s = SpectralScorer::new(7, 8_000);
+        for frame in [
+            vec![],
+            vec![f32::NAN; 7],
+            vec![f32::INFINITY; 3],
+            vec![0.0; 100],
+            vec![1e30; 7],
+        ] {
+            let score = s.score(&frame);
+            assert!(score.is_finite(), "{frame:?} gave {score}");
+        }
+    }
+}

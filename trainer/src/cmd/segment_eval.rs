@@ -1,0 +1,395 @@
+//! `trainer segment-eval`: speech detection in noisy rooms. Builds a stream of utterances of
+//! unseen actors (each cut to its clean speech, 1–2 s of silence between them), adds
+//! continuous noise of several kinds at several SNRs, runs the engine's [`Segmenter`] over it
+//! with each detector asked for, and prints per condition how many utterances were detected
+//! exactly once (and with both boundaries within the tolerance of the clean-speech ones),
+//! merged, split or missed, the boundary errors, false detections, and how often the emotion
+//! of a detected utterance agrees with whole-clip classification of the same noisy audio.
+//! Then the noise alone, at its 10 dB level, for `--noise-seconds`: every detection is false.
+//! Prints last `worst detected once within tolerance: 10 dB X, 5 dB Y` for the first detector.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use voice_emotion::audio::{SAMPLE_RATE, load_clip};
+use voice_emotion::engine::EngineConfig;
+use voice_emotion::model::{EmotionClassifier, default_device};
+use voice_emotion::speech::{Detector, SegmentEvent, Segmenter, VadConfig, trim_silence};
+use voice_emotion::training::streams::{
+    Outcome, RoomNoise, SegmentScore, SpeechStream, score_detections,
+};
+
+use super::CmdResult;
+use super::evaluate::Source;
+
+/// Arguments of `trainer segment-eval`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The clips the utterances come from (default: RAVDESS actors 21-24, unseen in training).
+    #[command(flatten)]
+    pub source: Source,
+    /// Utterances in the stream.
+    #[arg(long, default_value_t = 40)]
+    pub utterances: usize,
+    /// Noise kinds (comma-separated: pink, brown, hum, music, step).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "pink,brown,hum,music,step"
+    )]
+    pub noises: Vec<RoomNoise>,
+    /// Signal-to-noise ratios in dB (speech's active power over the noise's nominal power).
+    #[arg(long, value_delimiter = ',', default_value = "20,10,5")]
+    pub snrs: Vec<f64>,
+    /// Detectors to compare (spectral, energy); the first one gives the last line.
+    #[arg(long, value_delimiter = ',', default_value = "spectral,energy")]
+    pub detectors: Vec<String>,
+    /// Speech-detection settings (JSON, a partial `VadConfig`: missing fields take
+    /// `VadConfig`'s defaults); the engine's settings if absent.
+    #[arg(long)]
+    pub vad: Option<PathBuf>,
+    /// The clean-speech boundaries: each clip's first and last 10 ms frame within this many
+    /// dB of its loudest (`trim_silence`; 40 as in training).
+    #[arg(long, default_value_t = 40.0)]
+    pub truth_top_db: f32,
+    /// Boundary tolerance in milliseconds.
+    #[arg(long, default_value_t = 150.0)]
+    pub tolerance_ms: f64,
+    /// Seconds of each noise alone (at its 10 dB level) in which every detection is false;
+    /// 0 skips it.
+    #[arg(long, default_value_t = 600.0)]
+    pub noise_seconds: f64,
+    /// The model that classifies detections (none: skip emotions).
+    #[arg(long, default_value = "models/base")]
+    pub model: Option<PathBuf>,
+    /// Skip emotion classification.
+    #[arg(long)]
+    pub no_emotions: bool,
+    /// Also print, per condition, percentiles of the spectral detector's frame scores inside
+    /// and outside the utterances (for choosing `spectral_threshold_db`).
+    #[arg(long)]
+    pub score_stats: bool,
+    /// Write the first noise's stream at the first SNR to this WAV file (16 kHz), with its
+    /// truth beside it (`.tsv`: start and end seconds, emotion), e.g. for `trainer stream`.
+    #[arg(long)]
+    pub write: Option<PathBuf>,
+    /// Seed of the clip order, gaps and noise.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+fn parse_detector(name: &str) -> Result<Detector, String> {
+    match name {
+        "spectral" => Ok(Detector::Spectral),
+        "energy" => Ok(Detector::Energy),
+        other => Err(format!(
+            "unknown detector {other:?} (expected spectral or energy)"
+        )),
+    }
+}
+
+/// A detected utterance: its speech span and the audio the engine would classify.
+type Found = (Range<usize>, Vec<f32>);
+
+/// Detected utterances: speech spans and the audio the engine would classify. With `scores`,
+/// every frame's spectral score is appended to it.
+fn detect(
+    config: &VadConfig,
+    samples: &[f32],
+    mut scores: Option<&mut Vec<f32>>,
+) -> Result<Vec<Found>, String> {
+    let mut segmenter = Segmenter::new(config.clone(), SAMPLE_RATE).map_err(|e| e.to_string())?;
+    let mut events = Vec::new();
+    let block = match scores {
+        Some(_) => config.frame_samples(SAMPLE_RATE),
+        None => 1600,
+    };
+    for block in samples.chunks(block) {
+        segmenter.push(block, &mut events);
+        if let Some(scores) = scores.as_deref_mut() {
+            scores.push(segmenter.last_spectral_score());
+        }
+    }
+    segmenter.flush(&mut events);
+    Ok(events
+        .into_iter()
+        .filter_map(|e| match e {
+            SegmentEvent::SpeechEnded { utterance } => Some((
+                utterance.speech_start_sample as usize..utterance.speech_end_sample as usize,
+                utterance.samples,
+            )),
+            _ => None,
+        })
+        .collect())
+}
+
+fn print_score_stats(
+    kind: RoomNoise,
+    snr: f64,
+    scores: &[f32],
+    truth: &[Range<usize>],
+    config: &VadConfig,
+) {
+    let hop = config.frame_samples(SAMPLE_RATE);
+    let (mut inside, mut outside) = (Vec::new(), Vec::new());
+    for (i, &s) in scores.iter().enumerate() {
+        let at = i * hop + hop / 2;
+        if truth.iter().any(|t| t.contains(&at)) {
+            inside.push(s);
+        } else {
+            outside.push(s);
+        }
+    }
+    let q = |v: &mut Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        [0.1, 0.25, 0.5, 0.75, 0.9, 0.99]
+            .map(|p| {
+                v.get(((v.len().max(1) - 1) as f64 * p) as usize)
+                    .map_or_else(|| "-".to_owned(), |x| format!("{x:.1}"))
+            })
+            .join(" ")
+    };
+    println!(
+        "scores {kind} {snr} dB: speech p10..p99 [{}]  other [{}]",
+        q(&mut inside),
+        q(&mut outside)
+    );
+}
+
+/// Writes `samples` as a 16 kHz float WAV file and the truth of `stream` beside it.
+fn write_stream(path: &PathBuf, samples: &[f32], stream: &SpeechStream) -> CmdResult {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: SAMPLE_RATE,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer =
+        hound::WavWriter::create(path, spec).map_err(|e| format!("{}: {e}", path.display()))?;
+    for &s in samples {
+        writer
+            .write_sample(s)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    writer
+        .finalize()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let sr = f64::from(SAMPLE_RATE);
+    let truth: String = stream
+        .truth
+        .iter()
+        .zip(&stream.labels)
+        .map(|(t, e)| {
+            format!(
+                "{:.2}\t{:.2}\t{e}\n",
+                t.start as f64 / sr,
+                t.end as f64 / sr
+            )
+        })
+        .collect();
+    let tsv = path.with_extension("tsv");
+    std::fs::write(&tsv, truth).map_err(|e| format!("{}: {e}", tsv.display()))?;
+    Ok(())
+}
+
+/// The signed median and the 90th percentile of the absolute errors, in ms.
+fn median_p90_ms(errors: &[f64]) -> String {
+    if errors.is_empty() {
+        return "-".to_owned();
+    }
+    let sorted = |v: &mut Vec<f64>| v.sort_by(f64::total_cmp);
+    let at = |v: &[f64], q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    let mut signed: Vec<f64> = errors.iter().map(|e| e * 1000.0).collect();
+    let mut abs: Vec<f64> = signed.iter().map(|e| e.abs()).collect();
+    sorted(&mut signed);
+    sorted(&mut abs);
+    format!("{:+.0}/{:.0}", at(&signed, 0.5), at(&abs, 0.9))
+}
+
+/// Runs the subcommand.
+pub fn run(args: &Args) -> CmdResult {
+    let base = match &args.vad {
+        Some(path) => serde_json::from_str::<VadConfig>(
+            &std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?,
+        // The engine's own settings (its pre-roll bounds how far a start may move back).
+        None => EngineConfig::default().vad,
+    };
+    base.validate()?;
+    let detectors: Vec<Detector> = args
+        .detectors
+        .iter()
+        .map(|d| parse_detector(d))
+        .collect::<Result<_, _>>()?;
+    if detectors.is_empty() || args.noises.is_empty() || args.snrs.is_empty() {
+        return Err("need at least one detector, noise and SNR".into());
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let mut samples = args.source.samples()?;
+    if samples.is_empty() {
+        return Err("no clips selected".into());
+    }
+    samples.shuffle(&mut rng);
+    let trim = VadConfig {
+        trim_top_db: args.truth_top_db,
+        ..VadConfig::default()
+    };
+    let mut clips = Vec::new();
+    for s in samples.iter().take(args.utterances) {
+        let clip = load_clip(&s.path).map_err(|e| format!("{}: {e}", s.path.display()))?;
+        let speech = trim_silence(&clip, SAMPLE_RATE, &trim);
+        clips.push((clip[speech].to_vec(), s.emotion));
+    }
+    let stream = SpeechStream::build(&clips, SAMPLE_RATE, 1.0..2.0, 2.0, &mut rng);
+    let mut classifier = match (&args.model, args.no_emotions) {
+        (Some(dir), false) => Some(EmotionClassifier::load(dir, &default_device())?),
+        _ => None,
+    };
+    let mut levels = stream.relative_levels_db.clone();
+    levels.sort_by(f64::total_cmp);
+    let level_at = |q: f64| levels[((levels.len().max(1) - 1) as f64 * q).round() as usize];
+    println!(
+        "{} utterances of {} clips, {:.0} s of stream; boundaries within {} ms count; \
+         utterance levels around the speech level (SNR reference): min {:+.1} dB, p10 {:+.1}, \
+         p90 {:+.1}, max {:+.1}",
+        stream.truth.len(),
+        samples.len(),
+        stream.samples.len() as f64 / f64::from(SAMPLE_RATE),
+        args.tolerance_ms,
+        level_at(0.0),
+        level_at(0.1),
+        level_at(0.9),
+        level_at(1.0),
+    );
+    let tolerance = args.tolerance_ms / 1000.0;
+    let n = stream.truth.len().max(1) as f64;
+    let pct = |k: usize| format!("{:.0}%", 100.0 * k as f64 / n);
+    // worst[detector][snr] of once-within.
+    let mut worst: Vec<Vec<f64>> = vec![vec![1.0; args.snrs.len()]; detectors.len()];
+    let mut tables: Vec<Vec<String>> = vec![Vec::new(); detectors.len()];
+    let mut written = false;
+    for &kind in &args.noises {
+        let noise = kind.generate(stream.samples.len(), SAMPLE_RATE, &mut rng);
+        for (si, &snr) in args.snrs.iter().enumerate() {
+            let noisy = stream.with_noise(&noise, snr);
+            if let Some(path) = args.write.as_ref().filter(|_| !written) {
+                write_stream(path, &noisy, &stream)?;
+                written = true;
+            }
+            // Whole-clip classification of the same noisy audio.
+            let clip_predictions = match &mut classifier {
+                Some(c) => stream
+                    .truth
+                    .iter()
+                    .map(|t| c.classify(&noisy[t.clone()], None).map(|p| p.emotion))
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => Vec::new(),
+            };
+            for (di, &detector) in detectors.iter().enumerate() {
+                let config = VadConfig {
+                    detector,
+                    ..base.clone()
+                };
+                let mut frame_scores = Vec::new();
+                let want_scores = args.score_stats && detector == Detector::Spectral;
+                let found = detect(&config, &noisy, want_scores.then_some(&mut frame_scores))?;
+                if want_scores {
+                    print_score_stats(kind, snr, &frame_scores, &stream.truth, &config);
+                }
+                let spans: Vec<Range<usize>> = found.iter().map(|(s, _)| s.clone()).collect();
+                let score: SegmentScore =
+                    score_detections(&stream.truth, &spans, SAMPLE_RATE, tolerance);
+                let once = score.count(|o| matches!(o, Outcome::Once { .. }));
+                let emotions = match &mut classifier {
+                    Some(c) => {
+                        let (mut agree, mut correct, mut clip_correct, mut total) = (0, 0, 0, 0);
+                        for (t, outcome) in score.outcomes.iter().enumerate() {
+                            if let Outcome::Once { detection } = outcome {
+                                let p = c.classify(&found[*detection].1, None)?.emotion;
+                                total += 1;
+                                agree += usize::from(p == clip_predictions[t]);
+                                correct += usize::from(p == stream.labels[t]);
+                                clip_correct +=
+                                    usize::from(clip_predictions[t] == stream.labels[t]);
+                            }
+                        }
+                        let r = |k: usize| k as f64 / f64::from(total.max(1));
+                        format!(
+                            "{:.2} | {:.2} / {:.2}",
+                            r(agree),
+                            r(correct),
+                            r(clip_correct)
+                        )
+                    }
+                    None => "- | -".to_owned(),
+                };
+                worst[di][si] = worst[di][si].min(score.once_within as f64 / n);
+                tables[di].push(format!(
+                    "| {kind} | {snr} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {emotions} |",
+                    found.len(),
+                    pct(score.once_within),
+                    pct(once),
+                    score.count(|o| *o == Outcome::Merged),
+                    score.count(|o| *o == Outcome::Split),
+                    score.count(|o| *o == Outcome::Missed),
+                    score.false_detections,
+                    median_p90_ms(&score.start_errors),
+                    median_p90_ms(&score.end_errors),
+                ));
+            }
+        }
+    }
+    for (di, detector) in detectors.iter().enumerate() {
+        println!("\n## {detector:?} detector\n");
+        println!(
+            "| noise | SNR dB | detections | once within tol. | once | merged | split | missed | false | start err ms median/p90 abs. | end err ms median/p90 abs. | emotion agrees with clip | acc. stream / clip |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for row in &tables[di] {
+            println!("{row}");
+        }
+    }
+    if args.noise_seconds > 0.0 {
+        println!(
+            "\n## Noise alone, {:.0} s of each at its 10 dB level: false detections\n",
+            args.noise_seconds
+        );
+        let names: Vec<String> = detectors.iter().map(|d| format!("{d:?}")).collect();
+        println!("| noise | {} |", names.join(" | "));
+        println!("|---|{}", "---|".repeat(detectors.len()));
+        let len = (args.noise_seconds * f64::from(SAMPLE_RATE)) as usize;
+        let gain = stream.noise_gain(10.0);
+        for &kind in &args.noises {
+            let noise: Vec<f32> = kind
+                .generate(len, SAMPLE_RATE, &mut rng)
+                .into_iter()
+                .map(|v| v * gain)
+                .collect();
+            let mut cells = Vec::new();
+            for &detector in &detectors {
+                let config = VadConfig {
+                    detector,
+                    ..base.clone()
+                };
+                cells.push(detect(&config, &noise, None)?.len().to_string());
+            }
+            println!("| {kind} | {} |", cells.join(" | "));
+        }
+    }
+    let at = |snr: f64| {
+        args.snrs
+            .iter()
+            .position(|&s| (s - snr).abs() < 1e-9)
+            .map_or_else(|| "-".to_owned(), |i| format!("{:.3}", worst[0][i]))
+    };
+    println!(
+        "\nworst detected once within tolerance: 10 dB {}, 5 dB {}",
+        at(10.0),
+        at(5.0)
+    );
+    Ok(())
+}
