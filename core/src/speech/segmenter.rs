@@ -53,7 +53,9 @@ pub struct Utterance {
     pub start_sample: u64,
     /// One past the last sample of [`samples`](Self::samples), tail included.
     pub end_sample: u64,
-    /// Where speech was detected (start of the onset frames), `>= start_sample`.
+    /// Where speech starts: the start of the onset frames or, with [`Detector::Spectral`],
+    /// earlier adjacent frames that still score as speech (within the pre-roll);
+    /// `>= start_sample`.
     pub speech_start_sample: u64,
     /// End of the last speech frame, `<= end_sample`.
     pub speech_end_sample: u64,
