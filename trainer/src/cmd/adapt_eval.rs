@@ -1,5 +1,8 @@
 //! `trainer adapt-eval`: each speaker as a new player, through the same confirm API the game
-//! uses: calibration clips confirmed one by one, then accuracy on the speaker's test clips.
+//! uses: calibration clips confirmed one by one (taking the emotions in turn, as a calibration
+//! screen does), then accuracy on the speaker's test clips after each, printed as a learning
+//! curve. `--condition` puts the player in a room: the same degradation of `evaluate` applies
+//! to their calibration and test audio alike.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,7 +10,7 @@ use std::sync::Arc;
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use voice_emotion::audio::load_clip;
+use voice_emotion::audio::{SAMPLE_RATE, load_clip};
 use voice_emotion::features::FeatureMatrix;
 use voice_emotion::labels::Emotion;
 use voice_emotion::model::EmotionClassifier;
@@ -18,9 +21,10 @@ use voice_emotion::player::adapt::{
 };
 use voice_emotion::player::voice::VoiceHead;
 use voice_emotion::training::dataset::{FOLDS, RavdessName, Sample, Split, actors_of_fold};
+use voice_emotion::training::degrade::{BabblePool, Condition};
 
 use super::CmdResult;
-use super::evaluate::Source;
+use super::evaluate::{Source, babble_pool};
 
 /// Arguments of `trainer adapt-eval`.
 #[derive(Debug, clap::Args)]
@@ -33,8 +37,8 @@ pub struct Args {
     /// not used).
     #[arg(long, requires = "data")]
     pub folds: Option<PathBuf>,
-    /// The speakers. RAVDESS: calibration = statement 01 repetition 01 (15 clips per actor),
-    /// test = statement 02 (30 clips). A manifest: calibration = rows with split `calibrate`
+    /// The speakers. RAVDESS: calibration = statement 01 repetition 01 (15 clips per actor;
+    /// with `--calibrate 30` both repetitions), test = statement 02 (30 clips). A manifest: calibration = rows with split `calibrate`
     /// (or `train`), test = rows with split `test`; or see `--per-class`.
     #[command(flatten)]
     pub source: Source,
@@ -42,6 +46,17 @@ pub struct Args {
     /// rest test (instead of the split column).
     #[arg(long, requires = "manifest")]
     pub per_class: Option<usize>,
+    /// RAVDESS: calibration clips per actor, 15 (statement 01, repetition 01) or 30
+    /// (statement 01, both repetitions).
+    #[arg(long, default_value_t = 15, value_parser = calibration_count)]
+    pub calibrate: usize,
+    /// The player's room and microphone (`evaluate --condition`), applied to calibration and
+    /// test audio alike.
+    #[arg(long, default_value = "clean")]
+    pub condition: Condition,
+    /// Seed of the condition's noise.
+    #[arg(long, default_value_t = 7)]
+    pub condition_seed: u64,
     /// Fraction of calibration labels replaced by a wrong emotion (poisoning), e.g. 0.2.
     #[arg(long, default_value_t = 0.0)]
     pub wrong_labels: f64,
@@ -72,6 +87,7 @@ fn speakers(
     args: &Args,
     samples: Vec<Sample>,
     extractor: &mut InputExtractor,
+    pool: &BabblePool,
 ) -> Result<Vec<Speaker>, Box<dyn std::error::Error>> {
     let mut by_speaker: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
     for s in samples {
@@ -79,8 +95,9 @@ fn speakers(
     }
     let mut out = Vec::new();
     for (name, clips) in by_speaker {
-        let (mut calibration, test): (Vec<Sample>, Vec<Sample>) = if args.source.data.is_some() {
-            let cal = |s: &Sample| s.statement == Some(1) && repetition(s) == Some(1);
+        let (calibration, test): (Vec<Sample>, Vec<Sample>) = if args.source.data.is_some() {
+            let both = args.calibrate == 30;
+            let cal = |s: &Sample| s.statement == Some(1) && (both || repetition(s) == Some(1));
             let (c, rest): (Vec<Sample>, Vec<Sample>) = clips.into_iter().partition(cal);
             (
                 c,
@@ -106,10 +123,7 @@ fn speakers(
                     .collect(),
             )
         };
-        // A fixed order: by emotion, then intensity, then file name.
-        calibration.sort_by(|a, b| {
-            (a.emotion, a.intensity, &a.path).cmp(&(b.emotion, b.intensity, &b.path))
-        });
+        let calibration = in_turns(calibration);
         if calibration.is_empty() || test.is_empty() {
             eprintln!(
                 "{name}: skipped ({} calibration, {} test clips)",
@@ -121,9 +135,21 @@ fn speakers(
         out.push((name, calibration, test));
     }
     let mut speakers = Vec::new();
+    let mut clip_no = 0u64;
     for (name, calibration, test) in out {
         let mut mfcc = |s: Sample| -> Result<(FeatureMatrix, Sample), Box<dyn std::error::Error>> {
-            let signal = load_clip(&s.path)?;
+            let mut signal = load_clip(&s.path)?;
+            if args.condition != Condition::Clean {
+                clip_no += 1;
+                let seed = args
+                    .condition_seed
+                    .wrapping_mul(1_000_003)
+                    .wrapping_add(clip_no);
+                signal = args
+                    .condition
+                    .apply(&signal, SAMPLE_RATE, &s.speaker, pool, seed)
+                    .map_err(|e| format!("{}: {e}", s.path.display()))?;
+            }
             Ok((extractor.mfcc(&signal)?, s))
         };
         let calibration = calibration
@@ -141,6 +167,84 @@ fn speakers(
         });
     }
     Ok(speakers)
+}
+
+/// `--calibrate`: 15 or 30.
+fn calibration_count(s: &str) -> Result<usize, String> {
+    match s.trim() {
+        "15" => Ok(15),
+        "30" => Ok(30),
+        other => Err(format!("{other:?} is not 15 or 30")),
+    }
+}
+
+/// The calibration order a calibration screen uses: each emotion in turn (by emotion, then
+/// intensity, then file name within an emotion), so that the first eight confirmations cover
+/// eight emotions when the player has them.
+fn in_turns(mut clips: Vec<Sample>) -> Vec<Sample> {
+    clips.sort_by(|a, b| (a.emotion, a.intensity, &a.path).cmp(&(b.emotion, b.intensity, &b.path)));
+    let mut rank: BTreeMap<Emotion, usize> = BTreeMap::new();
+    let mut keyed: Vec<(usize, Emotion, Sample)> = clips
+        .into_iter()
+        .map(|s| {
+            let r = rank.entry(s.emotion).or_default();
+            *r += 1;
+            (*r, s.emotion, s)
+        })
+        .collect();
+    keyed.sort_by_key(|(r, e, _)| (*r, *e));
+    keyed.into_iter().map(|(_, _, s)| s).collect()
+}
+
+/// The confirmation counts the learning-curve table shows.
+const CURVE_POINTS: [usize; 6] = [1, 2, 4, 8, 15, 30];
+
+/// Prints accuracy after 0 (base), 1, 2, 4, 8, 15 and 30 confirmations (those there are) per
+/// speaker and their mean, then the largest fall of the mean from one confirmation to the next.
+fn print_learning_curve(curves: &[(String, Vec<f64>)]) {
+    let len = curves.iter().map(|(_, c)| c.len()).min().unwrap_or(0);
+    let points: Vec<usize> = std::iter::once(0)
+        .chain(CURVE_POINTS.into_iter().filter(|&k| k < len))
+        .collect();
+    let mut header = format!("{:<12}", "confirmed");
+    for k in &points {
+        header.push_str(&format!(
+            " {:>6}",
+            if *k == 0 {
+                "base".to_owned()
+            } else {
+                k.to_string()
+            }
+        ));
+    }
+    println!("\nlearning curve: accuracy after k confirmations\n{header}");
+    for (name, curve) in curves {
+        let mut line = format!("{name:<12}");
+        for &k in &points {
+            line.push_str(&format!(" {:>6.3}", curve[k]));
+        }
+        println!("{line}");
+    }
+    let mean: Vec<f64> = (0..len)
+        .map(|i| curves.iter().map(|(_, c)| c[i]).sum::<f64>() / curves.len().max(1) as f64)
+        .collect();
+    let mut line = format!("{:<12}", "mean");
+    for &k in &points {
+        line.push_str(&format!(" {:>6.3}", mean[k]));
+    }
+    println!("{line}");
+    let dip = (1..len)
+        .map(|k| (mean[k - 1] - mean[k], k))
+        .fold((0.0f64, 0usize), |a, b| if b.0 > a.0 { b } else { a });
+    if dip.1 > 0 {
+        println!(
+            "largest fall of the mean: {:.1} points (after {} confirmations)",
+            dip.0 * 100.0,
+            dip.1
+        );
+    } else {
+        println!("largest fall of the mean: none");
+    }
 }
 
 fn accuracy(
@@ -193,10 +297,20 @@ pub fn run(args: &Args) -> CmdResult {
         .into());
     }
     let all_samples = args.source.samples_of_all_actors(args.folds.is_some())?;
+    let pool = if args.condition == Condition::Babble {
+        babble_pool(&args.source, &all_samples, 16)?
+    } else {
+        BabblePool::new()
+    };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
     let (mut cold_sum, mut stats_sum, mut adapted_sum) = (0.0, 0.0, 0.0);
     let mut curves: Vec<(String, Vec<f64>)> = Vec::new();
     let mut update_seconds = Vec::new();
+    println!(
+        "condition: {} ({})",
+        args.condition,
+        args.condition.description()
+    );
     println!(
         "wrong calibration labels: {:.0}%\n\n{:<12} {:>5} {:>5} {:>8} {:>8} {:>8} {:>9} {:>14}",
         args.wrong_labels * 100.0,
@@ -233,7 +347,7 @@ pub fn run(args: &Args) -> CmdResult {
             })
             .cloned()
             .collect();
-        let speakers = speakers(args, samples, &mut extractor)?;
+        let speakers = speakers(args, samples, &mut extractor, &pool)?;
         if speakers.is_empty() {
             return Err(format!(
                 "{}: no speaker has both calibration and test clips",
@@ -336,6 +450,7 @@ pub fn run(args: &Args) -> CmdResult {
             max
         );
     }
+    print_learning_curve(&curves);
     write_plot(&args.plot, &curves, args.wrong_labels)?;
     println!("learning curve: {}", args.plot.display());
     println!(
