@@ -42,8 +42,8 @@
 //! /data/bob/01.wav⇥angry⇥bob⇥train
 //! ```
 //!
-//! Files: `ravdess.rs` (names, actors, folds), `manifest.rs` (the TSV parser), `wav_header.rs`
-//! (durations from headers).
+//! Files: `ravdess.rs` (names, actors, folds), `manifest.rs` (the TSV parser). Durations come
+//! from the audio headers (`audio::audio_duration_seconds`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -58,10 +58,8 @@ use crate::labels::{Emotion, Intensity, ParseLabelError, label_enum};
 
 mod manifest;
 mod ravdess;
-mod wav_header;
 pub use manifest::*;
 pub use ravdess::*;
-use wav_header::*;
 
 // ---------------------------------------------------------------------------------------------
 // Samples and datasets
@@ -521,7 +519,8 @@ impl Dataset {
         c
     }
 
-    /// Every clip's duration in seconds, in sample order, from its WAV header alone.
+    /// Every clip's duration in seconds, in sample order, from its header alone where the
+    /// format says it (WAV, FLAC; otherwise by decoding).
     /// `progress(done, total)` is called after each file.
     ///
     /// # Errors
@@ -534,7 +533,7 @@ impl Dataset {
         let total = self.samples.len();
         let mut out = Vec::with_capacity(total);
         for (i, s) in self.samples.iter().enumerate() {
-            out.push(wav_header_seconds(&s.path)?);
+            out.push(crate::audio::audio_duration_seconds(&s.path)?);
             progress(i + 1, total);
         }
         Ok(out)
@@ -974,7 +973,7 @@ mod tests {
 
         // header durations agree with a full decode
         let first = &ds.samples()[0].path;
-        let (audio, _) = crate::audio::read_wav(first).unwrap();
+        let (audio, _) = crate::audio::read_audio(first).unwrap();
         let header = ds.durations(|_, _| {}).unwrap()[0];
         assert!((audio.duration_seconds() - header).abs() < 1e-9);
 
