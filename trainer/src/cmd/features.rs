@@ -1,5 +1,6 @@
-//! `trainer features <WAV>`: prints the reference MFCC matrix of a WAV file (the
-//! librosa-compatible configuration, 40 coefficients), one row per frame.
+//! `trainer features <AUDIO>`: prints the reference MFCC matrix of an audio file (WAV, FLAC,
+//! Ogg Vorbis or MP3; the librosa-compatible configuration, 40 coefficients), one row per
+//! frame.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
