@@ -182,8 +182,9 @@ pub fn load_clip(path: impl AsRef<Path>) -> Result<Vec<f32>, AudioError> {
     Ok(audio.into_rate(SAMPLE_RATE)?.samples)
 }
 
-/// Duration of an audio file in seconds, from its header where it says (WAV, FLAC, MP3 with a
-/// Xing/Info tag), otherwise by decoding it.
+/// Duration of an audio file in seconds, from what its container says where it says it (the
+/// WAV data size, FLAC's stream info, Ogg's last page, an MP3's Xing/Info tag or, without one,
+/// an estimate from its bitrate), otherwise by decoding it.
 ///
 /// # Errors
 /// As [`read_audio`].
