@@ -9,7 +9,8 @@
 //! * Speaker-independent cross-validation: [`FOLDS`] folds of [`ACTORS_PER_FOLD`]
 //!   consecutive RAVDESS actors ([`fold_of_actor`]), each fold two female and two male.
 //! * [`Dataset::counts`] tallies labels; [`Dataset::summary`] adds the clip-duration
-//!   distribution, read from WAV headers only (fast: no sample data is decoded).
+//!   distribution, read from the audio headers where they give it (fast: no sample data is
+//!   decoded for WAV, FLAC, Ogg or MP3).
 //!
 //! # Manifest format
 //!
@@ -271,7 +272,7 @@ pub enum DatasetError {
         /// The file, resolved against the manifest's folder.
         file: PathBuf,
     },
-    /// A clip's WAV header could not be read (by [`Dataset::summary`]).
+    /// A clip's audio header could not be read (by [`Dataset::summary`]).
     #[error(transparent)]
     Audio(#[from] AudioError),
 }
@@ -961,7 +962,7 @@ mod tests {
             assert_eq!(total, 1440);
         });
         let summary = summary.unwrap();
-        eprintln!("1440 WAV headers read in {:?}", start.elapsed());
+        eprintln!("1440 audio headers read in {:?}", start.elapsed());
         assert_eq!(calls, 1440);
         let d = summary.durations;
         assert_eq!(d.count, 1440);
