@@ -1,5 +1,6 @@
 //! Writes the seed corpus of the fuzz targets (`fuzz/corpus/<target>/seed-*`): small valid
-//! and nearly valid WAV files, manifests and profile files for libFuzzer to mutate.
+//! and nearly valid audio files (WAV in each encoding, FLAC, Ogg Vorbis, MP3), manifests and
+//! profile files for libFuzzer to mutate.
 //!
 //! `cargo run -p voice_emotion --example fuzz_seeds -- fuzz/corpus` (scripts/fuzz runs it).
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
@@ -66,6 +67,50 @@ fn main() {
         "claims-more.wav",
         &raw_wav(PCM, 2, 44_100, 16, 1 << 30, &[1, 2, 3, 4]),
     );
+    // A-law and μ-law (18-byte fmt chunk and a fact chunk, as sox writes them), and odd-sized
+    // chunks with their pad bytes.
+    for (name, tag) in [("alaw.wav", 6u16), ("mulaw.wav", 7)] {
+        let mut fmt = raw_wav(tag, 1, 8_000, 8, 0, &[])[20..36].to_vec();
+        fmt.extend_from_slice(&0u16.to_le_bytes());
+        let codes: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(37)).collect();
+        write(
+            "wav",
+            name,
+            &riff(&[
+                (b"fmt ", fmt),
+                (b"fact", 64u32.to_le_bytes().to_vec()),
+                (b"data", codes),
+            ]),
+        );
+    }
+    let fmt = raw_wav(PCM, 1, 11_025, 8, 0, &[])[20..36].to_vec();
+    write(
+        "wav",
+        "odd-chunks.wav",
+        &riff(&[
+            (b"junk", vec![0xAB; 3]),
+            (b"fmt ", fmt),
+            (b"data", (0..33u8).map(|i| 128 + i).collect()),
+            (b"cue ", vec![0; 4]),
+        ]),
+    );
+    // The compressed fixtures of core/tests/formats.rs (scripts/make-format-fixtures).
+    for (name, bytes) in [
+        (
+            "tone.flac",
+            &include_bytes!("../tests/fixtures/formats/tone-22050-stereo.flac")[..],
+        ),
+        (
+            "tone.ogg",
+            &include_bytes!("../tests/fixtures/formats/tone-16000-mono.ogg")[..],
+        ),
+        (
+            "tone.mp3",
+            &include_bytes!("../tests/fixtures/formats/tone-22050-mono.mp3")[..],
+        ),
+    ] {
+        write("wav", name, bytes);
+    }
     // Manifests: the README's example and variants (`a.wav`, `b.wav`, `sub/c.wav` exist).
     let manifests = [
         ("minimal.tsv", "path\temotion\tspeaker\na.wav\thappy\tp1\n"),
@@ -102,4 +147,21 @@ fn main() {
         payload.extend_from_slice(&file[voice_emotion::player::profile::HEADER_LEN..]);
         write("profile", &format!("{name}-payload"), &payload);
     }
+}
+
+/// A RIFF/WAVE file of these chunks, each followed by a pad byte when its size is odd.
+fn riff(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+    let mut body = b"WAVE".to_vec();
+    for (id, data) in chunks {
+        body.extend_from_slice(*id);
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            body.push(0);
+        }
+    }
+    let mut b = b"RIFF".to_vec();
+    b.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    b.extend_from_slice(&body);
+    b
 }

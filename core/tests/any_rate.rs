@@ -5,7 +5,7 @@
 
 mod common;
 
-use voice_emotion::audio::{load_clip, read_wav, resample};
+use voice_emotion::audio::{load_clip, read_audio, resample};
 use voice_emotion::features::{Mfcc, MfccConfig};
 
 fn write_wav(path: &std::path::Path, samples: &[f32], rate: u32, channels: u16, bits: u16) {
@@ -38,7 +38,7 @@ fn a_clip_at_48k_or_44k1_gives_the_same_mfcc_as_at_16k() {
         let up = resample(&reference_signal, 16_000, rate).unwrap();
         let path = dir.join(format!("clip-{rate}.wav"));
         write_wav(&path, &up, rate, channels, bits);
-        let (audio, info) = read_wav(&path).unwrap();
+        let (audio, info) = read_audio(&path).unwrap();
         assert_eq!((info.sample_rate, info.channels), (rate, channels));
         let back = audio.into_rate(16_000).unwrap().samples;
         assert!(

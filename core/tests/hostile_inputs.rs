@@ -1,5 +1,5 @@
 //! The bad-input suite through the public API: every hostile input of `common/hostile.rs`
-//! through `read_wav`, `load_clip` and, where it decodes, the shipped model. Each gives the
+//! through `read_audio`, `load_clip` and, where it decodes, the shipped model. Each gives the
 //! outcome of its row (a correct result or the typed error naming the input), within a time
 //! limit (no hang), and the header that claims gigabytes costs no more than a few MiB.
 //! Prints the table of results (`cargo test -p voice_emotion --test hostile_inputs --
@@ -14,14 +14,14 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use hostile::{Case, Expect};
-use voice_emotion::audio::{AudioError, SAMPLE_RATE, load_clip, read_wav};
+use voice_emotion::audio::{AudioError, SAMPLE_RATE, load_clip, read_audio};
 use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::default_device;
 
 fn variant(e: &AudioError) -> &'static str {
     match e {
         AudioError::Io { .. } => "Io",
-        AudioError::InvalidWav { .. } => "InvalidWav",
+        AudioError::InvalidAudio { .. } => "InvalidAudio",
         AudioError::Unsupported { .. } => "Unsupported",
         AudioError::NoChannels { .. } => "NoChannels",
         AudioError::SampleRate { .. } => "SampleRate",
@@ -51,14 +51,14 @@ fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'st
     rx.recv_timeout(limit).ok()
 }
 
-/// Checks one case through `read_wav`, `load_clip` and the model; returns the table row's
+/// Checks one case through `read_audio`, `load_clip` and the model; returns the table row's
 /// outcome text, or what went wrong.
 fn check(case: &Case, model_dir: &Path) -> Result<String, String> {
     let path = case.path.clone();
     let limit = Duration::from_secs(if case.slow { 300 } else { 30 });
     let started = Instant::now();
-    let decoded = within(limit, move || read_wav(&path))
-        .ok_or_else(|| format!("read_wav did not return within {limit:?} (a hang)"))?;
+    let decoded = within(limit, move || read_audio(&path))
+        .ok_or_else(|| format!("read_audio did not return within {limit:?} (a hang)"))?;
     let ms = started.elapsed().as_millis();
     match (&case.expect, decoded) {
         (
@@ -141,7 +141,7 @@ fn check(case: &Case, model_dir: &Path) -> Result<String, String> {
                 within(limit, move || load_clip(&path).map(|s| s.len())).ok_or("load_clip hung")?;
             match again {
                 Err(e2) if variant(&e2) == *want => Ok(format!("{want} in {ms} ms: {message}")),
-                other => Err(format!("load_clip gave {other:?}, read_wav {want}")),
+                other => Err(format!("load_clip gave {other:?}, read_audio {want}")),
             }
         }
         (Expect::Decodes { .. }, Err(e)) => Err(format!("expected audio, got {e}")),

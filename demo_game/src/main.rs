@@ -16,8 +16,8 @@ use demo_game::game::voice::VoiceClips;
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Play the WAV files of this directory as your voice (no microphone needed): Space or
-    /// "Record" plays the next one.
+    /// Play the audio files of this directory (WAV, FLAC, Ogg Vorbis, MP3) as your voice (no
+    /// microphone needed): Space or "Record" plays the next one.
     #[arg(long, value_name = "DIR")]
     voice_dir: Option<PathBuf>,
     /// Run a scripted session on the --voice-dir clips (calibrate with some, play with the

@@ -1,4 +1,5 @@
-//! Fuzz target: the wav decoder (checks in core/tests/common/fuzz_checks.rs).
+//! Fuzz target: the audio decoder, `decode_audio` (WAV, FLAC, Ogg Vorbis, MP3; checks in
+//! core/tests/common/fuzz_checks.rs).
 #![no_main]
 
 #[path = "../../core/tests/common/fuzz_checks.rs"]

@@ -12,31 +12,39 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use voice_emotion::audio::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SAMPLE_RATE, decode_wav};
+use voice_emotion::audio::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SAMPLE_RATE, decode_audio};
 use voice_emotion::features::{Mfcc, MfccConfig};
 use voice_emotion::player::profile::{
     FORMAT_VERSION, MAGIC, PlayerProfile, decode_profile, encode_profile,
 };
 use voice_emotion::training::dataset::Dataset;
 
-/// Longest clip the WAV target accepts, in seconds (the decoder's own limit is 30 min).
+/// Longest clip the audio target accepts, in seconds (the decoder's own limit is 30 min).
 pub const MAX_SECONDS: f64 = 120.0;
 
-/// The WAV reader: `decode_wav` on arbitrary bytes. A decoded clip has the frames, rate and
-/// channels its header promised and no more samples than the bytes can hold, every sample is
-/// finite (and within [-1, 1] for integer formats); short clips also resample to 16 kHz and
-/// give finite MFCCs. Errors name the input.
+/// The audio decoder: `decode_audio` on arbitrary bytes (WAV, FLAC, Ogg Vorbis, MP3: the
+/// decoder recognises the bytes, whatever the name). A decoded clip has a valid rate and
+/// channel count, no more frames than its limit allows nor, for uncompressed formats, than the
+/// bytes can hold; every sample is finite (and within [-1, 1] for integer formats); short clips
+/// also resample to 16 kHz and give finite MFCCs. Errors name the input.
 pub fn wav(data: &[u8]) {
     let name = Path::new("fuzz-input.wav");
-    match decode_wav(Cursor::new(data), name, data.len() as u64, MAX_SECONDS) {
+    match decode_audio(Cursor::new(data), name, data.len() as u64, MAX_SECONDS) {
         Ok((audio, info)) => {
             assert!(info.frames > 0);
             assert_eq!(audio.samples.len(), info.frames);
             assert!(info.channels > 0);
             assert!((MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&info.sample_rate));
             assert_eq!(audio.sample_rate, info.sample_rate);
-            let bytes_per_frame = u64::from(info.channels) * u64::from(info.bits_per_sample / 8);
-            assert!(info.frames as u64 * bytes_per_frame <= data.len() as u64);
+            if info.encoding.is_uncompressed() {
+                let bits = info
+                    .bits_per_sample
+                    .expect("uncompressed formats say their width");
+                let bytes_per_frame = u64::from(info.channels) * u64::from(bits / 8);
+                assert!(info.frames as u64 * bytes_per_frame <= data.len() as u64);
+            }
+            // Compressed or not, the decoded length is bounded by the limit.
+            assert!(info.frames as f64 <= MAX_SECONDS * f64::from(info.sample_rate));
             assert!(audio.samples.iter().all(|s| s.is_finite()));
             if !info.float {
                 assert!(audio.samples.iter().all(|s| (-1.0..=1.0).contains(s)));

@@ -1,11 +1,12 @@
-//! Where the player's voice comes from: the microphone, or WAV files (`--voice-dir`, or files
-//! dropped onto the window) played as if spoken.
+//! Where the player's voice comes from: the microphone, or audio files (WAV, FLAC, Ogg Vorbis,
+//! MP3; `--voice-dir`, or files dropped onto the window) played as if spoken.
 
 use std::path::{Path, PathBuf};
 
 use bevy::prelude::*;
 use bevy::window::FileDragAndDrop;
 use bevy_voice_emotion::prelude::*;
+use voice_emotion::audio::{AUDIO_EXTENSIONS, has_audio_extension};
 
 /// Recorded clips standing in for the microphone.
 #[derive(Resource, Debug, Default)]
@@ -21,19 +22,24 @@ pub struct VoiceClips {
 }
 
 impl VoiceClips {
-    /// The WAV files of `dir`, sorted by name.
+    /// The audio files of `dir` (WAV, FLAC, Ogg Vorbis, MP3: `voice_emotion::audio::
+    /// AUDIO_EXTENSIONS`), sorted by name.
     ///
     /// # Errors
-    /// The directory cannot be read, or holds no `.wav` file (the message names it).
+    /// The directory cannot be read, or holds no audio file (the message names it).
     pub fn from_dir(dir: &Path) -> Result<Vec<PathBuf>, String> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| format!("cannot read --voice-dir {}: {e}", dir.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("wav")))
+            .filter(|p| has_audio_extension(p))
             .collect();
         files.sort();
         if files.is_empty() {
-            return Err(format!("--voice-dir {} holds no .wav files", dir.display()));
+            return Err(format!(
+                "--voice-dir {} holds no audio files (.{})",
+                dir.display(),
+                AUDIO_EXTENSIONS.join(", .")
+            ));
         }
         Ok(files)
     }
@@ -72,7 +78,7 @@ impl VoiceClips {
     }
 }
 
-/// WAV files dropped onto the window are played (switching to recorded clips when the
+/// Audio files (WAV, FLAC, Ogg Vorbis, MP3) dropped onto the window are played (switching to recorded clips when the
 /// microphone was the input).
 fn dropped_files(
     mut drops: MessageReader<FileDragAndDrop>,
@@ -83,11 +89,12 @@ fn dropped_files(
         let FileDragAndDrop::DroppedFile { path_buf, .. } = drop else {
             continue;
         };
-        if !path_buf
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("wav"))
-        {
-            warn!("{} is not a .wav file", path_buf.display());
+        if !has_audio_extension(path_buf) {
+            warn!(
+                "{} is not an audio file (.{})",
+                path_buf.display(),
+                AUDIO_EXTENSIONS.join(", .")
+            );
             continue;
         }
         if !clips.active() {
@@ -104,4 +111,36 @@ pub(super) fn plugin(app: &mut App) {
     app.init_resource::<VoiceClips>()
         .add_message::<FileDragAndDrop>()
         .add_systems(Update, dropped_files);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn voice_dir_takes_every_audio_format_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "b.flac",
+            "a.WAV",
+            "c.ogg",
+            "d.mp3",
+            "notes.txt",
+            "e.wave",
+            "f",
+        ] {
+            std::fs::write(dir.path().join(name), b"").unwrap();
+        }
+        let files = VoiceClips::from_dir(dir.path()).unwrap();
+        let names: Vec<_> = files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a.WAV", "b.flac", "c.ogg", "d.mp3", "e.wave"]);
+
+        let empty = tempfile::tempdir().unwrap();
+        std::fs::write(empty.path().join("notes.txt"), b"").unwrap();
+        let err = VoiceClips::from_dir(empty.path()).unwrap_err();
+        assert!(err.contains(".flac"), "{err}");
+    }
 }

@@ -54,7 +54,7 @@ fn title(
                 ui.colored_label(
                     palette::WARNING,
                     format!(
-                        "{}.\nNo microphone? Start with --voice-dir DIR, or drop WAV files \
+                        "{}.\nNo microphone? Start with --voice-dir DIR, or drop audio files \
                          onto this window: they are played as your voice.",
                         mic.status
                     ),

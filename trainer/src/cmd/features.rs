@@ -1,10 +1,11 @@
-//! `trainer features <WAV>`: prints the reference MFCC matrix of a WAV file (the
-//! librosa-compatible configuration, 40 coefficients), one row per frame.
+//! `trainer features <AUDIO>`: prints the reference MFCC matrix of an audio file (WAV, FLAC,
+//! Ogg Vorbis or MP3; the librosa-compatible configuration, 40 coefficients), one row per
+//! frame.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-use voice_emotion::audio::{SAMPLE_RATE, read_wav};
+use voice_emotion::audio::{SAMPLE_RATE, read_audio};
 use voice_emotion::features::{FeatureMatrix, Mfcc, MfccConfig};
 
 use super::CmdResult;
@@ -30,7 +31,8 @@ pub enum Kind {
 /// Arguments of `trainer features`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The WAV file (any rate from 8 to 192 kHz, any channel count; resampled to 16 kHz mono).
+    /// The audio file: WAV, FLAC, Ogg Vorbis or MP3 (any rate from 8 to 192 kHz, any channel
+    /// count; resampled to 16 kHz mono).
     pub wav: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Csv)]
@@ -42,7 +44,7 @@ pub struct Args {
 
 /// Decodes the file, computes the features and prints them to stdout.
 pub fn run(args: &Args) -> CmdResult {
-    let (audio, _) = read_wav(&args.wav)?;
+    let (audio, _) = read_audio(&args.wav)?;
     let named = |e: &dyn std::fmt::Display| format!("{}: {e}", args.wav.display());
     let signal = audio.into_rate(SAMPLE_RATE)?.samples;
     let mut mfcc = Mfcc::new(MfccConfig::default())?;

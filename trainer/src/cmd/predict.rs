@@ -1,4 +1,5 @@
-//! `trainer predict`: classifies WAV files and prints the seed's summary table.
+//! `trainer predict`: classifies audio files (WAV, FLAC, Ogg Vorbis, MP3) and prints the seed's
+//! summary table.
 
 use std::path::PathBuf;
 
@@ -15,8 +16,8 @@ pub struct Args {
     /// The model directory.
     #[arg(long)]
     pub model: PathBuf,
-    /// WAV files (any rate; a RAVDESS name also gives the actual emotion). Each is classified
-    /// cold, with the training set's statistics.
+    /// Audio files: WAV, FLAC, Ogg Vorbis or MP3 (any rate; a RAVDESS name also gives the
+    /// actual emotion). Each is classified cold, with the training set's statistics.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
 }

@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use crate::audio::{AudioError, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SAMPLE_RATE, read_wav, resample};
+use crate::audio::{
+    AudioError, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SAMPLE_RATE, read_audio, resample,
+};
 
 mod ring;
 mod scripted;

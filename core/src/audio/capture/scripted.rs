@@ -1,4 +1,5 @@
-//! [`ScriptedSource`]: WAV files or sample buffers played as if they were a microphone.
+//! [`ScriptedSource`]: audio files (WAV, FLAC, Ogg Vorbis, MP3) or sample buffers played as if
+//! they were a microphone.
 
 use super::*;
 
@@ -17,8 +18,8 @@ pub enum Pace {
 /// One item of a script.
 #[derive(Debug, Clone)]
 pub enum ScriptItem {
-    /// A WAV file (any rate, any channel count; mixed to mono and resampled to the script's
-    /// rate).
+    /// An audio file (WAV, FLAC, Ogg Vorbis or MP3; any rate, any channel count; mixed to mono
+    /// and resampled to the script's rate).
     File(PathBuf),
     /// Mono samples at a rate.
     Samples {
@@ -41,7 +42,7 @@ pub struct ScriptFeed {
 }
 
 impl ScriptFeed {
-    /// Queues a WAV file.
+    /// Queues an audio file (WAV, FLAC, Ogg Vorbis or MP3).
     pub fn file(&self, path: impl Into<PathBuf>) {
         let _ = self.tx.send(ScriptItem::File(path.into()));
     }
@@ -70,7 +71,7 @@ impl ScriptFeed {
     }
 }
 
-/// Plays WAV files and sample buffers into the engine as if a microphone heard them: for
+/// Plays audio files and sample buffers into the engine as if a microphone heard them: for
 /// tests, demos, and machines without a microphone.
 ///
 /// Items play in order at [`ScriptedSource::sample_rate`] (default 16 kHz; files and buffers
@@ -132,7 +133,7 @@ impl ScriptedSource {
         self
     }
 
-    /// Queues a WAV file.
+    /// Queues an audio file (WAV, FLAC, Ogg Vorbis or MP3).
     #[must_use]
     pub fn file(self, path: impl Into<PathBuf>) -> Self {
         let path = path.into();
@@ -274,7 +275,7 @@ impl Player {
                     }
                 },
                 ScriptItem::File(path) => {
-                    match read_wav(&path).and_then(|(a, _)| a.into_rate(self.rate)) {
+                    match read_audio(&path).and_then(|(a, _)| a.into_rate(self.rate)) {
                         Ok(a) => a.samples,
                         Err(e) => {
                             tracing::warn!("{}: skipping {}: {e}", self.name, path.display());

@@ -9,7 +9,8 @@
 //! * Speaker-independent cross-validation: [`FOLDS`] folds of [`ACTORS_PER_FOLD`]
 //!   consecutive RAVDESS actors ([`fold_of_actor`]), each fold two female and two male.
 //! * [`Dataset::counts`] tallies labels; [`Dataset::summary`] adds the clip-duration
-//!   distribution, read from WAV headers only (fast: no sample data is decoded).
+//!   distribution, read from the audio headers where they give it (fast: no sample data is
+//!   decoded for WAV, FLAC, Ogg or MP3).
 //!
 //! # Manifest format
 //!
@@ -42,8 +43,8 @@
 //! /data/bob/01.wav⇥angry⇥bob⇥train
 //! ```
 //!
-//! Files: `ravdess.rs` (names, actors, folds), `manifest.rs` (the TSV parser), `wav_header.rs`
-//! (durations from headers).
+//! Files: `ravdess.rs` (names, actors, folds), `manifest.rs` (the TSV parser). Durations come
+//! from the audio headers (`audio::audio_duration_seconds`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -58,10 +59,8 @@ use crate::labels::{Emotion, Intensity, ParseLabelError, label_enum};
 
 mod manifest;
 mod ravdess;
-mod wav_header;
 pub use manifest::*;
 pub use ravdess::*;
-use wav_header::*;
 
 // ---------------------------------------------------------------------------------------------
 // Samples and datasets
@@ -273,7 +272,7 @@ pub enum DatasetError {
         /// The file, resolved against the manifest's folder.
         file: PathBuf,
     },
-    /// A clip's WAV header could not be read (by [`Dataset::summary`]).
+    /// A clip's audio header could not be read (by [`Dataset::summary`]).
     #[error(transparent)]
     Audio(#[from] AudioError),
 }
@@ -521,7 +520,8 @@ impl Dataset {
         c
     }
 
-    /// Every clip's duration in seconds, in sample order, from its WAV header alone.
+    /// Every clip's duration in seconds, in sample order, from its header alone where the
+    /// format says it (WAV, FLAC; otherwise by decoding).
     /// `progress(done, total)` is called after each file.
     ///
     /// # Errors
@@ -534,7 +534,7 @@ impl Dataset {
         let total = self.samples.len();
         let mut out = Vec::with_capacity(total);
         for (i, s) in self.samples.iter().enumerate() {
-            out.push(wav_header_seconds(&s.path)?);
+            out.push(crate::audio::audio_duration_seconds(&s.path)?);
             progress(i + 1, total);
         }
         Ok(out)
@@ -962,7 +962,7 @@ mod tests {
             assert_eq!(total, 1440);
         });
         let summary = summary.unwrap();
-        eprintln!("1440 WAV headers read in {:?}", start.elapsed());
+        eprintln!("1440 audio headers read in {:?}", start.elapsed());
         assert_eq!(calls, 1440);
         let d = summary.durations;
         assert_eq!(d.count, 1440);
@@ -974,7 +974,7 @@ mod tests {
 
         // header durations agree with a full decode
         let first = &ds.samples()[0].path;
-        let (audio, _) = crate::audio::read_wav(first).unwrap();
+        let (audio, _) = crate::audio::read_audio(first).unwrap();
         let header = ds.durations(|_, _| {}).unwrap()[0];
         assert!((audio.duration_seconds() - header).abs() < 1e-9);
 
