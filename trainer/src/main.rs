@@ -19,7 +19,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the reference MFCC matrix of a WAV file (librosa-compatible, 40 coefficients).
+    /// Print the reference MFCC matrix of an audio file (WAV, FLAC, Ogg Vorbis, MP3) (librosa-compatible, 40 coefficients).
     Features(cmd::features::Args),
     /// Summarise a RAVDESS folder or a labelled manifest: counts and durations.
     Dataset(cmd::dataset::Args),
@@ -30,7 +30,7 @@ enum Command {
     /// Evaluate a model under every listening condition (noise, babble, reverb, telephone,
     /// quiet microphone, clipping, 8 kHz, hum): a table and a chart.
     Robustness(cmd::robustness::Args),
-    /// Classify WAV files and print a table of predictions.
+    /// Classify audio files and print a table of predictions.
     Predict(cmd::predict::Args),
     /// Redraw a model directory's charts from its report.json.
     Charts(cmd::charts::Args),

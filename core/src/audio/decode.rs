@@ -143,15 +143,6 @@ pub fn read_audio(path: impl AsRef<Path>) -> Result<(Audio, AudioInfo), AudioErr
     decode_audio(file, path, file_len, DEFAULT_MAX_SECONDS)
 }
 
-/// The former name of [`read_audio`], from when only WAV files were read; kept so that code
-/// written against it compiles. It reads every format [`read_audio`] does.
-///
-/// # Errors
-/// As [`read_audio`].
-pub fn read_wav(path: impl AsRef<Path>) -> Result<(Audio, AudioInfo), AudioError> {
-    read_audio(path)
-}
-
 /// Opens `path` for reading after checking it is a regular file (or a link to one), and
 /// returns it with its length. A directory, FIFO, socket or device is refused *before* it is
 /// opened: opening a FIFO with no writer would block forever, and a device like `/dev/zero`

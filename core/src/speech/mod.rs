@@ -360,7 +360,10 @@ mod tests {
                 // 200 ms pre-roll before the onset (the speech start may move back into it)
                 // and 100 ms tail after the speech.
                 let before = u.speech_start_sample - u.start_sample;
-                assert!(before <= 3_200, "{name}: {before} samples before the speech");
+                assert!(
+                    before <= 3_200,
+                    "{name}: {before} samples before the speech"
+                );
                 assert_eq!(u.end_sample, u.speech_end_sample + 1_600, "{name}");
                 assert_eq!(u.end_reason, EndReason::Silence);
                 let range = u.start_sample as usize..u.end_sample as usize;

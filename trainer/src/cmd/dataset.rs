@@ -17,11 +17,11 @@ pub struct Args {
     pub input: std::path::PathBuf,
 }
 
-/// Loads the dataset, reads every WAV header and prints the summary tables.
+/// Loads the dataset, reads every audio header and prints the summary tables.
 pub fn run(args: &Args) -> CmdResult {
     let dataset = Dataset::open(&args.input)?;
     let bar = ProgressBar::new(dataset.len() as u64);
-    if let Ok(style) = ProgressStyle::with_template("reading WAV headers {bar:40} {pos}/{len}") {
+    if let Ok(style) = ProgressStyle::with_template("reading audio headers {bar:40} {pos}/{len}") {
         bar.set_style(style);
     }
     let summary = dataset.summary(|done, _| bar.set_position(done as u64));

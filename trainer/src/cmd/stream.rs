@@ -17,7 +17,7 @@ use std::time::Duration;
 use voice_emotion::audio::capture::{
     AudioSource, Pace, ScriptedSource, SourceStatus, audio_buffer,
 };
-use voice_emotion::audio::read_wav;
+use voice_emotion::audio::read_audio;
 use voice_emotion::engine::{Engine, EngineConfig, EngineEvent, ModelSource, ProfileLocation};
 use voice_emotion::player::profile::PlayerId;
 
@@ -26,7 +26,8 @@ use super::CmdResult;
 /// Arguments of `trainer stream`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The recording (WAV, any rate and channel count, up to 30 minutes).
+    /// The recording (WAV, FLAC, Ogg Vorbis or MP3; any rate and channel count; up to 30
+    /// minutes).
     pub recording: PathBuf,
     /// The base model directory.
     #[arg(long, default_value = "models/base")]
@@ -50,7 +51,7 @@ const MAX_SILENCE: Duration = Duration::from_secs(120);
 /// Runs the subcommand.
 pub fn run(args: &Args) -> CmdResult {
     let (audio, info) =
-        read_wav(&args.recording).map_err(|e| format!("{}: {e}", args.recording.display()))?;
+        read_audio(&args.recording).map_err(|e| format!("{}: {e}", args.recording.display()))?;
     let mut config = EngineConfig {
         learn_voice: args.player.is_none(),
         ..EngineConfig::default()
