@@ -103,6 +103,14 @@ pub struct Prediction {
 }
 
 impl Prediction {
+    /// How much confirming this utterance would teach the player's model: its doubt,
+    /// `1 - confidence` (0 when sure). Confirming the utterances the model is least sure of
+    /// teaches most: `trainer adapt-eval --strategy uncertain` (`docs/adaptation.md`).
+    #[must_use]
+    pub fn teach_score(&self) -> f32 {
+        (1.0 - self.confidence).clamp(0.0, 1.0)
+    }
+
     /// A prediction from emotion and intensity probabilities.
     #[must_use]
     pub fn from_probabilities(e: [f32; Emotion::COUNT], i: [f32; Intensity::COUNT]) -> Self {

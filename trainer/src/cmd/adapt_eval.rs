@@ -13,8 +13,8 @@ use rand::{Rng, SeedableRng};
 use voice_emotion::audio::{SAMPLE_RATE, load_clip};
 use voice_emotion::features::FeatureMatrix;
 use voice_emotion::labels::Emotion;
-use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::default_device;
+use voice_emotion::model::{EmotionClassifier, Prediction};
 use voice_emotion::model::{InputExtractor, NormStats};
 use voice_emotion::player::adapt::{
     ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel, PlayerState,
@@ -50,6 +50,15 @@ pub struct Args {
     /// (statement 01, both repetitions).
     #[arg(long, default_value_t = 15, value_parser = calibration_count)]
     pub calibrate: usize,
+    /// Which utterances the player confirms: `turns` (the calibration set, each emotion in
+    /// turn, as a calibration screen asks), or from a pool of statement 01's two repetitions
+    /// (30 clips a speaker): `uncertain` (each time the one the player's model is least sure
+    /// of), `random`, or `all` (the whole pool, in turns).
+    #[arg(long, value_enum, default_value_t = Strategy::Turns)]
+    pub strategy: Strategy,
+    /// With `uncertain` or `random`: how many the player confirms.
+    #[arg(long, default_value_t = 15)]
+    pub confirm: usize,
     /// The player's room and microphone (`evaluate --condition`), applied to calibration and
     /// test audio alike.
     #[arg(long, default_value = "clean")]
@@ -69,6 +78,19 @@ pub struct Args {
     /// Where to write the learning-curve chart (PNG).
     #[arg(long, default_value = "adapt-eval.png")]
     pub plot: PathBuf,
+}
+
+/// How a simulated player picks the utterances they confirm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Strategy {
+    /// The calibration set, each emotion in turn.
+    Turns,
+    /// From the pool, the utterance the player's current model is least sure of.
+    Uncertain,
+    /// From the pool, at random (`--seed`).
+    Random,
+    /// The whole pool, each emotion in turn.
+    All,
 }
 
 /// One speaker's clips.
@@ -96,7 +118,7 @@ fn speakers(
     let mut out = Vec::new();
     for (name, clips) in by_speaker {
         let (calibration, test): (Vec<Sample>, Vec<Sample>) = if args.source.data.is_some() {
-            let both = args.calibrate == 30;
+            let both = args.calibrate == 30 || args.strategy != Strategy::Turns;
             let cal = |s: &Sample| s.statement == Some(1) && (both || repetition(s) == Some(1));
             let (c, rest): (Vec<Sample>, Vec<Sample>) = clips.into_iter().partition(cal);
             (
@@ -311,6 +333,18 @@ pub fn run(args: &Args) -> CmdResult {
         args.condition,
         args.condition.description()
     );
+    match args.strategy {
+        Strategy::Turns => println!("confirmed: the calibration set, each emotion in turn"),
+        Strategy::All => println!("confirmed: the whole pool (statement 01), each emotion in turn"),
+        Strategy::Uncertain => println!(
+            "confirmed: {} of the pool (statement 01), each the least sure",
+            args.confirm
+        ),
+        Strategy::Random => println!(
+            "confirmed: {} of the pool (statement 01), at random (seed {})",
+            args.confirm, args.seed
+        ),
+    }
     println!(
         "wrong calibration labels: {:.0}%\n\n{:<12} {:>5} {:>5} {:>8} {:>8} {:>8} {:>9} {:>14}",
         args.wrong_labels * 100.0,
@@ -384,7 +418,37 @@ pub fn run(args: &Args) -> CmdResult {
             let mut accepted = 0usize;
             let mut updates = 0usize;
             let mut speaker_seconds = Vec::new();
-            for (k, (m, s)) in speaker.calibration.iter().enumerate() {
+            let budget = match args.strategy {
+                Strategy::Turns | Strategy::All => n,
+                Strategy::Uncertain | Strategy::Random => args.confirm.min(n),
+            };
+            let mut remaining: Vec<usize> = (0..n).collect();
+
+            for _ in 0..budget {
+                let k = match args.strategy {
+                    Strategy::Turns | Strategy::All => remaining.remove(0),
+                    Strategy::Random => remaining.swap_remove(rng.random_range(0..remaining.len())),
+                    Strategy::Uncertain => {
+                        let mfcc: Vec<&FeatureMatrix> = remaining
+                            .iter()
+                            .map(|&i| &speaker.calibration[i].0)
+                            .collect();
+                        let predictions = adapter.classify(
+                            player.voice_head().as_deref(),
+                            &mfcc,
+                            &player.stats(),
+                        );
+                        let scores: Vec<f32> =
+                            predictions.iter().map(Prediction::teach_score).collect();
+                        let best = scores
+                            .iter()
+                            .enumerate()
+                            .max_by(|a, b| a.1.total_cmp(b.1))
+                            .map_or(0, |(j, _)| j);
+                        remaining.remove(best)
+                    }
+                };
+                let (m, s) = &speaker.calibration[k];
                 let label = if wrong.contains(&k) {
                     let others: Vec<Emotion> = Emotion::ALL
                         .into_iter()
@@ -395,6 +459,7 @@ pub fn run(args: &Args) -> CmdResult {
                     s.emotion
                 };
                 player.confirm(m.clone(), label, s.intensity)?;
+
                 player.wait_idle();
                 for r in player.take_outcomes() {
                     updates += 1;
