@@ -27,6 +27,7 @@ impl From<Detection> for EmotionDetected {
             adapted: d.adapted,
             mfcc: d.mfcc,
             latency_ms: d.ended_at.elapsed().as_secs_f64() * 1000.0,
+            teach_score: p.teach_score(),
         }
     }
 }

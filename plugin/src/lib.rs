@@ -69,6 +69,7 @@ mod messages;
 mod microphone;
 mod model;
 mod plugin;
+mod policy;
 mod resources;
 mod systems;
 pub mod testing;
@@ -86,6 +87,7 @@ pub use messages::{
 pub use microphone::{CpalMicrophone, SampleFormat, StreamFormat};
 pub use model::BASE_MODEL;
 pub use plugin::VoiceEmotionPlugin;
+pub use policy::ConfirmationPolicy;
 pub use resources::{
     ActivePlayer, EmotionState, KnownPlayers, MicrophoneStatus, ProfileFolder,
     VoiceEmotionDiagnostics, VoiceEmotionSettings,
@@ -97,9 +99,9 @@ pub mod prelude {
     #[cfg(feature = "microphone")]
     pub use crate::CpalMicrophone;
     pub use crate::{
-        ActivePlayer, ChangeVoiceInput, ConfirmEmotion, ConfirmationRejected, EmotionDetected,
-        EmotionState, EvaluatePlayer, ForgetPlayer, KnownPlayers, MicrophoneStatus,
-        MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerForgotten,
+        ActivePlayer, ChangeVoiceInput, ConfirmEmotion, ConfirmationPolicy, ConfirmationRejected,
+        EmotionDetected, EmotionState, EvaluatePlayer, ForgetPlayer, KnownPlayers,
+        MicrophoneStatus, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerForgotten,
         PlayerModelUpdated, ProfileFolder, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted,
         SwitchPlayer, UpdateOutcome, VoiceEmotionDiagnostics, VoiceEmotionPlugin,
         VoiceEmotionSettings, VoiceEmotionSystems, VoiceInput,

@@ -52,6 +52,10 @@ pub struct EmotionDetected {
     /// Milliseconds from the end of the utterance (as speech detection reported it) to this
     /// message being written.
     pub latency_ms: f64,
+    /// How much confirming this utterance would teach the player's model, `0..=1`: its doubt,
+    /// `1 - confidence`. [`ConfirmationPolicy`](crate::ConfirmationPolicy) asks only when it is
+    /// high enough.
+    pub teach_score: f32,
 }
 
 /// What became of a player-model update.

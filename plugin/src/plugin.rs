@@ -21,7 +21,7 @@ use crate::resources::{
     ActivePlayer, EmotionState, KnownPlayers, MicrophoneStatus, ProfileFolder,
     VoiceEmotionDiagnostics, VoiceEmotionSettings,
 };
-use crate::{VoiceEmotionSystems, systems};
+use crate::{ConfirmationPolicy, VoiceEmotionSystems, systems};
 
 /// Adds voice emotion to a game. See the [crate docs](crate) for an example.
 ///
@@ -238,7 +238,8 @@ impl Plugin for VoiceEmotionPlugin {
             .init_resource::<KnownPlayers>()
             .init_resource::<ProfileFolder>()
             .init_resource::<MicrophoneStatus>()
-            .init_resource::<VoiceEmotionDiagnostics>();
+            .init_resource::<VoiceEmotionDiagnostics>()
+            .init_resource::<ConfirmationPolicy>();
         for (path, suffix) in [
             (VoiceEmotionDiagnostics::UTTERANCES, ""),
             (VoiceEmotionDiagnostics::DROPPED_BLOCKS, ""),

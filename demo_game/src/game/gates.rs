@@ -129,9 +129,12 @@ pub enum Answer {
     Dismiss,
 }
 
-/// Detections drive the gates while playing.
+/// Detections drive the gates while playing; "was that right?" is asked only when the
+/// plugin's [`ConfirmationPolicy`] says a confirmation is worth the player's time.
 pub fn hear_detections(
     playing: Res<Playing>,
+    time: Res<Time>,
+    mut policy: ResMut<ConfirmationPolicy>,
     mut detected: MessageReader<EmotionDetected>,
     mut run: ResMut<GateRun>,
     mut pending: ResMut<PendingConfirmation>,
@@ -139,7 +142,9 @@ pub fn hear_detections(
     for d in detected.read() {
         if playing.0 {
             run.hear(d.emotion, d.confidence);
-            pending.0 = Some((d.utterance, d.emotion));
+            if policy.should_ask(d, time.elapsed_secs_f64()) {
+                pending.0 = Some((d.utterance, d.emotion));
+            }
         }
     }
 }
@@ -211,6 +216,8 @@ pub(super) fn plugin(app: &mut App) {
         .init_resource::<GateRun>()
         .init_resource::<PendingConfirmation>()
         .init_resource::<Playing>()
+        // A demo session lasts minutes: ask at most every 20 s, when the model is unsure.
+        .insert_resource(ConfirmationPolicy::new(20.0, 0.5))
         .add_systems(
             PreUpdate,
             hear_detections.after(VoiceEmotionSystems::Events),
