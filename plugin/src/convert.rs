@@ -44,8 +44,9 @@ impl From<&UpdateRecord> for UpdateOutcome {
     }
 }
 
-impl From<(PlayerId, UpdateRecord)> for PlayerModelUpdated {
-    fn from((player, record): (PlayerId, UpdateRecord)) -> Self {
+impl From<(PlayerId, UpdateRecord, Option<Emotion>)> for PlayerModelUpdated {
+    /// The message for an update of `player`'s model, with what they should confirm next.
+    fn from((player, record, confirm_next): (PlayerId, UpdateRecord, Option<Emotion>)) -> Self {
         Self {
             player,
             outcome: UpdateOutcome::from(&record),
@@ -53,6 +54,7 @@ impl From<(PlayerId, UpdateRecord)> for PlayerModelUpdated {
             accuracy_after: record.accuracy_after,
             samples_used: record.samples_used,
             seconds: record.seconds,
+            confirm_next,
         }
     }
 }
@@ -189,10 +191,10 @@ mod tests {
 
     #[test]
     fn update_records_become_outcomes() {
-        let kept = PlayerModelUpdated::from((id("ana"), record(true)));
+        let kept = PlayerModelUpdated::from((id("ana"), record(true), None));
         assert_eq!(kept.outcome, UpdateOutcome::Accepted);
         assert_eq!((kept.samples_used, kept.accuracy_after), (6, 0.75));
-        let refused = PlayerModelUpdated::from((id("ana"), record(false)));
+        let refused = PlayerModelUpdated::from((id("ana"), record(false), None));
         assert_eq!(
             refused.outcome,
             UpdateOutcome::Refused {
@@ -211,15 +213,15 @@ mod tests {
         };
         let mut active = ActivePlayer::from(&changed);
         assert!(active.is(&id("ana")) && !active.is(&id("bo")));
-        active.count_update(&PlayerModelUpdated::from((id("bo"), record(true))));
+        active.count_update(&PlayerModelUpdated::from((id("bo"), record(true), None)));
         assert_eq!(
             (active.updates, active.adapted),
             (0, false),
             "another player's update"
         );
-        active.count_update(&PlayerModelUpdated::from((id("ana"), record(false))));
+        active.count_update(&PlayerModelUpdated::from((id("ana"), record(false), None)));
         assert_eq!((active.updates, active.adapted), (1, false));
-        active.count_update(&PlayerModelUpdated::from((id("ana"), record(true))));
+        active.count_update(&PlayerModelUpdated::from((id("ana"), record(true), None)));
         assert_eq!((active.updates, active.adapted), (2, true));
         let full = ProfileNotice::SaveFailed(Arc::new(ProfileError::Io {
             path: "/p/ana.profile".into(),

@@ -86,6 +86,9 @@ pub struct PlayerModelUpdated {
     pub samples_used: usize,
     /// Seconds it took (on a background thread).
     pub seconds: f64,
+    /// The emotion the player should confirm next, while some emotion has fewer than two
+    /// confirmed samples (the fewest first): what to prompt for, e.g. "try sounding sad".
+    pub confirm_next: Option<Emotion>,
 }
 
 /// A [`ConfirmEmotion`] could not be used (unknown or too old utterance).

@@ -159,8 +159,12 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
                 rejection,
             });
         }
-        EngineEvent::ModelUpdated { player, record } => {
-            let update = PlayerModelUpdated::from((player, record));
+        EngineEvent::ModelUpdated {
+            player,
+            record,
+            confirm_next,
+        } => {
+            let update = PlayerModelUpdated::from((player, record, confirm_next));
             let update_ms = update.seconds * 1000.0;
             state.diagnostics.count_update(update_ms);
             diag.add_measurement(&VoiceEmotionDiagnostics::UPDATE_MS, || update_ms);

@@ -235,6 +235,9 @@ pub enum EngineEvent {
         player: PlayerId,
         /// What happened.
         record: UpdateRecord,
+        /// The emotion the player should confirm next
+        /// ([`confirm_next`](crate::player::adapt::confirm_next)), if any is short.
+        confirm_next: Option<Emotion>,
     },
     /// Another player is active.
     PlayerSwitched {

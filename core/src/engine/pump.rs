@@ -415,6 +415,11 @@ impl Worker {
     pub(super) fn collect_from(&self, active: &Active) -> bool {
         let records = active.model.take_outcomes();
         let any = !records.is_empty();
+        let confirm_next = if any {
+            active.model.confirm_next()
+        } else {
+            None
+        };
         for record in records {
             self.counters.updates.fetch_add(1, Ordering::Relaxed);
             self.counters
@@ -423,6 +428,7 @@ impl Worker {
             self.out.send(EngineEvent::ModelUpdated {
                 player: active.id.clone(),
                 record,
+                confirm_next,
             });
         }
         if any {

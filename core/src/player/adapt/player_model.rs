@@ -3,6 +3,27 @@
 
 use super::*;
 
+/// Confirmed samples of each emotion a player's voice head wants: one at normal and one at
+/// strong intensity.
+pub const CONFIRM_EACH: usize = 2;
+
+/// What a player should confirm next, given their confirmed samples per emotion (in the order
+/// of [`Emotion::ALL`]): the emotion with the fewest, while any has fewer than
+/// [`CONFIRM_EACH`] (ties go to the first in [`Emotion::ALL`]); `None` once every emotion has
+/// as many. A voice head only learns the emotions it was given, and the guard refuses updates
+/// it cannot check on a few samples; a game can prompt for this one ("try sounding sad").
+#[must_use]
+pub fn confirm_next(samples_per_emotion: &[usize; Emotion::COUNT]) -> Option<Emotion> {
+    let (index, &fewest) = samples_per_emotion
+        .iter()
+        .enumerate()
+        .min_by_key(|&(i, &n)| (n, i))?;
+    if fewest >= CONFIRM_EACH {
+        return None;
+    }
+    Emotion::from_index(index)
+}
+
 /// A player's data: confirmed samples, speech statistics, update history.
 #[derive(Debug, Clone, Default)]
 pub struct PlayerState {
@@ -240,6 +261,12 @@ impl PlayerModel {
         lock(&self.shared.outcomes).drain(..).collect()
     }
 
+    /// The emotion this player should confirm next ([`confirm_next`] of their samples).
+    #[must_use]
+    pub fn confirm_next(&self) -> Option<Emotion> {
+        confirm_next(&self.samples_per_emotion())
+    }
+
     /// Confirmed samples per emotion, in the order of [`Emotion::ALL`].
     #[must_use]
     pub fn samples_per_emotion(&self) -> [usize; Emotion::COUNT] {
@@ -389,5 +416,26 @@ pub(super) fn worker(shared: &Shared, jobs: &Receiver<Job>) {
         if stop {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_emotion_to_confirm_is_the_one_with_fewest_samples_until_each_has_two() {
+        assert_eq!(confirm_next(&[0; Emotion::COUNT]), Some(Emotion::ALL[0]));
+        let mut counts = [2; Emotion::COUNT];
+        assert_eq!(confirm_next(&counts), None, "every emotion has two");
+        counts[Emotion::Sad.index()] = 1;
+        counts[Emotion::Angry.index()] = 0;
+        assert_eq!(
+            confirm_next(&counts),
+            Some(Emotion::Angry),
+            "the fewest first"
+        );
+        counts[Emotion::Angry.index()] = 5;
+        assert_eq!(confirm_next(&counts), Some(Emotion::Sad));
     }
 }
