@@ -24,15 +24,67 @@ pub fn confirm_next(samples_per_emotion: &[usize; Emotion::COUNT]) -> Option<Emo
     Emotion::from_index(index)
 }
 
-/// A player's data: confirmed samples, speech statistics, update history.
+/// Confirmed samples a player's data keeps (updates use the newest
+/// [`AdaptConfig::max_samples`] of them). Past it, the emotion with the most samples loses its
+/// oldest: the newest of each emotion stay, and rare emotions are kept longest.
+pub const MAX_KEPT_SAMPLES: usize = 300;
+/// Confirmed samples that keep their 16 kHz audio (the newest), when the game keeps audio:
+/// the audio is twenty times the size of the features.
+pub const MAX_KEPT_AUDIO: usize = 20;
+/// Update records a player's data keeps (the newest).
+pub const MAX_KEPT_RECORDS: usize = 1000;
+
+/// A player's data: confirmed samples, speech statistics, update history. It stays within
+/// [`MAX_KEPT_SAMPLES`], [`MAX_KEPT_AUDIO`] and [`MAX_KEPT_RECORDS`] as it grows, so a year
+/// of play stays a few megabytes on disk.
 #[derive(Debug, Clone, Default)]
 pub struct PlayerState {
     /// Confirmed samples, oldest first (MFCC frames at 8 bits a value, as saved).
     pub samples: Vec<ConfirmedSample>,
     /// Statistics of all the player's speech (model-input steps), labelled or not.
     pub stats: Option<NormStats>,
-    /// Updates so far.
+    /// Updates so far (the newest [`MAX_KEPT_RECORDS`]).
     pub history: Vec<UpdateRecord>,
+}
+
+impl PlayerState {
+    /// Adds a confirmed sample, then drops what is over the caps: the oldest sample of the
+    /// emotion with the most (ties: the first in [`Emotion::ALL`]), and the audio of all but
+    /// the newest [`MAX_KEPT_AUDIO`] samples that have some.
+    pub fn add_sample(&mut self, sample: ConfirmedSample) {
+        self.samples.push(sample);
+        while self.samples.len() > MAX_KEPT_SAMPLES {
+            let mut counts = [0usize; Emotion::COUNT];
+            for s in &self.samples {
+                counts[s.emotion.index()] += 1;
+            }
+            let most = (0..Emotion::COUNT)
+                .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
+                .and_then(Emotion::from_index);
+            match self.samples.iter().position(|s| Some(s.emotion) == most) {
+                Some(oldest) => {
+                    self.samples.remove(oldest);
+                }
+                None => break,
+            }
+        }
+        let mut with_audio = 0;
+        for s in self.samples.iter_mut().rev() {
+            if s.audio.is_some() {
+                with_audio += 1;
+                if with_audio > MAX_KEPT_AUDIO {
+                    s.audio = None;
+                }
+            }
+        }
+    }
+
+    /// Adds an update record, dropping the oldest past [`MAX_KEPT_RECORDS`].
+    pub fn add_record(&mut self, record: UpdateRecord) {
+        self.history.push(record);
+        let over = self.history.len().saturating_sub(MAX_KEPT_RECORDS);
+        self.history.drain(..over);
+    }
 }
 
 pub(super) enum Job {
@@ -222,7 +274,7 @@ impl PlayerModel {
         intensity: Option<Intensity>,
     ) -> Result<(), AdaptError> {
         self.observe(&mfcc)?;
-        lock(&self.shared.state).samples.push(ConfirmedSample {
+        lock(&self.shared.state).add_sample(ConfirmedSample {
             features: QuantisedMatrix::encode(&mfcc),
             emotion,
             intensity,
@@ -405,7 +457,7 @@ pub(super) fn worker(shared: &Shared, jobs: &Receiver<Job>) {
         if let Some(head) = result.voice {
             *shared.voice.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(head));
         }
-        lock(&shared.state).history.push(result.record.clone());
+        lock(&shared.state).add_record(result.record.clone());
         lock(&shared.outcomes).push_back(result.record);
         {
             let (count, cv) = &shared.pending;
