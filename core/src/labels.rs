@@ -129,6 +129,105 @@ impl Emotion {
     }
 }
 
+/// Where an emotion sits on Russell's circumplex of affect (J. A. Russell, "A circumplex
+/// model of affect", J. Pers. Soc. Psychol. 39(6), 1980): valence along 0°, arousal along 90°,
+/// with the paper's eight directions pleasure 0°, excitement 45°, arousal 90°, distress 135°,
+/// displeasure 180°, depression 225°, sleepiness 270° and relaxation 315°. Each emotion is put
+/// on the unit circle at the direction nearest its meaning (our placement, not the paper's
+/// measurement): happy 22.5° (pleasure to excitement), surprised 90° (arousal), angry 112.5°
+/// (arousal to distress), fearful 135° (distress), disgust 157.5° (distress to displeasure),
+/// sad 225° (depression), calm 315° (relaxation); neutral at the centre.
+const CIRCUMPLEX_DEGREES: [Option<f32>; 8] = [
+    None,
+    Some(315.0),
+    Some(22.5),
+    Some(225.0),
+    Some(112.5),
+    Some(135.0),
+    Some(157.5),
+    Some(90.0),
+];
+
+impl Emotion {
+    /// `(arousal, valence)` on Russell's circumplex of affect (1980), each in `[-1, 1]`, at the
+    /// directions given in `labels.rs` with their source: angry, fearful and surprised high in
+    /// arousal, sad and calm low; happy pleasant; sad, angry, fearful and disgust unpleasant;
+    /// neutral `(0, 0)`.
+    #[must_use]
+    pub fn arousal_valence(self) -> (f32, f32) {
+        match CIRCUMPLEX_DEGREES[self.index()] {
+            Some(degrees) => {
+                let (sin, cos) = degrees.to_radians().sin_cos();
+                (sin, cos)
+            }
+            None => (0.0, 0.0),
+        }
+    }
+
+    /// The family it belongs to.
+    #[must_use]
+    pub fn family(self) -> EmotionFamily {
+        match self {
+            Emotion::Neutral | Emotion::Calm => EmotionFamily::Calm,
+            Emotion::Happy => EmotionFamily::Happy,
+            Emotion::Sad => EmotionFamily::Sad,
+            Emotion::Angry | Emotion::Disgust => EmotionFamily::Tense,
+            Emotion::Fearful => EmotionFamily::Afraid,
+            Emotion::Surprised => EmotionFamily::Surprised,
+        }
+    }
+}
+
+/// Emotions grouped for mechanics that need reliability more than nuance: the model confuses
+/// neutral with calm and angry with disgust far more often than across these groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmotionFamily {
+    /// Neutral and calm.
+    Calm,
+    /// Happy.
+    Happy,
+    /// Sad.
+    Sad,
+    /// Angry and disgust.
+    Tense,
+    /// Fearful.
+    Afraid,
+    /// Surprised.
+    Surprised,
+}
+
+label_enum!(EmotionFamily, "emotion family", "calm, happy, sad, tense, afraid, surprised", [
+    Calm => "calm",
+    Happy => "happy",
+    Sad => "sad",
+    Tense => "tense",
+    Afraid => "afraid",
+    Surprised => "surprised",
+]);
+
+impl EmotionFamily {
+    /// The emotions in this family.
+    #[must_use]
+    pub fn members(self) -> Vec<Emotion> {
+        Emotion::ALL
+            .into_iter()
+            .filter(|e| e.family() == self)
+            .collect()
+    }
+
+    /// Family probabilities from emotion probabilities (in [`Emotion::ALL`] order): each the
+    /// sum of its members'.
+    #[must_use]
+    pub fn probabilities(emotions: &[f32; Emotion::COUNT]) -> [f32; EmotionFamily::COUNT] {
+        let mut out = [0.0; EmotionFamily::COUNT];
+        for e in Emotion::ALL {
+            out[e.family().index()] += emotions[e.index()];
+        }
+        out
+    }
+}
+
 /// Emotional intensity. RAVDESS neutral clips are always [`Intensity::Normal`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -146,3 +245,52 @@ label_enum!(Intensity, "intensity", "normal, strong", [
 
 #[cfg(feature = "training")]
 pub(crate) use label_enum;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_circumplex_orders_the_emotions_as_the_literature_does() {
+        let av = |e: Emotion| e.arousal_valence();
+        for high in [Emotion::Angry, Emotion::Fearful, Emotion::Surprised] {
+            for low in [Emotion::Sad, Emotion::Calm, Emotion::Neutral] {
+                assert!(av(high).0 > av(low).0, "{high} above {low} in arousal");
+            }
+        }
+        assert!(av(Emotion::Sad).0 < 0.0 && av(Emotion::Calm).0 < 0.0);
+        assert!(av(Emotion::Happy).1 > 0.5);
+        for unpleasant in [
+            Emotion::Sad,
+            Emotion::Angry,
+            Emotion::Fearful,
+            Emotion::Disgust,
+        ] {
+            assert!(av(unpleasant).1 < 0.0, "{unpleasant} is unpleasant");
+        }
+        assert_eq!(av(Emotion::Neutral), (0.0, 0.0));
+        for e in Emotion::ALL {
+            let (a, v) = av(e);
+            assert!(
+                (-1.0..=1.0).contains(&a) && (-1.0..=1.0).contains(&v),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn families_cover_every_emotion_once_and_sum_their_probabilities() {
+        let members: usize = EmotionFamily::ALL.iter().map(|f| f.members().len()).sum();
+        assert_eq!(members, Emotion::COUNT);
+        assert_eq!(
+            EmotionFamily::Tense.members(),
+            vec![Emotion::Angry, Emotion::Disgust]
+        );
+        let p = [0.1, 0.2, 0.05, 0.05, 0.3, 0.1, 0.15, 0.05];
+        let f = EmotionFamily::probabilities(&p);
+        assert!((f[EmotionFamily::Calm.index()] - 0.3).abs() < 1e-6);
+        assert!((f[EmotionFamily::Tense.index()] - 0.45).abs() < 1e-6);
+        assert!((f.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert_eq!("tense".parse::<EmotionFamily>(), Ok(EmotionFamily::Tense));
+    }
+}

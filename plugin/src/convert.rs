@@ -15,6 +15,8 @@ impl From<Detection> for EmotionDetected {
     /// The message for a detection; its latency runs from the end of speech to now.
     fn from(d: Detection) -> Self {
         let p = &d.prediction;
+        let (arousal, valence) = p.arousal_valence();
+        let (family, family_confidence) = p.family();
         Self {
             utterance: d.utterance,
             player: d.player,
@@ -28,6 +30,12 @@ impl From<Detection> for EmotionDetected {
             mfcc: d.mfcc,
             latency_ms: d.ended_at.elapsed().as_secs_f64() * 1000.0,
             teach_score: p.teach_score(),
+            arousal,
+            valence,
+            family,
+            family_confidence,
+            // Set from the settings by the system that writes the message.
+            sure: true,
         }
     }
 }

@@ -108,7 +108,7 @@ pub mod prelude {
     };
     pub use voice_emotion::audio::capture::{Pace, ScriptFeed, ScriptedSource, SourceStatus};
     pub use voice_emotion::engine::{ConfirmRejection, ProfileLocation, ProfileNotice};
-    pub use voice_emotion::labels::{Emotion, Intensity};
+    pub use voice_emotion::labels::{Emotion, EmotionFamily, Intensity};
     pub use voice_emotion::player::PlayerId;
 }
 

@@ -6,7 +6,7 @@ use bevy::prelude::Message;
 use voice_emotion::audio::capture::SourceStatus;
 use voice_emotion::engine::{ConfirmRejection, ProfileNotice};
 use voice_emotion::features::FeatureMatrix;
-use voice_emotion::labels::{Emotion, Intensity};
+use voice_emotion::labels::{Emotion, EmotionFamily, Intensity};
 use voice_emotion::player::PlayerId;
 
 /// The player started speaking.
@@ -52,6 +52,21 @@ pub struct EmotionDetected {
     /// Milliseconds from the end of the utterance (as speech detection reported it) to this
     /// message being written.
     pub latency_ms: f64,
+    /// Expected arousal over the probabilities, `-1..=1` (calm, sad low; angry, fearful,
+    /// surprised high): see [`Emotion::arousal_valence`].
+    pub arousal: f32,
+    /// Expected valence over the probabilities, `-1..=1` (happy high; sad, angry, fearful,
+    /// disgust low).
+    pub valence: f32,
+    /// The most likely [`EmotionFamily`] (e.g. angry and disgust are both `Tense`): for
+    /// mechanics that need reliability more than nuance.
+    pub family: EmotionFamily,
+    /// Its probability (the sum of its members').
+    pub family_confidence: f32,
+    /// Whether [`confidence`](Self::confidence) reaches
+    /// [`VoiceEmotionSettings::sure_confidence`](crate::VoiceEmotionSettings::sure_confidence):
+    /// when `false`, no emotion is clear ("not sure").
+    pub sure: bool,
     /// How much confirming this utterance would teach the player's model, `0..=1`: its doubt,
     /// `1 - confidence`. [`ConfirmationPolicy`](crate::ConfirmationPolicy) asks only when it is
     /// high enough.

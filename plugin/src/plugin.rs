@@ -37,6 +37,7 @@ pub struct VoiceEmotionPlugin {
     /// Taken once, when the plugin is built (a source is not `Clone`; `build` has `&self`).
     input: Mutex<Option<VoiceInput>>,
     smoothing: f32,
+    sure_confidence: f32,
     engine: EngineConfig,
     buffer_samples: usize,
 }
@@ -51,6 +52,7 @@ impl Default for VoiceEmotionPlugin {
             },
             input: Mutex::new(Some(VoiceInput::default())),
             smoothing: VoiceEmotionSettings::DEFAULT_SMOOTHING,
+            sure_confidence: VoiceEmotionSettings::DEFAULT_SURE_CONFIDENCE,
             engine: EngineConfig::default(),
             buffer_samples: DEFAULT_BUFFER_SAMPLES,
         }
@@ -133,6 +135,14 @@ impl VoiceEmotionPlugin {
         self
     }
 
+    /// The confidence below which a detection is not [`EmotionDetected::sure`] (default 0.5;
+    /// also changeable at run time through [`VoiceEmotionSettings`]).
+    #[must_use]
+    pub fn with_sure_confidence(mut self, confidence: f32) -> Self {
+        self.sure_confidence = confidence;
+        self
+    }
+
     /// How much [`EmotionState`] holds on to earlier detections, `0..=0.99` (default 0.5).
     #[must_use]
     pub fn with_smoothing(mut self, smoothing: f32) -> Self {
@@ -169,6 +179,7 @@ impl VoiceEmotionPlugin {
             sensitivity: self.engine.vad.sensitivity,
             smoothing: self.smoothing,
             keep_confirmed_audio: self.engine.keep_audio,
+            sure_confidence: self.sure_confidence,
         }
     }
 }

@@ -99,6 +99,11 @@ mod tests {
             mfcc: Arc::new(FeatureMatrix::default()),
             latency_ms: 0.0,
             teach_score: 1.0 - confidence,
+            arousal: 0.0,
+            valence: 0.0,
+            family: Emotion::Sad.family(),
+            family_confidence: confidence,
+            sure: confidence >= 0.5,
         }
     }
 

@@ -7,7 +7,7 @@ use bevy::diagnostic::DiagnosticPath;
 use bevy::prelude::Resource;
 use voice_emotion::audio::capture::SourceStatus;
 use voice_emotion::engine::{EmotionSmoother, ProfileNotice};
-use voice_emotion::labels::{Emotion, Intensity};
+use voice_emotion::labels::{Emotion, EmotionFamily, Intensity};
 use voice_emotion::player::PlayerId;
 use voice_emotion::player::profile::UpdateRecord;
 
@@ -25,11 +25,17 @@ pub struct VoiceEmotionSettings {
     /// Whether confirmed utterances keep their audio in the player's profile (otherwise only
     /// their MFCC features).
     pub keep_confirmed_audio: bool,
+    /// A detection whose (calibrated) confidence is below this is [`EmotionDetected::sure`]
+    /// `false`: no emotion is clear, and mechanics should not act on it (default 0.5: right
+    /// about half the time or more, as the model's calibration is measured).
+    pub sure_confidence: f32,
 }
 
 impl VoiceEmotionSettings {
     /// [`Self::smoothing`]'s default.
     pub const DEFAULT_SMOOTHING: f32 = 0.5;
+    /// [`Self::sure_confidence`]'s default.
+    pub const DEFAULT_SURE_CONFIDENCE: f32 = 0.5;
 }
 
 /// The current emotion, smoothed over detections, and the latest detection.
@@ -92,6 +98,22 @@ impl EmotionState {
             .map_or([1.0 / Emotion::COUNT as f32; Emotion::COUNT], |p| {
                 p.probabilities
             })
+    }
+
+    /// The smoothed `(arousal, valence)`, each in `[-1, 1]` (`(0, 0)` before the first
+    /// detection): the circumplex position of the smoothed probabilities
+    /// ([`Emotion::arousal_valence`]).
+    #[must_use]
+    pub fn arousal_valence(&self) -> (f32, f32) {
+        self.smoother
+            .current()
+            .map_or((0.0, 0.0), |p| p.arousal_valence())
+    }
+
+    /// The smoothed emotion family and its probability (`None` before the first detection).
+    #[must_use]
+    pub fn family(&self) -> Option<(EmotionFamily, f32)> {
+        self.smoother.current().map(|p| p.family())
     }
 
     /// The smoothed intensity (`None` before the first detection).

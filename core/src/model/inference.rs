@@ -11,7 +11,7 @@ use burn::store::{BurnpackStore, ModuleSnapshot, SafetensorsStore};
 
 use crate::audio::AudioError;
 use crate::features::{FeatureError, FeatureMatrix};
-use crate::labels::{Emotion, Intensity};
+use crate::labels::{Emotion, EmotionFamily, Intensity};
 use crate::model::fast::{SharedScratch, steps_of};
 use crate::model::{EmotionModel, FastNetwork, FastNetworkError, Logits};
 use crate::model::{InputConfig, InputExtractor, NormStats, TrainingConfig};
@@ -109,6 +109,30 @@ impl Prediction {
     #[must_use]
     pub fn teach_score(&self) -> f32 {
         (1.0 - self.confidence).clamp(0.0, 1.0)
+    }
+
+    /// Expected `(arousal, valence)` over the emotion probabilities, each in `[-1, 1]`
+    /// ([`Emotion::arousal_valence`]): continuous values that move smoothly between classes.
+    #[must_use]
+    pub fn arousal_valence(&self) -> (f32, f32) {
+        Emotion::ALL
+            .iter()
+            .zip(&self.probabilities)
+            .fold((0.0, 0.0), |(a, v), (e, p)| {
+                let (ea, ev) = e.arousal_valence();
+                (a + p * ea, v + p * ev)
+            })
+    }
+
+    /// The most likely [`EmotionFamily`] and its probability (the sum of its members').
+    #[must_use]
+    pub fn family(&self) -> (EmotionFamily, f32) {
+        let p = EmotionFamily::probabilities(&self.probabilities);
+        EmotionFamily::ALL
+            .into_iter()
+            .map(|f| (f, p[f.index()]))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or((EmotionFamily::Calm, 0.0))
     }
 
     /// A prediction from emotion and intensity probabilities.
