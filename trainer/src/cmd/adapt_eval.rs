@@ -285,6 +285,23 @@ fn accuracy(
     hits as f64 / test.len().max(1) as f64
 }
 
+/// Family accuracy (`EmotionFamily`) of `voice` and `stats` on `test`.
+fn family_accuracy(
+    adapter: &Adapter,
+    voice: Option<&VoiceHead>,
+    stats: &NormStats,
+    test: &[(FeatureMatrix, Sample)],
+) -> f64 {
+    let mfcc: Vec<&FeatureMatrix> = test.iter().map(|(m, _)| m).collect();
+    let predictions = adapter.classify(voice, &mfcc, stats);
+    let hits = predictions
+        .iter()
+        .zip(test)
+        .filter(|(p, (_, s))| p.family().0 == s.emotion.family())
+        .count();
+    hits as f64 / test.len().max(1) as f64
+}
+
 /// Runs the subcommand.
 pub fn run(args: &Args) -> CmdResult {
     if !(0.0..=1.0).contains(&args.wrong_labels) {
@@ -326,6 +343,7 @@ pub fn run(args: &Args) -> CmdResult {
     };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
     let (mut cold_sum, mut stats_sum, mut adapted_sum) = (0.0, 0.0, 0.0);
+    let mut family_sums = (0.0, 0.0);
     let mut curves: Vec<(String, Vec<f64>)> = Vec::new();
     let mut update_seconds = Vec::new();
     println!(
@@ -496,6 +514,13 @@ pub fn run(args: &Args) -> CmdResult {
             cold_sum += cold;
             stats_sum += stats_only;
             adapted_sum += adapted;
+            family_sums.0 += family_accuracy(&adapter, None, &global, &speaker.test);
+            family_sums.1 += family_accuracy(
+                &adapter,
+                player.voice_head().as_deref(),
+                &player.stats(),
+                &speaker.test,
+            );
             curves.push((speaker.name.clone(), curve));
         }
     }
@@ -515,6 +540,11 @@ pub fn run(args: &Args) -> CmdResult {
             max
         );
     }
+    println!(
+        "family accuracy (calm, happy, sad, tense, afraid, surprised): cold {:.4}, adapted {:.4}",
+        family_sums.0 / k,
+        family_sums.1 / k
+    );
     print_learning_curve(&curves);
     write_plot(&args.plot, &curves, args.wrong_labels)?;
     println!("learning curve: {}", args.plot.display());

@@ -229,6 +229,16 @@ pub fn run(args: &Args) -> CmdResult {
     } else {
         println!("\nintensity accuracy: n/a (no clip has an intensity label)");
     }
+    let family_right = evaluation
+        .predictions
+        .iter()
+        .zip(&data)
+        .filter(|(p, e)| p.family().0 == e.emotion.family())
+        .count();
+    println!(
+        "family accuracy: {:.4} (calm = neutral + calm, happy, sad, tense = angry + disgust, afraid, surprised)",
+        family_right as f64 / data.len().max(1) as f64
+    );
     let (class, share) = evaluation.confusion.largest_share();
     println!("largest class share: {share:.3} ({class})");
     println!(
