@@ -12,7 +12,7 @@ mod profiles;
 
 use std::path::Path;
 
-use hostile::{FLOAT, PCM, raw_wav, tone, wav};
+use hostile::{FLOAT, PCM, raw_wav, riff, tone, wav};
 use voice_emotion::player::profile::encode_profile;
 
 fn main() {
@@ -147,21 +147,4 @@ fn main() {
         payload.extend_from_slice(&file[voice_emotion::player::profile::HEADER_LEN..]);
         write("profile", &format!("{name}-payload"), &payload);
     }
-}
-
-/// A RIFF/WAVE file of these chunks, each followed by a pad byte when its size is odd.
-fn riff(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
-    let mut body = b"WAVE".to_vec();
-    for (id, data) in chunks {
-        body.extend_from_slice(*id);
-        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        body.extend_from_slice(data);
-        if data.len() % 2 == 1 {
-            body.push(0);
-        }
-    }
-    let mut b = b"RIFF".to_vec();
-    b.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    b.extend_from_slice(&body);
-    b
 }

@@ -5,8 +5,13 @@
 //! encoders (`core/tests/fixtures/formats/`, written by `scripts/make-format-fixtures`). Cut
 //! and corrupted copies of those give a result or a typed error naming the file, never a panic.
 
+#[path = "common/hostile.rs"]
+mod hostile;
+
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+
+use hostile::riff;
 
 use voice_emotion::audio::{
     AudioError, AudioInfo, Encoding, decode_audio, has_audio_extension, load_clip, read_audio,
@@ -20,24 +25,6 @@ fn decode(bytes: &[u8]) -> Result<(Vec<f32>, AudioInfo), AudioError> {
         60.0,
     )
     .map(|(audio, info)| (audio.samples, info))
-}
-
-/// A RIFF/WAVE file of these chunks, each followed by a pad byte when its size is odd (as RIFF
-/// requires; the size field does not count the pad).
-fn riff(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
-    let mut body = b"WAVE".to_vec();
-    for (id, data) in chunks {
-        body.extend_from_slice(*id);
-        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        body.extend_from_slice(data);
-        if data.len() % 2 == 1 {
-            body.push(0);
-        }
-    }
-    let mut b = b"RIFF".to_vec();
-    b.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    b.extend_from_slice(&body);
-    b
 }
 
 /// A `fmt ` chunk: the 16 common bytes, then `extra` (a `cbSize` and what follows, if any).

@@ -477,3 +477,21 @@ pub fn unreadable_for_anyone() -> Case {
         slow: false,
     }
 }
+
+/// A RIFF/WAVE file of these chunks, each followed by a pad byte when its size is odd (as RIFF
+/// requires; the size field does not count the pad).
+pub fn riff(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+    let mut body = b"WAVE".to_vec();
+    for (id, data) in chunks {
+        body.extend_from_slice(*id);
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            body.push(0);
+        }
+    }
+    let mut b = b"RIFF".to_vec();
+    b.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    b.extend_from_slice(&body);
+    b
+}

@@ -269,37 +269,32 @@ fn print_learning_curve(curves: &[(String, Vec<f64>)]) {
     }
 }
 
+/// Accuracy of `voice` and `stats` on `test`: over the 8 emotions, and over their families.
+fn accuracies(
+    adapter: &Adapter,
+    voice: Option<&VoiceHead>,
+    stats: &NormStats,
+    test: &[(FeatureMatrix, Sample)],
+) -> (f64, f64) {
+    let mfcc: Vec<&FeatureMatrix> = test.iter().map(|(m, _)| m).collect();
+    let predictions = adapter.classify(voice, &mfcc, stats);
+    let (mut hits, mut family_hits) = (0usize, 0usize);
+    for (p, (_, s)) in predictions.iter().zip(test) {
+        hits += usize::from(p.emotion == s.emotion);
+        family_hits += usize::from(p.family().0 == s.emotion.family());
+    }
+    let n = test.len().max(1) as f64;
+    (hits as f64 / n, family_hits as f64 / n)
+}
+
+/// Accuracy over the 8 emotions of `voice` and `stats` on `test`.
 fn accuracy(
     adapter: &Adapter,
     voice: Option<&VoiceHead>,
     stats: &NormStats,
     test: &[(FeatureMatrix, Sample)],
 ) -> f64 {
-    let mfcc: Vec<&FeatureMatrix> = test.iter().map(|(m, _)| m).collect();
-    let predictions = adapter.classify(voice, &mfcc, stats);
-    let hits = predictions
-        .iter()
-        .zip(test)
-        .filter(|(p, (_, s))| p.emotion == s.emotion)
-        .count();
-    hits as f64 / test.len().max(1) as f64
-}
-
-/// Family accuracy (`EmotionFamily`) of `voice` and `stats` on `test`.
-fn family_accuracy(
-    adapter: &Adapter,
-    voice: Option<&VoiceHead>,
-    stats: &NormStats,
-    test: &[(FeatureMatrix, Sample)],
-) -> f64 {
-    let mfcc: Vec<&FeatureMatrix> = test.iter().map(|(m, _)| m).collect();
-    let predictions = adapter.classify(voice, &mfcc, stats);
-    let hits = predictions
-        .iter()
-        .zip(test)
-        .filter(|(p, (_, s))| p.family().0 == s.emotion.family())
-        .count();
-    hits as f64 / test.len().max(1) as f64
+    accuracies(adapter, voice, stats, test).0
 }
 
 /// Runs the subcommand.
@@ -514,13 +509,14 @@ pub fn run(args: &Args) -> CmdResult {
             cold_sum += cold;
             stats_sum += stats_only;
             adapted_sum += adapted;
-            family_sums.0 += family_accuracy(&adapter, None, &global, &speaker.test);
-            family_sums.1 += family_accuracy(
+            family_sums.0 += accuracies(&adapter, None, &global, &speaker.test).1;
+            family_sums.1 += accuracies(
                 &adapter,
                 player.voice_head().as_deref(),
                 &player.stats(),
                 &speaker.test,
-            );
+            )
+            .1;
             curves.push((speaker.name.clone(), curve));
         }
     }
