@@ -24,6 +24,11 @@ pub enum Feedback {
         /// What was heard.
         heard: Emotion,
     },
+    /// The detection was not sure (`EmotionDetected::sure`): the gate does nothing.
+    NotSure {
+        /// The most likely emotion.
+        heard: Emotion,
+    },
 }
 
 /// The run through the gates.
@@ -81,11 +86,20 @@ impl GateRun {
         self.gates[self.current % self.gates.len()]
     }
 
-    /// Takes a detection: opens the gate when it matches.
+    /// Takes a detection the engine was not sure of: nothing opens, the streak stands.
+    pub fn not_sure(&mut self, heard: Emotion) -> Feedback {
+        self.heard += 1;
+        let feedback = Feedback::NotSure { heard };
+        self.feedback = Some(feedback.clone());
+        feedback
+    }
+
+    /// Takes a sure detection: opens the gate when it is of the gate's emotion family (angry
+    /// opens a disgust gate, calm a neutral one: the families the model tells apart reliably).
     pub fn hear(&mut self, emotion: Emotion, confidence: f32) -> Feedback {
         self.heard += 1;
         let wanted = self.wanted();
-        let feedback = if emotion == wanted {
+        let feedback = if emotion.family() == wanted.family() {
             self.streak += 1;
             self.opened += 1;
             let points = 10 + 5 * (self.streak - 1) + (confidence * 10.0).round() as u32;
@@ -141,7 +155,11 @@ pub fn hear_detections(
 ) {
     for d in detected.read() {
         if playing.0 {
-            run.hear(d.emotion, d.confidence);
+            if d.sure {
+                run.hear(d.emotion, d.confidence);
+            } else {
+                run.not_sure(d.emotion);
+            }
             if policy.should_ask(d, time.elapsed_secs_f64()) {
                 pending.0 = Some((d.utterance, d.emotion));
             }
@@ -244,7 +262,7 @@ mod tests {
         let first = run.wanted();
         let wrong = Emotion::ALL
             .into_iter()
-            .find(|&e| e != first)
+            .find(|&e| e.family() != first.family())
             .unwrap_or(Emotion::Neutral);
         assert_eq!(
             run.hear(wrong, 0.9),
@@ -261,11 +279,14 @@ mod tests {
                 points: 15
             }
         );
+        assert_eq!(run.not_sure(wrong), Feedback::NotSure { heard: wrong });
         let second = run.wanted();
-        run.hear(second, 0.0);
+        // Any emotion of the gate's family opens it.
+        let kin = second.family().members()[second.family().members().len() - 1];
+        run.hear(kin, 0.0);
         assert_eq!(
             (run.opened, run.score, run.streak, run.heard),
-            (2, 30, 2, 3)
+            (2, 30, 2, 4)
         );
     }
 }

@@ -63,6 +63,12 @@ fn play_ui(
                     name(*wanted)
                 ));
             }
+            Some(Feedback::NotSure { heard }) => {
+                ui.label(format!(
+                    "Not sure: maybe {}? Say it again, with feeling.",
+                    name(*heard)
+                ));
+            }
             None => {
                 ui.label("Speak with the gate's emotion to open it.");
             }
