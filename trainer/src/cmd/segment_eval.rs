@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use voice_emotion::audio::{SAMPLE_RATE, load_clip};
+use voice_emotion::audio::{SAMPLE_RATE, load_clip, resample};
 use voice_emotion::engine::EngineConfig;
 use voice_emotion::model::{EmotionClassifier, default_device};
 use voice_emotion::speech::{Detector, SegmentEvent, Segmenter, VadConfig, trim_silence};
@@ -68,8 +68,12 @@ pub struct Args {
     /// Skip emotion classification.
     #[arg(long)]
     pub no_emotions: bool,
+    /// The microphone's sample rate: the stream is resampled to it and detected there, as
+    /// the engine detects at the device's rate (scores stay in 16 kHz samples).
+    #[arg(long, default_value_t = SAMPLE_RATE)]
+    pub rate: u32,
     /// Also print, per condition, percentiles of the spectral detector's frame scores inside
-    /// and outside the utterances (for choosing `spectral_threshold_db`).
+    /// and outside the utterances (for choosing `spectral_threshold_db`; at 16 kHz only).
     #[arg(long)]
     pub score_stats: bool,
     /// Write the first noise's stream at the first SNR to this WAV file (16 kHz), with its
@@ -94,18 +98,28 @@ fn parse_detector(name: &str) -> Result<Detector, String> {
 /// A detected utterance: its speech span and the audio the engine would classify.
 type Found = (Range<usize>, Vec<f32>);
 
-/// Detected utterances: speech spans and the audio the engine would classify. With `scores`,
-/// every frame's spectral score is appended to it.
+/// Detected utterances in 16 kHz `samples`, heard at `rate` as a microphone at that rate
+/// would give them (the stream is resampled first): speech spans in 16 kHz samples and the
+/// 16 kHz audio the engine would classify. With `scores`, every frame's spectral score is
+/// appended to it.
 fn detect(
     config: &VadConfig,
     samples: &[f32],
+    rate: u32,
     mut scores: Option<&mut Vec<f32>>,
 ) -> Result<Vec<Found>, String> {
-    let mut segmenter = Segmenter::new(config.clone(), SAMPLE_RATE).map_err(|e| e.to_string())?;
+    let at_rate;
+    let samples = if rate == SAMPLE_RATE {
+        samples
+    } else {
+        at_rate = resample(samples, SAMPLE_RATE, rate).map_err(|e| e.to_string())?;
+        &at_rate
+    };
+    let mut segmenter = Segmenter::new(config.clone(), rate).map_err(|e| e.to_string())?;
     let mut events = Vec::new();
     let block = match scores {
-        Some(_) => config.frame_samples(SAMPLE_RATE),
-        None => 1600,
+        Some(_) => config.frame_samples(rate),
+        None => rate as usize / 10,
     };
     for block in samples.chunks(block) {
         segmenter.push(block, &mut events);
@@ -114,16 +128,25 @@ fn detect(
         }
     }
     segmenter.flush(&mut events);
-    Ok(events
+    let to_16k = |i: u64| (i as f64 * f64::from(SAMPLE_RATE) / f64::from(rate)).round() as usize;
+    events
         .into_iter()
         .filter_map(|e| match e {
-            SegmentEvent::SpeechEnded { utterance } => Some((
-                utterance.speech_start_sample as usize..utterance.speech_end_sample as usize,
-                utterance.samples,
-            )),
+            SegmentEvent::SpeechEnded { utterance } => Some(utterance),
             _ => None,
         })
-        .collect())
+        .map(|u| {
+            let audio = if rate == SAMPLE_RATE {
+                u.samples
+            } else {
+                resample(&u.samples, rate, SAMPLE_RATE).map_err(|e| e.to_string())?
+            };
+            Ok((
+                to_16k(u.speech_start_sample)..to_16k(u.speech_end_sample),
+                audio,
+            ))
+        })
+        .collect()
 }
 
 fn print_score_stats(
@@ -295,8 +318,14 @@ pub fn run(args: &Args) -> CmdResult {
                     ..base.clone()
                 };
                 let mut frame_scores = Vec::new();
-                let want_scores = args.score_stats && detector == Detector::Spectral;
-                let found = detect(&config, &noisy, want_scores.then_some(&mut frame_scores))?;
+                let want_scores =
+                    args.score_stats && detector == Detector::Spectral && args.rate == SAMPLE_RATE;
+                let found = detect(
+                    &config,
+                    &noisy,
+                    args.rate,
+                    want_scores.then_some(&mut frame_scores),
+                )?;
                 if want_scores {
                     print_score_stats(kind, snr, &frame_scores, &stream.truth, &config);
                 }
@@ -375,7 +404,7 @@ pub fn run(args: &Args) -> CmdResult {
                     detector,
                     ..base.clone()
                 };
-                cells.push(detect(&config, &noise, None)?.len().to_string());
+                cells.push(detect(&config, &noise, args.rate, None)?.len().to_string());
             }
             println!("| {kind} | {} |", cells.join(" | "));
         }
