@@ -11,9 +11,10 @@ use voice_emotion::player::profile::UpdateRecord;
 use crate::messages::{EmotionDetected, PlayerChanged, PlayerModelUpdated, UpdateOutcome};
 use crate::resources::{ActivePlayer, KnownPlayers};
 
-impl From<Detection> for EmotionDetected {
-    /// The message for a detection; its latency runs from the end of speech to now.
-    fn from(d: Detection) -> Self {
+impl EmotionDetected {
+    /// The message for a detection, [`sure`](Self::sure) when its confidence reaches
+    /// `sure_confidence`; its latency runs from the end of speech to now.
+    pub(crate) fn new(d: Detection, sure_confidence: f32) -> Self {
         let p = &d.prediction;
         let (arousal, valence) = p.arousal_valence();
         let (family, family_confidence) = p.family();
@@ -34,8 +35,7 @@ impl From<Detection> for EmotionDetected {
             valence,
             family,
             family_confidence,
-            // Set from the settings by the system that writes the message.
-            sure: true,
+            sure: p.confidence >= sure_confidence,
         }
     }
 }
@@ -186,7 +186,7 @@ mod tests {
                 n_features: 40,
             }),
         };
-        let m = EmotionDetected::from(d);
+        let m = EmotionDetected::new(d, 0.7);
         assert_eq!((m.utterance, m.player.as_str()), (7, "ana"));
         assert_eq!((m.emotion, m.confidence), (Emotion::Sad, 0.65));
         assert_eq!(
@@ -195,6 +195,8 @@ mod tests {
         );
         assert!(m.adapted && m.latency_ms >= 20.0, "{}", m.latency_ms);
         assert_eq!(m.mfcc.n_features, 40);
+        assert!(!m.sure, "0.65 is below the 0.7 asked for");
+        assert_eq!(m.family, voice_emotion::labels::EmotionFamily::Sad);
     }
 
     #[test]

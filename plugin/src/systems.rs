@@ -137,8 +137,7 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
         }
         EngineEvent::Detected(d) => {
             let inference_ms = d.processing.as_secs_f64() * 1000.0;
-            let mut message = EmotionDetected::from(d);
-            message.sure = message.confidence >= state.settings.sure_confidence;
+            let message = EmotionDetected::new(d, state.settings.sure_confidence);
             let latency_ms = message.latency_ms;
             let smoothing = state.settings.smoothing;
             state.emotion.add(&message, smoothing);

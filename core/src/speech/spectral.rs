@@ -271,12 +271,6 @@ impl SpectralScorer {
             }
         }
     }
-
-    /// The noise estimates in dB (power per bin), one per band.
-    #[must_use]
-    pub fn noise_db(&self) -> Vec<f32> {
-        self.noise.iter().map(|n| 10.0 * n.log10()).collect()
-    }
 }
 
 #[cfg(test)]
