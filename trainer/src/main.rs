@@ -44,6 +44,9 @@ enum Command {
     /// Measure speech detection: streams of utterances under room noises at several SNRs,
     /// scored against the clean-speech boundaries, and each noise alone.
     SegmentEval(cmd::segment_eval::Args),
+    /// Train the learned speech detector on noisy streams of RAVDESS speech; writes its
+    /// weights (JSON).
+    TrainDetector(cmd::train_detector::Args),
     /// Run a recording through the engine's live path as if it were the microphone: one line
     /// per detected utterance, then `detections: N`.
     Stream(cmd::stream::Args),
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::ExportReference(args) => cmd::export_reference::run(&args),
         Command::SegmentEval(args) => cmd::segment_eval::run(&args),
         Command::Stream(args) => cmd::stream::run(&args),
+        Command::TrainDetector(args) => cmd::train_detector::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,13 +25,16 @@
 //! detector and `trim_silence`), `spectral.rs` (the band-by-band frame scorer). May import [`crate::audio`].
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 mod config;
+mod learned;
 mod segmenter;
 mod spectral;
 pub use config::*;
+pub use learned::*;
 pub use segmenter::*;
 pub use spectral::*;
 

@@ -109,6 +109,34 @@ pub const EXTEND_FRACTION: f32 = 0.35;
 /// from the utterance.
 pub const EXTEND_SMOOTHING: usize = 4;
 
+/// [`Detector::Learned`]: frames next to an utterance whose smoothed logit is above the
+/// threshold minus this are speech too. 0 measured best on validation actors 19-20 (`trainer
+/// segment-eval`: margins of 1 and 2 moved ends later by 30 to 140 ms in pink noise).
+pub const LEARNED_EXTEND_MARGIN: f32 = 0.0;
+
+/// A frame scorer: [`Detector::Spectral`]'s or [`Detector::Learned`]'s.
+#[derive(Debug, Clone)]
+pub(super) enum FrameScorer {
+    Spectral(Box<SpectralScorer>),
+    Learned(Box<LearnedScorer>),
+}
+
+impl FrameScorer {
+    fn score(&mut self, frame: &[f32]) -> f32 {
+        match self {
+            FrameScorer::Spectral(s) => s.score(frame),
+            FrameScorer::Learned(s) => s.score(frame),
+        }
+    }
+
+    fn reset(&mut self) {
+        match self {
+            FrameScorer::Spectral(s) => s.reset(),
+            FrameScorer::Learned(s) => s.reset(),
+        }
+    }
+}
+
 /// Settings derived from a validated config at one sample rate.
 #[derive(Debug, Clone)]
 pub(super) struct Params {
@@ -121,7 +149,10 @@ pub(super) struct Params {
     pub(super) max_len: usize,
     pub(super) threshold_db: f32,
     pub(super) abs_floor_db: f32,
-    pub(super) spectral_threshold_db: f32,
+    /// [`Detector::Spectral`] and [`Detector::Learned`]: a frame scoring above this is speech.
+    pub(super) score_threshold: f32,
+    /// Frames next to an utterance scoring above this are speech too.
+    pub(super) extend_threshold: f32,
     pub(super) rise_per_frame_db: f32,
 }
 
@@ -144,9 +175,12 @@ impl Params {
             max_len: ms_to_samples(config.max_utterance_ms, sample_rate),
             threshold_db,
             abs_floor_db,
-            spectral_threshold_db: config.effective_spectral_threshold(),
+            score_threshold: 0.0,
+            extend_threshold: 0.0,
             rise_per_frame_db: config.noise_rise_db_per_s * frame_len as f32 / sample_rate as f32,
         };
+        let mut params = params;
+        params.set_thresholds(config);
         if params.max_len <= params.history_len() {
             return Err(VadError::MaxTooShort {
                 max_utterance_ms: config.max_utterance_ms,
@@ -171,9 +205,19 @@ impl Params {
         (self.onset_frames + self.hangover_frames) as usize + self.pre_roll / self.frame_len + 2
     }
 
-    /// [`Detector::Spectral`]: frames next to an utterance scoring above this are speech too.
-    pub(super) fn extend_threshold_db(&self) -> f32 {
-        self.spectral_threshold_db * EXTEND_FRACTION
+    /// The frame-score thresholds of `config`'s detector at its sensitivity.
+    pub(super) fn set_thresholds(&mut self, config: &VadConfig) {
+        (self.score_threshold, self.extend_threshold) = match config.detector {
+            Detector::Spectral => {
+                let t = config.effective_spectral_threshold();
+                (t, t * EXTEND_FRACTION)
+            }
+            Detector::Learned => {
+                let t = config.effective_learned_threshold();
+                (t, t - LEARNED_EXTEND_MARGIN)
+            }
+            Detector::Energy => (0.0, 0.0),
+        };
     }
 }
 
@@ -255,10 +299,11 @@ pub struct Segmenter {
     pub(super) frame_sum: f64,
     pub(super) frame_sum_sq: f64,
     pub(super) noise_floor_db: Option<f32>,
-    /// [`Detector::Spectral`]'s scorer, the samples of the frame being filled, and the scores
-    /// of the frames that may still move an utterance's boundaries.
-    pub(super) spectral: Option<(SpectralScorer, Vec<f32>, Ring)>,
-    /// The last frame's [`SpectralScorer::score`] (0 with [`Detector::Energy`]).
+    /// [`Detector::Spectral`]'s or [`Detector::Learned`]'s scorer, the samples of the frame
+    /// being filled, and the scores of the frames that may still move an utterance's
+    /// boundaries.
+    pub(super) spectral: Option<(FrameScorer, Vec<f32>, Ring)>,
+    /// The last frame's score (0 with [`Detector::Energy`]).
     pub(super) last_score: f32,
     /// Consecutive speech frames while idle.
     pub(super) onset_run: u32,
@@ -279,10 +324,36 @@ impl Segmenter {
     /// [`VadError`] when `config` does not [validate](VadConfig::validate) or the rate is
     /// outside [`MIN_SAMPLE_RATE`]`..=`[`MAX_SAMPLE_RATE`].
     pub fn new(config: VadConfig, sample_rate: u32) -> Result<Self, VadError> {
+        Self::with_detector_net(config, sample_rate, DetectorNet::builtin())
+    }
+
+    /// A segmenter whose [`Detector::Learned`] runs `net` (e.g. one trained on a studio's own
+    /// speech by `trainer train-detector`) instead of [`DetectorNet::builtin`]; other
+    /// detectors ignore it.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_detector_net(
+        config: VadConfig,
+        sample_rate: u32,
+        net: Arc<DetectorNet>,
+    ) -> Result<Self, VadError> {
         let params = Params::new(&config, sample_rate)?;
-        let spectral = (config.detector == Detector::Spectral).then(|| {
+        let scorer = match config.detector {
+            Detector::Spectral => Some(FrameScorer::Spectral(Box::new(SpectralScorer::new(
+                params.frame_len,
+                sample_rate,
+            )))),
+            Detector::Learned => Some(FrameScorer::Learned(Box::new(LearnedScorer::new(
+                net,
+                params.frame_len,
+                sample_rate,
+            )))),
+            Detector::Energy => None,
+        };
+        let spectral = scorer.map(|scorer| {
             (
-                SpectralScorer::new(params.frame_len, sample_rate),
+                scorer,
                 Vec::with_capacity(params.frame_len),
                 Ring::new(params.boundary_frames()),
             )
@@ -339,10 +410,11 @@ impl Segmenter {
         self.noise_floor_db
     }
 
-    /// The last frame's spectral score: the mean level of its bands above their noise
-    /// estimates in dB (always 0 with [`Detector::Energy`]).
+    /// The last frame's score: with [`Detector::Spectral`] the mean level of its bands above
+    /// their noise estimates in dB, with [`Detector::Learned`] the network's logit, always 0
+    /// with [`Detector::Energy`].
     #[must_use]
-    pub fn last_spectral_score(&self) -> f32 {
+    pub fn last_frame_score(&self) -> f32 {
         self.last_score
     }
 
@@ -357,7 +429,7 @@ impl Segmenter {
         let (threshold_db, abs_floor_db) = self.config.effective_thresholds();
         self.params.threshold_db = threshold_db;
         self.params.abs_floor_db = abs_floor_db;
-        self.params.spectral_threshold_db = self.config.effective_spectral_threshold();
+        self.params.set_thresholds(&self.config);
         Ok(())
     }
 
@@ -439,7 +511,7 @@ impl Segmenter {
             Some((scorer, frame, scores)) => {
                 self.last_score = scorer.score(frame);
                 scores.push(self.last_score);
-                self.last_score > p.spectral_threshold_db && level > p.abs_floor_db
+                self.last_score > p.score_threshold && level > p.abs_floor_db
             }
             None => level > floor + p.threshold_db && level > p.abs_floor_db,
         };
@@ -480,7 +552,7 @@ impl Segmenter {
         let Some((_, _, scores)) = &self.spectral else {
             return 0;
         };
-        let low = self.params.extend_threshold_db();
+        let low = self.params.extend_threshold;
         // The mean score of the frame and the next ones away from the utterance: steadier
         // than one frame's, and never lifted by the utterance's own frames.
         let smoothed = |k: usize| {

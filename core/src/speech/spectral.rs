@@ -77,6 +77,8 @@ pub struct SpectralScorer {
     scratch: Vec<Complex<f32>>,
     bands: Vec<Range<usize>>,
     power: Vec<f32>,
+    /// The last frame's level above the noise estimate per band, in dB (clamped).
+    excess_db: Vec<f32>,
     smoothed: Vec<f32>,
     noise: Vec<f32>,
     /// `history_frames` rows of `bands.len()` smoothed powers (a ring).
@@ -101,9 +103,25 @@ impl fmt::Debug for SpectralScorer {
 }
 
 impl SpectralScorer {
-    /// A scorer for frames of `hop` samples at `sample_rate` Hz (both at least 1).
+    /// A scorer for frames of `hop` samples at `sample_rate` Hz (both at least 1), with
+    /// [`SPECTRAL_BANDS`] bands from [`LOWEST_BAND_HZ`] to [`HIGHEST_BAND_HZ`].
     #[must_use]
     pub fn new(hop: usize, sample_rate: u32) -> Self {
+        Self::with_bands(
+            hop,
+            sample_rate,
+            SPECTRAL_BANDS,
+            LOWEST_BAND_HZ..HIGHEST_BAND_HZ,
+        )
+    }
+
+    /// A scorer with `n_bands` bands (at least 1) spaced evenly on the mel scale over
+    /// `range` Hz, whose top is lowered to 45% of the sample rate where that is lower. At low
+    /// rates narrow bands may merge, so [`band_powers`](Self::band_powers) can be shorter.
+    #[must_use]
+    pub fn with_bands(hop: usize, sample_rate: u32, n_bands: usize, range: Range<f32>) -> Self {
+        let n_bands = n_bands.max(1);
+        let lowest = range.start.max(1.0);
         let hop = hop.max(1);
         let win_len = WINDOW_HOPS * hop;
         let fft_len = win_len.next_power_of_two().max(16);
@@ -118,16 +136,16 @@ impl SpectralScorer {
         let scratch = fft.make_scratch_vec();
         let rate = sample_rate.max(1) as f32;
         let bin_hz = rate / fft_len as f32;
-        let top = HIGHEST_BAND_HZ.min(0.45 * rate).max(LOWEST_BAND_HZ + 1.0);
-        let (lo_mel, hi_mel) = (hz_to_mel(LOWEST_BAND_HZ), hz_to_mel(top));
-        let edges: Vec<usize> = (0..=SPECTRAL_BANDS)
+        let top = range.end.min(0.45 * rate).max(lowest + 1.0);
+        let (lo_mel, hi_mel) = (hz_to_mel(lowest), hz_to_mel(top));
+        let edges: Vec<usize> = (0..=n_bands)
             .map(|b| {
-                let mel = lo_mel + (hi_mel - lo_mel) * b as f32 / SPECTRAL_BANDS as f32;
+                let mel = lo_mel + (hi_mel - lo_mel) * b as f32 / n_bands as f32;
                 ((mel_to_hz(mel) / bin_hz).round() as usize).min(spectrum.len() - 1)
             })
             .collect();
         // Every band gets at least one bin of its own.
-        let mut bands = Vec::with_capacity(SPECTRAL_BANDS);
+        let mut bands = Vec::with_capacity(n_bands);
         let mut start = edges[0].max(1);
         for &edge in &edges[1..] {
             let end = edge.max(start + 1).min(spectrum.len());
@@ -149,6 +167,7 @@ impl SpectralScorer {
             scratch,
             bands,
             power: vec![0.0; n_bands],
+            excess_db: vec![0.0; n_bands],
             smoothed: vec![0.0; n_bands],
             noise: vec![0.0; n_bands],
             history: vec![0.0; history_frames * n_bands],
@@ -164,6 +183,19 @@ impl SpectralScorer {
     #[must_use]
     pub fn hop(&self) -> usize {
         self.hop
+    }
+
+    /// The bands' power in the last scored frame (arbitrary units, the same for every band).
+    #[must_use]
+    pub fn band_powers(&self) -> &[f32] {
+        &self.power
+    }
+
+    /// The bands' level above their noise estimates in the last scored frame, in dB, within
+    /// `-`[`BAND_SNR_CAP_DB`]`..=`[`BAND_SNR_CAP_DB`] (the score clamps these at 0).
+    #[must_use]
+    pub fn band_excess_db(&self) -> &[f32] {
+        &self.excess_db
     }
 
     /// Forgets the signal (noise estimates included).
@@ -213,20 +245,16 @@ impl SpectralScorer {
             self.noise.copy_from_slice(&self.power);
         }
         self.frames += 1;
-        let score = self
-            .power
-            .iter()
-            .zip(&self.noise)
-            .map(|(p, n)| {
-                let ratio = p / n;
-                if ratio.is_nan() {
-                    0.0
-                } else {
-                    (10.0 * ratio.log10()).clamp(0.0, BAND_SNR_CAP_DB)
-                }
-            })
-            .sum::<f32>()
-            / self.power.len().max(1) as f32;
+        for ((e, p), n) in self.excess_db.iter_mut().zip(&self.power).zip(&self.noise) {
+            let ratio = p / n;
+            *e = if ratio.is_nan() {
+                0.0
+            } else {
+                (10.0 * ratio.log10()).clamp(-BAND_SNR_CAP_DB, BAND_SNR_CAP_DB)
+            };
+        }
+        let score =
+            self.excess_db.iter().map(|e| e.max(0.0)).sum::<f32>() / self.power.len().max(1) as f32;
         self.update_noise();
         score
     }

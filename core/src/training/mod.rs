@@ -10,6 +10,7 @@ pub mod augment;
 pub mod data;
 pub mod dataset;
 pub mod degrade;
+pub mod detector;
 pub mod metrics;
 pub mod streams;
 

@@ -12,6 +12,7 @@ pub mod robustness;
 pub mod segment_eval;
 pub mod stream;
 pub mod train;
+pub mod train_detector;
 
 /// Error of a subcommand: a message printed as one line by `main`.
 pub type CmdResult = Result<(), Box<dyn std::error::Error>>;

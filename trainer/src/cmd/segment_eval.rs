@@ -10,6 +10,7 @@
 
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -17,7 +18,9 @@ use rand_chacha::ChaCha8Rng;
 use voice_emotion::audio::{SAMPLE_RATE, load_clip, resample};
 use voice_emotion::engine::EngineConfig;
 use voice_emotion::model::{EmotionClassifier, default_device};
-use voice_emotion::speech::{Detector, SegmentEvent, Segmenter, VadConfig, trim_silence};
+use voice_emotion::speech::{
+    Detector, DetectorNet, SegmentEvent, Segmenter, VadConfig, trim_silence,
+};
 use voice_emotion::training::streams::{
     Outcome, RoomNoise, SegmentScore, SpeechStream, score_detections,
 };
@@ -44,9 +47,13 @@ pub struct Args {
     /// Signal-to-noise ratios in dB (speech's active power over the noise's nominal power).
     #[arg(long, value_delimiter = ',', default_value = "20,10,5")]
     pub snrs: Vec<f64>,
-    /// Detectors to compare (spectral, energy); the first one gives the last line.
-    #[arg(long, value_delimiter = ',', default_value = "spectral,energy")]
+    /// Detectors to compare (learned, spectral, energy); the first one gives the last line.
+    #[arg(long, value_delimiter = ',', default_value = "learned,spectral,energy")]
     pub detectors: Vec<String>,
+    /// The learned detector's weights (JSON from `trainer train-detector`; the shipped ones
+    /// if absent).
+    #[arg(long)]
+    pub detector_weights: Option<PathBuf>,
     /// Speech-detection settings (JSON, a partial `VadConfig`: missing fields take
     /// `VadConfig`'s defaults); the engine's settings if absent.
     #[arg(long)]
@@ -89,8 +96,9 @@ fn parse_detector(name: &str) -> Result<Detector, String> {
     match name {
         "spectral" => Ok(Detector::Spectral),
         "energy" => Ok(Detector::Energy),
+        "learned" => Ok(Detector::Learned),
         other => Err(format!(
-            "unknown detector {other:?} (expected spectral or energy)"
+            "unknown detector {other:?} (expected learned, spectral or energy)"
         )),
     }
 }
@@ -103,6 +111,7 @@ type Found = (Range<usize>, Vec<f32>);
 /// 16 kHz audio the engine would classify. With `scores`, every frame's spectral score is
 /// appended to it.
 fn detect(
+    net: &Arc<DetectorNet>,
     config: &VadConfig,
     samples: &[f32],
     rate: u32,
@@ -115,7 +124,8 @@ fn detect(
         at_rate = resample(samples, SAMPLE_RATE, rate).map_err(|e| e.to_string())?;
         &at_rate
     };
-    let mut segmenter = Segmenter::new(config.clone(), rate).map_err(|e| e.to_string())?;
+    let mut segmenter = Segmenter::with_detector_net(config.clone(), rate, net.clone())
+        .map_err(|e| e.to_string())?;
     let mut events = Vec::new();
     let block = match scores {
         Some(_) => config.frame_samples(rate),
@@ -124,7 +134,7 @@ fn detect(
     for block in samples.chunks(block) {
         segmenter.push(block, &mut events);
         if let Some(scores) = scores.as_deref_mut() {
-            scores.push(segmenter.last_spectral_score());
+            scores.push(segmenter.last_frame_score());
         }
     }
     segmenter.flush(&mut events);
@@ -243,6 +253,15 @@ pub fn run(args: &Args) -> CmdResult {
         None => EngineConfig::default().vad,
     };
     base.validate()?;
+    let net = match &args.detector_weights {
+        Some(path) => Arc::new(
+            DetectorNet::from_json(
+                &std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?,
+        ),
+        None => DetectorNet::builtin(),
+    };
     let detectors: Vec<Detector> = args
         .detectors
         .iter()
@@ -319,8 +338,9 @@ pub fn run(args: &Args) -> CmdResult {
                 };
                 let mut frame_scores = Vec::new();
                 let want_scores =
-                    args.score_stats && detector == Detector::Spectral && args.rate == SAMPLE_RATE;
+                    args.score_stats && detector != Detector::Energy && args.rate == SAMPLE_RATE;
                 let found = detect(
+                    &net,
                     &config,
                     &noisy,
                     args.rate,
@@ -404,7 +424,11 @@ pub fn run(args: &Args) -> CmdResult {
                     detector,
                     ..base.clone()
                 };
-                cells.push(detect(&config, &noise, args.rate, None)?.len().to_string());
+                cells.push(
+                    detect(&net, &config, &noise, args.rate, None)?
+                        .len()
+                        .to_string(),
+                );
             }
             println!("| {kind} | {} |", cells.join(" | "));
         }
