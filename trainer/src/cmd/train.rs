@@ -751,6 +751,8 @@ mod tests {
             actor: None,
             statement: None,
             split: None,
+            corpus: "test".to_owned(),
+            corpus_emotions: voice_emotion::training::dataset::EmotionSet::ALL,
         };
         let samples: Vec<Sample> = (0..60)
             .map(|k| sample("a", k))
