@@ -23,7 +23,8 @@ enum Command {
     Features(cmd::features::Args),
     /// Summarise a RAVDESS folder or a labelled manifest: counts and durations.
     Dataset(cmd::dataset::Args),
-    /// Train the emotion model on RAVDESS and write a model directory with its report.
+    /// Train the emotion model on RAVDESS or labelled manifests and write a model directory with
+    /// its report.
     Train(cmd::train::Args),
     /// Evaluate a model on RAVDESS actors or a manifest: report, confusion matrix, accuracy.
     Evaluate(cmd::evaluate::Args),

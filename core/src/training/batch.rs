@@ -8,6 +8,12 @@ use rand::seq::SliceRandom;
 use crate::features::FeatureMatrix;
 use crate::labels::{Emotion, Intensity};
 use crate::model::{NormStats, Padded, pad};
+use crate::training::dataset::EmotionSet;
+
+/// What is added to the logit of an emotion a clip's corpus never labels before the
+/// cross-entropy ([`Batch::emotion_penalty`]): its probability underflows to exactly 0, so
+/// it neither adds to the loss nor receives a gradient.
+pub const MASKED_LOGIT: f32 = -1.0e9;
 
 /// One utterance ready for the model (features not yet normalised).
 #[derive(Debug, Clone)]
@@ -20,6 +26,9 @@ pub struct Example {
     pub intensity: Option<Intensity>,
     /// Speaker id (for per-speaker normalisation).
     pub speaker: String,
+    /// The emotions the example's corpus labels (always including `emotion`); the loss
+    /// leaves the others out ([`Batch::emotion_penalty`]).
+    pub classes: EmotionSet,
 }
 
 /// How inputs are normalised.
@@ -70,12 +79,17 @@ pub struct Batch {
     pub intensities: Tensor<1, Int>,
     /// 1.0 where the intensity is known, `[batch]`.
     pub intensity_known: Tensor<1>,
+    /// Added to the emotion logits before the loss, `[batch, 8]`: 0 for the emotions each
+    /// example's corpus labels, [`MASKED_LOGIT`] for the others. `None` when every example's
+    /// corpus labels all eight (RAVDESS), so the loss is computed exactly as without masks.
+    pub emotion_penalty: Option<Tensor<2>>,
 }
 
-/// Pads already-normalised feature matrices into a labelled batch.
+/// Pads already-normalised feature matrices into a labelled batch: each item is its
+/// features, emotion, intensity (if known) and the emotions its corpus labels.
 #[must_use]
 pub fn make_batch(
-    items: &[(&FeatureMatrix, Emotion, Option<Intensity>)],
+    items: &[(&FeatureMatrix, Emotion, Option<Intensity>, EmotionSet)],
     device: &Device,
 ) -> Batch {
     let b = items.len();
@@ -90,9 +104,26 @@ pub fn make_batch(
         .iter()
         .map(|i| if i.2.is_some() { 1.0 } else { 0.0 })
         .collect();
+    let emotion_penalty = items.iter().any(|i| !i.3.with(i.1).is_all()).then(|| {
+        let penalty: Vec<f32> = items
+            .iter()
+            .flat_map(|i| {
+                let classes = i.3.with(i.1);
+                Emotion::ALL.map(|e| {
+                    if classes.contains(e) {
+                        0.0
+                    } else {
+                        MASKED_LOGIT
+                    }
+                })
+            })
+            .collect();
+        Tensor::from_data(TensorData::new(penalty, [b, Emotion::COUNT]), device)
+    });
     Batch {
         inputs,
         mask,
+        emotion_penalty,
         emotions: Tensor::from_data(TensorData::new(emotions, [b]), device),
         intensities: Tensor::from_data(TensorData::new(intensities, [b]), device),
         intensity_known: Tensor::from_data(TensorData::new(known, [b]), device),

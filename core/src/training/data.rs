@@ -193,6 +193,7 @@ fn one_sample(
         emotion: sample.emotion,
         intensity: sample.intensity,
         speaker: sample.speaker.clone(),
+        classes: sample.corpus_emotions.with(sample.emotion),
     };
     let features_of = |extractor: &mut InputExtractor, s: &[f32]| {
         extractor

@@ -9,6 +9,8 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::features::FeatureMatrix;
 use crate::labels::Emotion;
+#[cfg(test)]
+use crate::labels::Intensity;
 use crate::model::{EmotionModel, TrainingConfig, normalised, predict};
 use crate::training::{Example, Normaliser, length_batches, make_batch};
 
@@ -30,6 +32,23 @@ pub fn cross_entropy(
         }
         None => picked.mean().neg(),
     }
+}
+
+/// [`cross_entropy`] with `penalty` (`[batch, classes]`, as [`crate::training::Batch::emotion_penalty`])
+/// added to the logits first: a class whose penalty is [`crate::training::MASKED_LOGIT`] is
+/// left out of that example's softmax (its probability is 0, its gradient 0). `None`, or a
+/// penalty of zeros, gives exactly [`cross_entropy`].
+pub fn masked_cross_entropy(
+    logits: Tensor<2>,
+    targets: Tensor<1, Int>,
+    weights: Option<Tensor<1>>,
+    penalty: Option<Tensor<2>>,
+) -> Tensor<1> {
+    let logits = match penalty {
+        Some(p) => logits + p,
+        None => logits,
+    };
+    cross_entropy(logits, targets, weights)
 }
 
 /// Per-epoch figures.
@@ -107,7 +126,7 @@ pub fn train(
             let items: Vec<_> = normed
                 .iter()
                 .zip(chunk)
-                .map(|(m, &i)| (m, train[i].emotion, train[i].intensity))
+                .map(|(m, &i)| (m, train[i].emotion, train[i].intensity, train[i].classes))
                 .collect();
             let batch = make_batch(&items, &ad_device);
             let out = model.forward(batch.inputs, batch.mask);
@@ -121,13 +140,16 @@ pub fn train(
                 .unwrap_or_default();
             correct += hits.iter().filter(|&&h| h != 0).count();
             seen += chunk.len();
-            let loss = cross_entropy(out.emotion, batch.emotions, None)
-                + cross_entropy(
-                    out.intensity,
-                    batch.intensities,
-                    Some(batch.intensity_known),
-                )
-                .mul_scalar(config.intensity_weight);
+            // Emotions a clip's corpus never labels are left out of its softmax; intensity
+            // counts only where labelled.
+            let loss =
+                masked_cross_entropy(out.emotion, batch.emotions, None, batch.emotion_penalty)
+                    + cross_entropy(
+                        out.intensity,
+                        batch.intensities,
+                        Some(batch.intensity_known),
+                    )
+                    .mul_scalar(config.intensity_weight);
             let value = f64::from(loss.clone().into_scalar::<f32>());
             loss_sum += value * chunk.len() as f64;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -207,6 +229,142 @@ fn evaluate_loss(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::training::dataset::EmotionSet;
+    use crate::training::{MASKED_LOGIT, make_batch};
+
+    fn scalar(t: Tensor<1>) -> f32 {
+        t.into_scalar::<f32>()
+    }
+
+    /// Logits `[3, 8]`, targets and a device.
+    fn logits(values: &[f32]) -> (Tensor<2>, Tensor<1, Int>, Device) {
+        let device = crate::model::default_device();
+        let logits = Tensor::from_data(TensorData::new(values.to_vec(), [3, 8]), &device);
+        let targets = Tensor::from_data(TensorData::new(vec![2i64, 0, 7], [3]), &device);
+        (logits, targets, device)
+    }
+
+    const VALUES: [f32; 24] = [
+        0.3, -1.2, 2.0, 0.1, 0.9, -0.4, 1.5, 0.0, //
+        1.1, 0.2, -0.3, 0.8, -2.0, 0.6, 0.4, 1.9, //
+        -0.5, 0.7, 0.2, 1.3, 0.0, -1.1, 0.5, 0.9,
+    ];
+
+    #[test]
+    fn masked_loss_with_every_class_is_the_plain_loss_and_ignores_masked_logits() {
+        let (l, t, device) = logits(&VALUES);
+        let plain = scalar(cross_entropy(l.clone(), t.clone(), None));
+        // No penalty, and a penalty of zeros (a full mask): the same loss, bit for bit.
+        let none = scalar(masked_cross_entropy(l.clone(), t.clone(), None, None));
+        let zeros = Tensor::zeros([3, 8], &device);
+        let full = scalar(masked_cross_entropy(l, t.clone(), None, Some(zeros)));
+        assert_eq!(plain.to_bits(), none.to_bits());
+        assert_eq!(plain.to_bits(), full.to_bits());
+
+        // Mask calm and surprised (the second example's corpus lacks them; the third's
+        // target is surprised, so its corpus labels it): items as the training loop makes.
+        let features = crate::features::FeatureMatrix {
+            data: vec![0.0; 4],
+            n_frames: 2,
+            n_features: 2,
+        };
+        let six: EmotionSet = Emotion::ALL
+            .into_iter()
+            .filter(|e| !matches!(e, Emotion::Calm | Emotion::Surprised))
+            .collect();
+        let items = [
+            (&features, Emotion::Happy, None, EmotionSet::ALL),
+            (&features, Emotion::Neutral, None, six),
+            (&features, Emotion::Surprised, None, six),
+        ];
+        let batch = make_batch(&items, &device);
+        let penalty = batch
+            .emotion_penalty
+            .expect("a partial mask gives a penalty");
+        let p: Vec<f32> = penalty.clone().into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(&p[..8], &[0.0; 8]);
+        assert_eq!(p[8 + 1], MASKED_LOGIT);
+        assert_eq!(p[8 + 7], MASKED_LOGIT);
+        // The target is never masked: surprised is kept for the third example.
+        assert_eq!(p[16 + 1], MASKED_LOGIT);
+        assert_eq!(p[16 + 7], 0.0);
+        assert_eq!(p.iter().filter(|&&v| v != 0.0).count(), 3);
+
+        let masked = |values: &[f32]| {
+            let (l, t, _) = logits(values);
+            scalar(masked_cross_entropy(l, t, None, Some(penalty.clone())))
+        };
+        let loss = masked(&VALUES);
+        // By hand: each example's softmax over its corpus's classes only.
+        let by_hand = |row: usize, target: usize, skip: &[usize]| {
+            let r = &VALUES[row * 8..row * 8 + 8];
+            let z: f64 = (0..8)
+                .filter(|k| !skip.contains(k))
+                .map(|k| f64::from(r[k]).exp())
+                .sum();
+            z.ln() - f64::from(r[target])
+        };
+        let expected = (by_hand(0, 2, &[]) + by_hand(1, 0, &[1, 7]) + by_hand(2, 7, &[1])) / 3.0;
+        assert!(
+            (f64::from(loss) - expected).abs() < 1e-5,
+            "{loss} vs {expected}"
+        );
+        assert!(
+            loss < plain,
+            "masking removes competitors: {loss} vs {plain}"
+        );
+        // Changing a masked logit changes nothing.
+        let mut moved = VALUES;
+        moved[8 + 1] = 50.0;
+        moved[16 + 1] = -30.0;
+        assert_eq!(masked(&moved).to_bits(), loss.to_bits());
+        // A full-mask batch has no penalty at all (RAVDESS: the loss as before masks).
+        let full = make_batch(&items[..1], &device);
+        assert!(full.emotion_penalty.is_none());
+    }
+
+    #[test]
+    fn intensity_loss_counts_only_labelled_examples() {
+        let device = crate::model::default_device();
+        let features = crate::features::FeatureMatrix {
+            data: vec![0.0; 4],
+            n_frames: 2,
+            n_features: 2,
+        };
+        let items = [
+            (
+                &features,
+                Emotion::Sad,
+                Some(Intensity::Strong),
+                EmotionSet::ALL,
+            ),
+            (&features, Emotion::Sad, None, EmotionSet::ALL),
+        ];
+        let batch = make_batch(&items, &device);
+        let logits: Tensor<2> = Tensor::from_data(
+            TensorData::new(vec![0.2f32, 1.0, 3.0, -1.0], [2, 2]),
+            &device,
+        );
+        let both = scalar(cross_entropy(
+            logits.clone(),
+            batch.intensities.clone(),
+            Some(batch.intensity_known.clone()),
+        ));
+        let first_only = scalar(cross_entropy(
+            logits.slice([0..1, 0..2]),
+            batch.intensities.slice(0..1),
+            None,
+        ));
+        assert!((both - first_only).abs() < 1e-5, "{both} vs {first_only}");
+        // No labelled intensity in a batch: no intensity loss.
+        let none = make_batch(&items[1..], &device);
+        let zero = scalar(cross_entropy(
+            Tensor::from_data(TensorData::new(vec![3.0f32, -1.0], [1, 2]), &device),
+            none.intensities,
+            Some(none.intensity_known),
+        ));
+        assert_eq!(zero, 0.0);
+    }
 
     #[test]
     fn length_batches_cover_every_example_once_and_group_lengths() {

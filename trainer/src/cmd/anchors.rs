@@ -18,23 +18,30 @@ use voice_emotion::player::adapt::{ANCHORS_FILE, Anchor, AnchorSet};
 use voice_emotion::player::profile::QuantisedMatrix;
 use voice_emotion::training::Normaliser;
 use voice_emotion::training::data::examples;
-use voice_emotion::training::dataset::Dataset;
+use voice_emotion::training::dataset::{Dataset, Split, load_manifests};
 
 use super::CmdResult;
 use super::evaluate::parse_actors;
 
 /// Arguments of `trainer anchors`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["data", "manifest"])))]
 pub struct Args {
     /// The model directory (the anchor file is written into it).
     #[arg(long)]
     pub model: PathBuf,
     /// The RAVDESS folder.
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// Actors to draw from: the model's training actors only.
-    #[arg(long, default_value = "1-18")]
+    #[arg(long, default_value = "1-18", requires = "data")]
     pub actors: String,
+    /// Instead of RAVDESS: the manifests of the model's training speakers (as given to
+    /// `train --manifest`; `train` already writes anchors for a model it trains from
+    /// manifests). Rows with split `test` or `calibrate` are left out; give only training
+    /// speakers' rows otherwise, since a speaker the anchors come from is no longer unseen.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Vec<PathBuf>,
     /// Anchors per emotion.
     #[arg(long, default_value_t = 8)]
     pub per_class: usize,
@@ -46,14 +53,31 @@ pub struct Args {
 /// Runs the subcommand.
 pub fn run(args: &Args) -> CmdResult {
     let classifier = EmotionClassifier::load(&args.model, &default_device())?;
-    let actors = parse_actors(&args.actors)?;
-    let dataset = Dataset::from_ravdess_dir(&args.data)?;
-    let pool: Vec<_> = dataset
-        .samples()
-        .iter()
-        .filter(|s| s.actor.is_some_and(|a| actors.contains(&a)))
-        .cloned()
-        .collect();
+    let (pool, from): (Vec<_>, String) = match &args.data {
+        Some(dir) => {
+            let actors = parse_actors(&args.actors)?;
+            let dataset = Dataset::from_ravdess_dir(dir)?;
+            let pool = dataset
+                .samples()
+                .iter()
+                .filter(|s| s.actor.is_some_and(|a| actors.contains(&a)))
+                .cloned()
+                .collect();
+            (pool, format!("actors {}", args.actors))
+        }
+        None => {
+            let pool: Vec<_> = load_manifests(&args.manifest)?
+                .into_iter()
+                .filter(|s| !matches!(s.split, Some(Split::Test | Split::Calibrate)))
+                .collect();
+            if pool.is_empty() {
+                return Err(
+                    "the manifests have no rows outside the test and calibrate splits".into(),
+                );
+            }
+            (pool, format!("{} manifest(s)", args.manifest.len()))
+        }
+    };
     // Each speaker's statistics from all their clips, as in training.
     let all = examples(&pool, classifier.input_config(), None, 2, &|_| {})?;
     let stats = Normaliser::fit(&all, classifier.training_config().model.n_features).speakers;
@@ -63,10 +87,9 @@ pub fn run(args: &Args) -> CmdResult {
     set.write(&path)?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!(
-        "{}: {} anchors from actors {}, {} bytes",
+        "{}: {} anchors from {from}, {} bytes",
         path.display(),
         set.anchors.len(),
-        args.actors,
         size
     );
     Ok(())

@@ -1,5 +1,6 @@
-//! `trainer train`: trains the emotion model on RAVDESS under a protocol and writes a model
-//! directory (weights, configs, statistics, report).
+//! `trainer train`: trains the emotion model on RAVDESS or on labelled manifests (one or
+//! several corpora mixed) under a protocol and writes a model directory (weights, configs,
+//! statistics, report; for manifests also the anchor set adaptation needs).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,10 @@ use voice_emotion::model::InputConfig;
 use voice_emotion::training::Evaluation;
 use voice_emotion::training::augment::{AugmentConfig, Augmenter};
 use voice_emotion::training::data::{Augmentation, examples};
-use voice_emotion::training::dataset::{Dataset, Sample};
+use voice_emotion::training::dataset::{
+    CorpusInfo, Dataset, EmotionSet, Sample, load_manifests, speaker_folds,
+    speaker_independent_split,
+};
 use voice_emotion::training::degrade::{BabblePool, RoomAugment};
 use voice_emotion::training::metrics::fit_temperature;
 use voice_emotion::training::{EpochMetrics, Example, Normaliser, TrainingConfig, train};
@@ -28,9 +32,12 @@ use super::CmdResult;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Protocol {
-    /// Test on actors 21-24, validate on 19-20, train on 1-18 (the honest number).
+    /// RAVDESS: test on actors 21-24, validate on 19-20, train on 1-18 (the honest number).
+    /// Manifests: hold out about 15% of each corpus's speakers for test and 10% for
+    /// validation (by seed; the split column wins where given).
     SpeakerIndependent,
-    /// The 6 actor folds in turn; reports mean and spread.
+    /// RAVDESS: the 6 actor folds in turn. Manifests: `--folds K` speaker folds (default 5),
+    /// balanced by corpus. Reports mean and spread.
     Cv,
     /// The seed's protocol: a random 80/20 split of recordings (speakers leak).
     Random,
@@ -38,10 +45,15 @@ pub enum Protocol {
 
 /// Arguments of `trainer train`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["data", "manifest"])))]
 pub struct Args {
     /// The RAVDESS folder.
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
+    /// A labelled manifest (TSV: path, emotion, speaker, optional split and intensity); give
+    /// it again for each further corpus. Each manifest is a corpus named by its file name.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Vec<PathBuf>,
     /// The model directory to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -68,9 +80,10 @@ pub struct Args {
     /// Override the configuration's seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// With `--protocol cv`: only these folds, e.g. `0-4` (choose methods on folds 0-4 and
-    /// keep fold 5 for the end).
-    #[arg(long, value_name = "LIST")]
+    /// With `--protocol cv`. RAVDESS: only these of its 6 actor folds, e.g. `0-4` (choose
+    /// methods on folds 0-4 and keep fold 5 for the end). Manifests: the number of speaker
+    /// folds, K (default 5).
+    #[arg(long, value_name = "LIST|K")]
     pub folds: Option<String>,
 }
 
@@ -118,6 +131,9 @@ fn thinned(samples: &[Sample], n: usize) -> Vec<Sample> {
     }
     out
 }
+
+/// Speaker folds of manifests when `--folds` does not say.
+const DEFAULT_MANIFEST_FOLDS: usize = 5;
 
 /// A train/validation/test split of sample indices.
 struct Split {
@@ -211,6 +227,32 @@ fn splits(
     }
 }
 
+/// The splits of `protocol` for clips from manifests: speakers held out by corpus
+/// (`voice_emotion::training::dataset`), or the random split of recordings.
+fn manifest_splits(
+    protocol: Protocol,
+    samples: &[Sample],
+    seed: u64,
+    folds: usize,
+) -> Result<Vec<Split>, Box<dyn std::error::Error>> {
+    let from = |(fold, s): (usize, voice_emotion::training::dataset::SpeakerSplit)| Split {
+        name: s.name,
+        fold,
+        train: s.train,
+        valid: s.valid,
+        test: s.test,
+    };
+    Ok(match protocol {
+        Protocol::SpeakerIndependent => vec![from((0, speaker_independent_split(samples, seed)?))],
+        Protocol::Cv => speaker_folds(samples, folds, seed)?
+            .into_iter()
+            .enumerate()
+            .map(from)
+            .collect(),
+        Protocol::Random => splits(protocol, samples, seed, None),
+    })
+}
+
 /// Results of one split, as written to `report.json`.
 #[derive(Debug, Serialize)]
 struct SplitReport {
@@ -221,6 +263,8 @@ struct SplitReport {
     train_speakers: Vec<String>,
     valid_speakers: Vec<String>,
     test_speakers: Vec<String>,
+    /// Emotions no training clip had (their logits were never trained towards).
+    classes_never_seen: Vec<String>,
     best_epoch: usize,
     epochs_run: usize,
     interrupted: bool,
@@ -327,12 +371,19 @@ pub fn run(args: &Args) -> CmdResult {
         }
         None => InputConfig::default(),
     };
+    let manifests = args.data.is_none();
     let folds = match (&args.folds, args.protocol) {
-        (Some(spec), Protocol::Cv) => Some(parse_folds(spec)?),
+        (Some(spec), Protocol::Cv) if !manifests => Some(parse_folds(spec)?),
+        (Some(_), Protocol::Cv) | (None, _) => None,
         (Some(_), other) => {
             return Err(format!("--folds needs --protocol cv, not {other:?}").into());
         }
-        (None, _) => None,
+    };
+    let manifest_folds = match &args.folds {
+        Some(k) if manifests => k.trim().parse::<usize>().map_err(|_| {
+            format!("--folds with --manifest: '{k}' is not a number of speaker folds")
+        })?,
+        _ => DEFAULT_MANIFEST_FOLDS,
     };
     let room = RoomAugment {
         probability: config.room_probability.unwrap_or(0.0),
@@ -347,14 +398,32 @@ pub fn run(args: &Args) -> CmdResult {
         )
         .into());
     }
-    let dataset = Dataset::from_ravdess_dir(&args.data)?;
+    let all_samples = match &args.data {
+        Some(dir) => Dataset::from_ravdess_dir(dir)?.into_samples(),
+        None => load_manifests(&args.manifest)?,
+    };
     let thin;
     let samples = match args.clips_per_speaker {
         Some(n) => {
-            thin = thinned(dataset.samples(), n as usize);
+            thin = thinned(&all_samples, n as usize);
             &thin[..]
         }
-        None => dataset.samples(),
+        None => &all_samples[..],
+    };
+    // Counted on the clips used, listed in the order they were given.
+    let mut corpora = CorpusInfo::tally(samples);
+    corpora.sort_by_key(|c| all_samples.iter().position(|s| s.corpus == c.name));
+    for c in &corpora {
+        eprintln!(
+            "corpus {}: {} clips, {} speakers, emotions {}; intensity labelled on {}",
+            c.name, c.clips, c.speakers, c.emotions, c.intensity_labelled
+        );
+    }
+    // Splits before any audio is read, so a bad split column fails at once.
+    let splits = if manifests {
+        manifest_splits(args.protocol, samples, config.seed, manifest_folds)?
+    } else {
+        splits(args.protocol, samples, config.seed, folds.as_deref())
     };
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -378,7 +447,6 @@ pub fn run(args: &Args) -> CmdResult {
 
     let augmenter = Augmenter::new(AugmentConfig::default())?;
     let mut reports = Vec::new();
-    let splits = splits(args.protocol, samples, config.seed, folds.as_deref());
     for split in &splits {
         eprintln!(
             "{}: train {} clips, validate {}, test {}",
@@ -410,6 +478,14 @@ pub fn run(args: &Args) -> CmdResult {
             split.train.iter().map(|&i| originals[i].clone()).collect()
         };
         bar.finish_and_clear();
+        let seen: EmotionSet = split.train.iter().map(|&i| samples[i].emotion).collect();
+        let never_seen = seen.complement();
+        if !never_seen.is_empty() {
+            eprintln!(
+                "{}: classes never seen in training: {never_seen} (the model cannot learn them)",
+                split.name
+            );
+        }
         let valid: Vec<Example> = split.valid.iter().map(|&i| originals[i].clone()).collect();
         let test: Vec<Example> = split.test.iter().map(|&i| originals[i].clone()).collect();
         // Global statistics from the training originals only; speaker statistics as above.
@@ -480,6 +556,12 @@ pub fn run(args: &Args) -> CmdResult {
         );
         if reports.is_empty() {
             classifier.save(&args.out)?;
+            // A manifest-trained model ships the anchors of its own training speakers, so
+            // per-player adaptation works on it at once (RAVDESS: `trainer anchors`).
+            if manifests {
+                super::anchors::pick(&train_originals, &speaker_stats, 8, config.seed)
+                    .write(&args.out.join(voice_emotion::player::adapt::ANCHORS_FILE))?;
+            }
         }
         // Every fold's model too, with its anchor set (drawn from the fold's training
         // actors), so that per-player adaptation can be measured on every actor as a speaker
@@ -498,6 +580,7 @@ pub fn run(args: &Args) -> CmdResult {
             train_speakers: speakers_of(samples, &split.train),
             valid_speakers: speakers_of(samples, &split.valid),
             test_speakers: speakers_of(samples, &split.test),
+            classes_never_seen: never_seen.iter().map(|e| e.name().to_owned()).collect(),
             best_epoch: outcome.best_epoch,
             temperature,
             epochs_run: outcome.history.len(),
@@ -517,7 +600,8 @@ pub fn run(args: &Args) -> CmdResult {
         &config,
         &reports,
         started.elapsed().as_secs_f64(),
-        &dataset,
+        &all_samples,
+        &corpora,
     )?;
     Ok(())
 }
@@ -647,19 +731,38 @@ fn write_reports(
     config: &TrainingConfig,
     reports: &[SplitReport],
     seconds: f64,
-    dataset: &Dataset,
+    all_samples: &[Sample],
+    corpora: &[CorpusInfo],
 ) -> CmdResult {
     std::fs::create_dir_all(out)?;
     let speaker: Vec<f64> = reports.iter().map(|r| r.speaker_norm.accuracy).collect();
     let cold: Vec<f64> = reports.iter().map(|r| r.cold.accuracy).collect();
     let (sm, ss) = mean_std(&speaker);
     let (cm, cs) = mean_std(&cold);
-    let data_hash = data_hash(dataset)?;
+    let data_hash = data_hash(all_samples)?;
+    let corpora_json: Vec<serde_json::Value> = corpora
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "name": c.name,
+                "clips": c.clips,
+                "speakers": c.speakers,
+                "emotions": c.emotions.iter().map(|e| e.name()).collect::<Vec<_>>(),
+                "clips_per_emotion": voice_emotion::labels::Emotion::ALL
+                    .iter()
+                    .map(|e| (e.name(), c.by_emotion[e.index()]))
+                    .collect::<BTreeMap<_, _>>(),
+                "intensity_labelled": c.intensity_labelled,
+            })
+        })
+        .collect();
     let report = serde_json::json!({
         "protocol": args.protocol,
         "data": args.data,
+        "manifests": args.manifest,
         "data_hash": data_hash,
-        "clips": dataset.len(),
+        "clips": all_samples.len(),
+        "corpora": corpora_json,
         "config": config,
         "total_seconds": seconds,
         "accuracy_speaker_norm_mean": sm,
@@ -676,7 +779,28 @@ fn write_reports(
     use std::fmt::Write as _;
     writeln!(md, "# Training report\n")?;
     writeln!(md, "- protocol: `{:?}`", args.protocol)?;
-    writeln!(md, "- data: {} clips, hash `{data_hash}`", dataset.len())?;
+    writeln!(
+        md,
+        "- data: {} clips, hash `{data_hash}`",
+        all_samples.len()
+    )?;
+    for c in corpora {
+        writeln!(
+            md,
+            "- corpus `{}`: {} clips used, {} speakers, emotions {}, intensity labelled on {}",
+            c.name, c.clips, c.speakers, c.emotions, c.intensity_labelled
+        )?;
+    }
+    for r in reports {
+        if !r.classes_never_seen.is_empty() {
+            writeln!(
+                md,
+                "- {}: classes never seen in training: {}",
+                r.split,
+                r.classes_never_seen.join(", ")
+            )?;
+        }
+    }
     writeln!(md, "- total time: {seconds:.0} s\n")?;
     writeln!(
         md,
@@ -725,10 +849,10 @@ fn write_reports(
 }
 
 /// A short hash of the file names and sizes of the data set (which clips, not their bytes).
-fn data_hash(dataset: &Dataset) -> std::io::Result<String> {
+fn data_hash(samples: &[Sample]) -> std::io::Result<String> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    for s in dataset.samples() {
+    for s in samples {
         s.path.file_name().hash(&mut h);
         std::fs::metadata(&s.path)?.len().hash(&mut h);
     }
@@ -751,6 +875,8 @@ mod tests {
             actor: None,
             statement: None,
             split: None,
+            corpus: "test".to_owned(),
+            corpus_emotions: voice_emotion::training::dataset::EmotionSet::ALL,
         };
         let samples: Vec<Sample> = (0..60)
             .map(|k| sample("a", k))

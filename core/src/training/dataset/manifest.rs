@@ -8,14 +8,18 @@ use super::*;
 pub enum Split {
     /// Used to train or fine-tune a model.
     Train,
+    /// Used to choose the epoch and fit the confidence temperature while training (never
+    /// trained on).
+    Validation,
     /// Used to calibrate a trained model to the speaker (e.g. per-user normalisation).
     Calibrate,
     /// Held out for evaluation.
     Test,
 }
 
-label_enum!(Split, "split", "train, calibrate, test", [
+label_enum!(Split, "split", "train, validation, calibrate, test", [
     Train => "train",
+    Validation => "validation",
     Calibrate => "calibrate",
     Test => "test",
 ]);
@@ -52,6 +56,17 @@ impl Column {
     pub(super) fn required(self) -> bool {
         matches!(self, Column::Path | Column::Emotion | Column::Speaker)
     }
+}
+
+/// The corpus name of a manifest: its file name without the extension (`studio.tsv`:
+/// `studio`), or `manifest` when it has none.
+#[must_use]
+pub fn corpus_name(manifest: &Path) -> String {
+    manifest
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "manifest".to_owned())
 }
 
 /// Largest manifest file read, in bytes (a million rows of 256 bytes).
@@ -112,6 +127,7 @@ pub(super) fn parse_manifest(
         }
     }
 
+    let corpus = corpus_name(manifest);
     let mut samples = Vec::new();
     let mut seen: HashMap<PathBuf, usize> = HashMap::new();
     for (line, row) in lines {
@@ -185,6 +201,8 @@ pub(super) fn parse_manifest(
             actor: None,
             statement: None,
             split,
+            corpus: corpus.clone(),
+            corpus_emotions: EmotionSet::ALL,
         });
     }
     if samples.is_empty() {
@@ -192,6 +210,10 @@ pub(super) fn parse_manifest(
             manifest: m(),
             what: "a header but no rows",
         });
+    }
+    let labelled: EmotionSet = samples.iter().map(|s| s.emotion).collect();
+    for s in &mut samples {
+        s.corpus_emotions = labelled;
     }
     Ok(samples)
 }

@@ -24,7 +24,7 @@
 //! | `path` | yes | the WAV file, relative to the manifest's folder, or absolute |
 //! | `emotion` | yes | `neutral` `calm` `happy` `sad` `angry` `fearful` `disgust` `surprised` |
 //! | `speaker` | yes | any non-empty text identifying the speaker |
-//! | `split` | no | `train`, `calibrate` or `test`; an empty cell means unassigned |
+//! | `split` | no | `train`, `validation`, `calibrate` or `test`; an empty cell means unassigned |
 //! | `intensity` | no | `normal` or `strong`; an empty cell means unlabelled |
 //!
 //! Any other column is an error (so a misspelt `emotoin` is caught rather than ignored), as
@@ -43,8 +43,18 @@
 //! /data/bob/01.wav⇥angry⇥bob⇥train
 //! ```
 //!
-//! Files: `ravdess.rs` (names, actors, folds), `manifest.rs` (the TSV parser). Durations come
-//! from the audio headers (`audio::audio_duration_seconds`).
+//! # Several corpora
+//!
+//! [`load_manifests`] mixes manifests into one list of clips: each clip records its corpus
+//! (the manifest's file stem, [`corpus_name`]) and the emotions that corpus labels
+//! ([`Sample::corpus_emotions`], which a masked loss uses), speakers are named
+//! `corpus/speaker` so two corpora cannot share one by accident, and [`CorpusInfo::tally`]
+//! counts each corpus. [`speaker_independent_split`] and [`speaker_folds`] hold out speakers,
+//! balanced by corpus, with a manifest's `split` column taking precedence.
+//!
+//! Files: `ravdess.rs` (names, actors, folds), `manifest.rs` (the TSV parser), `corpora.rs`
+//! (mixing manifests, emotion sets), `protocol.rs` (speaker splits). Durations come from the
+//! audio headers (`audio::audio_duration_seconds`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -57,9 +67,13 @@ use serde::{Deserialize, Serialize};
 use crate::audio::AudioError;
 use crate::labels::{Emotion, Intensity, ParseLabelError, label_enum};
 
+mod corpora;
 mod manifest;
+mod protocol;
 mod ravdess;
+pub use corpora::*;
 pub use manifest::*;
+pub use protocol::*;
 pub use ravdess::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -83,6 +97,13 @@ pub struct Sample {
     pub statement: Option<u8>,
     /// The manifest's `split`, where given; always `None` for RAVDESS.
     pub split: Option<Split>,
+    /// The corpus the clip belongs to: `ravdess`, or a manifest's [`corpus_name`].
+    #[serde(default)]
+    pub corpus: String,
+    /// The emotions its corpus labels anywhere (every emotion for RAVDESS; for a manifest,
+    /// those of its rows). Training leaves the others out of this clip's loss.
+    #[serde(default)]
+    pub corpus_emotions: EmotionSet,
 }
 
 impl Sample {
@@ -272,6 +293,29 @@ pub enum DatasetError {
         /// The file, resolved against the manifest's folder.
         file: PathBuf,
     },
+    /// [`load_manifests`] was given no manifest.
+    #[error("no manifest given")]
+    NoManifests,
+    /// Two manifests give one corpus name (their file stems are equal).
+    #[error("manifests {} and {} are both corpus '{corpus}' (a corpus is named by its manifest's file name): rename one", first.display(), second.display())]
+    DuplicateCorpus {
+        /// The shared name.
+        corpus: String,
+        /// The first manifest.
+        first: PathBuf,
+        /// The second.
+        second: PathBuf,
+    },
+    /// Two manifests list the same file.
+    #[error("{} is listed by manifest {} and by manifest {}: a clip may belong to one corpus only", file.display(), first.display(), second.display())]
+    SharedClip {
+        /// The file, as the second manifest resolves it.
+        file: PathBuf,
+        /// The first manifest.
+        first: PathBuf,
+        /// The second.
+        second: PathBuf,
+    },
     /// A clip's audio header could not be read (by [`Dataset::summary`]).
     #[error(transparent)]
     Audio(#[from] AudioError),
@@ -364,6 +408,8 @@ impl Dataset {
                     actor: Some(name.actor),
                     statement: Some(name.statement),
                     split: None,
+                    corpus: RAVDESS_CORPUS.to_owned(),
+                    corpus_emotions: EmotionSet::ALL,
                 });
             }
         }
@@ -863,7 +909,16 @@ mod tests {
 
         assert_eq!("strong".parse::<Intensity>(), Ok(Intensity::Strong));
         assert_eq!("calibrate".parse::<Split>(), Ok(Split::Calibrate));
-        assert_eq!(Split::ALL, [Split::Train, Split::Calibrate, Split::Test]);
+        assert_eq!(
+            Split::ALL,
+            [
+                Split::Train,
+                Split::Validation,
+                Split::Calibrate,
+                Split::Test
+            ]
+        );
+        assert_eq!("Validation".parse::<Split>(), Ok(Split::Validation));
         assert!("dev".parse::<Split>().is_err());
         assert!("loud".parse::<Intensity>().is_err());
         assert_eq!(serde_json::to_string(&Split::Test).unwrap(), "\"test\"");
@@ -938,7 +993,7 @@ mod tests {
         );
         assert_eq!(c.by_fold, [240; FOLDS]);
         assert_eq!(c.fold_unknown, 0);
-        assert_eq!(c.by_split, [0, 0, 0]);
+        assert_eq!(c.by_split, [0, 0, 0, 0]);
         assert_eq!(c.split_unassigned, 1440);
 
         for fold in 0..FOLDS {
@@ -1099,7 +1154,7 @@ mod tests {
         let c = &summary.counts;
         assert_eq!(c.by_speaker.get("alice"), Some(&2));
         assert_eq!(c.by_speaker.get("bob"), Some(&2));
-        assert_eq!(c.by_split, [1, 1, 1]);
+        assert_eq!(c.by_split, [1, 0, 1, 1]);
         assert_eq!(c.split_unassigned, 1);
         assert_eq!(c.by_intensity, [1, 1]);
         assert_eq!(c.intensity_unlabelled, 2);

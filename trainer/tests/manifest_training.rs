@@ -1,0 +1,316 @@
+//! `trainer train --manifest` end to end on two corpora: RAVDESS clips at 16 kHz listed
+//! directly (7 emotions, with intensity), and a second corpus of other RAVDESS actors'
+//! clips resampled to 22050 Hz and renamed (6 emotions, no intensity column). One epoch, then
+//! `evaluate` and `adapt-eval` on the model. Needs `RAVDESS_DIR` (fails without it).
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use voice_emotion::labels::Emotion;
+use voice_emotion::training::dataset::{Dataset, RavdessName};
+
+fn ravdess_dir() -> PathBuf {
+    voice_emotion::training::dataset::ravdess_dir_from_env().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn trainer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(args)
+        .output()
+        .expect("trainer runs")
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `studio.tsv`: RAVDESS actors 1-6 as they are (absolute paths), every emotion but
+/// surprised, with intensity.
+fn studio_manifest(dir: &Path) -> PathBuf {
+    let ravdess = Dataset::from_ravdess_dir(ravdess_dir()).unwrap();
+    let mut text =
+        String::from("# RAVDESS actors 1-6, no surprised\npath\temotion\tspeaker\tintensity\n");
+    for s in ravdess.samples() {
+        if s.actor.is_some_and(|a| a <= 6) && s.emotion != Emotion::Surprised {
+            let intensity = s.intensity.unwrap();
+            writeln!(
+                text,
+                "{}\t{}\t{}\t{intensity}",
+                s.path.display(),
+                s.emotion,
+                s.speaker
+            )
+            .unwrap();
+        }
+    }
+    let m = dir.join("studio.tsv");
+    std::fs::write(&m, text).unwrap();
+    m
+}
+
+/// `lab.tsv` in `dir/lab/`: actors 7-10, renamed `p07/take01.wav` …, resampled to 22050 Hz,
+/// 6 emotions (no calm, no surprised), both statements at normal intensity, no intensity
+/// column, relative paths.
+fn lab_manifest(dir: &Path) -> PathBuf {
+    let ravdess = ravdess_dir();
+    let lab = dir.join("lab");
+    let mut text = String::from("path\temotion\tspeaker\n");
+    let six = [
+        Emotion::Neutral,
+        Emotion::Happy,
+        Emotion::Sad,
+        Emotion::Angry,
+        Emotion::Fearful,
+        Emotion::Disgust,
+    ];
+    for actor in 7..=10u8 {
+        let mut take = 0;
+        for emotion in six {
+            for statement in 1..=2u8 {
+                let name = RavdessName {
+                    modality: 3,
+                    vocal_channel: 1,
+                    emotion,
+                    intensity: voice_emotion::labels::Intensity::Normal,
+                    statement,
+                    repetition: 1,
+                    actor,
+                };
+                let source = ravdess
+                    .join(format!("Actor_{actor:02}"))
+                    .join(name.to_string());
+                let audio = voice_emotion::audio::load_clip(&source).unwrap();
+                let resampled = voice_emotion::audio::resample(&audio, 16_000, 22_050).unwrap();
+                take += 1;
+                let rel = format!("p{actor:02}/take{take:02}.wav");
+                let file = lab.join(&rel);
+                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                let spec = hound::WavSpec {
+                    channels: 1,
+                    sample_rate: 22_050,
+                    bits_per_sample: 16,
+                    sample_format: hound::SampleFormat::Int,
+                };
+                let mut w = hound::WavWriter::create(&file, spec).unwrap();
+                for x in resampled {
+                    w.write_sample((x.clamp(-1.0, 1.0) * 32767.0) as i16)
+                        .unwrap();
+                }
+                w.finalize().unwrap();
+                writeln!(text, "{rel}\t{emotion}\tp{actor:02}").unwrap();
+            }
+        }
+    }
+    let m = lab.join("lab.tsv");
+    std::fs::write(&m, text).unwrap();
+    m
+}
+
+#[test]
+fn trains_one_epoch_on_two_corpora_then_evaluates_and_adapts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let studio = studio_manifest(tmp.path());
+    let lab = lab_manifest(tmp.path());
+    let out = tmp.path().join("model");
+    let run = trainer(&[
+        "train",
+        "--manifest",
+        path(&studio),
+        "--manifest",
+        path(&lab),
+        "--out",
+        path(&out),
+        "--max-epochs",
+        "1",
+        "--clips-per-speaker",
+        "6",
+        "--seed",
+        "3",
+    ]);
+    let stdout = ok(&run, "train");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let last = stdout.lines().last().unwrap();
+    let accuracy: f64 = last.strip_prefix("accuracy: ").unwrap().parse().unwrap();
+    assert!((0.0..=1.0).contains(&accuracy), "{last}");
+    assert!(
+        stderr.contains("corpus studio: 36 clips, 6 speakers"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("corpus lab: 24 clips, 4 speakers"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("classes never seen in training: surprised"),
+        "{stderr}"
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let corpora = report["corpora"].as_array().unwrap();
+    let names: Vec<&str> = corpora
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["studio", "lab"]);
+    assert_eq!(corpora[0]["clips"], 36);
+    assert_eq!(corpora[1]["clips"], 24);
+    assert_eq!(corpora[1]["intensity_labelled"], 0);
+    assert_eq!(
+        corpora[1]["emotions"],
+        serde_json::json!(["neutral", "happy", "sad", "angry", "fearful", "disgust"])
+    );
+    let split = &report["splits"][0];
+    assert_eq!(
+        split["classes_never_seen"],
+        serde_json::json!(["surprised"])
+    );
+    // Speakers held out by corpus: 1 test and 1 validation speaker of each.
+    for key in ["test_speakers", "valid_speakers"] {
+        let speakers: Vec<&str> = split[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        assert_eq!(speakers.len(), 2, "{key}: {speakers:?}");
+        assert!(
+            speakers[0].starts_with("lab/") && speakers[1].starts_with("studio/"),
+            "{speakers:?}"
+        );
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("corpus `lab`: 24 clips") && md.contains("never seen in training: surprised"),
+        "{md}"
+    );
+    assert!(
+        out.join("anchors.bin").is_file(),
+        "train writes the anchors of a manifest model"
+    );
+
+    // The model evaluates on a manifest (the 22050 Hz corpus) ...
+    let eval = ok(
+        &trainer(&["evaluate", "--model", path(&out), "--manifest", path(&lab)]),
+        "evaluate",
+    );
+    let last = eval.lines().last().unwrap();
+    assert!(last.starts_with("accuracy: "), "{eval}");
+    // ... and adapts to its speakers: the first clip of each emotion calibrates.
+    let plot = tmp.path().join("adapt.png");
+    let adapt = ok(
+        &trainer(&[
+            "adapt-eval",
+            "--model",
+            path(&out),
+            "--manifest",
+            path(&lab),
+            "--per-class",
+            "1",
+            "--plot",
+            path(&plot),
+        ]),
+        "adapt-eval",
+    );
+    assert!(plot.is_file(), "{adapt}");
+    // The anchors can be picked again from the manifests.
+    let anchors = ok(
+        &trainer(&[
+            "anchors",
+            "--model",
+            path(&out),
+            "--manifest",
+            path(&studio),
+            "--manifest",
+            path(&lab),
+        ]),
+        "anchors",
+    );
+    assert!(anchors.contains("anchors from 2 manifest(s)"), "{anchors}");
+}
+
+#[test]
+fn bad_manifests_fail_with_a_message_naming_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clip = ravdess_dir().join("Actor_01/03-01-01-01-01-01-01.wav");
+    let write = |name: &str, text: String| {
+        let m = tmp.path().join(name);
+        std::fs::create_dir_all(m.parent().unwrap()).unwrap();
+        std::fs::write(&m, text).unwrap();
+        m
+    };
+    let train = |manifests: &[&Path]| {
+        let mut args = vec![
+            "train".to_owned(),
+            "--out".to_owned(),
+            path(&tmp.path().join("out")).to_owned(),
+        ];
+        for m in manifests {
+            args.extend(["--manifest".to_owned(), path(m).to_owned()]);
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_trainer"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let c = clip.display();
+    let unknown = write(
+        "unknown.tsv",
+        format!("path\temotion\tspeaker\n{c}\texcited\ta\n"),
+    );
+    let err = train(&[&unknown]);
+    assert!(
+        err.contains("unknown.tsv:2:") && err.contains("'excited'"),
+        "{err}"
+    );
+
+    let missing = write(
+        "missing.tsv",
+        "path\temotion\tspeaker\nnope.wav\tsad\ta\n".to_owned(),
+    );
+    let err = train(&[&missing]);
+    assert!(
+        err.contains("missing.tsv:2:") && err.contains("nope.wav"),
+        "{err}"
+    );
+
+    let other = ravdess_dir().join("Actor_01/03-01-02-01-01-01-01.wav");
+    let two_splits = write(
+        "two.tsv",
+        format!(
+            "path\temotion\tspeaker\tsplit\n{c}\tneutral\ta\ttrain\n{}\tcalm\ta\ttest\n",
+            other.display()
+        ),
+    );
+    let err = train(&[&two_splits]);
+    assert!(
+        err.contains("two/a") && err.contains("'train'") && err.contains("'test'"),
+        "{err}"
+    );
+
+    let same = write(
+        "x/unknown.tsv",
+        format!("path\temotion\tspeaker\n{}\tcalm\tb\n", other.display()),
+    );
+    let err = train(&[&same, &unknown]);
+    assert!(err.contains("both corpus 'unknown'"), "{err}");
+
+    let err = train(&[]);
+    assert!(
+        err.contains("--data") && err.contains("--manifest"),
+        "{err}"
+    );
+}
