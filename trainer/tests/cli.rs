@@ -440,7 +440,8 @@ fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine()
     let truth = std::fs::read_to_string(wav.with_extension("tsv")).unwrap();
     assert_eq!(truth.lines().count(), 8, "{truth}");
 
-    // The engine's live path finds exactly what segment-eval's spectral detector found.
+    // The engine's live path finds exactly what segment-eval's first detector (the
+    // engine's default, the learned one) found.
     let replay = trainer_ok(&["stream", "--model", &base_model(), wav.to_str().unwrap()]);
     let last = replay.trim_end().lines().last().unwrap();
     assert_eq!(last, format!("detections: {found}"), "{replay}");

@@ -45,7 +45,7 @@ use crate::player::adapt::{AdaptConfig, AdaptError, Adapter, AnchorSet, PlayerMo
 use crate::player::profile::{
     BaseModelRef, PlayerId, ProfileError, ProfileStore, ProfileWriter, UpdateRecord,
 };
-use crate::speech::{SegmentEvent, Segmenter, VadConfig, VadError};
+use crate::speech::{DetectorNet, SegmentEvent, Segmenter, VadConfig, VadError};
 
 mod base;
 mod problems;

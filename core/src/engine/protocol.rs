@@ -69,6 +69,10 @@ pub struct EngineConfig {
     /// training), and with this much context it finds in a live utterance exactly the audio
     /// it finds in the whole recorded clip (`tests/tests/ravdess_through_plugin.rs`).
     pub vad: VadConfig,
+    /// The network of [`Detector::Learned`](crate::speech::Detector::Learned) (default
+    /// [`DetectorNet::builtin`], trained on RAVDESS: a studio may train its own with `trainer
+    /// train-detector` and load it with [`DetectorNet::from_json`]).
+    pub speech_detector: Arc<DetectorNet>,
     /// Fine-tuning settings.
     pub adapt: AdaptConfig,
     /// Whether confirmed utterances keep their 16 kHz audio in the profile (default `false`:
@@ -94,6 +98,7 @@ impl Default for EngineConfig {
                 tail_ms: 500.0,
                 ..VadConfig::default()
             },
+            speech_detector: DetectorNet::builtin(),
             adapt: AdaptConfig::new(),
             keep_audio: false,
             learn_voice: true,

@@ -173,7 +173,11 @@ impl Worker {
             self.segment_events.clear();
             self.segmenter.flush(&mut self.segment_events);
             self.handle_segments(self.segmenter.sample_rate());
-            match Segmenter::new(self.segmenter.config().clone(), info.sample_rate) {
+            match Segmenter::with_detector_net(
+                self.segmenter.config().clone(),
+                info.sample_rate,
+                self.config.speech_detector.clone(),
+            ) {
                 Ok(s) => self.segmenter = s,
                 Err(e) => tracing::warn!("speech detection at {} Hz: {e}", info.sample_rate),
             }

@@ -48,7 +48,11 @@ impl Setup {
             self.config.adapt.clone(),
         ));
         let rate = self.tap.monitor().sample_rate();
-        let segmenter = match Segmenter::new(self.config.vad.clone(), rate) {
+        let segmenter = match Segmenter::with_detector_net(
+            self.config.vad.clone(),
+            rate,
+            self.config.speech_detector.clone(),
+        ) {
             Ok(s) => s,
             Err(e) => {
                 out.send(EngineEvent::Failed {

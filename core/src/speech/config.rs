@@ -95,7 +95,7 @@ pub struct VadConfig {
 impl Default for VadConfig {
     fn default() -> Self {
         Self {
-            detector: Detector::Spectral,
+            detector: Detector::default(),
             spectral_threshold_db: 2.0,
             learned_threshold: 1.0,
             frame_ms: 10.0,

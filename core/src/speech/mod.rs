@@ -6,12 +6,14 @@
 //! each frame's mean removed so that a DC offset does not count as sound.
 //!
 //! The segmenter's frame is speech when its level is above the *absolute floor* (so digital
-//! silence and quiet noise never trigger) and, with the default [`Detector::Spectral`], when
-//! its bands are on average [`VadConfig::spectral_threshold_db`] above their own noise
-//! estimates ([`SpectralScorer`]: noise in some bands, like hum or rumble, does not hide
-//! speech in the others). With [`Detector::Energy`] it must instead be more than the
-//! *relative threshold* above one adaptive broadband noise floor. [`trim_silence`] always uses
-//! the energy levels.
+//! silence and quiet noise never trigger) and, with the default [`Detector::Learned`], when a
+//! small trained network over the recent frames' band levels says so ([`LearnedScorer`],
+//! [`DetectorNet`]: it tells speech from music as well as from steady noise). With
+//! [`Detector::Spectral`] its bands must instead be on average
+//! [`VadConfig::spectral_threshold_db`] above their own noise estimates ([`SpectralScorer`]:
+//! noise in some bands, like hum or rumble, does not hide speech in the others), and with
+//! [`Detector::Energy`] it must be more than the *relative threshold* above one adaptive
+//! broadband noise floor. [`trim_silence`] always uses the energy levels.
 //!
 //! All thresholds move with [`VadConfig::sensitivity`], the one knob a game needs to expose.
 //!
@@ -22,7 +24,8 @@
 //! this lets it catch up quickly when a stream opens with digital silence.
 //!
 //! Files: `config.rs` (the settings and their validation), `segmenter.rs` (the streaming
-//! detector and `trim_silence`), `spectral.rs` (the band-by-band frame scorer). May import [`crate::audio`].
+//! detector and `trim_silence`), `spectral.rs` (the band-by-band frame scorer), `learned.rs`
+//! (the learned frame scorer; its weights are `models/speech-detector/detector.json`). May import [`crate::audio`].
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -346,7 +349,13 @@ mod tests {
 
     #[test]
     fn two_bursts_give_two_utterances_near_the_truth() {
-        let config = VadConfig::default();
+        // The segmenter's onset, pre-roll, hangover and tail on synthetic bursts: the spectral
+        // detector, whose frame decisions are plain on such signals (the learned one is
+        // trained on speech, and a noise burst is not speech).
+        let config = VadConfig {
+            detector: Detector::Spectral,
+            ..VadConfig::default()
+        };
         let backgrounds: [(&str, Background); 2] = [
             ("digital silence", Box::new(|n| vec![0.0; n])),
             ("-70 dBFS noise", Box::new(|n| noise(n, -70.0, 7))),
@@ -378,7 +387,10 @@ mod tests {
 
     #[test]
     fn short_bursts_are_discarded() {
-        let config = VadConfig::default();
+        let config = VadConfig {
+            detector: Detector::Spectral,
+            ..VadConfig::default()
+        };
         for (ms, kept) in [(150, false), (400, true)] {
             let mut x = noise(3 * SEC, -70.0, 3);
             add_at(&mut x, &burst(ms * SEC / 1000, -20.0), SEC);
@@ -433,8 +445,10 @@ mod tests {
 
     #[test]
     fn a_steady_hum_becomes_noise_for_the_spectral_detector() {
-        let config = VadConfig::default();
-        assert_eq!(config.detector, Detector::Spectral);
+        let config = VadConfig {
+            detector: Detector::Spectral,
+            ..VadConfig::default()
+        };
         let mut x = noise(20 * SEC, -70.0, 5);
         // A hum: 140 Hz and five overtones, at a constant level.
         let hum: Vec<f32> = (0..18 * SEC)
