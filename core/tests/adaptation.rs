@@ -87,6 +87,14 @@ fn adaptation_raises_accuracy_for_a_held_out_actor() {
     assert_eq!((calibration.len(), test.len()), (15, 30));
     let player = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None);
     let cold = accuracy(&player, &test);
+    let takes: Vec<(&FeatureMatrix, Emotion)> = test.iter().map(|c| (&c.mfcc, c.emotion)).collect();
+    let hits = |accuracy: f64| (accuracy * test.len() as f64).round() as usize;
+    // Before any confirmation the player's model is the base network.
+    let score = player.held_out_score(&takes).unwrap();
+    assert_eq!(
+        (score.base_correct, score.player_correct, score.total),
+        (hits(cold), hits(cold), 30)
+    );
     for c in &calibration {
         player
             .confirm(c.mfcc.clone(), c.emotion, Some(c.intensity))
@@ -100,6 +108,13 @@ fn adaptation_raises_accuracy_for_a_held_out_actor() {
     assert!(player.is_adapted(), "{records:#?}");
     let adapted = accuracy(&player, &test);
     println!("actor 24: cold {cold:.4}, adapted {adapted:.4}");
+    // The held-out "before and after" a calibration screen shows: the base network cold,
+    // and the player's model.
+    let score = player.held_out_score(&takes).unwrap();
+    assert_eq!(
+        (score.base_correct, score.player_correct, score.total),
+        (hits(cold), hits(adapted), 30)
+    );
     // Measured: 0.3667 cold, 0.5667 adapted: 6 more of the 30 test clips right. At least 3.
     assert!(
         adapted - cold > 0.09,

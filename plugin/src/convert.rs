@@ -13,7 +13,8 @@ use crate::resources::{ActivePlayer, KnownPlayers};
 
 impl EmotionDetected {
     /// The message for a detection, [`sure`](Self::sure) when its confidence reaches
-    /// `sure_confidence`; its latency runs from the end of speech to now.
+    /// `sure_confidence` (and [`family_sure`](Self::family_sure) when its family's does); its
+    /// latency runs from the end of speech to now.
     pub(crate) fn new(d: Detection, sure_confidence: f32) -> Self {
         let p = &d.prediction;
         let (arousal, valence) = p.arousal_valence();
@@ -36,6 +37,7 @@ impl EmotionDetected {
             family,
             family_confidence,
             sure: p.confidence >= sure_confidence,
+            family_sure: family_confidence >= sure_confidence,
         }
     }
 }
@@ -144,12 +146,13 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use voice_emotion::features::FeatureMatrix;
-    use voice_emotion::labels::Intensity;
+    use voice_emotion::labels::{EmotionFamily, Intensity};
     use voice_emotion::model::Prediction;
     use voice_emotion::player::profile::ProfileError;
     use voice_emotion::player::profile::RecordKind;
 
     use super::*;
+    use crate::outcome::Outcome;
 
     fn id(s: &str) -> PlayerId {
         PlayerId::new(s).unwrap()
@@ -186,7 +189,7 @@ mod tests {
                 n_features: 40,
             }),
         };
-        let m = EmotionDetected::new(d, 0.7);
+        let m = EmotionDetected::new(d.clone(), 0.7);
         assert_eq!((m.utterance, m.player.as_str()), (7, "ana"));
         assert_eq!((m.emotion, m.confidence), (Emotion::Sad, 0.65));
         assert_eq!(
@@ -196,7 +199,24 @@ mod tests {
         assert!(m.adapted && m.latency_ms >= 20.0, "{}", m.latency_ms);
         assert_eq!(m.mfcc.n_features, 40);
         assert!(!m.sure, "0.65 is below the 0.7 asked for");
-        assert_eq!(m.family, voice_emotion::labels::EmotionFamily::Sad);
+        assert_eq!(m.outcome(), Outcome::Uncertain);
+        assert_eq!(m.family, EmotionFamily::Sad);
+        assert_eq!(
+            m.family_outcome(),
+            Outcome::Uncertain,
+            "sad is a family of one"
+        );
+        // Angry 0.4 and disgust 0.4: neither is sure, their family (tense) is.
+        let mut e = [0.2 / 6.0; Emotion::COUNT];
+        e[Emotion::Angry.index()] = 0.4;
+        e[Emotion::Disgust.index()] = 0.4;
+        let d = Detection {
+            prediction: Prediction::from_probabilities(e, [0.3, 0.7]),
+            ..d
+        };
+        let m = EmotionDetected::new(d, 0.7);
+        assert_eq!(m.outcome(), Outcome::Uncertain);
+        assert_eq!(m.family_outcome(), Outcome::Sure(EmotionFamily::Tense));
     }
 
     #[test]

@@ -68,6 +68,7 @@ mod messages;
 #[cfg(feature = "microphone")]
 mod microphone;
 mod model;
+mod outcome;
 mod plugin;
 mod policy;
 mod resources;
@@ -79,13 +80,15 @@ use bevy::prelude::*;
 pub use engine::VoiceEngine;
 pub use input::{ChangeVoiceInput, VoiceInput, VoiceSource};
 pub use messages::{
-    ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluatePlayer, ForgetPlayer,
-    MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerForgotten, PlayerModelUpdated,
-    ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer, UpdateOutcome,
+    ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluateHeldOut, EvaluatePlayer,
+    ForgetPlayer, HeldOutEvaluated, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated,
+    PlayerForgotten, PlayerModelUpdated, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted,
+    SwitchPlayer, UpdateOutcome,
 };
 #[cfg(feature = "microphone")]
 pub use microphone::{CpalMicrophone, SampleFormat, StreamFormat};
 pub use model::BASE_MODEL;
+pub use outcome::Outcome;
 pub use plugin::VoiceEmotionPlugin;
 pub use policy::ConfirmationPolicy;
 pub use resources::{
@@ -100,11 +103,12 @@ pub mod prelude {
     pub use crate::CpalMicrophone;
     pub use crate::{
         ActivePlayer, ChangeVoiceInput, ConfirmEmotion, ConfirmationPolicy, ConfirmationRejected,
-        EmotionDetected, EmotionState, EvaluatePlayer, ForgetPlayer, KnownPlayers,
-        MicrophoneStatus, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerForgotten,
-        PlayerModelUpdated, ProfileFolder, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted,
-        SwitchPlayer, UpdateOutcome, VoiceEmotionDiagnostics, VoiceEmotionPlugin,
-        VoiceEmotionSettings, VoiceEmotionSystems, VoiceInput,
+        EmotionDetected, EmotionState, EvaluateHeldOut, EvaluatePlayer, ForgetPlayer,
+        HeldOutEvaluated, KnownPlayers, MicrophoneStatus, MicrophoneStatusChanged, Outcome,
+        PlayerChanged, PlayerEvaluated, PlayerForgotten, PlayerModelUpdated, ProfileFolder,
+        ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer, UpdateOutcome,
+        VoiceEmotionDiagnostics, VoiceEmotionPlugin, VoiceEmotionSettings, VoiceEmotionSystems,
+        VoiceInput,
     };
     pub use voice_emotion::audio::capture::{Pace, ScriptFeed, ScriptedSource, SourceStatus};
     pub use voice_emotion::engine::{ConfirmRejection, ProfileLocation, ProfileNotice};

@@ -9,6 +9,8 @@ use voice_emotion::features::FeatureMatrix;
 use voice_emotion::labels::{Emotion, EmotionFamily, Intensity};
 use voice_emotion::player::PlayerId;
 
+use crate::outcome::Outcome;
+
 /// The player started speaking.
 #[derive(Message, Debug, Clone, PartialEq)]
 pub struct SpeechStarted {
@@ -65,12 +67,32 @@ pub struct EmotionDetected {
     pub family_confidence: f32,
     /// Whether [`confidence`](Self::confidence) reaches
     /// [`VoiceEmotionSettings::sure_confidence`](crate::VoiceEmotionSettings::sure_confidence):
-    /// when `false`, no emotion is clear ("not sure").
+    /// when `false`, no emotion is clear ("not sure"). See [`outcome`](Self::outcome).
     pub sure: bool,
+    /// Whether [`family_confidence`](Self::family_confidence) reaches the same threshold.
+    /// See [`family_outcome`](Self::family_outcome).
+    pub family_sure: bool,
     /// How much confirming this utterance would teach the player's model, `0..=1`: its doubt,
     /// `1 - confidence`. [`ConfirmationPolicy`](crate::ConfirmationPolicy) asks only when it is
     /// high enough.
     pub teach_score: f32,
+}
+
+impl EmotionDetected {
+    /// The emotion when the engine is [`sure`](Self::sure) of it, otherwise
+    /// [`Outcome::Uncertain`].
+    #[must_use]
+    pub fn outcome(&self) -> Outcome<Emotion> {
+        Outcome::new(self.emotion, self.sure)
+    }
+
+    /// The emotion family when the engine is sure of it ([`family_sure`](Self::family_sure)),
+    /// otherwise [`Outcome::Uncertain`]. A family is sure more often than its members: "tense"
+    /// can be clear while angry and disgust are not.
+    #[must_use]
+    pub fn family_outcome(&self) -> Outcome<EmotionFamily> {
+        Outcome::new(self.family, self.family_sure)
+    }
 }
 
 /// What became of a player-model update.
@@ -188,6 +210,33 @@ pub struct PlayerEvaluated {
     pub correct: usize,
     /// Confirmed samples.
     pub total: usize,
+}
+
+/// In: score utterances the player did not confirm, each with the emotion it was meant to
+/// have, with the base network and with the active player's model (after queued updates); a
+/// [`HeldOutEvaluated`] answers. For a calibration screen's honest "before and after": the
+/// player records a second take of a few prompts, which are never confirmed, so the player's
+/// model never trained on them. The utterances must be recent (the engine keeps the last 32).
+#[derive(Message, Debug, Clone, PartialEq, Eq, Default)]
+pub struct EvaluateHeldOut {
+    /// Each utterance's id (from [`EmotionDetected`]) and the emotion it was meant to have.
+    pub takes: Vec<(u64, Emotion)>,
+}
+
+/// The answer to [`EvaluateHeldOut`].
+#[derive(Message, Debug, Clone, PartialEq, Eq)]
+pub struct HeldOutEvaluated {
+    /// The player.
+    pub player: PlayerId,
+    /// Takes the base network (cold: no voice head, the training set's statistics)
+    /// classified as meant: "before".
+    pub base_correct: usize,
+    /// Takes the player's model classified as meant: "after".
+    pub player_correct: usize,
+    /// Takes scored.
+    pub total: usize,
+    /// Takes no longer kept by the engine (too old): not scored.
+    pub missing: Vec<u64>,
 }
 
 /// A player's profile was deleted ([`ForgetPlayer`]), whether or not they were active: the

@@ -12,9 +12,10 @@ use voice_emotion::player::PlayerId;
 use crate::engine::VoiceEngine;
 use crate::input::{VoiceInput, VoiceSink};
 use crate::messages::{
-    ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluatePlayer, ForgetPlayer,
-    MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerForgotten, PlayerModelUpdated,
-    ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer,
+    ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluateHeldOut, EvaluatePlayer,
+    ForgetPlayer, HeldOutEvaluated, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated,
+    PlayerForgotten, PlayerModelUpdated, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted,
+    SwitchPlayer,
 };
 use crate::model::BASE_MODEL;
 use crate::resources::{
@@ -240,17 +241,22 @@ impl Plugin for VoiceEmotionPlugin {
             .add_message::<ResetPlayer>()
             .add_message::<EvaluatePlayer>()
             .add_message::<PlayerEvaluated>()
+            .add_message::<EvaluateHeldOut>()
+            .add_message::<HeldOutEvaluated>()
             .add_message::<PlayerForgotten>()
             .add_message::<ProfileProblem>();
         let settings = self.settings();
-        app.insert_resource(EmotionState::new(settings.smoothing))
-            .insert_resource(settings)
-            .init_resource::<ActivePlayer>()
-            .init_resource::<KnownPlayers>()
-            .init_resource::<ProfileFolder>()
-            .init_resource::<MicrophoneStatus>()
-            .init_resource::<VoiceEmotionDiagnostics>()
-            .init_resource::<ConfirmationPolicy>();
+        app.insert_resource(EmotionState::new(
+            settings.smoothing,
+            settings.sure_confidence,
+        ))
+        .insert_resource(settings)
+        .init_resource::<ActivePlayer>()
+        .init_resource::<KnownPlayers>()
+        .init_resource::<ProfileFolder>()
+        .init_resource::<MicrophoneStatus>()
+        .init_resource::<VoiceEmotionDiagnostics>()
+        .init_resource::<ConfirmationPolicy>();
         for (path, suffix) in [
             (VoiceEmotionDiagnostics::UTTERANCES, ""),
             (VoiceEmotionDiagnostics::DROPPED_BLOCKS, ""),

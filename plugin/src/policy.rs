@@ -104,6 +104,7 @@ mod tests {
             family: Emotion::Sad.family(),
             family_confidence: confidence,
             sure: confidence >= 0.5,
+            family_sure: confidence >= 0.5,
         }
     }
 

@@ -12,6 +12,7 @@ use voice_emotion::player::PlayerId;
 use voice_emotion::player::profile::UpdateRecord;
 
 use crate::messages::EmotionDetected;
+use crate::outcome::Outcome;
 
 /// Settings that can change while the game runs.
 #[derive(Resource, Debug, Clone, PartialEq)]
@@ -43,16 +44,24 @@ impl VoiceEmotionSettings {
 pub struct EmotionState {
     smoother: EmotionSmoother,
     smoothing: f32,
+    sure_confidence: f32,
     latest: Option<EmotionDetected>,
 }
 
 impl EmotionState {
-    pub(crate) fn new(smoothing: f32) -> Self {
+    pub(crate) fn new(smoothing: f32, sure_confidence: f32) -> Self {
         Self {
             smoother: EmotionSmoother::new(smoothing),
             smoothing,
+            sure_confidence,
             latest: None,
         }
+    }
+
+    /// Follows [`VoiceEmotionSettings::sure_confidence`] (the plugin calls it when the
+    /// settings change).
+    pub(crate) fn set_sure_confidence(&mut self, sure_confidence: f32) {
+        self.sure_confidence = sure_confidence;
     }
 
     pub(crate) fn add(&mut self, detection: &EmotionDetected, smoothing: f32) {
@@ -114,6 +123,33 @@ impl EmotionState {
     #[must_use]
     pub fn family(&self) -> Option<(EmotionFamily, f32)> {
         self.smoother.current().map(|p| p.family())
+    }
+
+    /// Whether the smoothed emotion's probability reaches
+    /// [`VoiceEmotionSettings::sure_confidence`] (`false` before the first detection).
+    #[must_use]
+    pub fn sure(&self) -> bool {
+        self.smoother
+            .current()
+            .is_some_and(|p| p.confidence >= self.sure_confidence)
+    }
+
+    /// The smoothed emotion when the engine is [`sure`](Self::sure) of it, otherwise
+    /// [`Outcome::Uncertain`] (also before the first detection): what a mechanic that follows
+    /// the player's mood over several utterances should act on.
+    #[must_use]
+    pub fn outcome(&self) -> Outcome<Emotion> {
+        self.emotion()
+            .map_or(Outcome::Uncertain, |e| Outcome::new(e, self.sure()))
+    }
+
+    /// The smoothed family when its probability reaches
+    /// [`VoiceEmotionSettings::sure_confidence`], otherwise [`Outcome::Uncertain`].
+    #[must_use]
+    pub fn family_outcome(&self) -> Outcome<EmotionFamily> {
+        self.family().map_or(Outcome::Uncertain, |(family, p)| {
+            Outcome::new(family, p >= self.sure_confidence)
+        })
     }
 
     /// The smoothed intensity (`None` before the first detection).
@@ -242,4 +278,52 @@ impl VoiceEmotionDiagnostics {
     pub const UPDATE_MS: DiagnosticPath = DiagnosticPath::const_new("voice_emotion/update_ms");
     /// End of an utterance to its message, in ms.
     pub const LATENCY_MS: DiagnosticPath = DiagnosticPath::const_new("voice_emotion/latency_ms");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use voice_emotion::engine::Detection;
+    use voice_emotion::model::Prediction;
+
+    fn detected(emotion: Emotion, p: f32, sure_confidence: f32) -> EmotionDetected {
+        let mut probabilities = [(1.0 - p) / 7.0; Emotion::COUNT];
+        probabilities[emotion.index()] = p;
+        let d = Detection {
+            utterance: 1,
+            player: PlayerId::default(),
+            prediction: Prediction::from_probabilities(probabilities, [0.5, 0.5]),
+            duration_seconds: 1.0,
+            ended_at: std::time::Instant::now(),
+            processing: std::time::Duration::ZERO,
+            adapted: false,
+            mfcc: Arc::default(),
+        };
+        EmotionDetected::new(d, sure_confidence)
+    }
+
+    #[test]
+    fn the_smoothed_state_is_uncertain_until_one_emotion_is_clear() {
+        let mut state = EmotionState::new(0.5, 0.5);
+        assert_eq!(state.outcome(), Outcome::Uncertain, "nothing heard yet");
+        assert_eq!(state.family_outcome(), Outcome::Uncertain);
+        assert!(!state.sure());
+
+        state.add(&detected(Emotion::Happy, 0.9, 0.5), 0.5);
+        assert_eq!(state.outcome(), Outcome::Sure(Emotion::Happy));
+        assert_eq!(state.family_outcome(), Outcome::Sure(EmotionFamily::Happy));
+
+        // A sure sad after a sure happy: halfway between (smoothing 0.5), neither is clear.
+        state.add(&detected(Emotion::Sad, 0.9, 0.5), 0.5);
+        assert!(state.confidence() < 0.5, "{}", state.confidence());
+        assert_eq!(state.outcome(), Outcome::Uncertain);
+        state.add(&detected(Emotion::Sad, 0.9, 0.5), 0.5);
+        assert_eq!(state.outcome(), Outcome::Sure(Emotion::Sad));
+
+        // The threshold follows the settings.
+        state.set_sure_confidence(0.95);
+        assert_eq!(state.outcome(), Outcome::Uncertain);
+        state.clear();
+        assert_eq!(state.outcome(), Outcome::Uncertain);
+    }
 }

@@ -10,9 +10,10 @@ use voice_emotion::engine::{Command, EngineEvent};
 use crate::engine::VoiceEngine;
 use crate::input::VoiceSource;
 use crate::messages::{
-    ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluatePlayer, ForgetPlayer,
-    MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerForgotten, PlayerModelUpdated,
-    ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer,
+    ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluateHeldOut, EvaluatePlayer,
+    ForgetPlayer, HeldOutEvaluated, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated,
+    PlayerForgotten, PlayerModelUpdated, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted,
+    SwitchPlayer,
 };
 use crate::resources::{
     ActivePlayer, EmotionState, KnownPlayers, MicrophoneStatus, VoiceEmotionDiagnostics,
@@ -30,6 +31,7 @@ pub(crate) struct Outgoing<'w> {
     microphone: MessageWriter<'w, MicrophoneStatusChanged>,
     player: MessageWriter<'w, PlayerChanged>,
     evaluated: MessageWriter<'w, PlayerEvaluated>,
+    held_out: MessageWriter<'w, HeldOutEvaluated>,
     forgotten: MessageWriter<'w, PlayerForgotten>,
     problem: MessageWriter<'w, ProfileProblem>,
 }
@@ -54,6 +56,10 @@ pub(crate) fn receive_events(
     mut state: State,
     mut diagnostics: Diagnostics,
 ) {
+    if state.settings.is_changed() {
+        let sure = state.settings.sure_confidence;
+        state.emotion.set_sure_confidence(sure);
+    }
     events.clear();
     engine.engine.drain_events(&mut events);
     for event in events.drain(..) {
@@ -213,6 +219,19 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
         } => state
             .player
             .set_history(&player, samples_per_emotion, history),
+        EngineEvent::HeldOutEvaluated {
+            player,
+            score,
+            missing,
+        } => {
+            out.held_out.write(HeldOutEvaluated {
+                player,
+                base_correct: score.base_correct,
+                player_correct: score.player_correct,
+                total: score.total,
+                missing,
+            });
+        }
         EngineEvent::Evaluated {
             player,
             correct,
@@ -239,6 +258,7 @@ pub(crate) struct Incoming<'w, 's> {
     forget: MessageReader<'w, 's, ForgetPlayer>,
     reset: MessageReader<'w, 's, ResetPlayer>,
     evaluate: MessageReader<'w, 's, EvaluatePlayer>,
+    evaluate_held_out: MessageReader<'w, 's, EvaluateHeldOut>,
 }
 
 /// Messages in to engine commands (`PostUpdate`, [`crate::VoiceEmotionSystems::Commands`];
@@ -281,6 +301,9 @@ pub(crate) fn send_commands(
     }
     for _ in incoming.evaluate.read() {
         engine.send(Command::Evaluate);
+    }
+    for e in incoming.evaluate_held_out.read() {
+        engine.send(Command::EvaluateHeldOut(e.takes.clone()));
     }
 }
 

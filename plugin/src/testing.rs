@@ -8,8 +8,8 @@ use bevy::prelude::*;
 
 use crate::VoiceEmotionSystems;
 use crate::messages::{
-    ConfirmationRejected, EmotionDetected, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated,
-    PlayerModelUpdated, SpeechEnded, SpeechStarted,
+    ConfirmationRejected, EmotionDetected, HeldOutEvaluated, MicrophoneStatusChanged,
+    PlayerChanged, PlayerEvaluated, PlayerModelUpdated, SpeechEnded, SpeechStarted,
 };
 
 /// Every message the plugin wrote since the app started (add [`MessageLogPlugin`]).
@@ -31,6 +31,8 @@ pub struct MessageLog {
     pub players: Vec<PlayerChanged>,
     /// [`PlayerEvaluated`] messages.
     pub evaluated: Vec<PlayerEvaluated>,
+    /// [`HeldOutEvaluated`] messages.
+    pub held_out: Vec<HeldOutEvaluated>,
 }
 
 /// Records the plugin's messages into [`MessageLog`] (after [`VoiceEmotionSystems::Events`]).
@@ -58,6 +60,7 @@ fn record(
     mut microphone: MessageReader<MicrophoneStatusChanged>,
     mut players: MessageReader<PlayerChanged>,
     mut evaluated: MessageReader<PlayerEvaluated>,
+    mut held_out: MessageReader<HeldOutEvaluated>,
 ) {
     log.started.extend(started.read().cloned());
     log.ended.extend(ended.read().cloned());
@@ -67,6 +70,7 @@ fn record(
     log.microphone.extend(microphone.read().cloned());
     log.players.extend(players.read().cloned());
     log.evaluated.extend(evaluated.read().cloned());
+    log.held_out.extend(held_out.read().cloned());
 }
 
 /// Updates `app` (sleeping `1 ms` between frames) until `done` holds or `timeout` passes;

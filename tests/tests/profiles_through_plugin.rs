@@ -232,13 +232,14 @@ fn reset_goes_back_to_the_base_model_and_forget_deletes_the_profile() {
     let mut feed = None;
     let mut app = app(plugin(dir.path(), "kim", &mut feed));
     let feed = feed.unwrap();
-    for c in &clips[..4] {
+    // Four clips to confirm, and a fifth the player never confirms (a held-out take).
+    for c in &clips[..5] {
         feed.samples(c.samples.to_vec(), 16_000);
         feed.silence(1.0);
     }
-    assert!(update_until(&mut app, WAIT, |w| log(w).detected.len() >= 4));
+    assert!(update_until(&mut app, WAIT, |w| log(w).detected.len() >= 5));
     let detected = log(app.world()).detected.clone();
-    for (c, d) in clips.iter().zip(&detected) {
+    for (c, d) in clips.iter().zip(&detected[..4]) {
         app.world_mut().write_message(ConfirmEmotion {
             utterance: d.utterance,
             emotion: c.name.emotion,
@@ -264,6 +265,30 @@ fn reset_goes_back_to_the_base_model_and_forget_deletes_the_profile() {
     let evaluated = log(app.world()).evaluated[0].clone();
     println!("own samples after adaptation: {evaluated:?}");
     assert_eq!((evaluated.player.as_str(), evaluated.total), ("kim", 4));
+
+    // The held-out take, scored by the base network and by the player's model; an id the
+    // engine never heard is reported missing, not scored.
+    app.world_mut().write_message(EvaluateHeldOut {
+        takes: vec![
+            (detected[4].utterance, clips[4].name.emotion),
+            (9999, Emotion::Sad),
+        ],
+    });
+    assert!(update_until(&mut app, WAIT, |w| !log(w)
+        .held_out
+        .is_empty()));
+    let held_out = log(app.world()).held_out[0].clone();
+    println!("held-out take: {held_out:?}");
+    assert_eq!(
+        (held_out.player.as_str(), held_out.total, held_out.missing),
+        ("kim", 1, vec![9999])
+    );
+    assert!(held_out.base_correct <= 1 && held_out.player_correct <= 1);
+    // It was not confirmed: the profile still has four samples.
+    assert_eq!(
+        store.load(&id, &base_ref()).unwrap().unwrap().samples.len(),
+        4
+    );
 
     // Reset, keeping nothing: base weights, no samples, and saved so.
     let before = log(app.world()).players.len();
@@ -292,5 +317,5 @@ fn reset_goes_back_to_the_base_model_and_forget_deletes_the_profile() {
     // Still listening after all that.
     feed.samples(clips[5].samples.to_vec(), 16_000);
     feed.silence(1.0);
-    assert!(update_until(&mut app, WAIT, |w| log(w).detected.len() == 5));
+    assert!(update_until(&mut app, WAIT, |w| log(w).detected.len() == 6));
 }

@@ -41,7 +41,9 @@ use crate::features::FeatureMatrix;
 use crate::labels::{Emotion, Intensity};
 use crate::model::InputExtractor;
 use crate::model::{EmotionClassifier, ModelError, ModelFiles, Prediction};
-use crate::player::adapt::{AdaptConfig, AdaptError, Adapter, AnchorSet, PlayerModel, PlayerState};
+use crate::player::adapt::{
+    AdaptConfig, AdaptError, Adapter, AnchorSet, HeldOutScore, PlayerModel, PlayerState,
+};
 use crate::player::profile::{
     BaseModelRef, PlayerId, ProfileError, ProfileStore, ProfileWriter, UpdateRecord,
 };

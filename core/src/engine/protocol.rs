@@ -141,6 +141,12 @@ pub enum Command {
     /// Classify the active player's confirmed samples with their current weights
     /// ([`EngineEvent::Evaluated`]).
     Evaluate,
+    /// Score recent utterances the player never confirmed, each with the emotion it was meant
+    /// to have, with the base network and with the active player's model (after any queued
+    /// update): a calibration screen's held-out "before and after"
+    /// ([`EngineEvent::HeldOutEvaluated`]). The utterances must be among the last
+    /// [`EngineConfig::recent_utterances`] and are not confirmed by this.
+    EvaluateHeldOut(Vec<(u64, Emotion)>),
     /// List the players with a saved profile ([`EngineEvent::PlayersListed`]). The engine
     /// also lists them at start, after a switch or a forget, and after a save that created a
     /// profile.
@@ -299,6 +305,15 @@ pub enum EngineEvent {
         samples_per_emotion: [usize; Emotion::COUNT],
         /// Their model's updates, oldest first.
         history: Arc<[UpdateRecord]>,
+    },
+    /// The answer to [`Command::EvaluateHeldOut`].
+    HeldOutEvaluated {
+        /// The player.
+        player: PlayerId,
+        /// The scores, over the utterances found.
+        score: HeldOutScore,
+        /// Utterances asked for that are no longer kept (or never were): not scored.
+        missing: Vec<u64>,
     },
     /// The answer to [`Command::Evaluate`].
     Evaluated {

@@ -346,6 +346,7 @@ impl Worker {
                 }
             }
             Command::ListPlayers => self.list_players(),
+            Command::EvaluateHeldOut(takes) => self.evaluate_held_out(&takes),
             Command::Evaluate => {
                 if let Some(active) = &self.active {
                     // Waits for queued updates: the answer is about the newest weights.
@@ -361,6 +362,39 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Scores recent, never confirmed utterances with the base network and the player's model
+    /// ([`Command::EvaluateHeldOut`]).
+    fn evaluate_held_out(&mut self, takes: &[(u64, Emotion)]) {
+        let Some(active) = &self.active else {
+            return;
+        };
+        let mut found = Vec::with_capacity(takes.len());
+        let mut missing = Vec::new();
+        for &(utterance, emotion) in takes {
+            match self.recent.iter().find(|r| r.id == utterance) {
+                Some(r) => found.push((&r.mfcc, emotion)),
+                None => missing.push(utterance),
+            }
+        }
+        // Waits for queued updates: the answer is about the newest weights.
+        active.model.wait_idle();
+        let score = match active.model.held_out_score(&found) {
+            Ok(score) => score,
+            Err(e) => {
+                // The engine made these frames for this model: a shape error is a bug.
+                tracing::warn!("held-out takes could not be scored: {e}");
+                return;
+            }
+        };
+        let player = active.id.clone();
+        self.collect_updates();
+        self.out.send(EngineEvent::HeldOutEvaluated {
+            player,
+            score,
+            missing,
+        });
     }
 
     pub(super) fn confirm(

@@ -24,6 +24,19 @@ pub fn confirm_next(samples_per_emotion: &[usize; Emotion::COUNT]) -> Option<Emo
     Emotion::from_index(index)
 }
 
+/// The base network and a player's model on utterances the player never confirmed
+/// ([`PlayerModel::held_out_score`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HeldOutScore {
+    /// Utterances the base network (cold: no voice head, the training set's statistics)
+    /// classifies as labelled.
+    pub base_correct: usize,
+    /// Utterances the player's model classifies as labelled.
+    pub player_correct: usize,
+    /// Utterances.
+    pub total: usize,
+}
+
 /// Confirmed samples a player's data keeps (updates use the newest
 /// [`AdaptConfig::max_samples`] of them). Past it, the emotion with the most samples loses its
 /// oldest: the newest of each emotion stay, and rare emotions are kept longest.
@@ -229,6 +242,41 @@ impl PlayerModel {
             .filter(|(p, s)| p.emotion == s.emotion)
             .count();
         (correct, samples.len())
+    }
+
+    /// How the base network and the player's model classify labelled utterances the player
+    /// never confirmed (a calibration screen's held-out takes): the honest "before and after"
+    /// that [`accuracy_on_samples`](Self::accuracy_on_samples), measured on the samples the
+    /// voice head was fitted on, is not. "Before" is the base network cold (the training
+    /// set's statistics, no voice head), "after" the model in use (the player's statistics,
+    /// which learn from all their speech, and voice head).
+    ///
+    /// # Errors
+    /// [`AdaptError::Shape`] for frames of another size.
+    pub fn held_out_score(
+        &self,
+        takes: &[(&FeatureMatrix, Emotion)],
+    ) -> Result<HeldOutScore, AdaptError> {
+        for (mfcc, _) in takes {
+            self.check(mfcc)?;
+        }
+        let adapter = &self.shared.adapter;
+        let frames: Vec<&FeatureMatrix> = takes.iter().map(|(m, _)| *m).collect();
+        let correct = |predictions: Vec<Prediction>| {
+            predictions
+                .iter()
+                .zip(takes)
+                .filter(|(p, (_, truth))| p.emotion == *truth)
+                .count()
+        };
+        let base = correct(adapter.classify(None, &frames, &adapter.blended_stats(None)));
+        let voice = self.voice_head();
+        let player = correct(adapter.classify(voice.as_deref(), &frames, &self.stats()));
+        Ok(HeldOutScore {
+            base_correct: base,
+            player_correct: player,
+            total: takes.len(),
+        })
     }
 
     /// Adds unlabelled speech to the player's statistics.
