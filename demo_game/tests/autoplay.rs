@@ -85,10 +85,18 @@ fn an_autoplay_session_calibrates_plays_and_trains_the_player() {
     assert_eq!(auto.detections, 4);
     assert!(auto.updates >= 1);
     assert!(auto.after.is_some_and(|(_, n)| n == 4));
+    // The check: the four play clips as second takes, scored and never confirmed.
+    let (base, player, total) = auto.check.expect("the check's figure");
+    assert_eq!(total, 4, "{lines:?}");
+    assert!(base <= 4 && player <= 4);
     let run = app.world().resource::<GateRun>();
     assert_eq!(run.heard, 4);
     let progress = app.world().resource::<CalibrationProgress>();
     assert_eq!(progress.done(), 4);
+    assert_eq!(
+        progress.check.map(|c| (c.base, c.player, c.total)),
+        Some((base, player, total))
+    );
     // The calibration is saved and comes back for this player.
     assert_eq!(CalibrationProgress::load(profiles.path(), "auto").done(), 4);
 }

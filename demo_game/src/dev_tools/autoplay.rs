@@ -17,7 +17,7 @@ use bevy::prelude::*;
 use bevy_voice_emotion::prelude::*;
 
 use super::screenshot::{TakeScreenshot, sibling};
-use crate::game::calibration::{CalibrationAction, CalibrationProgress, Step, prompts};
+use crate::game::calibration::{CalibrationAction, CalibrationProgress, Check, Step, prompts};
 use crate::game::gates::{Answer, GateRun};
 use crate::game::voice::VoiceClips;
 use crate::screens::Screen;
@@ -50,7 +50,10 @@ pub enum AutoplayPhase {
     Title,
     /// Records and confirms the calibration clips.
     Calibrate,
-    /// Waits for the adapted model's figure on the calibration clips.
+    /// Records the check's takes (the play clips, never confirmed here).
+    Check,
+    /// Waits for the check's figure (or, without a check, the figure on the calibration
+    /// clips).
     Evaluate,
     /// Plays the other clips, answering "was that right?" after each detection.
     Play,
@@ -76,6 +79,8 @@ pub struct Autoplay {
     deadline: Instant,
     screenshot: Option<PathBuf>,
     calibration_shot: bool,
+    /// When the check's figure was on screen and its screenshot asked for.
+    check_shown: Option<Instant>,
     title_shot: bool,
     tour_shots: usize,
     /// Play detections.
@@ -90,6 +95,8 @@ pub struct Autoplay {
     pub accepted: usize,
     /// Own clips after adaptation: `(correct, total)`.
     pub after: Option<(usize, usize)>,
+    /// The check's held-out takes: `(base network, player's model, total)` recognised.
+    pub check: Option<(usize, usize, usize)>,
     /// Whether the session reached the play screen and a detection changed the game.
     pub reacted: bool,
     /// Whether it ran to the end (not a timeout).
@@ -98,7 +105,8 @@ pub struct Autoplay {
 
 impl Autoplay {
     /// A session over `files`; `screenshot` is saved at the end of play, and its siblings
-    /// `-title`, `-calibration`, `-stats`, `-settings` and `-players` on those screens.
+    /// `-title`, `-calibration`, `-check` (the check's figure), `-stats`, `-settings` and
+    /// `-players` on those screens.
     #[must_use]
     pub fn new(files: &[PathBuf], screenshot: Option<PathBuf>) -> Self {
         let labelled: Vec<_> = files
@@ -115,6 +123,7 @@ impl Autoplay {
             deadline: Instant::now() + PATIENCE,
             screenshot,
             calibration_shot: false,
+            check_shown: None,
             title_shot: false,
             tour_shots: 0,
             detections: 0,
@@ -123,6 +132,7 @@ impl Autoplay {
             updates: 0,
             accepted: 0,
             after: None,
+            check: None,
             reacted: false,
             completed: false,
         }
@@ -140,6 +150,13 @@ impl Autoplay {
                     .map(|(a, n)| format!(", {a} of {n} after"))
                     .unwrap_or_default()
             ),
+            match self.check {
+                Some((base, player, total)) => format!(
+                    "autoplay: check: {total} held-out takes (never confirmed before the \
+                     check); the base model recognised {base}, the player's model {player}"
+                ),
+                None => "autoplay: check: none".to_owned(),
+            },
             format!(
                 "autoplay: play: {} clips, {} detections, {} of {} labelled clips recognised, \
                  {} gates opened, score {}",
@@ -317,7 +334,8 @@ fn title(
 }
 
 /// Each calibration clip: selects its prompt, records it, confirms what the model heard;
-/// then asks for the adapted model's figure.
+/// then starts the check (or, when the model cannot adapt yet, asks for the figure on the
+/// calibration clips).
 fn calibrate(
     mut auto: ResMut<Autoplay>,
     step: Res<Step>,
@@ -329,8 +347,13 @@ fn calibrate(
     mut phase: ResMut<NextState<AutoplayPhase>>,
 ) {
     let Some((path, name)) = auto.calibrate.get(auto.clip).cloned() else {
-        evaluate.write(EvaluatePlayer);
-        auto.enter(&mut phase, AutoplayPhase::Evaluate);
+        if progress.can_check() && !auto.play.is_empty() {
+            actions.write(CalibrationAction::StartCheck);
+            auto.enter(&mut phase, AutoplayPhase::Check);
+        } else {
+            evaluate.write(EvaluatePlayer);
+            auto.enter(&mut phase, AutoplayPhase::Evaluate);
+        }
         return;
     };
     if !auto.waiting {
@@ -354,18 +377,77 @@ fn calibrate(
     }
 }
 
-/// Waits for the adapted model's figure, then opens the play screen.
+/// The check: the first play clips as second takes of their prompts, kept and never
+/// confirmed; the check ends by itself after `CHECK_TAKES`, or when the clips run out.
+fn check(
+    mut auto: ResMut<Autoplay>,
+    step: Res<Step>,
+    check: Res<Check>,
+    progress: Res<CalibrationProgress>,
+    clips: Res<VoiceClips>,
+    mut actions: MessageWriter<CalibrationAction>,
+    mut phase: ResMut<NextState<AutoplayPhase>>,
+) {
+    if *step == Step::Evaluating {
+        auto.enter(&mut phase, AutoplayPhase::Evaluate);
+        return;
+    }
+    if !check.active {
+        // StartCheck lands next frame.
+        return;
+    }
+    let Some((path, name)) = auto.play.get(auto.clip).cloned() else {
+        actions.write(CalibrationAction::FinishCheck);
+        return;
+    };
+    if !auto.waiting {
+        actions.write(CalibrationAction::Select(prompt_for(
+            name.as_ref(),
+            &progress,
+        )));
+        actions.write(CalibrationAction::Record);
+        clips.play(&path);
+        auto.wait();
+    } else if let Step::Heard(_) = &*step {
+        actions.write(CalibrationAction::Confirm);
+        auto.next_clip();
+    }
+}
+
+/// Waits for the check's figure (or the figure on the calibration clips), then opens the
+/// play screen.
 fn evaluate(
     mut auto: ResMut<Autoplay>,
     mut evaluated: MessageReader<PlayerEvaluated>,
+    mut held_out: MessageReader<HeldOutEvaluated>,
+    progress: Res<CalibrationProgress>,
+    mut shots: MessageWriter<TakeScreenshot>,
     mut screen: ResMut<NextState<Screen>>,
     mut phase: ResMut<NextState<AutoplayPhase>>,
 ) {
     if let Some(e) = evaluated.read().last() {
         auto.after = Some((e.correct, e.total));
-        screen.set(Screen::Play);
-        auto.enter(&mut phase, AutoplayPhase::Play);
     }
+    if let Some(h) = held_out.read().last() {
+        auto.check = Some((h.base_correct, h.player_correct, h.total));
+    }
+    let checked = progress.can_check() && !auto.play.is_empty();
+    if auto.after.is_none() || (checked && auto.check.is_none()) {
+        return;
+    }
+    if checked {
+        // The figure on screen for a screenshot, then play.
+        let Some(shown) = auto.check_shown else {
+            auto.screenshot(&mut shots, Some("check"));
+            auto.check_shown = Some(Instant::now());
+            return;
+        };
+        if shown.elapsed() < Duration::from_millis(1500) {
+            return;
+        }
+    }
+    screen.set(Screen::Play);
+    auto.enter(&mut phase, AutoplayPhase::Play);
 }
 
 /// Each play clip: plays it and answers the detection with the clip's label; then the play
@@ -480,6 +562,7 @@ pub(super) fn plugin(app: &mut App) {
                     running.and_then(
                         in_state(P::Title)
                             .or_else(in_state(P::Calibrate))
+                            .or_else(in_state(P::Check))
                             .or_else(in_state(P::Evaluate))
                             .or_else(in_state(P::Play)),
                     ),
@@ -487,6 +570,7 @@ pub(super) fn plugin(app: &mut App) {
                 (
                     title.run_if(in_state(P::Title)),
                     calibrate.run_if(in_state(P::Calibrate)),
+                    check.run_if(in_state(P::Check)),
                     evaluate.run_if(in_state(P::Evaluate)),
                     play.run_if(in_state(P::Play)),
                     finish.run_if(in_state(P::Finish)),

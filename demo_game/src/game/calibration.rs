@@ -1,9 +1,13 @@
 //! The calibration session: a prompt per emotion and intensity, the player records it, sees
-//! what the model heard, confirms or records again. Progress is saved per player so the
-//! session can be left and resumed. This module is the logic; `screens::calibration` draws it.
+//! what the model heard, confirms or records again. Then a check: a second take of a few
+//! prompts that are never confirmed, so the player's model never learns from them, scored by
+//! the base network and by the player's model (the honest "before and after"). Progress is
+//! saved per player so the session can be left and resumed. This module is the logic;
+//! `screens::calibration` draws it.
 
 use std::path::{Path, PathBuf};
 
+use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_voice_emotion::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -68,6 +72,41 @@ pub fn prompts() -> Vec<Prompt> {
     out
 }
 
+/// Second takes in the check (never confirmed: held out from the player's model).
+pub const CHECK_TAKES: usize = 4;
+
+/// The prompts the check suggests, in order (indices into [`prompts`]): one of each of four
+/// families, strong where the calibration had both.
+#[must_use]
+pub fn check_prompts() -> Vec<usize> {
+    let prompts = prompts();
+    [
+        (Emotion::Happy, Intensity::Strong),
+        (Emotion::Sad, Intensity::Strong),
+        (Emotion::Angry, Intensity::Strong),
+        (Emotion::Calm, Intensity::Normal),
+    ]
+    .into_iter()
+    .filter_map(|(e, i)| {
+        prompts
+            .iter()
+            .position(|p| p.emotion == e && p.intensity == i)
+    })
+    .collect()
+}
+
+/// The check's figure: how many of the held-out takes the base network and the player's
+/// model recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckFigure {
+    /// Takes the base network (cold) recognised: "before".
+    pub base: usize,
+    /// Takes the player's model recognised: "after".
+    pub player: usize,
+    /// Takes scored.
+    pub total: usize,
+}
+
 /// What the model heard for a confirmed prompt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Heard {
@@ -86,6 +125,9 @@ pub struct CalibrationProgress {
     pub heard: Vec<Heard>,
     /// After the session: own clips classified as confirmed by the adapted model.
     pub after: Option<(usize, usize)>,
+    /// After the check: the held-out takes' figure.
+    #[serde(default)]
+    pub check: Option<CheckFigure>,
 }
 
 impl CalibrationProgress {
@@ -156,6 +198,21 @@ impl CalibrationProgress {
         self.next_prompt().is_none()
     }
 
+    /// Whether the player's model has enough to adapt (4 confirmed prompts of at least 2
+    /// emotions, as `AdaptConfig::min_samples`), so a check means something.
+    #[must_use]
+    pub fn can_check(&self) -> bool {
+        let prompts = prompts();
+        let mut emotions: Vec<Emotion> = self
+            .heard
+            .iter()
+            .filter_map(|h| prompts.get(h.prompt).map(|p| p.emotion))
+            .collect();
+        emotions.sort();
+        emotions.dedup();
+        self.heard.len() >= 4 && emotions.len() >= 2
+    }
+
     /// How many confirmed prompts the model got right before adapting to them:
     /// `(correct, total)`.
     #[must_use]
@@ -184,7 +241,7 @@ pub enum Step {
     Listening,
     /// The model heard this; confirm or record again.
     Heard(EmotionDetected),
-    /// All prompts confirmed; waiting for the adapted model's figure.
+    /// The check's takes are in; waiting for their figure.
     Evaluating,
     /// Finished.
     Done,
@@ -199,8 +256,42 @@ pub enum CalibrationAction {
     Confirm,
     /// Record the prompt again.
     Retry,
-    /// Jump to a prompt (resume anywhere).
+    /// Jump to a prompt (resume anywhere; in the check, the prompt of the next take).
     Select(usize),
+    /// Start the check (once the model can adapt: [`CalibrationProgress::can_check`]).
+    StartCheck,
+    /// End the check with the takes so far (at least one) and score them.
+    FinishCheck,
+}
+
+/// The check under way: the second takes kept so far, with the emotion each was meant to
+/// have. Utterance ids live only as long as the engine keeps them, so the takes are not
+/// saved: a check left half-way starts again.
+#[derive(Resource, Debug, Clone, PartialEq, Default)]
+pub struct Check {
+    /// Whether the check is under way.
+    pub active: bool,
+    /// The takes kept: utterance id and meant emotion.
+    pub takes: Vec<(u64, Emotion)>,
+}
+
+impl Check {
+    /// Starts a check at its first suggested prompt.
+    fn start(&mut self, current: &mut CurrentPrompt, step: &mut Step) {
+        self.active = true;
+        self.takes.clear();
+        current.0 = check_prompts().first().copied().unwrap_or(0);
+        *step = Step::Ready;
+    }
+
+    /// The suggested prompt for the next take.
+    fn next_prompt(&self) -> usize {
+        let suggested = check_prompts();
+        suggested
+            .get(self.takes.len() % suggested.len().max(1))
+            .copied()
+            .unwrap_or(0)
+    }
 }
 
 /// The prompt on screen.
@@ -211,17 +302,44 @@ pub struct CurrentPrompt(pub usize);
 #[derive(Resource, Debug, Clone)]
 pub struct CalibrationDir(pub PathBuf);
 
+/// The plugin's messages the session reads.
+#[derive(SystemParam)]
+pub struct Incoming<'w, 's> {
+    detected: MessageReader<'w, 's, EmotionDetected>,
+    evaluated: MessageReader<'w, 's, PlayerEvaluated>,
+    held_out: MessageReader<'w, 's, HeldOutEvaluated>,
+}
+
+/// The messages the session writes.
+#[derive(SystemParam)]
+pub struct Asks<'w> {
+    confirm: MessageWriter<'w, ConfirmEmotion>,
+    evaluate: MessageWriter<'w, EvaluatePlayer>,
+    evaluate_held_out: MessageWriter<'w, EvaluateHeldOut>,
+}
+
+impl Asks<'_> {
+    /// Asks for the check's figure (and the figure on the player's own confirmed clips).
+    fn score(&mut self, check: &mut Check, step: &mut Step) {
+        self.evaluate.write(EvaluatePlayer);
+        self.evaluate_held_out.write(EvaluateHeldOut {
+            takes: std::mem::take(&mut check.takes),
+        });
+        check.active = false;
+        *step = Step::Evaluating;
+    }
+}
+
 /// Applies the player's actions and the plugin's messages to the session.
 pub fn run_calibration(
     mut actions: MessageReader<CalibrationAction>,
-    mut detected: MessageReader<EmotionDetected>,
-    mut evaluated: MessageReader<PlayerEvaluated>,
+    mut incoming: Incoming,
     mut step: ResMut<Step>,
     mut current: ResMut<CurrentPrompt>,
     mut progress: ResMut<CalibrationProgress>,
+    mut check: ResMut<Check>,
     dir: Res<CalibrationDir>,
-    mut confirm: MessageWriter<ConfirmEmotion>,
-    mut evaluate: MessageWriter<EvaluatePlayer>,
+    mut asks: Asks,
 ) {
     let prompts = prompts();
     for action in actions.read() {
@@ -232,10 +350,29 @@ pub fn run_calibration(
                 *step = Step::Ready;
             }
             CalibrationAction::Select(_) => {}
+            CalibrationAction::StartCheck if progress.can_check() => {
+                check.start(&mut current, &mut step);
+            }
+            CalibrationAction::StartCheck => {}
+            CalibrationAction::FinishCheck if check.active && !check.takes.is_empty() => {
+                asks.score(&mut check, &mut step);
+            }
+            CalibrationAction::FinishCheck => {}
+            CalibrationAction::Confirm if check.active => {
+                // A second take: kept for the check, never confirmed.
+                let Step::Heard(d) = &*step else { continue };
+                check.takes.push((d.utterance, prompts[current.0].emotion));
+                if check.takes.len() >= CHECK_TAKES {
+                    asks.score(&mut check, &mut step);
+                } else {
+                    current.0 = check.next_prompt();
+                    *step = Step::Ready;
+                }
+            }
             CalibrationAction::Confirm => {
                 let Step::Heard(d) = &*step else { continue };
                 let prompt = prompts[current.0];
-                confirm.write(ConfirmEmotion {
+                asks.confirm.write(ConfirmEmotion {
                     utterance: d.utterance,
                     emotion: prompt.emotion,
                     intensity: Some(prompt.intensity),
@@ -246,28 +383,36 @@ pub fn run_calibration(
                     detected: d.emotion,
                 });
                 progress.after = None;
+                progress.check = None;
                 progress.save(&dir.0);
                 match progress.next_prompt() {
                     Some(next) => {
                         current.0 = next;
                         *step = Step::Ready;
                     }
-                    None => {
-                        evaluate.write(EvaluatePlayer);
-                        *step = Step::Evaluating;
-                    }
+                    None => check.start(&mut current, &mut step),
                 }
             }
         }
     }
-    for d in detected.read() {
+    for d in incoming.detected.read() {
         if *step == Step::Listening {
             *step = Step::Heard(d.clone());
         }
     }
-    for e in evaluated.read() {
-        if *step == Step::Evaluating && e.player.as_str() == progress.player {
+    for e in incoming.evaluated.read() {
+        if e.player.as_str() == progress.player {
             progress.after = Some((e.correct, e.total));
+            progress.save(&dir.0);
+        }
+    }
+    for e in incoming.held_out.read() {
+        if *step == Step::Evaluating && e.player.as_str() == progress.player {
+            progress.check = Some(CheckFigure {
+                base: e.base_correct,
+                player: e.player_correct,
+                total: e.total,
+            });
             progress.save(&dir.0);
             *step = Step::Done;
         }
@@ -281,20 +426,19 @@ pub fn load_progress(
     mut progress: ResMut<CalibrationProgress>,
     mut current: ResMut<CurrentPrompt>,
     mut step: ResMut<Step>,
-    mut evaluate: MessageWriter<EvaluatePlayer>,
+    mut check: ResMut<Check>,
 ) {
     if let Some(p) = players.read().last() {
         *progress = CalibrationProgress::load(&dir.0, &p.player);
+        *check = Check::default();
         current.0 = progress.next_prompt().unwrap_or(0);
-        *step = match (progress.complete(), progress.after) {
-            (true, Some(_)) => Step::Done,
-            (true, None) => {
-                // Left before the last figure came: ask again.
-                evaluate.write(EvaluatePlayer);
-                Step::Evaluating
-            }
-            (false, _) => Step::Ready,
-        };
+        *step = Step::Ready;
+        match (progress.complete(), progress.check) {
+            (true, Some(_)) => *step = Step::Done,
+            // Left before the check's figure came: the check again (its takes are gone).
+            (true, None) => check.start(&mut current, &mut step),
+            (false, _) => {}
+        }
     }
 }
 
@@ -304,6 +448,7 @@ pub(super) fn plugin(app: &mut App) {
         .init_resource::<Step>()
         .init_resource::<CurrentPrompt>()
         .init_resource::<CalibrationProgress>()
+        .init_resource::<Check>()
         .add_systems(
             PreUpdate,
             (load_progress, run_calibration)
@@ -345,6 +490,39 @@ mod tests {
         assert_eq!(back.before(), (1, 2));
         std::fs::write(CalibrationProgress::path(dir.path(), "bob"), "{ not json").unwrap();
         assert_eq!(CalibrationProgress::load(dir.path(), "bob").done(), 0);
+    }
+
+    #[test]
+    fn the_check_needs_an_adaptable_model_and_suggests_four_families() {
+        let suggested = check_prompts();
+        assert_eq!(suggested.len(), CHECK_TAKES);
+        let families: Vec<_> = suggested
+            .iter()
+            .map(|&i| prompts()[i].emotion.family())
+            .collect();
+        assert!(families.windows(2).all(|w| w[0] != w[1]), "{families:?}");
+        let mut p = CalibrationProgress::default();
+        for prompt in [0, 1, 2] {
+            p.heard.push(Heard {
+                prompt,
+                detected: Emotion::Neutral,
+            });
+        }
+        assert!(!p.can_check(), "three samples");
+        p.heard.push(Heard {
+            prompt: 3,
+            detected: Emotion::Neutral,
+        });
+        assert!(p.can_check());
+    }
+
+    #[test]
+    fn progress_saved_before_the_check_existed_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{"player":"ana","heard":[{"prompt":0,"detected":"neutral"}],"after":[1,1]}"#;
+        std::fs::write(CalibrationProgress::path(dir.path(), "ana"), old).unwrap();
+        let p = CalibrationProgress::load(dir.path(), "ana");
+        assert_eq!((p.done(), p.after, p.check), (1, Some((1, 1)), None));
     }
 
     #[test]

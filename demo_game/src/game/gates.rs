@@ -24,7 +24,7 @@ pub enum Feedback {
         /// What was heard.
         heard: Emotion,
     },
-    /// The detection was not sure (`EmotionDetected::sure`): the gate does nothing.
+    /// No emotion family was sure (`EmotionDetected::family_outcome`): the gate does nothing.
     NotSure {
         /// The most likely emotion.
         heard: Emotion,
@@ -94,8 +94,9 @@ impl GateRun {
         feedback
     }
 
-    /// Takes a sure detection: opens the gate when it is of the gate's emotion family (angry
-    /// opens a disgust gate, calm a neutral one: the families the model tells apart reliably).
+    /// Takes a detection of a sure family, `emotion` its most likely member: opens the gate
+    /// when it is of the gate's emotion family (angry opens a disgust gate, calm a neutral
+    /// one: the families the model tells apart reliably).
     pub fn hear(&mut self, emotion: Emotion, confidence: f32) -> Feedback {
         self.heard += 1;
         let wanted = self.wanted();
@@ -155,16 +156,28 @@ pub fn hear_detections(
 ) {
     for d in detected.read() {
         if playing.0 {
-            if d.sure {
-                run.hear(d.emotion, d.confidence);
-            } else {
-                run.not_sure(d.emotion);
-            }
+            match d.family_outcome() {
+                Outcome::Sure(family) => run.hear(
+                    likeliest_member(family, &d.probabilities),
+                    d.family_confidence,
+                ),
+                Outcome::Uncertain => run.not_sure(d.emotion),
+            };
             if policy.should_ask(d, time.elapsed_secs_f64()) {
                 pending.0 = Some((d.utterance, d.emotion));
             }
         }
     }
+}
+
+/// The most likely emotion of `family` (the detection's top emotion may be of another family
+/// when the family is sure and none of its members is).
+fn likeliest_member(family: EmotionFamily, probabilities: &[f32; Emotion::COUNT]) -> Emotion {
+    family
+        .members()
+        .into_iter()
+        .max_by(|a, b| probabilities[a.index()].total_cmp(&probabilities[b.index()]))
+        .unwrap_or(Emotion::Neutral)
 }
 
 /// Answers become confirmations (training samples).
@@ -288,5 +301,15 @@ mod tests {
             (run.opened, run.score, run.streak, run.heard),
             (2, 30, 2, 4)
         );
+    }
+
+    #[test]
+    fn a_sure_family_speaks_through_its_likeliest_member() {
+        let mut p = [0.0; Emotion::COUNT];
+        p[Emotion::Happy.index()] = 0.36;
+        p[Emotion::Angry.index()] = 0.30;
+        p[Emotion::Disgust.index()] = 0.34;
+        assert_eq!(likeliest_member(EmotionFamily::Tense, &p), Emotion::Disgust);
+        assert_eq!(likeliest_member(EmotionFamily::Happy, &p), Emotion::Happy);
     }
 }

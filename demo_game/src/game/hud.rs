@@ -1,5 +1,6 @@
 //! The play screen's HUD, drawn with egui: a level meter, the eight probabilities, the current
-//! emotion, a live MFCC heatmap, and notes ("toasts") when the player's model updated.
+//! emotion, a live MFCC heatmap, and notes ("toasts") when the player's model updated (with
+//! the emotion it should hear next, `PlayerModelUpdated::confirm_next`).
 
 use bevy::prelude::*;
 use bevy_egui::egui;
@@ -31,6 +32,17 @@ fn collect_toasts(
             UpdateOutcome::Refused { reason } => format!("Model kept as it was: {reason}"),
         };
         toasts.0.push((now + 5.0, text));
+        if let Some(next) = u.confirm_next {
+            // The emotion the player's model has fewest confirmed samples of.
+            toasts.0.push((
+                now + 5.0,
+                format!(
+                    "Your model has heard little of {} yet: try sounding {} and confirm it",
+                    name(next),
+                    next.name()
+                ),
+            ));
+        }
     }
     for r in rejected.read() {
         toasts

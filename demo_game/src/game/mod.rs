@@ -1,6 +1,6 @@
-//! The game: calibration, the road of gates, the voice clips and the HUD's notes (logic,
-//! headless), and the world the play screen shows (the ground, the sky, the companion, the
-//! weather).
+//! The game: calibration, the road of gates, the voice clips, the HUD's notes and whether
+//! the player is heard (logic, headless), and the world the play screen shows (the ground, the
+//! sky, the companion, the weather).
 
 use bevy::prelude::*;
 
@@ -8,6 +8,7 @@ pub mod calibration;
 mod companion;
 pub mod gates;
 pub mod hud;
+pub mod listening;
 pub mod mood;
 pub mod voice;
 mod weather;
@@ -20,6 +21,7 @@ pub(super) fn plugin(app: &mut App) {
         gates::plugin,
         voice::plugin,
         hud::plugin,
+        listening::plugin,
     ));
 }
 

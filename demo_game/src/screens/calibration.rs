@@ -1,6 +1,7 @@
 //! The calibration screen (egui): each prompt with its sentence and acting hint; record, see
-//! what the model heard, confirm or record again; at the end, the player's accuracy on their
-//! own clips before and after adaptation. Leave any time: progress is kept.
+//! what the model heard, confirm or record again; then the check, a second take of a few
+//! prompts that the model never learns from, and its figure: the base model and the player's
+//! own on those takes. Leave any time: progress is kept.
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
@@ -8,7 +9,7 @@ use bevy_voice_emotion::prelude::*;
 
 use super::Screen;
 use crate::game::calibration::{
-    CalibrationAction, CalibrationProgress, CurrentPrompt, Step, prompts,
+    CHECK_TAKES, CalibrationAction, CalibrationProgress, Check, CurrentPrompt, Step, prompts,
 };
 use crate::game::voice::VoiceClips;
 use crate::theme::palette::egui_color;
@@ -20,6 +21,7 @@ fn calibration(
     step: Res<Step>,
     current: Res<CurrentPrompt>,
     progress: Res<CalibrationProgress>,
+    check: Res<Check>,
     mic: Res<MicrophoneStatus>,
     mut clips: ResMut<VoiceClips>,
     mut actions: MessageWriter<CalibrationAction>,
@@ -53,6 +55,21 @@ fn calibration(
                     }
                 }
             });
+            ui.separator();
+            if check.active {
+                ui.label(format!(
+                    "Check: take {} of {CHECK_TAKES}",
+                    check.takes.len() + 1
+                ));
+                if !check.takes.is_empty() && ui.button("Finish the check now").clicked() {
+                    actions.write(CalibrationAction::FinishCheck);
+                }
+            } else if progress.can_check()
+                && *step != Step::Evaluating
+                && ui.button("Check my model").clicked()
+            {
+                actions.write(CalibrationAction::StartCheck);
+            }
         });
     egui::CentralPanel::default().show(&mut root, |ui| {
         ui.heading("Calibrate your voice");
@@ -64,6 +81,16 @@ fn calibration(
         if matches!(*step, Step::Done | Step::Evaluating) {
             done_panel(ui, &step, &progress, &mut next);
             return;
+        }
+        if check.active {
+            ui.label(
+                egui::RichText::new(format!(
+                    "Check, take {} of {CHECK_TAKES}: say it once more. This take is not \
+                     learnt from: it shows how well the model knows your voice.",
+                    check.takes.len() + 1
+                ))
+                .strong(),
+            );
         }
         ui.label(
             egui::RichText::new(format!(
@@ -101,9 +128,12 @@ fn calibration(
                 );
                 probability_bars(ui, &d.probabilities);
                 ui.horizontal(|ui| {
-                    confirm |= ui
-                        .button(format!("✔ Yes, that was {} (Enter)", name(prompt.emotion)))
-                        .clicked();
+                    let keep = if check.active {
+                        "✔ Keep this take (Enter)".to_owned()
+                    } else {
+                        format!("✔ Yes, that was {} (Enter)", name(prompt.emotion))
+                    };
+                    confirm |= ui.button(keep).clicked();
                     if ui.button("↺ Record again (R)").clicked() {
                         actions.write(CalibrationAction::Retry);
                         if clips.active() {
@@ -132,30 +162,41 @@ fn done_panel(
     progress: &CalibrationProgress,
     next: &mut NextState<Screen>,
 ) {
-    let (before, total) = progress.before();
-    ui.heading("All prompts recorded");
-    ui.label(format!(
-        "Before adapting, the model recognised {before} of your {total} recordings ({:.0}%).",
-        100.0 * before as f64 / total.max(1) as f64
-    ));
-    match (step, progress.after) {
-        (_, Some((after, n))) => {
+    let percent = |k: usize, n: usize| 100.0 * k as f64 / n.max(1) as f64;
+    match (step, progress.check) {
+        (Step::Done, Some(c)) => {
+            ui.heading("Your model, checked");
             ui.label(
                 egui::RichText::new(format!(
-                    "After adapting to you: {after} of {n} ({:.0}%).",
-                    100.0 * after as f64 / n.max(1) as f64
+                    "On {} new takes it never learnt from: the base model recognised {} \
+                     ({:.0}%), yours {} ({:.0}%).",
+                    c.total,
+                    c.base,
+                    percent(c.base, c.total),
+                    c.player,
+                    percent(c.player, c.total)
                 ))
                 .size(22.0),
             );
-            ui.label(
-                "(Measured on the same recordings it learnt from; play to see how it does \
-                 on new ones, and confirm its guesses to keep teaching it.)",
-            );
         }
         _ => {
-            ui.label("Adapting your model…");
+            ui.heading("Checking your model…");
         }
     }
+    let (before, total) = progress.before();
+    ui.label(format!(
+        "On the {total} recordings it learnt from: {before} recognised before adapting \
+         ({:.0}%){}.",
+        percent(before, total),
+        progress
+            .after
+            .map(|(a, n)| format!(", {a} of {n} after ({:.0}%)", percent(a, n)))
+            .unwrap_or_default()
+    ));
+    ui.label(
+        "Play to see it at work, and confirm its guesses to keep teaching it; record any \
+         prompt again from the list on the left.",
+    );
     if ui.button("Play").clicked() {
         next.set(Screen::Play);
     }

@@ -1,5 +1,6 @@
-//! The play screen: the world (see `game/world.rs`), the HUD, the gate to open, and "was that
-//! right?" after every detection.
+//! The play screen: the world (see `game/world.rs`), the HUD, the gate to open, "was that
+//! right?" when the confirmation policy asks, a "how to play" card until the player is first
+//! heard, and a line when they are not heard (`game/listening.rs`).
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
@@ -8,8 +9,9 @@ use bevy_voice_emotion::prelude::*;
 use super::Screen;
 use crate::game::gates::{Answer, Feedback, GateRun, PendingConfirmation, answer_keys};
 use crate::game::hud::{Toasts, side_panel};
+use crate::game::listening::Listening;
 use crate::game::voice::VoiceClips;
-use crate::theme::palette::egui_color;
+use crate::theme::palette::{self, egui_color};
 use crate::theme::widgets::{name, root_ui};
 
 fn play_ui(
@@ -24,6 +26,8 @@ fn play_ui(
     mut clips: ResMut<VoiceClips>,
     mut answers: MessageWriter<Answer>,
     keys: Res<ButtonInput<KeyCode>>,
+    time: Res<Time>,
+    mut listening: ResMut<Listening>,
 ) -> Result {
     let mut root = root_ui(contexts.ctx_mut()?, "screen");
     side_panel(&mut root, &mic, &state, &player, &toasts);
@@ -49,6 +53,9 @@ fn play_ui(
                 .size(18.0),
             );
         });
+        if let Some(hint) = listening.hint(time.elapsed_secs_f64(), &mic, clips.active()) {
+            ui.colored_label(palette::NOTE, hint);
+        }
         match &run.feedback {
             Some(Feedback::Opened { emotion, points }) => {
                 ui.colored_label(
@@ -102,10 +109,38 @@ fn play_ui(
             });
         });
     }
+    if listening.how_to_play {
+        let close = how_to_play(root.ctx(), clips.active());
+        if close || keys.just_pressed(KeyCode::Enter) {
+            listening.how_to_play = false;
+        }
+    }
     if keys.just_pressed(KeyCode::Space) && clips.active() {
         clips.play_next();
     }
     Ok(())
+}
+
+/// The first-minute card: what to do, in four lines; `true` when "Got it" was clicked.
+fn how_to_play(ctx: &egui::Context, clips: bool) -> bool {
+    let speak = if clips {
+        "Press Space to play a recorded clip as your voice."
+    } else {
+        "Say anything (a line, a word) in the emotion the gate wants."
+    };
+    let mut close = false;
+    egui::Window::new("How to play")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, egui::vec2(-135.0, 0.0))
+        .show(ctx, |ui| {
+            ui.label("1. The gate ahead wants an emotion: its name is at the top.");
+            ui.label(format!("2. {speak}"));
+            ui.label("3. Sure of your emotion's family (calm and neutral, angry and disgust), it opens; not sure, it asks you to say it again.");
+            ui.label("4. Asked \"was that right?\": Y for yes, 1-8 for what you meant. It teaches your own model.");
+            close = ui.button("Got it (Enter)").clicked();
+        });
+    close
 }
 
 /// The play screen.
