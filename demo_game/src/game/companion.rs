@@ -1,5 +1,7 @@
 //! The companion: a round creature beside the road whose colour, bob, shake and size follow
-//! the player's mood.
+//! the player's mood, and whose face follows the smoothed arousal and valence continuously:
+//! eyes wide open when the voice is energetic and sleepy when it is calm, a smile that grows
+//! with pleasant valence and turns into a frown with unpleasant.
 
 use bevy::color::Mix;
 use bevy::prelude::*;
@@ -18,6 +20,18 @@ struct Companion;
 
 #[derive(Component)]
 struct CompanionBody(Handle<ColorMaterial>);
+
+/// An eye (white or pupil): opens with arousal.
+#[derive(Component)]
+struct Eye;
+
+/// The mouth: a circular segment whose height follows |valence|, a smile (arc down) when
+/// valence is positive and a frown (arc up) when negative.
+#[derive(Component)]
+struct Mouth;
+
+/// The mouth's circle: radius and half-angle.
+const MOUTH: (f32, f32) = (40.0, 1.0);
 
 fn spawn_companion(
     mut commands: Commands,
@@ -42,17 +56,65 @@ fn spawn_companion(
             ));
             for x in [-32.0, 32.0] {
                 c.spawn((
+                    Eye,
                     Mesh2d(meshes.add(Circle::new(20.0))),
                     MeshMaterial2d(white.clone()),
                     Transform::from_xyz(x, 25.0, 1.0),
                 ));
                 c.spawn((
+                    Eye,
                     Mesh2d(meshes.add(Circle::new(9.0))),
                     MeshMaterial2d(dark.clone()),
                     Transform::from_xyz(x + 4.0, 22.0, 2.0),
                 ));
             }
+            // The segment lies between its chord and its arc, above the circle's centre:
+            // moved down by its middle so that it scales and turns about itself.
+            let segment = CircularSegment::new(MOUTH.0, MOUTH.1);
+            let middle = (segment.apothem() + MOUTH.0) / 2.0;
+            c.spawn((
+                Mouth,
+                Transform::from_xyz(0.0, -35.0, 1.0).with_scale(Vec3::new(1.0, 0.2, 1.0)),
+                Visibility::default(),
+            ))
+            .with_child((
+                Mesh2d(meshes.add(segment)),
+                MeshMaterial2d(dark),
+                Transform::from_xyz(0.0, -middle, 0.0),
+            ));
         });
+}
+
+/// The face for a smoothed `(arousal, valence)`: the eyes' vertical scale, and the mouth's
+/// vertical scale and turn (radians).
+fn face(arousal: f32, valence: f32) -> (f32, f32, f32) {
+    let eyes = 0.8 + 0.35 * arousal.clamp(-1.0, 1.0);
+    let mouth = 0.15 + 0.85 * valence.abs().min(1.0);
+    let turn = if valence >= 0.0 {
+        std::f32::consts::PI
+    } else {
+        0.0
+    };
+    (eyes, mouth, turn)
+}
+
+/// Eases the face towards the smoothed arousal and valence.
+fn animate_face(
+    time: Res<Time>,
+    state: Res<EmotionState>,
+    mut eyes: Query<&mut Transform, (With<Eye>, Without<Mouth>)>,
+    mut mouths: Query<&mut Transform, (With<Mouth>, Without<Eye>)>,
+) {
+    let (arousal, valence) = state.arousal_valence();
+    let (eye_y, mouth_y, turn) = face(arousal, valence);
+    let ease = ease(&time);
+    for mut tf in &mut eyes {
+        tf.scale.y += (eye_y - tf.scale.y) * ease;
+    }
+    for mut tf in &mut mouths {
+        tf.scale.y += (mouth_y - tf.scale.y) * ease;
+        tf.rotation = Quat::from_rotation_z(turn);
+    }
 }
 
 /// Eases the body's colour and size towards the mood; bobs and shakes.
@@ -85,5 +147,28 @@ fn animate(
 /// The companion of the play screen.
 pub(super) fn plugin(app: &mut App) {
     app.add_systems(OnEnter(Screen::Play), spawn_companion)
-        .add_systems(Update, animate.in_set(WorldSystems::Companion));
+        .add_systems(
+            Update,
+            (animate, animate_face).in_set(WorldSystems::Companion),
+        );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_face_smiles_with_pleasant_valence_and_wakes_with_arousal() {
+        let (calm_eyes, _, _) = face(-0.8, 0.0);
+        let (excited_eyes, _, _) = face(0.9, 0.0);
+        assert!(excited_eyes > calm_eyes);
+        let (_, smile, smile_turn) = face(0.0, 0.7);
+        let (_, frown, frown_turn) = face(0.0, -0.7);
+        assert_eq!(
+            (smile, smile_turn),
+            (frown, frown_turn + std::f32::consts::PI)
+        );
+        let (_, flat, _) = face(0.0, 0.0);
+        assert!(flat < smile);
+    }
 }

@@ -1,5 +1,5 @@
-//! The play screen's world: the ground, the sky that eases towards the player's mood, and the
-//! road's gates, each painted with the emotion it wants, sliding open when it hears it. The
+//! The play screen's world: hills, the ground and the road, the sky that eases towards the
+//! player's mood, and the road's gates, each painted with the emotion it wants, sliding open when it hears it. The
 //! companion (`companion`) and the weather (`weather`) live in it.
 
 use bevy::color::Mix;
@@ -72,18 +72,58 @@ struct Gate {
     index: usize,
 }
 
+/// The land: hills on the horizon, the ground, the road the gates stand on with its dashes,
+/// and tufts of grass (placed by a fixed sequence, the same every time).
 fn spawn_ground(
     mut commands: Commands,
     mut meshes: ResMut<Assets<Mesh>>,
     mut materials: ResMut<Assets<ColorMaterial>>,
 ) {
-    let ground = materials.add(ColorMaterial::from_color(Color::srgb(0.12, 0.14, 0.12)));
-    commands.spawn((
-        DespawnOnExit(Screen::Play),
-        Mesh2d(meshes.add(Rectangle::new(4000.0, 300.0))),
-        MeshMaterial2d(ground),
-        Transform::from_xyz(0.0, -330.0, -1.0),
-    ));
+    let mut shape = |mesh: Mesh, color: Color, at: Vec3| {
+        commands.spawn((
+            DespawnOnExit(Screen::Play),
+            Mesh2d(meshes.add(mesh)),
+            MeshMaterial2d(materials.add(ColorMaterial::from_color(color))),
+            Transform::from_translation(at),
+        ));
+    };
+    let hill = Color::srgb(0.09, 0.13, 0.11);
+    for (x, y, r) in [
+        (-520.0, -330.0, 260.0),
+        (-60.0, -420.0, 300.0),
+        (420.0, -360.0, 240.0),
+    ] {
+        shape(Circle::new(r).into(), hill, Vec3::new(x, y, -1.5));
+    }
+    shape(
+        Rectangle::new(4000.0, 300.0).into(),
+        Color::srgb(0.12, 0.15, 0.12),
+        Vec3::new(0.0, -330.0, -1.0),
+    );
+    shape(
+        Rectangle::new(4000.0, 64.0).into(),
+        Color::srgb(0.24, 0.21, 0.17),
+        Vec3::new(0.0, -214.0, -0.9),
+    );
+    for i in -12..12 {
+        shape(
+            Rectangle::new(44.0, 5.0).into(),
+            Color::srgb(0.55, 0.5, 0.4),
+            Vec3::new(i as f32 * 110.0, -214.0, -0.8),
+        );
+    }
+    let mut seed = 7u32;
+    for _ in 0..48 {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let x = unit(seed) * 1400.0;
+        let y = -305.0 + unit(seed.rotate_left(11)) * 90.0;
+        let h = 10.0 + 8.0 * (unit(seed.rotate_left(5)) + 0.5);
+        shape(
+            Triangle2d::new(Vec2::new(-4.0, 0.0), Vec2::new(4.0, 0.0), Vec2::new(0.0, h)).into(),
+            Color::srgb(0.18, 0.27, 0.16),
+            Vec3::new(x, y, -0.8),
+        );
+    }
 }
 
 /// Takes the smoothed emotion and eases the sky towards its mood.
