@@ -2,18 +2,10 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn ravdess_dir() -> PathBuf {
-    voice_emotion::training::dataset::ravdess_dir_from_env().unwrap_or_else(|e| panic!("{e}"))
-}
+mod common;
 
-fn trainer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(args)
-        .output()
-        .expect("trainer runs")
-}
+use common::{ravdess_dir, trainer};
 
 #[test]
 fn features_csv_is_the_reference_mfcc_matrix() {

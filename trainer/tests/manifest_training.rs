@@ -11,16 +11,9 @@ use std::process::{Command, Output};
 use voice_emotion::labels::Emotion;
 use voice_emotion::training::dataset::{Dataset, RavdessName};
 
-fn ravdess_dir() -> PathBuf {
-    voice_emotion::training::dataset::ravdess_dir_from_env().unwrap_or_else(|e| panic!("{e}"))
-}
+mod common;
 
-fn trainer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(args)
-        .output()
-        .expect("trainer runs")
-}
+use common::{ravdess_dir, trainer};
 
 fn ok(out: &Output, what: &str) -> String {
     assert!(

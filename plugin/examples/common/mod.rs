@@ -10,12 +10,7 @@ pub fn voice_from_args() -> (VoiceEmotionPlugin, Vec<String>) {
     let clips: Vec<String> = std::env::args().skip(1).collect();
     let mut voice = VoiceEmotionPlugin::default().with_profiles(ProfileLocation::Memory);
     if !clips.is_empty() {
-        let script = clips
-            .iter()
-            .fold(ScriptedSource::new(Pace::RealTime), |s, c| {
-                s.file(c).silence(1.0)
-            });
-        voice = voice.with_source(script.end());
+        voice = voice.with_source(ScriptedSource::new(Pace::RealTime).files(&clips, 1.0));
     }
     (voice, clips)
 }

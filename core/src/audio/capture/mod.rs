@@ -330,6 +330,41 @@ mod tests {
     }
 
     #[test]
+    fn a_script_of_files_plays_each_with_its_gap_then_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: SAMPLE_RATE,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut paths = Vec::new();
+        for (name, n) in [("a.wav", 3_000), ("b.wav", 5_000)] {
+            let path = dir.path().join(name);
+            let mut w = hound::WavWriter::create(&path, spec).unwrap();
+            for _ in 0..n {
+                w.write_sample(8_000i16).unwrap();
+            }
+            w.finalize().unwrap();
+            paths.push(path);
+        }
+        let (sink, mut tap) = audio_buffer(1 << 16);
+        let mut source = ScriptedSource::new(Pace::Fast).files(&paths, 0.1);
+        source.start(sink).unwrap();
+        let mut out = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !(tap.source_finished() && tap.waiting() == 0) {
+            assert!(Instant::now() < deadline, "script did not finish");
+            tap.read(&mut out, 512);
+        }
+        // Each file (at 16 kHz) and 0.1 s of silence after it.
+        assert_eq!(out.len(), 3_000 + 1_600 + 5_000 + 1_600);
+        assert!(out[..3_000].iter().all(|&x| x > 0.2));
+        assert!(out[3_000..4_600].iter().all(|&x| x == 0.0));
+        source.stop();
+    }
+
+    #[test]
     fn a_missing_file_fails_at_start_naming_it() {
         let (sink, _tap) = audio_buffer(1024);
         let mut source = ScriptedSource::new(Pace::Fast).file("/no/such/clip.wav");

@@ -143,6 +143,17 @@ impl ScriptedSource {
         s
     }
 
+    /// Queues audio files one after the other, each followed by `gap_s` seconds of silence
+    /// (so that speech detection hears each end), then the end of the script: recorded clips
+    /// standing in for a microphone.
+    #[must_use]
+    pub fn files<P: Into<PathBuf>>(self, paths: impl IntoIterator<Item = P>, gap_s: f64) -> Self {
+        paths
+            .into_iter()
+            .fold(self, |s, p| s.file(p).silence(gap_s))
+            .end()
+    }
+
     /// Queues mono samples.
     #[must_use]
     pub fn samples(self, samples: Vec<f32>, sample_rate: u32) -> Self {
