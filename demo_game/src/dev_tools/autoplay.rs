@@ -360,13 +360,14 @@ fn calibrate(
         if *step == Step::Evaluating {
             return;
         }
-        actions.write(CalibrationAction::Select(prompt_for(
+        record_take(
+            &mut auto,
+            &mut actions,
+            &clips,
+            &path,
             name.as_ref(),
             &progress,
-        )));
-        actions.write(CalibrationAction::Record);
-        clips.play(&path);
-        auto.wait();
+        );
     } else if let Step::Heard(_) = &*step {
         if !auto.calibration_shot {
             auto.screenshot(&mut shots, Some("calibration"));
@@ -401,17 +402,34 @@ fn check(
         return;
     };
     if !auto.waiting {
-        actions.write(CalibrationAction::Select(prompt_for(
+        record_take(
+            &mut auto,
+            &mut actions,
+            &clips,
+            &path,
             name.as_ref(),
             &progress,
-        )));
-        actions.write(CalibrationAction::Record);
-        clips.play(&path);
-        auto.wait();
+        );
     } else if let Step::Heard(_) = &*step {
         actions.write(CalibrationAction::Confirm);
         auto.next_clip();
     }
+}
+
+/// Records a clip on the calibration screen: selects the prompt of its label, starts
+/// listening, plays it, and waits for what the model heard.
+fn record_take(
+    auto: &mut Autoplay,
+    actions: &mut MessageWriter<CalibrationAction>,
+    clips: &VoiceClips,
+    path: &std::path::Path,
+    label: Option<&ClipLabel>,
+    progress: &CalibrationProgress,
+) {
+    actions.write(CalibrationAction::Select(prompt_for(label, progress)));
+    actions.write(CalibrationAction::Record);
+    clips.play(path);
+    auto.wait();
 }
 
 /// Waits for the check's figure (or the figure on the calibration clips), then opens the

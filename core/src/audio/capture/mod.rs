@@ -307,6 +307,17 @@ mod tests {
         assert_eq!(tap.status_change(), None, "the same status is no change");
     }
 
+    /// Everything a script delivers until it finishes (20 s at most).
+    fn read_to_the_end(tap: &mut AudioTap) -> Vec<f32> {
+        let mut out = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !(tap.source_finished() && tap.waiting() == 0) {
+            assert!(Instant::now() < deadline, "script did not finish");
+            tap.read(&mut out, 512);
+        }
+        out
+    }
+
     #[test]
     fn a_fast_script_delivers_everything_in_order_then_finishes() {
         let (sink, mut tap) = audio_buffer(1024);
@@ -316,12 +327,7 @@ mod tests {
             .silence(0.1)
             .end();
         source.start(sink).unwrap();
-        let mut out = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !(tap.source_finished() && tap.waiting() == 0) {
-            assert!(Instant::now() < deadline, "script did not finish");
-            tap.read(&mut out, 512);
-        }
+        let out = read_to_the_end(&mut tap);
         assert_eq!(out.len(), 10_000 + 1600);
         assert_eq!(&out[..10_000], &ramp[..]);
         assert_eq!(tap.monitor().stats().dropped_blocks, 0);
@@ -351,12 +357,7 @@ mod tests {
         let (sink, mut tap) = audio_buffer(1 << 16);
         let mut source = ScriptedSource::new(Pace::Fast).files(&paths, 0.1);
         source.start(sink).unwrap();
-        let mut out = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !(tap.source_finished() && tap.waiting() == 0) {
-            assert!(Instant::now() < deadline, "script did not finish");
-            tap.read(&mut out, 512);
-        }
+        let out = read_to_the_end(&mut tap);
         // Each file (at 16 kHz) and 0.1 s of silence after it.
         assert_eq!(out.len(), 3_000 + 1_600 + 5_000 + 1_600);
         assert!(out[..3_000].iter().all(|&x| x > 0.2));
