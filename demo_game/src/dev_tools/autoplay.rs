@@ -79,6 +79,8 @@ pub struct Autoplay {
     deadline: Instant,
     screenshot: Option<PathBuf>,
     calibration_shot: bool,
+    /// Whether the session ran the check (decided once the calibration clips are done).
+    checking: bool,
     /// When the check's figure was on screen and its screenshot asked for.
     check_shown: Option<Instant>,
     title_shot: bool,
@@ -123,6 +125,7 @@ impl Autoplay {
             deadline: Instant::now() + PATIENCE,
             screenshot,
             calibration_shot: false,
+            checking: false,
             check_shown: None,
             title_shot: false,
             tour_shots: 0,
@@ -347,7 +350,8 @@ fn calibrate(
     mut phase: ResMut<NextState<AutoplayPhase>>,
 ) {
     let Some((path, name)) = auto.calibrate.get(auto.clip).cloned() else {
-        if progress.can_check() && !auto.play.is_empty() {
+        auto.checking = progress.can_check() && !auto.play.is_empty();
+        if auto.checking {
             actions.write(CalibrationAction::StartCheck);
             auto.enter(&mut phase, AutoplayPhase::Check);
         } else {
@@ -438,7 +442,6 @@ fn evaluate(
     mut auto: ResMut<Autoplay>,
     mut evaluated: MessageReader<PlayerEvaluated>,
     mut held_out: MessageReader<HeldOutEvaluated>,
-    progress: Res<CalibrationProgress>,
     mut shots: MessageWriter<TakeScreenshot>,
     mut screen: ResMut<NextState<Screen>>,
     mut phase: ResMut<NextState<AutoplayPhase>>,
@@ -449,7 +452,7 @@ fn evaluate(
     if let Some(h) = held_out.read().last() {
         auto.check = Some((h.base_correct, h.player_correct, h.total));
     }
-    let checked = progress.can_check() && !auto.play.is_empty();
+    let checked = auto.checking;
     if auto.after.is_none() || (checked && auto.check.is_none()) {
         return;
     }
