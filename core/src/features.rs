@@ -12,6 +12,7 @@
 //! matrix and every scratch buffer, so [`Mfcc::process_into`] does not allocate once its
 //! log-mel buffer has grown to the longest clip seen (or was sized by [`Mfcc::reserve_frames`]).
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use rustfft::num_complex::Complex;
@@ -327,21 +328,12 @@ impl Mfcc {
             });
         }
         self.compute_log_mel(signal)?;
-        let n_mels = self.config.n_mels;
-        let rows = self.log_mel[..n_frames * n_mels].chunks_exact(n_mels);
-        let mut outs = out[..needed].chunks_exact_mut(n_mfcc);
-        let mut rows = rows.peekable();
-        while let Some(a) = rows.next() {
-            let ya = outs.next();
-            match (rows.next(), ya) {
-                (Some(b), Some(ya)) => {
-                    let yb = outs.next();
-                    self.dct.transform(a, Some(b), ya, yb);
-                }
-                (None, Some(ya)) => self.dct.transform(a, None, ya, None),
-                _ => {}
-            }
-        }
+        let log_mel = std::mem::take(&mut self.log_mel);
+        self.cepstra(
+            &log_mel[..n_frames * self.config.n_mels],
+            &mut out[..needed],
+        );
+        self.log_mel = log_mel;
         Ok(n_frames)
     }
 
@@ -405,22 +397,50 @@ impl Mfcc {
             return Err(FeatureError::NonFinite { index, value });
         }
         let n_frames = self.n_frames(signal.len());
+        let mut log_mel = std::mem::take(&mut self.log_mel);
+        log_mel.resize(n_frames * self.config.n_mels, 0.0);
+        let max_db = self.raw_log_mel(signal, 0..n_frames, &mut log_mel);
+        if let Some(floor) = self.floor(max_db) {
+            for v in &mut log_mel {
+                *v = v.max(floor);
+            }
+        }
+        self.log_mel = log_mel;
+        Ok(())
+    }
+
+    /// The `top_db` clamp of a clip whose loudest mel value is `max_db`: values below the
+    /// returned floor are raised to it (`None` without `top_db`).
+    pub(crate) fn floor(&self, max_db: f32) -> Option<f32> {
+        self.config.top_db.map(|top_db| max_db - top_db)
+    }
+
+    /// The log-mel rows (dB, before the `top_db` clamp) of frames `frames` of `signal` (a
+    /// finite signal, framed as the configuration says) into `out` (`frames.len() * n_mels`
+    /// values); returns their largest value. Frames go through the FFT in pairs counted from
+    /// `frames.start`, the last of an odd count with silence, so a range starting at an even
+    /// frame gives exactly the values of the whole signal's computation when it ends at an
+    /// even frame or at the signal's last frame: what lets [`crate::model::InputStream`]
+    /// compute frames as audio arrives.
+    pub(crate) fn raw_log_mel(
+        &mut self,
+        signal: &[f32],
+        frames: Range<usize>,
+        out: &mut [f32],
+    ) -> f32 {
         let n_mels = self.config.n_mels;
-        self.log_mel.resize(n_frames * n_mels, 0.0);
         let n_fft = self.config.n_fft;
         let hop = self.config.hop_length;
         // Index in `signal` of the first window sample of frame 0.
         let pad = if self.config.center { n_fft / 2 } else { 0 };
         let first = self.window_offset as isize - pad as isize;
         let (win_lo, win_hi) = (self.window_offset, self.window_offset + self.window.len());
-        // Outside the window the FFT input stays zero; stale lanes of the first block read as
-        // silence (never as a previous clip).
-        self.power.fill([0.0; BLOCK]);
-        let mut max_lanes = [f32::NEG_INFINITY; BLOCK];
+        let mut max_db = f32::NEG_INFINITY;
+        let n_frames = frames.len();
         for block in (0..n_frames).step_by(BLOCK) {
             let in_block = BLOCK.min(n_frames - block);
             for pair in (0..in_block).step_by(2) {
-                let start = first + ((block + pair) * hop) as isize;
+                let start = first + ((frames.start + block + pair) * hop) as isize;
                 windowed(signal, start, &self.window, &mut self.frame_a);
                 if pair + 1 < in_block {
                     windowed(
@@ -461,8 +481,7 @@ impl Mfcc {
                     p[pair + 1] = 0.25 * (dr * dr + di * di);
                 }
             }
-            // Lanes past `in_block` hold finite leftovers (earlier frames of this clip, or
-            // silence): computed, never stored, harmless to the maximum.
+            // Lanes past `in_block` hold finite leftovers: computed, never stored or counted.
             for (m, band) in self.mel.iter_mut().zip(&self.bands) {
                 let mut acc = [0.0f32; BLOCK];
                 for (p, &w) in self.power[band.start..].iter().zip(&band.weights) {
@@ -475,26 +494,34 @@ impl Mfcc {
             for m in self.mel.as_flattened_mut() {
                 *m = DB_PER_NEPER * ln_positive(if *m > AMIN { *m } else { AMIN });
             }
-            for m in &self.mel {
-                for (mx, &v) in max_lanes.iter_mut().zip(m) {
-                    *mx = if v > *mx { v } else { *mx };
-                }
-            }
             for f in 0..in_block {
-                let row = &mut self.log_mel[(block + f) * n_mels..(block + f + 1) * n_mels];
+                let row = &mut out[(block + f) * n_mels..(block + f + 1) * n_mels];
                 for (r, m) in row.iter_mut().zip(&self.mel) {
                     *r = m[f];
+                    max_db = if *r > max_db { *r } else { max_db };
                 }
             }
         }
-        let max_db = max_lanes.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-        if let Some(top_db) = self.config.top_db {
-            let floor = max_db - top_db;
-            for v in &mut self.log_mel {
-                *v = v.max(floor);
+        max_db
+    }
+
+    /// MFCCs of log-mel `rows` (`n_mels` values each, `top_db` clamp already applied) into
+    /// `out` (`n_mfcc` each), rows transformed in pairs from the first as
+    /// [`Mfcc::process_into`] pairs them; an odd last row goes alone.
+    pub(crate) fn cepstra(&mut self, rows: &[f32], out: &mut [f32]) {
+        let (n_mels, n_mfcc) = (self.config.n_mels, self.config.n_mfcc);
+        let mut outs = out.chunks_exact_mut(n_mfcc);
+        let mut rows = rows.chunks_exact(n_mels);
+        while let Some(a) = rows.next() {
+            let Some(ya) = outs.next() else { break };
+            match rows.next() {
+                Some(b) => {
+                    let yb = outs.next();
+                    self.dct.transform(a, Some(b), ya, yb);
+                }
+                None => self.dct.transform(a, None, ya, None),
             }
         }
-        Ok(())
     }
 }
 

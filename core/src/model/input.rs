@@ -75,16 +75,8 @@ impl InputConfig {
         let steps = n_frames.div_ceil(stack).clamp(1, self.max_steps);
         let mut data = vec![0.0f32; steps * per_frame * stack];
         if n_frames > 0 {
-            for step in 0..steps {
-                for k in 0..stack {
-                    // A short last step repeats the clip's last frame.
-                    let t = (step * stack + k).min(n_frames - 1);
-                    let dst = &mut data[(step * stack + k) * per_frame..][..per_frame];
-                    dst[..n_mfcc].copy_from_slice(&frames[t * n_mfcc..(t + 1) * n_mfcc]);
-                    if self.deltas {
-                        delta_into(frames, n_frames, n_mfcc, t, &mut dst[n_mfcc..]);
-                    }
-                }
+            for (step, dst) in data.chunks_exact_mut(per_frame * stack).enumerate() {
+                self.fill_step(frames, n_frames, step, dst);
             }
         }
         FeatureMatrix {
@@ -95,12 +87,32 @@ impl InputConfig {
     }
 }
 
+impl InputConfig {
+    /// Step `step` of the model input of `n_frames` MFCC `frames` (`n_frames * n_mfcc`
+    /// values, `n_frames >= 1`) into `dst` (`n_features` values): what
+    /// [`InputConfig::finish`] writes there. A step past the last frames repeats it. Frames
+    /// up to `step`'s last plus 4 (the deltas' reach) are read, so a step whose reach stays
+    /// below `n_frames` is the same for every longer clip with these frames.
+    pub(crate) fn fill_step(&self, frames: &[f32], n_frames: usize, step: usize, dst: &mut [f32]) {
+        let n_mfcc = self.mfcc.n_mfcc;
+        let per_frame = if self.deltas { 2 * n_mfcc } else { n_mfcc };
+        for (k, dst) in dst.chunks_exact_mut(per_frame).take(self.stack).enumerate() {
+            // A short last step repeats the clip's last frame.
+            let t = (step * self.stack + k).min(n_frames - 1);
+            dst[..n_mfcc].copy_from_slice(&frames[t * n_mfcc..(t + 1) * n_mfcc]);
+            if self.deltas {
+                delta_into(frames, n_frames, n_mfcc, t, &mut dst[n_mfcc..]);
+            }
+        }
+    }
+}
+
 /// Computes model inputs; keeps the MFCC extractor and scratch between calls.
 #[derive(Debug)]
 pub struct InputExtractor {
-    config: InputConfig,
-    mfcc: Mfcc,
-    vad: VadConfig,
+    pub(super) config: InputConfig,
+    pub(super) mfcc: Mfcc,
+    pub(super) vad: VadConfig,
     frames: Vec<f32>,
     levelled: Vec<f32>,
 }

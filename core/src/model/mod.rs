@@ -32,12 +32,14 @@ mod fast;
 mod inference;
 mod input;
 mod network;
+mod stream;
 pub use batch::*;
 pub use config::*;
 pub use fast::{FastNetwork, FastNetworkError, FastScratch, Logits};
 pub use inference::*;
 pub use input::*;
 pub use network::*;
+pub use stream::InputStream;
 
 /// CPU backends the engine can run on, chosen by the [`Device`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]

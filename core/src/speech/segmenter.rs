@@ -4,7 +4,7 @@
 use super::*;
 
 /// Level of a frame in dBFS, mean removed; non-finite samples count as 0.
-pub(super) fn frame_level_db(frame: &[f32]) -> f32 {
+pub(crate) fn frame_level_db(frame: &[f32]) -> f32 {
     let mut sum = 0.0f64;
     let mut sum_sq = 0.0f64;
     for &x in frame {
@@ -658,11 +658,31 @@ impl Segmenter {
 /// [`VadConfig::validate`] gives a well-defined but unspecified range.
 #[must_use]
 pub fn trim_silence(samples: &[f32], sample_rate: u32, config: &VadConfig) -> Range<usize> {
-    let frame_len = config.frame_samples(sample_rate);
-    let loudest = samples
-        .chunks(frame_len)
-        .map(frame_level_db)
-        .fold(SILENCE_DB, f32::max);
+    let frame_len = config.frame_samples(sample_rate).max(1);
+    let level = |i: usize| {
+        let start = (i * frame_len).min(samples.len());
+        frame_level_db(&samples[start..(start + frame_len).min(samples.len())])
+    };
+    trim_by_levels(
+        samples.len().div_ceil(frame_len),
+        level,
+        frame_len,
+        samples.len(),
+        config,
+    )
+}
+
+/// [`trim_silence`] of a clip of `n_samples` samples given the level of each of its
+/// `n_frames` frames of `frame_len` samples (`level(i)`, the last frame possibly partial):
+/// what [`crate::model::InputStream`] applies to the frames it has seen so far.
+pub(crate) fn trim_by_levels(
+    n_frames: usize,
+    level: impl Fn(usize) -> f32,
+    frame_len: usize,
+    n_samples: usize,
+    config: &VadConfig,
+) -> Range<usize> {
+    let loudest = (0..n_frames).map(&level).fold(SILENCE_DB, f32::max);
     let (threshold_db, abs_floor_db) = config.effective_thresholds();
     // `!(a > b)` so that NaN settings also give the empty range.
     #[expect(
@@ -673,12 +693,12 @@ pub fn trim_silence(samples: &[f32], sample_rate: u32, config: &VadConfig) -> Ra
         return 0..0;
     }
     let cut = (loudest - config.trim_top_db).max(abs_floor_db - threshold_db);
-    let loud = |frame: &[f32]| frame_level_db(frame) > cut;
-    let first = samples.chunks(frame_len).position(loud);
-    let last = samples.chunks(frame_len).rposition(loud);
+    let loud = |i: &usize| level(*i) > cut;
+    let first = (0..n_frames).find(loud);
+    let last = (0..n_frames).rev().find(loud);
     match (first, last) {
         (Some(first), Some(last)) => {
-            (first * frame_len).min(samples.len())..((last + 1) * frame_len).min(samples.len())
+            (first * frame_len).min(n_samples)..((last + 1) * frame_len).min(n_samples)
         }
         _ => 0..0,
     }

@@ -1,0 +1,327 @@
+//! Model input computed while the audio arrives: [`InputStream`].
+//!
+//! [`InputExtractor::mfcc`] then [`InputConfig::finish`] need the whole utterance: the trim
+//! and the `top_db` floor depend on its loudest frame, the last frames on where it ends. The
+//! stream computes what cannot change any more as each block arrives and keeps the rest for
+//! [`InputStream::finish`]:
+//!
+//! - the trim is recomputed from the 10 ms levels seen so far. Its end only moves later (a
+//!   louder frame that raises the cut is itself the new last loud frame), so frames whose
+//!   window ends before it are the final utterance's frames; its start can move, and then
+//!   everything is recomputed ([`InputStream::generation`] changes);
+//! - log-mel rows of those frames go through the FFT in the same pairs as the whole clip's;
+//!   their MFCCs use the floor of the loudest row so far, and rows that a higher floor would
+//!   clamp differently are recomputed when it rises;
+//! - a step is out once the deltas of its frames reach no frame that is not final.
+//!
+//! At the end only the last frames (zero-padded past the end), the deltas that reach them and
+//! the last steps are left: a fixed amount of work whatever the utterance's length. The
+//! result is the whole clip's, value for value (`tests/streaming.rs`); when a guess made on
+//! the way turns out wrong (the trim's start moves on the last partial frame, the utterance
+//! keeps less than 10 frames and the whole clip is used, a sample is not finite), `finish`
+//! computes the whole clip instead, which is never wrong, only slower.
+
+use std::ops::Range;
+
+use super::*;
+use crate::features::{FeatureError, FeatureMatrix};
+use crate::speech::{frame_level_db, trim_by_levels};
+
+/// A model input computed while the utterance's 16 kHz audio arrives (see the module docs):
+/// [`push`](Self::push) blocks as they come, read the final [`steps`](Self::steps) as they
+/// appear, and [`finish`](Self::finish) at the end.
+#[derive(Debug)]
+pub struct InputStream {
+    extractor: InputExtractor,
+    /// The configuration allows streaming (centred frames a trim frame apart, no level
+    /// normalisation); otherwise everything waits for `finish`.
+    streamable: bool,
+    /// A non-finite sample arrived: `finish` reports it as the whole computation does.
+    poisoned: bool,
+    /// Samples of one trim level (10 ms).
+    chunk: usize,
+    audio: Vec<f32>,
+    /// Levels of the whole 10 ms chunks of `audio`.
+    levels: Vec<f32>,
+    /// Trim start (a sample of `audio`) that the rows below are counted from.
+    origin: Option<usize>,
+    /// Raw log-mel rows of frames `0..rows.len() / n_mels` from `origin`, and their minima.
+    rows: Vec<f32>,
+    row_min: Vec<f32>,
+    max_db: f32,
+    /// The floor the MFCCs were computed with.
+    floor: Option<f32>,
+    /// MFCC rows, final.
+    cepstra: Vec<f32>,
+    clamped: Vec<f32>,
+    /// Final model input steps (not normalised), `n_features` values each.
+    steps: Vec<f32>,
+    generation: u64,
+    /// The last `finish` used what was computed on the way.
+    streamed: bool,
+}
+
+impl InputStream {
+    /// A stream computing `config`'s input.
+    ///
+    /// # Errors
+    /// As [`InputExtractor::new`].
+    pub fn new(config: InputConfig) -> Result<Self, FeatureError> {
+        let extractor = InputExtractor::new(config)?;
+        let chunk = extractor
+            .vad
+            .frame_samples(extractor.config.mfcc.sample_rate);
+        let m = &extractor.config.mfcc;
+        let streamable = extractor.config.trim
+            && extractor.config.level_db.is_none()
+            && m.center
+            && m.hop_length == chunk;
+        Ok(Self {
+            extractor,
+            streamable,
+            poisoned: false,
+            chunk,
+            audio: Vec::new(),
+            levels: Vec::new(),
+            origin: None,
+            rows: Vec::new(),
+            row_min: Vec::new(),
+            max_db: f32::NEG_INFINITY,
+            floor: None,
+            cepstra: Vec::new(),
+            clamped: Vec::new(),
+            steps: Vec::new(),
+            generation: 0,
+            streamed: false,
+        })
+    }
+
+    /// The input configuration.
+    #[must_use]
+    pub fn config(&self) -> &InputConfig {
+        &self.extractor.config
+    }
+
+    /// Starts a new utterance (buffers are kept).
+    pub fn reset(&mut self) {
+        self.poisoned = false;
+        self.audio.clear();
+        self.levels.clear();
+        self.clear_from_origin(None);
+        self.generation += 1;
+    }
+
+    /// Whether the last [`finish`](Self::finish) completed the steps computed on the way
+    /// (`false`: a guess was wrong and it computed the whole utterance).
+    #[must_use]
+    pub fn finished_from_stream(&self) -> bool {
+        self.streamed
+    }
+
+    /// The audio pushed so far.
+    #[must_use]
+    pub fn audio(&self) -> &[f32] {
+        &self.audio
+    }
+
+    /// The final steps so far (`n_features` values each, not normalised). When
+    /// [`generation`](Self::generation) changes, steps read before are no longer valid and
+    /// the reader starts again from the first.
+    #[must_use]
+    pub fn steps(&self) -> &[f32] {
+        &self.steps
+    }
+
+    /// Changes whenever steps already out are withdrawn.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Adds a block of the utterance's audio (16 kHz, or the configured rate) and computes
+    /// what became final.
+    pub fn push(&mut self, samples: &[f32]) {
+        self.poisoned |= !samples.iter().all(|x| x.is_finite());
+        self.audio.extend_from_slice(samples);
+        if !self.streamable || self.poisoned {
+            return;
+        }
+        while (self.levels.len() + 1) * self.chunk <= self.audio.len() {
+            let at = self.levels.len() * self.chunk;
+            self.levels
+                .push(frame_level_db(&self.audio[at..at + self.chunk]));
+        }
+        let n = self.levels.len();
+        let levels = &self.levels;
+        let range = trim_by_levels(
+            n,
+            |i| levels[i],
+            self.chunk,
+            n * self.chunk,
+            &self.extractor.vad,
+        );
+        if range.is_empty() {
+            return;
+        }
+        if self.origin != Some(range.start) {
+            self.clear_from_origin(Some(range.start));
+            self.generation += 1;
+        }
+        let m = &self.extractor.config.mfcc;
+        if range.len() < 10 * m.hop_length {
+            return;
+        }
+        // Frames whose window ends inside the trim so far.
+        let reach = (m.n_fft - m.win_length) / 2 + m.win_length;
+        let reach = reach.saturating_sub(m.n_fft / 2);
+        let settled = match range.len().checked_sub(reach) {
+            Some(room) => room / m.hop_length + 1,
+            None => 0,
+        };
+        self.advance(range, settled & !1, false);
+    }
+
+    /// The MFCC frames of the whole utterance (as [`InputExtractor::mfcc`]) with every step
+    /// of the model input in [`steps`](Self::steps) (as [`InputConfig::finish`]).
+    ///
+    /// # Errors
+    /// [`FeatureError::EmptySignal`] or [`FeatureError::NonFinite`], as the whole
+    /// computation.
+    pub fn finish(&mut self) -> Result<FeatureMatrix, FeatureError> {
+        self.streamed = false;
+        if let Some(mfcc) = self.finish_streamed() {
+            self.streamed = true;
+            return Ok(mfcc);
+        }
+        let mfcc = self.extractor.mfcc(&self.audio)?;
+        let input = self.extractor.finish(&mfcc);
+        self.steps.clear();
+        self.steps.extend_from_slice(&input.data);
+        self.generation += 1;
+        Ok(mfcc)
+    }
+
+    /// `finish` from what was computed on the way; `None` when a guess was wrong.
+    fn finish_streamed(&mut self) -> Option<FeatureMatrix> {
+        if !self.streamable || self.poisoned || self.audio.is_empty() {
+            return None;
+        }
+        let whole = self.levels.len() * self.chunk;
+        let last = (whole < self.audio.len()).then(|| frame_level_db(&self.audio[whole..]));
+        let n = self.levels.len() + usize::from(last.is_some());
+        let levels = &self.levels;
+        let level = |i: usize| levels.get(i).copied().or(last).unwrap_or_default();
+        let range = trim_by_levels(n, level, self.chunk, self.audio.len(), &self.extractor.vad);
+        let hop = self.extractor.config.mfcc.hop_length;
+        if range.len() < 10 * hop || self.origin != Some(range.start) {
+            return None;
+        }
+        let n_frames = self.extractor.mfcc.n_frames(range.len());
+        let mfcc = self.advance(range, n_frames, true);
+        Some(mfcc)
+    }
+
+    fn clear_from_origin(&mut self, origin: Option<usize>) {
+        self.origin = origin;
+        self.rows.clear();
+        self.row_min.clear();
+        self.max_db = f32::NEG_INFINITY;
+        self.floor = None;
+        self.cepstra.clear();
+        self.steps.clear();
+    }
+
+    /// Computes rows up to `frames` (of the trimmed `range`), the MFCCs and steps they make
+    /// final; at the end (`last`: `range` is the whole trim and `frames` all its frames)
+    /// everything, returning the MFCC matrix.
+    fn advance(&mut self, range: Range<usize>, frames: usize, last: bool) -> FeatureMatrix {
+        let config = &self.extractor.config;
+        let (n_mels, n_mfcc) = (config.mfcc.n_mels, config.mfcc.n_mfcc);
+        let cap = config.max_steps * config.stack;
+        let stack = config.stack;
+        let step_len = config.n_features();
+        let signal = &self.audio[range.clone()];
+        let done = self.rows.len() / n_mels;
+        if frames > done {
+            self.rows.resize(frames * n_mels, 0.0);
+            let max = self.extractor.mfcc.raw_log_mel(
+                signal,
+                done..frames,
+                &mut self.rows[done * n_mels..],
+            );
+            self.max_db = self.max_db.max(max);
+            for row in self.rows[done * n_mels..].chunks_exact(n_mels) {
+                self.row_min
+                    .push(row.iter().copied().fold(f32::INFINITY, f32::min));
+            }
+        }
+        let frames = self.rows.len() / n_mels;
+        // The floor: MFCCs of rows it would clamp differently are withdrawn.
+        let floor = self.extractor.mfcc.floor(self.max_db);
+        if let (Some(old), Some(new)) = (self.floor, floor)
+            && new > old
+        {
+            let computed = self.cepstra.len() / n_mfcc;
+            if let Some(changed) = self.row_min[..computed].iter().position(|&m| m < new) {
+                let keep = changed & !1;
+                self.cepstra.truncate(keep * n_mfcc);
+                // Steps whose frames' deltas reach a withdrawn frame.
+                let first_step = keep.saturating_sub(4) / stack;
+                if self.steps.len() > first_step * step_len {
+                    self.steps.truncate(first_step * step_len);
+                    self.generation += 1;
+                }
+            }
+        }
+        self.floor = floor;
+        // MFCCs of the kept frames, in the whole clip's pairs.
+        let kept = if last {
+            frames.min(cap).max(1)
+        } else {
+            frames.min(cap)
+        };
+        let upto = (kept + (kept & 1)).min(frames);
+        let computed = self.cepstra.len() / n_mfcc;
+        if upto > computed {
+            let src = &self.rows[computed * n_mels..upto * n_mels];
+            self.clamped.clear();
+            match floor {
+                Some(f) => self.clamped.extend(src.iter().map(|v| v.max(f))),
+                None => self.clamped.extend_from_slice(src),
+            }
+            self.cepstra.resize(upto * n_mfcc, 0.0);
+            let out = &mut self.cepstra[computed * n_mfcc..];
+            self.extractor.mfcc.cepstra(&self.clamped, out);
+        }
+        let computed = (self.cepstra.len() / n_mfcc).min(kept);
+        // Steps: at the end all of them; before it, those whose deltas' reach is final. The
+        // clip's frame count is at least the trim so far's, so once that reaches the cap the
+        // kept frames are known.
+        let known = last || self.extractor.mfcc.n_frames(range.len()) >= cap;
+        let (n_frames, total_steps) = if last {
+            (kept, kept.div_ceil(stack).clamp(1, config.max_steps))
+        } else if known && computed == cap {
+            (cap, cap / stack)
+        } else {
+            (computed, computed.saturating_sub(4) / stack)
+        };
+        let total_steps = total_steps.min(config.max_steps);
+        let mut step = self.steps.len() / step_len;
+        if n_frames > 0 {
+            self.steps.resize(total_steps.max(step) * step_len, 0.0);
+            while step < total_steps {
+                let dst = &mut self.steps[step * step_len..(step + 1) * step_len];
+                config.fill_step(&self.cepstra, n_frames, step, dst);
+                step += 1;
+            }
+        }
+        if !last {
+            return FeatureMatrix::default();
+        }
+        FeatureMatrix {
+            data: self.cepstra[..kept * n_mfcc].to_vec(),
+            n_frames: kept,
+            n_features: n_mfcc,
+        }
+    }
+}
