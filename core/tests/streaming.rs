@@ -5,8 +5,17 @@
 
 mod common;
 
+use std::path::Path;
+use std::sync::Arc;
+
 use voice_emotion::audio::read_audio;
-use voice_emotion::model::{InputConfig, InputExtractor, InputStream};
+use voice_emotion::model::{
+    EmotionClassifier, InputConfig, InputExtractor, InputStream, default_device,
+};
+use voice_emotion::player::adapt::{
+    ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel, PlayerState,
+};
+use voice_emotion::training::dataset::RavdessName;
 
 /// A deterministic generator of block sizes and noise.
 struct Lcg(u64);
@@ -81,4 +90,61 @@ fn input_stream_equals_the_whole_utterance_on_real_clips() {
         early * 10 >= steps * 8,
         "{early} of {steps} steps before the end"
     );
+}
+
+/// The player's model run while the audio arrives gives exactly `PlayerModel::classify` of
+/// the whole utterance, for a new player (the base network, training-set statistics) and for
+/// one with their own statistics and voice head (actor 24, calibrated on statement 1).
+#[test]
+fn a_players_stream_equals_classifying_the_whole_utterance() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/base");
+    let classifier = EmotionClassifier::load(&dir, &default_device()).unwrap();
+    let anchors = AnchorSet::read(&dir.join(ANCHORS_FILE)).unwrap();
+    let adapter = Arc::new(Adapter::new(&classifier, &anchors, AdaptConfig::new()));
+    let mut extractor = InputExtractor::new(classifier.input_config().clone()).unwrap();
+    let mut rng = Lcg(7);
+    let clips: Vec<_> = common::actors_21_to_24()
+        .into_iter()
+        .filter(|s| s.actor == Some(24))
+        .map(|s| {
+            let name = RavdessName::parse(&s.path).unwrap();
+            let (audio, _) = read_audio(&s.path).unwrap();
+            (name, utterance(&audio.samples, &mut rng))
+        })
+        .collect();
+    let new_player = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None);
+    let adapted = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None);
+    for (name, x) in clips
+        .iter()
+        .filter(|(n, _)| n.statement == 1 && n.repetition == 1)
+    {
+        let mfcc = extractor.mfcc(x).unwrap();
+        adapted.observe(&mfcc).unwrap();
+        adapted
+            .confirm(mfcc, name.emotion, Some(name.intensity))
+            .unwrap();
+        adapted.wait_idle();
+    }
+    assert!(adapted.is_adapted());
+    for player in [&new_player, &adapted] {
+        let mut stream = player.stream().unwrap();
+        let (mut provisional, mut tested) = (0, 0);
+        for (name, x) in clips.iter().filter(|(n, _)| n.statement == 2) {
+            let whole = player.classify(&extractor.mfcc(x).unwrap()).unwrap();
+            stream.restart(player);
+            let mut at = 0;
+            while at < x.len() {
+                let n = (1 + rng.next() as usize % 2400).min(x.len() - at);
+                stream.push(&x[at..at + n]);
+                at += n;
+            }
+            let voice = player.voice_head();
+            provisional += usize::from(stream.provisional(voice.as_deref()).is_some());
+            let (mfcc, streamed) = stream.finish(player).unwrap();
+            assert_eq!(mfcc, extractor.mfcc(x).unwrap());
+            assert_eq!(streamed, whole, "{name:?}");
+            tested += 1;
+        }
+        assert_eq!((provisional, tested), (30, 30));
+    }
 }

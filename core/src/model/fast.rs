@@ -469,8 +469,10 @@ impl WithSimd for Forward<'_> {
             } else {
                 (previous.as_slice(), net.layers[l - 1].recurrent.width)
             };
+            cell.resize(layer.recurrent.width);
+            cell.as_mut_slice().fill(0.0);
             lstm_layer(
-                simd, layer, x, stride, last_width, steps, gates, cell, current,
+                simd, layer, x, stride, last_width, steps, gates, cell, current, None,
             );
             if l == 0 && describe {
                 mean_of_steps(
@@ -490,24 +492,214 @@ impl WithSimd for Forward<'_> {
         };
         let width = net.layers.last().map_or(0, |l| l.recurrent.width);
         let last = &top.as_slice()[(steps - 1) * width..][..last_width];
-        dense_layer(simd, &net.dense, last, dense, true);
-        let hidden = &dense.as_slice()[..net.emotion.inputs];
-        dense_layer(simd, &net.emotion, hidden, emotion, false);
-        dense_layer(simd, &net.intensity, hidden, intensity, false);
-        let mut logits = Logits {
-            emotion: [0.0; Emotion::COUNT],
-            intensity: [0.0; Intensity::COUNT],
-        };
-        let n = logits.emotion.len();
-        logits.emotion.copy_from_slice(&emotion.as_slice()[..n]);
-        let n = logits.intensity.len();
-        logits.intensity.copy_from_slice(&intensity.as_slice()[..n]);
-        logits
+        heads(simd, net, last, dense, emotion, intensity)
     }
 }
 
-/// One LSTM layer over `steps` inputs (`x`, `stride` values apart, the first `width` used);
-/// writes every step's hidden state to `out` (`steps x padded(hidden)`).
+/// The dense layer and both heads on the top layer's last hidden state.
+#[inline(always)]
+fn heads<S: Simd>(
+    simd: S,
+    net: &FastNetwork,
+    last: &[f32],
+    dense: &mut AlignedBuf,
+    emotion: &mut AlignedBuf,
+    intensity: &mut AlignedBuf,
+) -> Logits {
+    dense_layer(simd, &net.dense, last, dense, true);
+    let hidden = &dense.as_slice()[..net.emotion.inputs];
+    dense_layer(simd, &net.emotion, hidden, emotion, false);
+    dense_layer(simd, &net.intensity, hidden, intensity, false);
+    let mut logits = Logits {
+        emotion: [0.0; Emotion::COUNT],
+        intensity: [0.0; Intensity::COUNT],
+    };
+    let n = logits.emotion.len();
+    logits.emotion.copy_from_slice(&emotion.as_slice()[..n]);
+    let n = logits.intensity.len();
+    logits.intensity.copy_from_slice(&intensity.as_slice()[..n]);
+    logits
+}
+
+/// An utterance part-way through a [`FastNetwork`]: each layer's last hidden state and cell
+/// after the steps seen so far, and the sum of the first layer's outputs. What lets the
+/// engine run the network while the player speaks ([`FastNetwork::advance`]); the result is
+/// the same, value for value, as one [`FastNetwork::forward_described`] over all the steps,
+/// however they were split.
+#[derive(Debug, Default, Clone)]
+pub struct FastState {
+    steps: usize,
+    hidden: Vec<AlignedBuf>,
+    cell: Vec<AlignedBuf>,
+    first_sum: Vec<f32>,
+    gates: AlignedBuf,
+    outputs: [AlignedBuf; 2],
+    dense: AlignedBuf,
+    emotion: AlignedBuf,
+    intensity: AlignedBuf,
+}
+
+impl FastState {
+    /// Steps seen so far.
+    #[must_use]
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+}
+
+impl FastNetwork {
+    /// Empties `state` for a new utterance (its memory is kept).
+    pub fn start(&self, state: &mut FastState) {
+        state.steps = 0;
+        state
+            .hidden
+            .resize_with(self.layers.len(), AlignedBuf::default);
+        state
+            .cell
+            .resize_with(self.layers.len(), AlignedBuf::default);
+        for ((h, c), layer) in state
+            .hidden
+            .iter_mut()
+            .zip(&mut state.cell)
+            .zip(&self.layers)
+        {
+            h.resize(layer.recurrent.width);
+            h.as_mut_slice().fill(0.0);
+            c.resize(layer.recurrent.width);
+            c.as_mut_slice().fill(0.0);
+        }
+        state.first_sum.clear();
+        state.first_sum.resize(self.first_layer_units(), 0.0);
+    }
+
+    /// Runs the network over more normalised steps of the utterance (`steps * n_features`
+    /// values; a partial step is ignored). `state` must come from [`FastNetwork::start`] on
+    /// this network.
+    pub fn advance(&self, state: &mut FastState, input: &[f32]) {
+        let steps = input.len() / self.n_features.max(1);
+        if steps == 0 || state.hidden.len() != self.layers.len() {
+            return;
+        }
+        dispatch(Advance {
+            net: self,
+            input: &input[..steps * self.n_features],
+            steps,
+            state,
+        });
+    }
+
+    /// The logits after the steps seen so far and the mean of the first layer's outputs over
+    /// them (what [`FastNetwork::forward_described`] gives for those steps); `None` before the
+    /// first step.
+    pub fn state_logits(&self, state: &mut FastState) -> Option<(Logits, Vec<f32>)> {
+        if state.steps == 0 || state.hidden.len() != self.layers.len() {
+            return None;
+        }
+        let logits = dispatch(StateHeads { net: self, state });
+        let n = state.steps as f32;
+        Some((logits, state.first_sum.iter().map(|s| s / n).collect()))
+    }
+}
+
+/// [`FastNetwork::advance`], monomorphised for each SIMD level.
+struct Advance<'a> {
+    net: &'a FastNetwork,
+    input: &'a [f32],
+    steps: usize,
+    state: &'a mut FastState,
+}
+
+impl WithSimd for Advance<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let Advance {
+            net,
+            input,
+            steps,
+            state,
+        } = self;
+        let FastState {
+            steps: seen,
+            hidden,
+            cell,
+            first_sum,
+            gates,
+            outputs: [even, odd],
+            ..
+        } = state;
+        let mut last_width = net.n_features;
+        for (l, layer) in net.layers.iter().enumerate() {
+            let (previous, current) = if l % 2 == 0 {
+                (&*odd, &mut *even)
+            } else {
+                (&*even, &mut *odd)
+            };
+            let (x, stride) = if l == 0 {
+                (input, net.n_features)
+            } else {
+                (previous.as_slice(), net.layers[l - 1].recurrent.width)
+            };
+            let before = (*seen > 0).then(|| hidden[l].as_slice());
+            lstm_layer(
+                simd,
+                layer,
+                x,
+                stride,
+                last_width,
+                steps,
+                gates,
+                &mut cell[l],
+                current,
+                before,
+            );
+            let hp = layer.recurrent.width;
+            let out = current.as_slice();
+            if l == 0 {
+                for row in out.chunks_exact(hp).take(steps) {
+                    for (m, &v) in first_sum.iter_mut().zip(row) {
+                        *m += v;
+                    }
+                }
+            }
+            hidden[l]
+                .as_mut_slice()
+                .copy_from_slice(&out[(steps - 1) * hp..steps * hp]);
+            last_width = layer.hidden;
+        }
+        *seen += steps;
+    }
+}
+
+/// [`FastNetwork::state_logits`]'s heads, monomorphised for each SIMD level.
+struct StateHeads<'a> {
+    net: &'a FastNetwork,
+    state: &'a mut FastState,
+}
+
+impl WithSimd for StateHeads<'_> {
+    type Output = Logits;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> Logits {
+        let StateHeads { net, state } = self;
+        let top = net.layers.len() - 1;
+        let last = &state.hidden[top].as_slice()[..net.layers[top].hidden];
+        heads(
+            simd,
+            net,
+            last,
+            &mut state.dense,
+            &mut state.emotion,
+            &mut state.intensity,
+        )
+    }
+}
+
+/// One LSTM layer over `steps` inputs (`x`, `stride` values apart, the first `width` used),
+/// continuing from `cell` and the hidden state `previous` (`None`: the first step, state
+/// zero); writes every step's hidden state to `out` (`steps x padded(hidden)`).
 #[inline(always)]
 #[expect(
     clippy::too_many_arguments,
@@ -523,13 +715,12 @@ fn lstm_layer<S: Simd>(
     gates: &mut AlignedBuf,
     cell: &mut AlignedBuf,
     out: &mut AlignedBuf,
+    previous: Option<&[f32]>,
 ) {
     let hp = layer.recurrent.width;
     let n = layer.input.stride;
     gates.resize(steps * n);
     out.resize(steps * hp);
-    cell.resize(hp);
-    cell.as_mut_slice().fill(0.0);
     project(
         simd,
         x,
@@ -548,6 +739,8 @@ fn lstm_layer<S: Simd>(
         if t > 0 {
             let h = &before[(t - 1) * hp..(t - 1) * hp + layer.hidden];
             accumulate(simd, h, &layer.recurrent, row);
+        } else if let Some(h) = previous {
+            accumulate(simd, &h[..layer.hidden], &layer.recurrent, row);
         }
         lstm_cell(simd, row, hp, cell, &mut now[..hp]);
     }

@@ -35,7 +35,7 @@ mod network;
 mod stream;
 pub use batch::*;
 pub use config::*;
-pub use fast::{FastNetwork, FastNetworkError, FastScratch, Logits};
+pub use fast::{FastNetwork, FastNetworkError, FastScratch, FastState, Logits};
 pub use inference::*;
 pub use input::*;
 pub use network::*;

@@ -78,13 +78,21 @@ pub fn describe(first_layer_mean: &[f32], input: &FeatureMatrix, per_frame: usiz
         }
         n += 1;
     }
+    describe_sums(first_layer_mean, &sum, &sum_sq, n)
+}
+
+/// [`describe`] from the sums it accumulates: per coefficient, the sum and sum of squares of
+/// the `n` frames' values (in `f64`, frame after frame), for a caller that saw the frames as
+/// they came ([`super::adapt::UtteranceStream`]).
+#[must_use]
+pub fn describe_sums(first_layer_mean: &[f32], sum: &[f64], sum_sq: &[f64], n: usize) -> Vec<f32> {
     let n = n.max(1) as f64;
-    let mut out = Vec::with_capacity(first_layer_mean.len() + 2 * per_frame);
+    let mut out = Vec::with_capacity(first_layer_mean.len() + 2 * sum.len());
     out.extend_from_slice(first_layer_mean);
     out.extend(sum.iter().map(|s| (s / n) as f32));
     out.extend(
         sum.iter()
-            .zip(&sum_sq)
+            .zip(sum_sq)
             .map(|(s, q)| ((q / n - (s / n) * (s / n)).max(0.0)).sqrt() as f32),
     );
     out

@@ -238,16 +238,20 @@ impl Adapter {
     ) -> Vec<Prediction> {
         mfcc.iter()
             .map(|m| self.analyse(&normalised(&self.input.finish(m), stats)))
-            .map(|a| {
-                let opinion = voice.and_then(|v| v.opinion(&a.descriptor));
-                Prediction::from_probabilities(
-                    with_temperature(
-                        fuse(&a.emotion, opinion.as_ref(), self.config.network_weight),
-                        self.temperature,
-                    ),
-                    a.intensity,
-                )
-            })
+            .map(|a| self.prediction(voice, &a))
             .collect()
+    }
+
+    /// What a player with `voice` is told of an analysed utterance: the network's and the
+    /// voice head's opinions fused, at the classifier's temperature.
+    pub(super) fn prediction(&self, voice: Option<&VoiceHead>, a: &Analysis) -> Prediction {
+        let opinion = voice.and_then(|v| v.opinion(&a.descriptor));
+        Prediction::from_probabilities(
+            with_temperature(
+                fuse(&a.emotion, opinion.as_ref(), self.config.network_weight),
+                self.temperature,
+            ),
+            a.intensity,
+        )
     }
 }

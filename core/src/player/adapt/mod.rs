@@ -56,9 +56,11 @@ use crate::player::voice::{DescriptorPrior, VoiceFit, VoiceHead, describe, fuse}
 mod adapter;
 mod anchors;
 mod player_model;
+mod stream;
 pub use adapter::*;
 pub use anchors::*;
 pub use player_model::*;
+pub use stream::*;
 
 /// Settings of per-player adaptation.
 #[derive(Config, Debug)]
