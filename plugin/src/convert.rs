@@ -8,8 +8,11 @@ use voice_emotion::labels::Emotion;
 use voice_emotion::player::PlayerId;
 use voice_emotion::player::profile::UpdateRecord;
 
-use crate::messages::{EmotionDetected, PlayerChanged, PlayerModelUpdated, UpdateOutcome};
+use crate::messages::{
+    EmotionDetected, EmotionProvisional, PlayerChanged, PlayerModelUpdated, UpdateOutcome,
+};
 use crate::resources::{ActivePlayer, KnownPlayers};
+use voice_emotion::model::Prediction;
 
 impl EmotionDetected {
     /// The message for a detection, [`sure`](Self::sure) when its confidence reaches
@@ -38,6 +41,30 @@ impl EmotionDetected {
             family_confidence,
             sure: p.confidence >= sure_confidence,
             family_sure: family_confidence >= sure_confidence,
+        }
+    }
+}
+
+impl EmotionProvisional {
+    /// The message of an engine's provisional result.
+    pub(crate) fn new(
+        utterance: u64,
+        player: PlayerId,
+        p: &Prediction,
+        heard_seconds: f64,
+        sure_confidence: f32,
+    ) -> Self {
+        let (arousal, valence) = p.arousal_valence();
+        Self {
+            utterance,
+            player,
+            emotion: p.emotion,
+            confidence: p.confidence,
+            probabilities: p.probabilities,
+            arousal,
+            valence,
+            heard_seconds,
+            sure: p.confidence >= sure_confidence,
         }
     }
 }

@@ -80,10 +80,10 @@ use bevy::prelude::*;
 pub use engine::VoiceEngine;
 pub use input::{ChangeVoiceInput, VoiceInput, VoiceSource};
 pub use messages::{
-    ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluateHeldOut, EvaluatePlayer,
-    ForgetPlayer, HeldOutEvaluated, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated,
-    PlayerForgotten, PlayerModelUpdated, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted,
-    SwitchPlayer, UpdateOutcome,
+    ConfirmEmotion, ConfirmationRejected, EmotionDetected, EmotionProvisional, EvaluateHeldOut,
+    EvaluatePlayer, ForgetPlayer, HeldOutEvaluated, MicrophoneStatusChanged, PlayerChanged,
+    PlayerEvaluated, PlayerForgotten, PlayerModelUpdated, ProfileProblem, ResetPlayer, SpeechEnded,
+    SpeechStarted, SwitchPlayer, UpdateOutcome,
 };
 #[cfg(feature = "microphone")]
 pub use microphone::{CpalMicrophone, SampleFormat, StreamFormat};
@@ -103,12 +103,12 @@ pub mod prelude {
     pub use crate::CpalMicrophone;
     pub use crate::{
         ActivePlayer, ChangeVoiceInput, ConfirmEmotion, ConfirmationPolicy, ConfirmationRejected,
-        EmotionDetected, EmotionState, EvaluateHeldOut, EvaluatePlayer, ForgetPlayer,
-        HeldOutEvaluated, KnownPlayers, MicrophoneStatus, MicrophoneStatusChanged, Outcome,
-        PlayerChanged, PlayerEvaluated, PlayerForgotten, PlayerModelUpdated, ProfileFolder,
-        ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer, UpdateOutcome,
-        VoiceEmotionDiagnostics, VoiceEmotionPlugin, VoiceEmotionSettings, VoiceEmotionSystems,
-        VoiceInput,
+        EmotionDetected, EmotionProvisional, EmotionState, EvaluateHeldOut, EvaluatePlayer,
+        ForgetPlayer, HeldOutEvaluated, KnownPlayers, MicrophoneStatus, MicrophoneStatusChanged,
+        Outcome, PlayerChanged, PlayerEvaluated, PlayerForgotten, PlayerModelUpdated,
+        ProfileFolder, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted, SwitchPlayer,
+        UpdateOutcome, VoiceEmotionDiagnostics, VoiceEmotionPlugin, VoiceEmotionSettings,
+        VoiceEmotionSystems, VoiceInput,
     };
     pub use voice_emotion::audio::capture::{Pace, ScriptFeed, ScriptedSource, SourceStatus};
     pub use voice_emotion::engine::{ConfirmRejection, ProfileLocation, ProfileNotice};

@@ -18,6 +18,33 @@ pub struct SpeechStarted {
     pub utterance: u64,
 }
 
+/// What the player's model makes of an utterance so far, while the player is still speaking
+/// (opt-in: [`VoiceEmotionPlugin::with_provisional_results`](crate::VoiceEmotionPlugin::with_provisional_results)).
+/// For a face that reacts mid-sentence; the [`EmotionDetected`] at the end of the utterance
+/// is the final word, and only it can be confirmed.
+#[derive(Message, Debug, Clone, PartialEq)]
+pub struct EmotionProvisional {
+    /// The utterance's id (the same in the [`EmotionDetected`] that ends it).
+    pub utterance: u64,
+    /// The player it was classified for.
+    pub player: PlayerId,
+    /// The most likely emotion so far.
+    pub emotion: Emotion,
+    /// Its probability.
+    pub confidence: f32,
+    /// All 8 probabilities, in the order of [`Emotion::ALL`].
+    pub probabilities: [f32; Emotion::COUNT],
+    /// Expected arousal, `-1..=1` (as [`EmotionDetected::arousal`]).
+    pub arousal: f32,
+    /// Expected valence, `-1..=1` (as [`EmotionDetected::valence`]).
+    pub valence: f32,
+    /// Seconds of the utterance heard so far (its pre-roll included).
+    pub heard_seconds: f64,
+    /// Whether [`confidence`](Self::confidence) reaches
+    /// [`VoiceEmotionSettings::sure_confidence`](crate::VoiceEmotionSettings::sure_confidence).
+    pub sure: bool,
+}
+
 /// The player stopped speaking; an [`EmotionDetected`] for the same utterance follows.
 #[derive(Message, Debug, Clone, PartialEq)]
 pub struct SpeechEnded {

@@ -12,10 +12,10 @@ use voice_emotion::player::PlayerId;
 use crate::engine::VoiceEngine;
 use crate::input::{VoiceInput, VoiceSink};
 use crate::messages::{
-    ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluateHeldOut, EvaluatePlayer,
-    ForgetPlayer, HeldOutEvaluated, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated,
-    PlayerForgotten, PlayerModelUpdated, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted,
-    SwitchPlayer,
+    ConfirmEmotion, ConfirmationRejected, EmotionDetected, EmotionProvisional, EvaluateHeldOut,
+    EvaluatePlayer, ForgetPlayer, HeldOutEvaluated, MicrophoneStatusChanged, PlayerChanged,
+    PlayerEvaluated, PlayerForgotten, PlayerModelUpdated, ProfileProblem, ResetPlayer, SpeechEnded,
+    SpeechStarted, SwitchPlayer,
 };
 use crate::model::BASE_MODEL;
 use crate::resources::{
@@ -159,7 +159,15 @@ impl VoiceEmotionPlugin {
         self
     }
 
-    /// The engine's settings in full (speech detection, adaptation, buffers).
+    /// Writes an [`EmotionProvisional`] every `every` of speech while the player speaks (off
+    /// by default): what the player's model makes of the utterance so far.
+    #[must_use]
+    pub fn with_provisional_results(mut self, every: std::time::Duration) -> Self {
+        self.engine.provisional_every = Some(every);
+        self
+    }
+
+    /// The engine's settings in full (speech detection, adaptation, buffers, streaming).
     #[must_use]
     pub fn with_engine_config(mut self, config: EngineConfig) -> Self {
         self.engine = config;
@@ -231,6 +239,7 @@ impl Plugin for VoiceEmotionPlugin {
         app.add_message::<SpeechStarted>()
             .add_message::<SpeechEnded>()
             .add_message::<EmotionDetected>()
+            .add_message::<EmotionProvisional>()
             .add_message::<PlayerModelUpdated>()
             .add_message::<ConfirmationRejected>()
             .add_message::<MicrophoneStatusChanged>()

@@ -10,10 +10,10 @@ use voice_emotion::engine::{Command, EngineEvent};
 use crate::engine::VoiceEngine;
 use crate::input::VoiceSource;
 use crate::messages::{
-    ConfirmEmotion, ConfirmationRejected, EmotionDetected, EvaluateHeldOut, EvaluatePlayer,
-    ForgetPlayer, HeldOutEvaluated, MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated,
-    PlayerForgotten, PlayerModelUpdated, ProfileProblem, ResetPlayer, SpeechEnded, SpeechStarted,
-    SwitchPlayer,
+    ConfirmEmotion, ConfirmationRejected, EmotionDetected, EmotionProvisional, EvaluateHeldOut,
+    EvaluatePlayer, ForgetPlayer, HeldOutEvaluated, MicrophoneStatusChanged, PlayerChanged,
+    PlayerEvaluated, PlayerForgotten, PlayerModelUpdated, ProfileProblem, ResetPlayer, SpeechEnded,
+    SpeechStarted, SwitchPlayer,
 };
 use crate::resources::{
     ActivePlayer, EmotionState, KnownPlayers, MicrophoneStatus, VoiceEmotionDiagnostics,
@@ -26,6 +26,7 @@ pub(crate) struct Outgoing<'w> {
     started: MessageWriter<'w, SpeechStarted>,
     ended: MessageWriter<'w, SpeechEnded>,
     detected: MessageWriter<'w, EmotionDetected>,
+    provisional: MessageWriter<'w, EmotionProvisional>,
     updated: MessageWriter<'w, PlayerModelUpdated>,
     rejected: MessageWriter<'w, ConfirmationRejected>,
     microphone: MessageWriter<'w, MicrophoneStatusChanged>,
@@ -151,6 +152,21 @@ fn handle(event: EngineEvent, out: &mut Outgoing, state: &mut State, diag: &mut 
             diag.add_measurement(&VoiceEmotionDiagnostics::INFERENCE_MS, || inference_ms);
             diag.add_measurement(&VoiceEmotionDiagnostics::LATENCY_MS, || latency_ms);
             out.detected.write(message);
+        }
+        EngineEvent::Provisional {
+            utterance,
+            player,
+            prediction,
+            heard_seconds,
+        } => {
+            let sure = state.settings.sure_confidence;
+            out.provisional.write(EmotionProvisional::new(
+                utterance,
+                player,
+                &prediction,
+                heard_seconds,
+                sure,
+            ));
         }
         EngineEvent::DetectionFailed { utterance, error } => {
             warn!("utterance {utterance} could not be classified: {error}");

@@ -8,8 +8,9 @@ use bevy::prelude::*;
 
 use crate::VoiceEmotionSystems;
 use crate::messages::{
-    ConfirmationRejected, EmotionDetected, HeldOutEvaluated, MicrophoneStatusChanged,
-    PlayerChanged, PlayerEvaluated, PlayerModelUpdated, SpeechEnded, SpeechStarted,
+    ConfirmationRejected, EmotionDetected, EmotionProvisional, HeldOutEvaluated,
+    MicrophoneStatusChanged, PlayerChanged, PlayerEvaluated, PlayerModelUpdated, SpeechEnded,
+    SpeechStarted,
 };
 
 /// Every message the plugin wrote since the app started (add [`MessageLogPlugin`]).
@@ -21,6 +22,8 @@ pub struct MessageLog {
     pub ended: Vec<SpeechEnded>,
     /// [`EmotionDetected`] messages.
     pub detected: Vec<EmotionDetected>,
+    /// [`EmotionProvisional`] messages.
+    pub provisional: Vec<EmotionProvisional>,
     /// [`PlayerModelUpdated`] messages.
     pub updated: Vec<PlayerModelUpdated>,
     /// [`ConfirmationRejected`] messages.
@@ -55,6 +58,7 @@ fn record(
     mut started: MessageReader<SpeechStarted>,
     mut ended: MessageReader<SpeechEnded>,
     mut detected: MessageReader<EmotionDetected>,
+    mut provisional: MessageReader<EmotionProvisional>,
     mut updated: MessageReader<PlayerModelUpdated>,
     mut rejected: MessageReader<ConfirmationRejected>,
     mut microphone: MessageReader<MicrophoneStatusChanged>,
@@ -65,6 +69,7 @@ fn record(
     log.started.extend(started.read().cloned());
     log.ended.extend(ended.read().cloned());
     log.detected.extend(detected.read().cloned());
+    log.provisional.extend(provisional.read().cloned());
     log.updated.extend(updated.read().cloned());
     log.rejected.extend(rejected.read().cloned());
     log.microphone.extend(microphone.read().cloned());

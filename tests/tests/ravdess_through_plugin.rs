@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use bevy_voice_emotion::prelude::*;
-use bevy_voice_emotion::testing::{log, update_until};
+use bevy_voice_emotion::testing::{MessageLog, log, update_until};
+use bevy_voice_emotion::voice_emotion;
 use e2e::{Reference, app, clips};
+use voice_emotion::engine::EngineConfig;
 
 #[test]
 fn clips_played_through_the_plugin_get_the_cores_labels() {
@@ -76,4 +78,77 @@ fn clips_played_through_the_plugin_get_the_cores_labels() {
         correct.0,
         correct.1
     );
+}
+
+/// The detections of `clips` played at 48 kHz through the plugin with `config`.
+fn play_at_48k(clips: &[e2e::Clip], config: EngineConfig, provisional: bool) -> MessageLog {
+    let mut script = ScriptedSource::new(Pace::Fast).silence(0.5);
+    for c in clips {
+        let up = voice_emotion::audio::resample(&c.samples, 16_000, 48_000).unwrap();
+        script = script.samples(up, 48_000).silence(1.0);
+    }
+    let mut plugin = VoiceEmotionPlugin::default()
+        .with_source(script.end())
+        .with_profiles(ProfileLocation::Memory)
+        .with_engine_config(config);
+    if provisional {
+        plugin = plugin.with_provisional_results(Duration::from_millis(300));
+    }
+    let mut app = app(plugin);
+    let finished = update_until(&mut app, Duration::from_secs(180), |w| {
+        log(w).detected.len() >= clips.len()
+            && w.resource::<MicrophoneStatus>().status == SourceStatus::Finished
+    });
+    update_until(&mut app, Duration::from_millis(500), |_| false);
+    assert!(finished, "{} detections", log(app.world()).detected.len());
+    log(app.world()).clone()
+}
+
+/// The engine classifies while the player speaks (resampling 48 kHz audio, features and
+/// network steps as the audio arrives): exactly what classifying each whole utterance at its
+/// end gives, with provisional results on the way when asked for.
+#[test]
+fn streaming_at_48k_gives_what_the_whole_utterance_gives() {
+    let clips = clips(23, 1);
+    let streamed = play_at_48k(&clips, EngineConfig::default(), true);
+    let whole = play_at_48k(
+        &clips,
+        EngineConfig {
+            streaming: false,
+            ..EngineConfig::default()
+        },
+        false,
+    );
+    assert_eq!(streamed.detected.len(), clips.len());
+    assert_eq!(whole.detected.len(), clips.len());
+    for ((s, w), clip) in streamed.detected.iter().zip(&whole.detected).zip(&clips) {
+        let name = clip.path.display();
+        assert_eq!(s.mfcc, w.mfcc, "{name}: what the model heard");
+        assert_eq!(s.probabilities, w.probabilities, "{name}");
+        assert_eq!(s.intensity_confidence, w.intensity_confidence, "{name}");
+        let provisional: Vec<_> = streamed
+            .provisional
+            .iter()
+            .filter(|p| p.utterance == s.utterance)
+            .collect();
+        println!(
+            "{}: {:?} {:.3}, {} provisional results ({:?}), latency {:.2} ms streamed, {:.2} ms whole",
+            clip.path.file_name().unwrap().to_string_lossy(),
+            s.emotion,
+            s.confidence,
+            provisional.len(),
+            provisional.iter().map(|p| p.emotion).collect::<Vec<_>>(),
+            s.latency_ms,
+            w.latency_ms,
+        );
+        // Clips run 3-4 s (with 0.8 s of pre-roll): several results at 0.3 s apart.
+        assert!(provisional.len() >= 3, "{name}: {}", provisional.len());
+        assert!(
+            provisional
+                .windows(2)
+                .all(|p| p[0].heard_seconds < p[1].heard_seconds),
+            "{name}"
+        );
+    }
+    assert!(whole.provisional.is_empty());
 }

@@ -36,13 +36,14 @@ use burn::prelude::Device;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
 use crate::audio::capture::{AudioMonitor, AudioTap, SourceStatus};
-use crate::audio::{SAMPLE_RATE, resample};
+use crate::audio::{SAMPLE_RATE, StreamResampler, resample};
 use crate::features::FeatureMatrix;
 use crate::labels::{Emotion, Intensity};
 use crate::model::InputExtractor;
 use crate::model::{EmotionClassifier, ModelError, ModelFiles, Prediction};
 use crate::player::adapt::{
     AdaptConfig, AdaptError, Adapter, AnchorSet, HeldOutScore, PlayerModel, PlayerState,
+    StreamError, UtteranceStream,
 };
 use crate::player::profile::{
     BaseModelRef, PlayerId, ProfileError, ProfileStore, ProfileWriter, UpdateRecord,

@@ -88,6 +88,15 @@ pub struct EngineConfig {
     /// Voice statistics are saved at most this often when nothing else triggers a save
     /// (default 60 s).
     pub autosave_every: Duration,
+    /// Run the player's model while they speak (default `true`): features and network
+    /// steps are computed as the audio arrives, so the result follows the end of speech
+    /// after a fixed, small amount of work whatever the utterance's length, and is the same,
+    /// value for value, as classifying the whole utterance. `false` classifies the whole
+    /// utterance when it ends.
+    pub streaming: bool,
+    /// Report [`EngineEvent::Provisional`] every this many seconds of speech while the player
+    /// speaks (default `None`: never). Needs `streaming`.
+    pub provisional_every: Option<Duration>,
 }
 
 impl Default for EngineConfig {
@@ -105,6 +114,8 @@ impl Default for EngineConfig {
             recent_utterances: 32,
             event_capacity: 1024,
             autosave_every: Duration::from_secs(60),
+            streaming: true,
+            provisional_every: None,
         }
     }
 }
@@ -211,6 +222,19 @@ pub enum EngineEvent {
         duration_seconds: f64,
         /// Where its speech ended (tail excluded), in seconds since the stream started.
         at_seconds: f64,
+    },
+    /// What the player's model makes of an utterance so far, while the player is still
+    /// speaking ([`EngineConfig::provisional_every`]); the [`EngineEvent::Detected`] at its end
+    /// is the final word.
+    Provisional {
+        /// The utterance's id.
+        utterance: u64,
+        /// The player it was classified for.
+        player: PlayerId,
+        /// The opinion so far.
+        prediction: Prediction,
+        /// Seconds of the utterance heard (pre-roll included).
+        heard_seconds: f64,
     },
     /// A started utterance was too short and is dropped.
     SpeechDiscarded {

@@ -63,6 +63,25 @@ pub(super) struct Worker {
     pub(super) counters: Arc<Counters>,
     /// The players of the latest [`EngineEvent::PlayersListed`].
     pub(super) known: Vec<PlayerId>,
+    /// The utterance being classified while it is spoken ([`EngineConfig::streaming`]).
+    pub(super) live: Option<Live>,
+}
+
+/// An utterance run through the player's model as it arrives; kept between utterances so
+/// its buffers are reused.
+pub(super) struct Live {
+    /// The utterance it follows (`None`: idle, or given up on).
+    pub(super) utterance: Option<u64>,
+    pub(super) player: PlayerId,
+    /// The segmenter's rate it resamples from.
+    pub(super) rate: u32,
+    pub(super) resampler: StreamResampler,
+    pub(super) stream: UtteranceStream,
+    /// Samples of the utterance (at `rate`) already fed.
+    pub(super) fed: usize,
+    pub(super) block: Vec<f32>,
+    /// Seconds heard at which the next provisional result is due.
+    pub(super) next_provisional: f64,
 }
 
 /// Samples read from the buffer per pass (a tenth of a second at 48 kHz).
@@ -193,7 +212,139 @@ impl Worker {
         self.segment_events.clear();
         self.segmenter.push(&self.buf, &mut self.segment_events);
         self.handle_segments(self.segmenter.sample_rate());
+        self.feed_live();
         true
+    }
+
+    /// Starts following utterance `id` while it is spoken (when streaming and a player is
+    /// active).
+    fn start_live(&mut self, id: u64) {
+        if !self.config.streaming {
+            return;
+        }
+        let Some(active) = &self.active else {
+            return;
+        };
+        let rate = self.segmenter.sample_rate();
+        let live = match self.live.take() {
+            Some(mut live) if live.rate == rate => {
+                live.resampler.reset();
+                live.stream.restart(&active.model);
+                live
+            }
+            _ => {
+                let resampler = StreamResampler::new(rate, SAMPLE_RATE);
+                let stream = active.model.stream();
+                match (resampler, stream) {
+                    (Ok(resampler), Ok(stream)) => Live {
+                        utterance: None,
+                        player: active.id.clone(),
+                        rate,
+                        resampler,
+                        stream,
+                        fed: 0,
+                        block: Vec::new(),
+                        next_provisional: 0.0,
+                    },
+                    (Err(e), _) => {
+                        tracing::warn!("no streaming at {rate} Hz: {e}");
+                        return;
+                    }
+                    (_, Err(e)) => {
+                        tracing::warn!("no streaming: {e}");
+                        return;
+                    }
+                }
+            }
+        };
+        let every = self.config.provisional_every.map(|d| d.as_secs_f64());
+        self.live = Some(Live {
+            utterance: Some(id),
+            player: active.id.clone(),
+            fed: 0,
+            next_provisional: every.unwrap_or(f64::INFINITY),
+            ..live
+        });
+    }
+
+    /// Feeds the live utterance what the segmenter will surely keep of it, and reports a
+    /// provisional result when one is due.
+    fn feed_live(&mut self) {
+        let Some(live) = &mut self.live else {
+            return;
+        };
+        let (Some(id), Some(so_far)) = (live.utterance, self.segmenter.utterance_so_far()) else {
+            return;
+        };
+        if so_far.len() <= live.fed {
+            return;
+        }
+        live.block.clear();
+        if let Err(e) = live.resampler.push(&so_far[live.fed..], &mut live.block) {
+            tracing::warn!("streaming utterance {id}: {e}");
+            live.utterance = None;
+            return;
+        }
+        live.fed = so_far.len();
+        live.stream.push(&live.block);
+        let heard = live.stream.audio().len() as f64 / f64::from(SAMPLE_RATE);
+        let (Some(every), Some(active)) = (self.config.provisional_every, &self.active) else {
+            return;
+        };
+        if heard < live.next_provisional || active.id != live.player {
+            return;
+        }
+        let voice = active.model.voice_head();
+        // Before the first step of speech is final there is nothing to say yet: ask again
+        // with the next block.
+        let Some(prediction) = live.stream.provisional(voice.as_deref()) else {
+            return;
+        };
+        while live.next_provisional <= heard {
+            live.next_provisional += every.as_secs_f64().max(0.01);
+        }
+        self.out.send(EngineEvent::Provisional {
+            utterance: id,
+            player: active.id.clone(),
+            prediction,
+            heard_seconds: heard,
+        });
+    }
+
+    /// The end of the live utterance `id` (`samples`: all of it, at `rate`), classified from
+    /// what was computed while it was spoken; `None` when it was not followed (streaming off,
+    /// another player, a failure on the way), and the whole utterance must be classified.
+    fn finish_live(
+        &mut self,
+        id: u64,
+        samples: &[f32],
+        rate: u32,
+    ) -> Option<Result<(Option<Vec<f32>>, FeatureMatrix, Prediction), DetectionFailure>> {
+        let live = self.live.as_mut()?;
+        let active = self.active.as_ref()?;
+        if live.utterance.take() != Some(id) || live.player != active.id || live.rate != rate {
+            return None;
+        }
+        live.block.clear();
+        let rest = samples.get(live.fed..).unwrap_or_default();
+        if let Err(e) = live
+            .resampler
+            .push(rest, &mut live.block)
+            .and_then(|()| live.resampler.finish(&mut live.block))
+        {
+            return Some(Err(DetectionFailure::Resample(Arc::new(e))));
+        }
+        live.stream.push(&live.block);
+        let audio = self.config.keep_audio.then(|| live.stream.audio().to_vec());
+        Some(
+            live.stream
+                .finish(&active.model)
+                .map(|(mfcc, prediction)| (audio, mfcc, prediction))
+                .map_err(|e| match e {
+                    StreamError::Features(e) => DetectionFailure::Features(e),
+                    StreamError::Classify(e) => DetectionFailure::Classify(Arc::new(e)),
+                }),
+        )
     }
 
     pub(super) fn handle_segments(&mut self, rate: u32) {
@@ -207,12 +358,16 @@ impl Worker {
                     let id = self.next_utterance;
                     self.next_utterance += 1;
                     self.current = Some(id);
+                    self.start_live(id);
                     self.out.send(EngineEvent::SpeechStarted {
                         utterance: id,
                         at_seconds: *speech_start_sample as f64 / f64::from(rate),
                     });
                 }
                 SegmentEvent::SpeechDiscarded { .. } => {
+                    if let Some(live) = &mut self.live {
+                        live.utterance = None;
+                    }
                     if let Some(id) = self.current.take() {
                         self.out
                             .send(EngineEvent::SpeechDiscarded { utterance: id });
@@ -248,22 +403,28 @@ impl Worker {
         duration: f64,
         ended_at: Instant,
     ) {
+        if self.active.is_none() {
+            return;
+        }
+        let streamed = self.finish_live(id, samples, rate);
         let Some(active) = &mut self.active else {
             return;
         };
-        let result = resample(samples, rate, SAMPLE_RATE)
-            .map_err(|e| DetectionFailure::Resample(Arc::new(e)))
-            .and_then(|audio| {
-                let mfcc = self
-                    .extractor
-                    .mfcc(&audio)
-                    .map_err(DetectionFailure::Features)?;
-                let prediction = active
-                    .model
-                    .classify(&mfcc)
-                    .map_err(|e| DetectionFailure::Classify(Arc::new(e)))?;
-                Ok((audio, mfcc, prediction))
-            });
+        let result = streamed.unwrap_or_else(|| {
+            resample(samples, rate, SAMPLE_RATE)
+                .map_err(|e| DetectionFailure::Resample(Arc::new(e)))
+                .and_then(|audio| {
+                    let mfcc = self
+                        .extractor
+                        .mfcc(&audio)
+                        .map_err(DetectionFailure::Features)?;
+                    let prediction = active
+                        .model
+                        .classify(&mfcc)
+                        .map_err(|e| DetectionFailure::Classify(Arc::new(e)))?;
+                    Ok((self.config.keep_audio.then_some(audio), mfcc, prediction))
+                })
+        });
         let (audio, mfcc, prediction) = match result {
             Ok(r) => r,
             Err(error) => {
@@ -294,11 +455,7 @@ impl Worker {
         if self.config.learn_voice && active.model.observe(&mfcc).is_ok() {
             active.dirty = true;
         }
-        self.recent.push_back(Recent {
-            id,
-            mfcc,
-            audio: self.config.keep_audio.then_some(audio),
-        });
+        self.recent.push_back(Recent { id, mfcc, audio });
         while self.recent.len() > self.config.recent_utterances.max(1) {
             self.recent.pop_front();
         }

@@ -78,6 +78,7 @@ impl Setup {
             out,
             counters: self.counters,
             known: Vec::new(),
+            live: None,
         };
         let (active, notice) = worker.open_player(self.player);
         // Without a store there is no profile to open, so at most one of the two is set.

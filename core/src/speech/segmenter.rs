@@ -398,6 +398,22 @@ impl Segmenter {
         self.position
     }
 
+    /// The samples of the utterance in progress that it will keep whatever happens next (a
+    /// prefix of the [`Utterance::samples`] its [`SegmentEvent::SpeechEnded`] will carry):
+    /// everything up to the last speech frame and the tail after it. `None` while idle. What
+    /// lets a caller work on an utterance while it is spoken.
+    #[must_use]
+    pub fn utterance_so_far(&self) -> Option<&[f32]> {
+        if !self.speaking {
+            return None;
+        }
+        let end = (self.last_speech_end + self.params.tail).min(self.position);
+        let keep = usize::try_from(end.saturating_sub(self.utterance_start))
+            .unwrap_or(usize::MAX)
+            .min(self.utterance.len());
+        Some(&self.utterance[..keep])
+    }
+
     /// Whether an utterance is in progress (started and not yet ended).
     #[must_use]
     pub fn is_speaking(&self) -> bool {
