@@ -1,7 +1,6 @@
 //! Streaming ([`InputStream`], the network and the player's model advanced while audio
 //! arrives) gives exactly what the whole utterance gives, value for value, however the audio
 //! is split into blocks.
-#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod common;
 

@@ -84,7 +84,8 @@ fn clips_played_through_the_plugin_get_the_cores_labels() {
 fn play_at_48k(clips: &[e2e::Clip], config: EngineConfig, provisional: bool) -> MessageLog {
     let mut script = ScriptedSource::new(Pace::Fast).silence(0.5);
     for c in clips {
-        let up = voice_emotion::audio::resample(&c.samples, 16_000, 48_000).unwrap();
+        let up = voice_emotion::audio::resample(&c.samples, 16_000, 48_000)
+            .unwrap_or_else(|e| panic!("{e}"));
         script = script.samples(up, 48_000).silence(1.0);
     }
     let mut plugin = VoiceEmotionPlugin::default()

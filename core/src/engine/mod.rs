@@ -2,8 +2,10 @@
 //!
 //! ```text
 //! source thread ──AudioSink──► ring ──AudioTap──► engine thread ──events──► game
-//!  (mic / script)   (no lock,                      segment, resample,   ◄──commands──
-//!                    no alloc)                     MFCC, classify, save
+//!  (mic / script)   (no lock,                      segment; while the   ◄──commands──
+//!                    no alloc)                     player speaks:
+//!                                                  resample, MFCC,
+//!                                                  network; save
 //!                                                      │
 //!                                                      └─► adaptation thread (PlayerModel)
 //! ```
@@ -11,7 +13,10 @@
 //! [`Engine::start`] spawns the engine thread, which loads the base model, opens the player's
 //! profile and then loops: it drains the audio buffer through the [`Segmenter`], and for each
 //! utterance resamples it to 16 kHz, computes its MFCC frames and classifies them with the
-//! player's model ([`PlayerModel`]), reporting [`EngineEvent`]s. Confirmations
+//! player's model ([`PlayerModel`]), reporting [`EngineEvent`]s. With
+//! [`EngineConfig::streaming`] (the default) all of that happens while the player speaks
+//! ([`UtteranceStream`]), so little is left when speech ends, and the result is the whole
+//! utterance's value for value. Confirmations
 //! ([`Command::Confirm`]) become training samples; the player's voice head is refitted on its
 //! own thread and swaps in between two utterances. Profiles are saved after every
 //! update, on player switch and on shutdown.

@@ -177,7 +177,9 @@ pub struct Detection {
     pub duration_seconds: f64,
     /// When the segmenter reported the end of the utterance.
     pub ended_at: Instant,
-    /// Resampling, features and inference time.
+    /// The engine's work from the end of speech to this result: with
+    /// [`EngineConfig::streaming`] the last steps (most of the work was done while the
+    /// player spoke), otherwise resampling, features and inference of the whole utterance.
     pub processing: Duration,
     /// Whether the player's own weights made it.
     pub adapted: bool,

@@ -67,6 +67,10 @@ pub(super) struct Worker {
     pub(super) live: Option<Live>,
 }
 
+/// What the engine keeps of a classified utterance: its 16 kHz audio (when
+/// [`EngineConfig::keep_audio`]), its MFCC frames and the prediction.
+pub(super) type Classified = (Option<Vec<f32>>, FeatureMatrix, Prediction);
+
 /// An utterance run through the player's model as it arrives; kept between utterances so
 /// its buffers are reused.
 pub(super) struct Live {
@@ -319,7 +323,7 @@ impl Worker {
         id: u64,
         samples: &[f32],
         rate: u32,
-    ) -> Option<Result<(Option<Vec<f32>>, FeatureMatrix, Prediction), DetectionFailure>> {
+    ) -> Option<Result<Classified, DetectionFailure>> {
         let live = self.live.as_mut()?;
         let active = self.active.as_ref()?;
         if live.utterance.take() != Some(id) || live.player != active.id || live.rate != rate {

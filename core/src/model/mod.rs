@@ -10,11 +10,14 @@
 //!
 //! At inference the same network runs as [`FastNetwork`] (`fast.rs`): plain `f32` arithmetic
 //! over the loaded weights, one utterance at a time, about four times faster than through
-//! burn; burn stays the training and reference implementation.
+//! burn; burn stays the training and reference implementation. It also runs step by step
+//! ([`FastNetwork::advance`]) over the input [`InputStream`] computes while an utterance's
+//! audio arrives (`stream.rs`), with the whole utterance's result value for value.
 //!
 //! Files: `network.rs` (the layers), `input.rs` (features to model input, normalisation
 //! statistics), `batch.rs` (padding, batched prediction), `config.rs` (a model directory's
-//! `config.json`), `fast.rs` (the fast inference path), `inference.rs` (model directories and
+//! `config.json`), `fast.rs` (the fast inference path), `stream.rs` (the input computed while audio
+//! arrives), `inference.rs` (model directories and
 //! [`EmotionClassifier`]). May import
 //! [`crate::labels`], [`crate::features`] and [`crate::speech`]; never the player, the engine
 //! or training.

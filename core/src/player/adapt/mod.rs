@@ -29,7 +29,8 @@
 //! longer per update, and added nothing on top of it.
 //!
 //! Files: `anchors.rs` (the anchor set), `adapter.rs` (the algorithm), `player_model.rs`
-//! ([`PlayerModel`]: the worker thread, profile conversion). May import [`crate::model`],
+//! ([`PlayerModel`]: the worker thread, profile conversion), `stream.rs` ([`UtteranceStream`]:
+//! the player's model run while they speak). May import [`crate::model`],
 //! the profile and the voice head.
 
 use std::collections::VecDeque;
