@@ -58,6 +58,7 @@ fn main() -> ExitCode {
     };
     let mut clips = VoiceClips::default();
     let mut voice = VoiceEmotionPlugin::default()
+        .with_provisional_results(std::time::Duration::from_millis(400))
         .with_player(args.player.clone())
         .with_profile_dir(profile_dir.clone());
     if let Some(dir) = &args.voice_dir {

@@ -1,7 +1,8 @@
 //! The companion: a round creature beside the road whose colour, bob, shake and size follow
 //! the player's mood, and whose face follows the smoothed arousal and valence continuously:
 //! eyes wide open when the voice is energetic and sleepy when it is calm, a smile that grows
-//! with pleasant valence and turns into a frown with unpleasant.
+//! with pleasant valence and turns into a frown with unpleasant. While the player speaks it
+//! already reacts to what it has heard of the sentence (the plugin's `EmotionProvisional`).
 
 use bevy::color::Mix;
 use bevy::prelude::*;
@@ -98,14 +99,55 @@ fn face(arousal: f32, valence: f32) -> (f32, f32, f32) {
     (eyes, mouth, turn)
 }
 
-/// Eases the face towards the smoothed arousal and valence.
+/// What the companion has heard of the sentence the player is speaking: the latest
+/// provisional arousal and valence, until the utterance's detection.
+#[derive(Resource, Default)]
+struct Overheard {
+    utterance: Option<u64>,
+    arousal_valence: (f32, f32),
+}
+
+impl Overheard {
+    /// The face's target: mid-sentence, half-way from the smoothed state towards what was
+    /// heard so far; otherwise the smoothed state.
+    fn target(&self, smoothed: (f32, f32)) -> (f32, f32) {
+        match self.utterance {
+            Some(_) => (
+                0.5 * (smoothed.0 + self.arousal_valence.0),
+                0.5 * (smoothed.1 + self.arousal_valence.1),
+            ),
+            None => smoothed,
+        }
+    }
+}
+
+/// Follows provisional results while the player speaks; forgets them at the detection.
+fn overhear(
+    mut overheard: ResMut<Overheard>,
+    mut provisional: MessageReader<EmotionProvisional>,
+    mut detected: MessageReader<EmotionDetected>,
+) {
+    for p in provisional.read() {
+        overheard.utterance = Some(p.utterance);
+        overheard.arousal_valence = (p.arousal, p.valence);
+    }
+    for d in detected.read() {
+        if overheard.utterance == Some(d.utterance) {
+            overheard.utterance = None;
+        }
+    }
+}
+
+/// Eases the face towards the smoothed arousal and valence (or, mid-sentence, towards what
+/// was heard so far).
 fn animate_face(
     time: Res<Time>,
     state: Res<EmotionState>,
+    overheard: Res<Overheard>,
     mut eyes: Query<&mut Transform, (With<Eye>, Without<Mouth>)>,
     mut mouths: Query<&mut Transform, (With<Mouth>, Without<Eye>)>,
 ) {
-    let (arousal, valence) = state.arousal_valence();
+    let (arousal, valence) = overheard.target(state.arousal_valence());
     let (eye_y, mouth_y, turn) = face(arousal, valence);
     let ease = ease(&time);
     for mut tf in &mut eyes {
@@ -146,10 +188,13 @@ fn animate(
 
 /// The companion of the play screen.
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(OnEnter(Screen::Play), spawn_companion)
+    app.init_resource::<Overheard>()
+        .add_systems(OnEnter(Screen::Play), spawn_companion)
         .add_systems(
             Update,
-            (animate, animate_face).in_set(WorldSystems::Companion),
+            (overhear, animate, animate_face)
+                .chain()
+                .in_set(WorldSystems::Companion),
         );
 }
 
@@ -170,5 +215,14 @@ mod tests {
         );
         let (_, flat, _) = face(0.0, 0.0);
         assert!(flat < smile);
+    }
+
+    #[test]
+    fn mid_sentence_the_face_leans_towards_what_it_heard() {
+        let mut heard = Overheard::default();
+        assert_eq!(heard.target((0.2, -0.4)), (0.2, -0.4));
+        heard.utterance = Some(3);
+        heard.arousal_valence = (0.8, 0.6);
+        assert_eq!(heard.target((0.2, -0.4)), (0.5, 0.1));
     }
 }
