@@ -2,6 +2,9 @@
 //! with their recordings kept (the game opted in), has a profile under 8 MB, and still has
 //! the newest samples of every emotion they confirmed.
 
+mod common;
+
+use common::Lcg;
 use voice_emotion::features::FeatureMatrix;
 use voice_emotion::labels::Emotion;
 use voice_emotion::player::adapt::{
@@ -11,23 +14,6 @@ use voice_emotion::player::profile::{
     BaseModelRef, ConfirmedSample, PlayerId, PlayerProfile, QuantisedMatrix, RecordKind,
     UpdateRecord, encode_profile,
 };
-
-/// A deterministic generator (Knuth's MMIX LCG).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-
-    fn unit(&mut self) -> f32 {
-        (self.next() % 10_000) as f32 / 10_000.0
-    }
-}
 
 /// What a player confirms most: neutral half the time, disgust never.
 fn emotion(rng: &mut Lcg) -> Emotion {

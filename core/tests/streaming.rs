@@ -7,6 +7,7 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
+use common::Lcg;
 use voice_emotion::audio::read_audio;
 use voice_emotion::model::{
     EmotionClassifier, InputConfig, InputExtractor, InputStream, default_device,
@@ -15,26 +16,6 @@ use voice_emotion::player::adapt::{
     ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel, PlayerState,
 };
 use voice_emotion::training::dataset::RavdessName;
-
-/// A deterministic generator of block sizes and noise.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-
-    fn noise(&mut self, n: usize, amplitude: f32) -> Vec<f32> {
-        (0..n)
-            .map(|_| (self.next() % 2001) as f32 / 1000.0 - 1.0)
-            .map(|x| x * amplitude)
-            .collect()
-    }
-}
 
 /// A clip as the engine hands it over: a little room noise before and after the speech.
 fn utterance(clip: &[f32], rng: &mut Lcg) -> Vec<f32> {

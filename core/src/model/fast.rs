@@ -458,17 +458,7 @@ impl WithSimd for Forward<'_> {
         // The current layer's input: values, the stride between steps, values used per step.
         let mut last_width = net.n_features;
         for (l, layer) in net.layers.iter().enumerate() {
-            let (previous, current) = if l % 2 == 0 {
-                (&*odd, &mut *even)
-            } else {
-                (&*even, &mut *odd)
-            };
-            // Layers after the first read the previous one's outputs, padded rows apart.
-            let (x, stride) = if l == 0 {
-                (input, net.n_features)
-            } else {
-                (previous.as_slice(), net.layers[l - 1].recurrent.width)
-            };
+            let (x, stride, current) = net.layer_io(l, input, even, odd);
             cell.resize(layer.recurrent.width);
             cell.as_mut_slice().fill(0.0);
             lstm_layer(
@@ -493,6 +483,35 @@ impl WithSimd for Forward<'_> {
         let width = net.layers.last().map_or(0, |l| l.recurrent.width);
         let last = &top.as_slice()[(steps - 1) * width..][..last_width];
         heads(simd, net, last, dense, emotion, intensity)
+    }
+}
+
+impl FastNetwork {
+    /// Layer `l`'s input (the model input for the first, the previous layer's outputs,
+    /// padded rows apart, for the others) with the stride between its steps, and the buffer
+    /// its outputs go to: layers alternate between `even` and `odd`.
+    #[inline(always)]
+    fn layer_io<'a>(
+        &self,
+        l: usize,
+        input: &'a [f32],
+        even: &'a mut AlignedBuf,
+        odd: &'a mut AlignedBuf,
+    ) -> (&'a [f32], usize, &'a mut AlignedBuf) {
+        let (previous, current) = if l % 2 == 0 {
+            (&*odd, even)
+        } else {
+            (&*even, odd)
+        };
+        if l == 0 {
+            (input, self.n_features, current)
+        } else {
+            (
+                previous.as_slice(),
+                self.layers[l - 1].recurrent.width,
+                current,
+            )
+        }
     }
 }
 
@@ -631,16 +650,7 @@ impl WithSimd for Advance<'_> {
         } = state;
         let mut last_width = net.n_features;
         for (l, layer) in net.layers.iter().enumerate() {
-            let (previous, current) = if l % 2 == 0 {
-                (&*odd, &mut *even)
-            } else {
-                (&*even, &mut *odd)
-            };
-            let (x, stride) = if l == 0 {
-                (input, net.n_features)
-            } else {
-                (previous.as_slice(), net.layers[l - 1].recurrent.width)
-            };
+            let (x, stride, current) = net.layer_io(l, input, even, odd);
             let before = (*seen > 0).then(|| hidden[l].as_slice());
             lstm_layer(
                 simd,

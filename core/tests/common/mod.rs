@@ -32,3 +32,30 @@ pub fn actors_21_to_24() -> Vec<voice_emotion::training::dataset::Sample> {
     assert_eq!(test.len(), 240, "RAVDESS actors 21-24 are incomplete");
     test
 }
+
+/// A deterministic generator (Knuth's MMIX LCG) for test data.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// The next value (31 bits).
+    pub fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    /// A value in `[0, 1)`, in steps of 1e-4.
+    pub fn unit(&mut self) -> f32 {
+        (self.next() % 10_000) as f32 / 10_000.0
+    }
+
+    /// `n` samples of white noise in `[-amplitude, amplitude]`.
+    pub fn noise(&mut self, n: usize, amplitude: f32) -> Vec<f32> {
+        (0..n)
+            .map(|_| (self.next() % 2001) as f32 / 1000.0 - 1.0)
+            .map(|x| x * amplitude)
+            .collect()
+    }
+}
