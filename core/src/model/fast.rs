@@ -498,7 +498,7 @@ impl FastNetwork {
         even: &'a mut AlignedBuf,
         odd: &'a mut AlignedBuf,
     ) -> (&'a [f32], usize, &'a mut AlignedBuf) {
-        let (previous, current) = if l % 2 == 0 {
+        let (previous, current) = if l.is_multiple_of(2) {
             (&*odd, even)
         } else {
             (&*even, odd)
