@@ -144,6 +144,15 @@ fn a_script_with_a_missing_file_reports_it_and_the_app_runs_on() {
     let script = ScriptedSource::new(Pace::Fast).file("/no/such/clip.wav");
     let mut app = app(VoiceEmotionPlugin::default().with_source(script));
     assert!(update_until(&mut app, Duration::from_secs(30), ready));
+    // The source's failure reaches the game with the engine's next pass, which may come a
+    // frame after `Ready`.
+    let failed = |w: &World| {
+        matches!(
+            w.resource::<MicrophoneStatus>().status,
+            SourceStatus::Failed { .. }
+        )
+    };
+    update_until(&mut app, Duration::from_secs(10), failed);
     let status = &app.world().resource::<MicrophoneStatus>().status;
     assert!(
         matches!(status, SourceStatus::Failed { reason } if reason.contains("/no/such/clip.wav")),
