@@ -8,7 +8,7 @@
 //! steps never depend on the padding after them; the heads read each sequence's output at its
 //! last valid step, so padding is never read as speech.
 //!
-//! At inference the same network runs as [`FastNetwork`] (`fast.rs`): plain `f32` arithmetic
+//! At inference the same network runs as [`FastNetwork`] (`fast/`): plain `f32` arithmetic
 //! over the loaded weights, one utterance at a time, about four times faster than through
 //! burn; burn stays the training and reference implementation. It also runs step by step
 //! ([`FastNetwork::advance`]) over the input [`InputStream`] computes while an utterance's
@@ -16,7 +16,7 @@
 //!
 //! Files: `network.rs` (the layers), `input.rs` (features to model input, normalisation
 //! statistics), `batch.rs` (padding, batched prediction), `config.rs` (a model directory's
-//! `config.json`), `fast.rs` (the fast inference path), `stream.rs` (the input computed while audio
+//! `config.json`), `fast/` (the fast inference path; `fast/state.rs` runs it step by step), `stream.rs` (the input computed while audio
 //! arrives), `inference.rs` (model directories and
 //! [`EmotionClassifier`]). May import
 //! [`crate::labels`], [`crate::features`] and [`crate::speech`]; never the player, the engine
