@@ -204,8 +204,8 @@ fn fast_path_matches_burn_for_every_shape_the_config_allows() {
 /// The fast network copies weights from whichever backend the model lives on.
 #[test]
 fn fast_network_reads_weights_from_the_ndarray_backend_too() {
-    let flex = voice_emotion::model::Backend::Flex.device();
-    let nd = voice_emotion::model::Backend::NdArray.device();
+    let flex = voice_emotion::model::DeviceSpec::Cpu.device().unwrap();
+    let nd = voice_emotion::model::DeviceSpec::NdArray.device().unwrap();
     let model = EmotionModelConfig::new(12).init(&flex).valid();
     let on_nd = model.clone().to_device(&nd);
     let x = input(6, 12, 0.5);

@@ -116,7 +116,8 @@ fn trains_one_epoch_on_two_corpora_then_evaluates_and_adapts() {
     let studio = studio_manifest(tmp.path());
     let lab = lab_manifest(tmp.path());
     let out = tmp.path().join("model");
-    let run = trainer(&[
+    let cache = tmp.path().join("cache");
+    let args = [
         "train",
         "--manifest",
         path(&studio),
@@ -130,9 +131,21 @@ fn trains_one_epoch_on_two_corpora_then_evaluates_and_adapts() {
         "6",
         "--seed",
         "3",
-    ]);
+        "--feature-cache",
+        path(&cache),
+    ];
+    let run = trainer(&args);
     let stdout = ok(&run, "train");
     let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("features: 60 clips in") && stderr.contains(", 0 from the cache in"),
+        "{stderr}"
+    );
+    // A second run reads every clip's features from the cache and trains the same model.
+    let again = trainer(&args);
+    assert_eq!(ok(&again, "train again"), stdout);
+    let again_err = String::from_utf8_lossy(&again.stderr);
+    assert!(again_err.contains(", 60 from the cache in"), "{again_err}");
     let last = stdout.lines().last().unwrap();
     let accuracy: f64 = last.strip_prefix("accuracy: ").unwrap().parse().unwrap();
     assert!((0.0..=1.0).contains(&accuracy), "{last}");
@@ -151,6 +164,7 @@ fn trains_one_epoch_on_two_corpora_then_evaluates_and_adapts() {
 
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["splits"][0]["device"], "cpu");
     let corpora = report["corpora"].as_array().unwrap();
     let names: Vec<&str> = corpora
         .iter()
@@ -306,4 +320,44 @@ fn bad_manifests_fail_with_a_message_naming_the_problem() {
         err.contains("--data") && err.contains("--manifest"),
         "{err}"
     );
+}
+
+#[test]
+fn a_device_this_build_lacks_is_refused_before_any_work_naming_its_feature() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let mut refused = 0;
+    for (device, feature, built) in [
+        ("cuda:1", "cuda", cfg!(feature = "cuda")),
+        ("wgpu", "wgpu", cfg!(feature = "wgpu")),
+    ] {
+        if built {
+            continue;
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_trainer"))
+            .args(["train", "--data", path(&ravdess_dir()), "--out"])
+            .arg(&out_dir)
+            .args(["--device", device])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "--device {device} succeeded");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(device) && stderr.contains(&format!("--features {feature}")),
+            "{stderr}"
+        );
+        assert!(!out_dir.exists(), "--device {device} wrote a model");
+        refused += 1;
+    }
+    // The default build (CI's) has neither GPU backend, so both were tried.
+    assert!(refused > 0 || cfg!(all(feature = "cuda", feature = "wgpu")));
+    let unknown = Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(["train", "--data", path(&ravdess_dir()), "--out"])
+        .arg(&out_dir)
+        .args(["--device", "tpu"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("unknown device 'tpu'"), "{stderr}");
 }

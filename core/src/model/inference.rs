@@ -202,7 +202,8 @@ impl EmotionClassifier {
         norm: NormStats,
         device: Device,
     ) -> Result<Self, ModelError> {
-        let model = model.valid();
+        // A model trained on a GPU comes over to the classifier's device.
+        let model = model.valid().to_device(&device);
         Ok(Self {
             fast: FastNetwork::from_model(&model)?,
             scratch: SharedScratch::default(),

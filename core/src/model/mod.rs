@@ -16,7 +16,7 @@
 //!
 //! Files: `network.rs` (the layers), `input.rs` (features to model input, normalisation
 //! statistics), `batch.rs` (padding, batched prediction), `config.rs` (a model directory's
-//! `config.json`), `fast/` (the fast inference path: `mod.rs` the network and its passes, `kernels.rs` the SIMD kernels, `state.rs` the step-by-step pass), `stream.rs` (the input computed while audio
+//! `config.json`), `device.rs` (devices named on a command line, GPU backends included), `fast/` (the fast inference path: `mod.rs` the network and its passes, `kernels.rs` the SIMD kernels, `state.rs` the step-by-step pass), `stream.rs` (the input computed while audio
 //! arrives), `inference.rs` (model directories and
 //! [`EmotionClassifier`]). May import
 //! [`crate::labels`], [`crate::features`] and [`crate::speech`]; never the player, the engine
@@ -31,6 +31,7 @@ use crate::labels::{Emotion, Intensity};
 
 mod batch;
 mod config;
+mod device;
 mod fast;
 mod inference;
 mod input;
@@ -38,42 +39,15 @@ mod network;
 mod stream;
 pub use batch::*;
 pub use config::*;
+pub use device::{DeviceSpec, DeviceSpecError, WgpuAdapter};
 pub use fast::{FastNetwork, FastNetworkError, FastScratch, FastState, Logits};
 pub use inference::*;
 pub use input::*;
 pub use network::*;
 pub use stream::InputStream;
 
-/// CPU backends the engine can run on, chosen by the [`Device`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum Backend {
-    /// burn's pure-Rust `flex` backend (the default: fastest here for this LSTM).
-    #[default]
-    Flex,
-    /// burn's deprecated `ndarray` backend (cargo feature `ndarray`), kept for comparison.
-    #[cfg(feature = "ndarray")]
-    NdArray,
-}
-
-impl Backend {
-    /// The device of this backend.
-    #[must_use]
-    pub fn device(self) -> Device {
-        match self {
-            Backend::Flex => Device::flex(),
-            // Deprecated by burn, kept on purpose: the feature exists to compare against it.
-            #[cfg(feature = "ndarray")]
-            #[expect(
-                deprecated,
-                reason = "burn deprecates ndarray; the feature exists to compare against it"
-            )]
-            Backend::NdArray => Device::ndarray(),
-        }
-    }
-}
-
-/// The default device ([`Backend::Flex`]).
+/// The default device: burn's `flex` CPU backend ([`DeviceSpec::Cpu`]).
 #[must_use]
 pub fn default_device() -> Device {
-    Backend::default().device()
+    Device::flex()
 }

@@ -376,8 +376,8 @@ mod tests {
     #[cfg(feature = "ndarray")]
     #[test]
     fn flex_and_ndarray_agree_on_the_same_weights() {
-        let flex = Backend::Flex.device();
-        let nd = Backend::NdArray.device();
+        let flex = DeviceSpec::Cpu.device().unwrap();
+        let nd = DeviceSpec::NdArray.device().unwrap();
         let model = EmotionModelConfig::new(12).init(&flex).valid();
         let other = model.clone().to_device(&nd);
         let data: Vec<f32> = (0..2 * 9 * 12).map(|i| (i as f32 * 0.21).cos()).collect();

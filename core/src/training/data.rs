@@ -6,10 +6,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::audio::{AudioError, SAMPLE_RATE, load_clip};
-use crate::features::FeatureError;
+use crate::features::{FeatureError, FeatureMatrix};
 use crate::model::{InputConfig, InputExtractor};
 use crate::training::Example;
 use crate::training::augment::{AugmentError, Augmenter};
+use crate::training::cache::{CacheError, ClipBytes, FeatureCache};
 use crate::training::dataset::Sample;
 use crate::training::degrade::{BabblePool, Condition, DegradeError, RoomAugment};
 
@@ -116,6 +117,97 @@ pub fn examples_in(
     threads: usize,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<Example>, ExampleError> {
+    in_parallel(
+        samples,
+        input,
+        threads,
+        progress,
+        &|sample, i, extractor| one_sample(sample, i, extractor, augmentation, listening),
+    )
+}
+
+/// What a [`cached_examples`] run found in its cache.
+#[derive(Debug, Default)]
+pub struct CacheCounts {
+    /// Clips whose features came from the cache (not decoded).
+    pub hits: usize,
+    /// Clips decoded and computed (then stored).
+    pub misses: usize,
+    /// Computed clips whose entry could not be written.
+    pub unwritten: usize,
+    /// The first write failure, if any.
+    pub first_error: Option<CacheError>,
+}
+
+/// [`examples`] of the clips as recorded (no augmentation, no listening condition), read from
+/// `cache` where it has them and stored there where it does not. The examples are exactly
+/// those [`examples`] gives. A cache entry that cannot be written is counted, never fatal.
+///
+/// # Errors
+/// The first [`ExampleError`] met, naming its file.
+pub fn cached_examples(
+    samples: &[Sample],
+    input: &InputConfig,
+    cache: &FeatureCache,
+    threads: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<(Vec<Example>, CacheCounts), ExampleError> {
+    let counts = Mutex::new(CacheCounts::default());
+    let tally = |f: &mut dyn FnMut(&mut CacheCounts)| {
+        if let Ok(mut c) = counts.lock() {
+            f(&mut c);
+        }
+    };
+    let examples = in_parallel(
+        samples,
+        input,
+        threads,
+        progress,
+        &|sample, _, extractor| {
+            let clip = ClipBytes::read(&sample.path)?;
+            let features = match cache.get(clip.key()) {
+                Some(features) => {
+                    tally(&mut |c| c.hits += 1);
+                    features
+                }
+                None => {
+                    let signal = clip.decode()?;
+                    let features =
+                        extractor
+                            .extract(&signal)
+                            .map_err(|source| ExampleError::Features {
+                                path: sample.path.clone(),
+                                source,
+                            })?;
+                    let mut unwritten = cache.put(clip.key(), &features).err();
+                    tally(&mut |c| {
+                        c.misses += 1;
+                        if let Some(e) = unwritten.take() {
+                            c.unwritten += 1;
+                            c.first_error.get_or_insert(e);
+                        }
+                    });
+                    features
+                }
+            };
+            Ok(vec![example_of(sample, features)])
+        },
+    )?;
+    let counts = counts
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Ok((examples, counts))
+}
+
+/// Runs `one` over every sample on `threads` workers (each with its own extractor) and
+/// returns the examples in sample order.
+fn in_parallel(
+    samples: &[Sample],
+    input: &InputConfig,
+    threads: usize,
+    progress: &(dyn Fn(usize) + Sync),
+    one: &(dyn Fn(&Sample, usize, &mut InputExtractor) -> SampleResult + Sync),
+) -> Result<Vec<Example>, ExampleError> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<SampleResult>>> =
@@ -131,7 +223,7 @@ pub fn examples_in(
             let Some(sample) = samples.get(i) else {
                 return Ok(());
             };
-            let r = one_sample(sample, i, &mut extractor, augmentation, listening);
+            let r = one(sample, i, &mut extractor);
             if let Ok(mut guard) = results.lock()
                 && let Some(slot) = guard.get_mut(i)
             {
@@ -169,6 +261,17 @@ pub fn examples_in(
     Ok(out)
 }
 
+/// The example of `sample` with these features.
+fn example_of(sample: &Sample, features: FeatureMatrix) -> Example {
+    Example {
+        features,
+        emotion: sample.emotion,
+        intensity: sample.intensity,
+        speaker: sample.speaker.clone(),
+        classes: sample.corpus_emotions.with(sample.emotion),
+    }
+}
+
 fn one_sample(
     sample: &Sample,
     index: usize,
@@ -188,13 +291,7 @@ fn one_sample(
             .apply(&signal, SAMPLE_RATE, &sample.speaker, l.pool, seed)
             .map_err(degrade_err)?;
     }
-    let example = |features| Example {
-        features,
-        emotion: sample.emotion,
-        intensity: sample.intensity,
-        speaker: sample.speaker.clone(),
-        classes: sample.corpus_emotions.with(sample.emotion),
-    };
+    let example = |features| example_of(sample, features);
     let features_of = |extractor: &mut InputExtractor, s: &[f32]| {
         extractor
             .extract(s)

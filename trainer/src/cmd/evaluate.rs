@@ -81,8 +81,8 @@ pub struct Args {
     /// instead of each speaker's own statistics from their (unlabelled) clips.
     #[arg(long)]
     pub cold: bool,
-    /// Worker threads for feature extraction.
-    #[arg(long, default_value_t = 2)]
+    /// Worker threads for feature extraction (default: every core).
+    #[arg(long, default_value_t = super::all_cores())]
     pub threads: usize,
     /// Hear the test audio through a degraded condition first (`trainer robustness` lists
     /// them): clean, pink, babble, reverb, telephone, quiet-mic, clipping, 8khz, hum.

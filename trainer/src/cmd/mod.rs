@@ -16,3 +16,8 @@ pub mod train_detector;
 
 /// Error of a subcommand: a message printed as one line by `main`.
 pub type CmdResult = Result<(), Box<dyn std::error::Error>>;
+
+/// The default worker count for feature extraction: every core this process may use.
+pub fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}

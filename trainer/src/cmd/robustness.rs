@@ -30,8 +30,8 @@ pub struct Args {
     /// Seed of the conditions' noise.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Worker threads for feature extraction.
-    #[arg(long, default_value_t = 2)]
+    /// Worker threads for feature extraction (default: every core).
+    #[arg(long, default_value_t = super::all_cores())]
     pub threads: usize,
     /// Where to write the chart (PNG) and the table (the same name with `.json`).
     #[arg(long, default_value = "robustness.png")]

@@ -12,12 +12,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::Serialize;
+use voice_emotion::model::DeviceSpec;
 use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::EmotionModelConfig;
 use voice_emotion::model::InputConfig;
 use voice_emotion::training::Evaluation;
 use voice_emotion::training::augment::{AugmentConfig, Augmenter};
-use voice_emotion::training::data::{Augmentation, examples};
+use voice_emotion::training::cache::{self, FeatureCache};
+use voice_emotion::training::data::{Augmentation, cached_examples, examples};
 use voice_emotion::training::dataset::{
     CorpusInfo, Dataset, EmotionSet, Sample, load_manifests, speaker_folds,
     speaker_independent_split,
@@ -67,9 +69,21 @@ pub struct Args {
     /// Override the configuration's maximum number of epochs.
     #[arg(long)]
     pub max_epochs: Option<usize>,
-    /// Worker threads for feature extraction.
-    #[arg(long, default_value_t = 2)]
+    /// Worker threads for feature extraction (default: every core).
+    #[arg(long, default_value_t = super::all_cores())]
     pub threads: usize,
+    /// Where clips' features are cached between runs, keyed by each file's bytes and the
+    /// front end (default: the OS cache folder, e.g. ~/.cache/bevy_voice_emotion/features).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_feature_cache")]
+    pub feature_cache: Option<PathBuf>,
+    /// Decode and compute every clip's features, reading and writing no cache.
+    #[arg(long)]
+    pub no_feature_cache: bool,
+    /// Where the network trains: cpu (burn's flex backend), wgpu, wgpu:N, wgpu:cpu, cuda or
+    /// cuda:N. GPUs need a build with the `wgpu` or `cuda` feature. Features, evaluation and
+    /// the saved model stay on the CPU.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
+    pub device: DeviceSpec,
     /// Train on only this many clips of each speaker, spread evenly over their clips (a
     /// quick smoke run of the whole pipeline; its accuracy means nothing).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -271,6 +285,8 @@ struct SplitReport {
     interrupted: bool,
     temperature: f64,
     training_seconds: f64,
+    /// Where the network trained (`cpu`, `wgpu`, `cuda:0`, ...).
+    device: String,
     speaker_norm: Scores,
     cold: Scores,
     history: Vec<EpochMetrics>,
@@ -426,6 +442,10 @@ pub fn run(args: &Args) -> CmdResult {
     } else {
         splits(args.protocol, samples, config.seed, folds.as_deref())
     };
+    let device = args.device.device()?;
+    if args.device != DeviceSpec::Cpu {
+        eprintln!("training on {}", args.device);
+    }
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -437,12 +457,52 @@ pub fn run(args: &Args) -> CmdResult {
         })?;
     }
 
-    // Features of every original clip (unaugmented), once.
+    // Features of every original clip (unaugmented), once; from the cache where it has them.
     let bar = progress_bar(samples.len(), "features");
-    let originals = examples(samples, &input, None, args.threads, &|d| {
-        bar.set_position(d as u64)
-    })?;
-    bar.finish_and_clear();
+    let features_started = Instant::now();
+    let cache_root = match (&args.feature_cache, args.no_feature_cache) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
+        (None, false) => cache::default_root(),
+    };
+    let originals = match cache_root {
+        Some(root) => {
+            let cache = FeatureCache::open(&root, &input)?;
+            let (originals, counts) =
+                cached_examples(samples, &input, &cache, args.threads, &|d| {
+                    bar.set_position(d as u64)
+                })?;
+            bar.finish_and_clear();
+            eprintln!(
+                "features: {} clips in {:.1} s on {} threads, {} from the cache in {}",
+                samples.len(),
+                features_started.elapsed().as_secs_f64(),
+                args.threads,
+                counts.hits,
+                cache.dir().display()
+            );
+            if let Some(e) = counts.first_error {
+                eprintln!(
+                    "warning: {} clips' features could not be cached (they were computed): {e}",
+                    counts.unwritten
+                );
+            }
+            originals
+        }
+        None => {
+            let originals = examples(samples, &input, None, args.threads, &|d| {
+                bar.set_position(d as u64)
+            })?;
+            bar.finish_and_clear();
+            eprintln!(
+                "features: {} clips in {:.1} s on {} threads (no cache)",
+                samples.len(),
+                features_started.elapsed().as_secs_f64(),
+                args.threads
+            );
+            originals
+        }
+    };
     // Each speaker's own statistics, from all their clips, unlabelled.
     let speaker_stats = Normaliser::fit(&originals, input.n_features()).speakers;
 
@@ -506,7 +566,7 @@ pub fn run(args: &Args) -> CmdResult {
             &train_examples,
             &valid,
             &norm,
-            &voice_emotion::model::default_device(),
+            &device,
             |step, total, loss| {
                 epoch_bar.set_length(total as u64);
                 epoch_bar.set_position(step as u64);
@@ -533,12 +593,13 @@ pub fn run(args: &Args) -> CmdResult {
         );
         epoch_bar.finish_and_clear();
         let training_seconds = t0.elapsed().as_secs_f64();
+        let cpu = voice_emotion::model::default_device();
         let mut classifier = EmotionClassifier::new(
             outcome.model,
             config.clone(),
             input.clone(),
             norm.global.clone(),
-            voice_emotion::model::default_device(),
+            cpu,
         )?;
         // Temperature scaling on the validation speakers (never the test ones), both
         // normalisations pooled: the engine uses both.
@@ -587,6 +648,7 @@ pub fn run(args: &Args) -> CmdResult {
             epochs_run: outcome.history.len(),
             interrupted: outcome.interrupted,
             training_seconds,
+            device: args.device.to_string(),
             speaker_norm: scores(&with_speaker),
             cold: scores(&cold),
             history: outcome.history,

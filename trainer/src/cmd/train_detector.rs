@@ -53,8 +53,8 @@ pub struct Args {
     /// Units of the hidden layer.
     #[arg(long, default_value_t = 24)]
     pub hidden: usize,
-    /// Threads building the streams.
-    #[arg(long, default_value_t = 2)]
+    /// Threads building the streams (default: every core).
+    #[arg(long, default_value_t = super::all_cores())]
     pub threads: usize,
     /// Seed of the streams, the initialisation and the frame order.
     #[arg(long, default_value_t = 1)]
