@@ -21,7 +21,26 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+thread_local! {
+    /// Panics on this thread so far, caught or not.
+    static PANICS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts every panic, as libFuzzer's hook aborts on every panic: a panic the library catches
+/// (the decoder's guard around symphonia) still stops the fuzzer, so it fails here too.
+fn count_panics() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.with(|p| p.set(p.get() + 1));
+            default(info);
+        }));
+    });
+}
+
 fn replay(target: &str, check: fn(&[u8])) {
+    count_panics();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let corpus = files(&root.join("../fuzz/corpus").join(target));
     let found = files(&root.join("tests/fuzz_regressions").join(target));
@@ -31,10 +50,17 @@ fn replay(target: &str, check: fn(&[u8])) {
     );
     for path in corpus.iter().chain(&found) {
         let data = std::fs::read(path).unwrap();
+        let before = PANICS.with(std::cell::Cell::get);
         let outcome = std::panic::catch_unwind(|| check(&data));
         assert!(
             outcome.is_ok(),
             "{target}: {} fails its check",
+            path.display()
+        );
+        assert_eq!(
+            PANICS.with(std::cell::Cell::get),
+            before,
+            "{target}: {} panicked inside the library (caught there, but the fuzzer aborts on it)",
             path.display()
         );
     }

@@ -320,6 +320,68 @@ fn header_error(name: &Path, head: &[u8], e: DecodeError) -> AudioError {
     }
 }
 
+/// Most channels a WAV file may have: symphonia positions at most 26.
+const MAX_WAV_CHANNELS: u16 = 26;
+
+/// What the `fmt ` chunk of a RIFF/WAVE file says about its channels.
+struct WavLayout {
+    channels: u16,
+    /// The channel mask of a `WAVE_FORMAT_EXTENSIBLE` file.
+    extensible_mask: Option<u32>,
+}
+
+/// The [`WavLayout`] of a RIFF/WAVE file; `None` for a file without a whole `fmt ` chunk or one
+/// that is not WAVE (symphonia reports those). Reads chunk headers from the start, skipping
+/// bodies.
+fn wav_layout<R: Read + Seek>(reader: &mut R) -> std::io::Result<Option<WavLayout>> {
+    fn read_exact_or_none<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<bool> {
+        match r.read_exact(buf) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+    reader.seek(SeekFrom::Start(0))?;
+    let mut riff = [0u8; 12];
+    if !read_exact_or_none(reader, &mut riff)? || &riff[8..12] != b"WAVE" {
+        return Ok(None);
+    }
+    // A WAV file's `fmt ` chunk comes first or after a few others; 64 chunks is generous.
+    for _ in 0..64 {
+        let mut header = [0u8; 8];
+        if !read_exact_or_none(reader, &mut header)? {
+            return Ok(None);
+        }
+        let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        if &header[..4] == b"fmt " {
+            let mut fmt = [0u8; 24];
+            let whole = (len as usize).min(fmt.len());
+            if len < 4 || !read_exact_or_none(reader, &mut fmt[..whole])? {
+                return Ok(None);
+            }
+            let tag = u16::from_le_bytes([fmt[0], fmt[1]]);
+            let channels = u16::from_le_bytes([fmt[2], fmt[3]]);
+            let extensible_mask = (tag == 0xFFFE && whole == 24)
+                .then(|| u32::from_le_bytes([fmt[20], fmt[21], fmt[22], fmt[23]]));
+            return Ok(Some(WavLayout {
+                channels,
+                extensible_mask,
+            }));
+        }
+        // Bodies are padded to an even length.
+        reader.seek(SeekFrom::Current(i64::from(len) + i64::from(len & 1)))?;
+    }
+    Ok(None)
+}
+
+/// Whether a `WAVE_FORMAT_EXTENSIBLE` channel mask can be fixed up to `channels` positions:
+/// symphonia adds the missing positions above the mask's highest bit, which only fits in 32
+/// bits when fewer than 32 are missing and bit 31 is free (otherwise its shift overflows).
+fn channel_mask_is_fixable(channels: u16, mask: u32) -> bool {
+    let missing = i64::from(channels) - i64::from(mask.count_ones());
+    missing <= 0 || (missing < 32 && mask.leading_zeros() > 0)
+}
+
 /// Recognises the container, finds the audio track and makes its decoder.
 fn open<'s, R: Read + Seek + Send + Sync + 's>(
     mut reader: R,
@@ -347,6 +409,31 @@ fn open<'s, R: Read + Seek + Send + Sync + 's>(
             path: name.to_path_buf(),
             reason: "the file is empty".to_owned(),
         });
+    }
+    // symphonia's WAV header code overflows on some channel counts and masks (found by cargo
+    // fuzz: a panic in debug builds, a wrapped value in release); such a file is refused
+    // before symphonia sees it.
+    if head.starts_with(b"RIFF")
+        && let Some(layout) = wav_layout(&mut reader).map_err(io)?
+    {
+        let unsupported = |format: String| AudioError::Unsupported {
+            path: name.to_path_buf(),
+            format,
+        };
+        if layout.channels > MAX_WAV_CHANNELS {
+            return Err(unsupported(format!(
+                "WAV with {} channels (at most {MAX_WAV_CHANNELS})",
+                layout.channels
+            )));
+        }
+        if let Some(mask) = layout.extensible_mask
+            && !channel_mask_is_fixable(layout.channels, mask)
+        {
+            return Err(unsupported(format!(
+                "WAVE_FORMAT_EXTENSIBLE with {} channels and channel mask {mask:#010x} (more channels than the mask can place)",
+                layout.channels
+            )));
+        }
     }
     reader.seek(SeekFrom::Start(0)).map_err(io)?;
     let source = Source {
@@ -587,4 +674,76 @@ fn decode_opened(
         },
         info,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_masks_symphonia_cannot_fix_are_recognised() {
+        // Enough or too many positions, or few enough missing below bit 31.
+        assert!(channel_mask_is_fixable(2, 0b11));
+        assert!(channel_mask_is_fixable(0, 0xFFFF_FFFF));
+        assert!(channel_mask_is_fixable(9, 0));
+        assert!(channel_mask_is_fixable(31, 0));
+        assert!(channel_mask_is_fixable(32, 1));
+        // 32 or more missing, or bit 31 taken with some missing: its shift would overflow.
+        assert!(!channel_mask_is_fixable(32, 0));
+        assert!(!channel_mask_is_fixable(1793, 1));
+        assert!(!channel_mask_is_fixable(2, 0x8000_0000));
+    }
+
+    /// A `WAVE_FORMAT_EXTENSIBLE` 16-bit file with one frame of silence.
+    fn extensible_wav(channels: u16, mask: u32) -> Vec<u8> {
+        let block = 2 * u32::from(channels);
+        let mut wav = Vec::new();
+        wav.extend_from_slice(b"RIFF");
+        wav.extend_from_slice(&(4 + 8 + 40 + 8 + block).to_le_bytes());
+        wav.extend_from_slice(b"WAVEfmt ");
+        wav.extend_from_slice(&40u32.to_le_bytes());
+        wav.extend_from_slice(&0xFFFEu16.to_le_bytes());
+        wav.extend_from_slice(&channels.to_le_bytes());
+        wav.extend_from_slice(&16_000u32.to_le_bytes());
+        wav.extend_from_slice(&(16_000 * block).to_le_bytes());
+        wav.extend_from_slice(&u16::try_from(block).unwrap_or(u16::MAX).to_le_bytes());
+        wav.extend_from_slice(&16u16.to_le_bytes());
+        wav.extend_from_slice(&22u16.to_le_bytes());
+        wav.extend_from_slice(&16u16.to_le_bytes());
+        wav.extend_from_slice(&mask.to_le_bytes());
+        // KSDATAFORMAT_SUBTYPE_PCM
+        wav.extend_from_slice(&[
+            1, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71,
+        ]);
+        wav.extend_from_slice(b"data");
+        wav.extend_from_slice(&block.to_le_bytes());
+        wav.resize(wav.len() + block as usize, 0);
+        wav
+    }
+
+    #[test]
+    fn such_files_are_refused_by_name_and_good_ones_still_decode() {
+        let name = Path::new("odd-layout.wav");
+        for (channels, mask, expected) in [
+            (40, 0, "40 channels"),
+            (2, 0x8000_0000, "channel mask 0x80000000"),
+        ] {
+            let wav = extensible_wav(channels, mask);
+            let err = decode_audio(std::io::Cursor::new(&wav), name, wav.len() as u64, 60.0)
+                .expect_err("refused");
+            let message = err.to_string();
+            assert!(
+                message.contains("odd-layout.wav") && message.contains(expected),
+                "{message}"
+            );
+        }
+        // A stereo file with a proper mask, and one with no positions (fixed up by symphonia).
+        for mask in [0b11, 0] {
+            let wav = extensible_wav(2, mask);
+            let (audio, info) =
+                decode_audio(std::io::Cursor::new(&wav), name, wav.len() as u64, 60.0)
+                    .unwrap_or_else(|e| panic!("mask {mask:#b}: {e}"));
+            assert_eq!((info.channels, audio.samples.len()), (2, 1));
+        }
+    }
 }
