@@ -54,6 +54,12 @@ pub enum DeviceSpecError {
     /// The index after the colon is not a number.
     #[error("device '{0}': the index after ':' must be a whole number")]
     BadIndex(String),
+    /// A list of devices: training runs on one device (see `docs/training.md` for why burn's
+    /// data-parallel training is not offered).
+    #[error(
+        "'{0}' names several devices: training runs on one device (data-parallel training is not offered; see docs/training.md)"
+    )]
+    SeveralDevices(String),
     /// The backend exists but this build does not include it.
     #[error(
         "device '{spec}' needs a build with the '{feature}' cargo feature (e.g. cargo run --release -p trainer --features {feature} -- ...)"
@@ -155,6 +161,9 @@ impl FromStr for DeviceSpec {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let text = s.trim().to_ascii_lowercase();
+        if text.contains(',') {
+            return Err(DeviceSpecError::SeveralDevices(s.to_string()));
+        }
         let (name, index) = match text.split_once(':') {
             Some((name, index)) => (name, Some(index)),
             None => (text.as_str(), None),
@@ -238,6 +247,10 @@ mod tests {
         assert_eq!(
             "cpu:1".parse::<DeviceSpec>(),
             Err(DeviceSpecError::Unknown("cpu:1".into()))
+        );
+        assert_eq!(
+            "cuda:0,cuda:1".parse::<DeviceSpec>(),
+            Err(DeviceSpecError::SeveralDevices("cuda:0,cuda:1".into()))
         );
         let e = "cuda:x".parse::<DeviceSpec>();
         assert!(
