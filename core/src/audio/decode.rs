@@ -330,10 +330,28 @@ struct WavLayout {
     extensible_mask: Option<u32>,
 }
 
-/// The [`WavLayout`] of a RIFF/WAVE file; `None` for a file without a whole `fmt ` chunk or one
-/// that is not WAVE (symphonia reports those). Reads chunk headers from the start, skipping
-/// bodies.
-fn wav_layout<R: Read + Seek>(reader: &mut R) -> std::io::Result<Option<WavLayout>> {
+/// How far into a file symphonia's probe looks for a container's marker (its default).
+const PROBE_DEPTH: usize = 1 << 20;
+
+/// Where `RIFF....WAVE` begins in the first [`PROBE_DEPTH`] bytes (plus a header's length).
+fn riff_wave_offsets<R: Read + Seek>(reader: &mut R) -> std::io::Result<Vec<u64>> {
+    reader.seek(SeekFrom::Start(0))?;
+    let mut head = Vec::new();
+    reader
+        .by_ref()
+        .take((PROBE_DEPTH + 12) as u64)
+        .read_to_end(&mut head)?;
+    Ok(head
+        .windows(12)
+        .enumerate()
+        .filter(|(_, w)| &w[..4] == b"RIFF" && &w[8..] == b"WAVE")
+        .map(|(i, _)| i as u64)
+        .collect())
+}
+
+/// The [`WavLayout`] of the RIFF/WAVE header at byte `start`; `None` without a whole `fmt `
+/// chunk (symphonia reports that). Reads chunk headers, skipping bodies.
+fn wav_layout<R: Read + Seek>(reader: &mut R, start: u64) -> std::io::Result<Option<WavLayout>> {
     fn read_exact_or_none<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<bool> {
         match r.read_exact(buf) {
             Ok(()) => Ok(true),
@@ -341,11 +359,7 @@ fn wav_layout<R: Read + Seek>(reader: &mut R) -> std::io::Result<Option<WavLayou
             Err(e) => Err(e),
         }
     }
-    reader.seek(SeekFrom::Start(0))?;
-    let mut riff = [0u8; 12];
-    if !read_exact_or_none(reader, &mut riff)? || &riff[8..12] != b"WAVE" {
-        return Ok(None);
-    }
+    reader.seek(SeekFrom::Start(start + 12))?;
     // A WAV file's `fmt ` chunk comes first or after a few others; 64 chunks is generous.
     for _ in 0..64 {
         let mut header = [0u8; 8];
@@ -412,10 +426,12 @@ fn open<'s, R: Read + Seek + Send + Sync + 's>(
     }
     // symphonia's WAV header code overflows on some channel counts and masks (found by cargo
     // fuzz: a panic in debug builds, a wrapped value in release); such a file is refused
-    // before symphonia sees it.
-    if head.starts_with(b"RIFF")
-        && let Some(layout) = wav_layout(&mut reader).map_err(io)?
-    {
+    // before symphonia sees it. Its probe finds a container's marker anywhere in the first
+    // MiB, so every RIFF/WAVE header there is checked.
+    for start in riff_wave_offsets(&mut reader).map_err(io)? {
+        let Some(layout) = wav_layout(&mut reader, start).map_err(io)? else {
+            continue;
+        };
         let unsupported = |format: String| AudioError::Unsupported {
             path: name.to_path_buf(),
             format,
