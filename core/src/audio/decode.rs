@@ -349,9 +349,19 @@ fn riff_wave_offsets<R: Read + Seek>(reader: &mut R) -> std::io::Result<Vec<u64>
         .collect())
 }
 
-/// The [`WavLayout`] of the RIFF/WAVE header at byte `start`; `None` without a whole `fmt `
-/// chunk (symphonia reports that). Reads chunk headers, skipping bodies.
-fn wav_layout<R: Read + Seek>(reader: &mut R, start: u64) -> std::io::Result<Option<WavLayout>> {
+/// Most chunk headers read while checking one file's RIFF/WAVE headers: far more than any
+/// real WAV file has, few enough that a hostile one cannot make the check slow.
+const MAX_RIFF_CHUNKS: usize = 1 << 16;
+
+/// The [`WavLayout`] of every `fmt ` chunk of the RIFF/WAVE header at byte `start`, in order
+/// (symphonia reads each one it meets, a later one replacing an earlier), up to the `data`
+/// chunk or the end. Reads chunk headers, skipping bodies; `budget` counts the headers read
+/// and is shared by all the headers of a file. `None` once the budget is spent.
+fn wav_layouts<R: Read + Seek>(
+    reader: &mut R,
+    start: u64,
+    budget: &mut usize,
+) -> std::io::Result<Option<Vec<WavLayout>>> {
     fn read_exact_or_none<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<bool> {
         match r.read_exact(buf) {
             Ok(()) => Ok(true),
@@ -359,33 +369,37 @@ fn wav_layout<R: Read + Seek>(reader: &mut R, start: u64) -> std::io::Result<Opt
             Err(e) => Err(e),
         }
     }
-    reader.seek(SeekFrom::Start(start + 12))?;
-    // A WAV file's `fmt ` chunk comes first or after a few others; 64 chunks is generous.
-    for _ in 0..64 {
-        let mut header = [0u8; 8];
-        if !read_exact_or_none(reader, &mut header)? {
+    let mut layouts = Vec::new();
+    let mut at = start + 12;
+    loop {
+        if *budget == 0 {
             return Ok(None);
         }
+        *budget -= 1;
+        reader.seek(SeekFrom::Start(at))?;
+        let mut header = [0u8; 8];
+        if !read_exact_or_none(reader, &mut header)? || &header[..4] == b"data" {
+            return Ok(Some(layouts));
+        }
         let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-        if &header[..4] == b"fmt " {
+        if &header[..4] == b"fmt " && len >= 4 {
             let mut fmt = [0u8; 24];
             let whole = (len as usize).min(fmt.len());
-            if len < 4 || !read_exact_or_none(reader, &mut fmt[..whole])? {
-                return Ok(None);
+            if !read_exact_or_none(reader, &mut fmt[..whole])? {
+                return Ok(Some(layouts));
             }
             let tag = u16::from_le_bytes([fmt[0], fmt[1]]);
             let channels = u16::from_le_bytes([fmt[2], fmt[3]]);
             let extensible_mask = (tag == 0xFFFE && whole == 24)
                 .then(|| u32::from_le_bytes([fmt[20], fmt[21], fmt[22], fmt[23]]));
-            return Ok(Some(WavLayout {
+            layouts.push(WavLayout {
                 channels,
                 extensible_mask,
-            }));
+            });
         }
         // Bodies are padded to an even length.
-        reader.seek(SeekFrom::Current(i64::from(len) + i64::from(len & 1)))?;
+        at += 8 + u64::from(len) + u64::from(len & 1);
     }
-    Ok(None)
 }
 
 /// Whether a `WAVE_FORMAT_EXTENSIBLE` channel mask can be fixed up to `channels` positions:
@@ -428,14 +442,23 @@ fn open<'s, R: Read + Seek + Send + Sync + 's>(
     // fuzz: a panic in debug builds, a wrapped value in release); such a file is refused
     // before symphonia sees it. Its probe finds a container's marker anywhere in the first
     // MiB, so every RIFF/WAVE header there is checked.
+    let unsupported = |format: String| AudioError::Unsupported {
+        path: name.to_path_buf(),
+        format,
+    };
+    let mut budget = MAX_RIFF_CHUNKS;
+    let mut layouts = Vec::new();
     for start in riff_wave_offsets(&mut reader).map_err(io)? {
-        let Some(layout) = wav_layout(&mut reader, start).map_err(io)? else {
-            continue;
-        };
-        let unsupported = |format: String| AudioError::Unsupported {
-            path: name.to_path_buf(),
-            format,
-        };
+        match wav_layouts(&mut reader, start, &mut budget).map_err(io)? {
+            Some(found) => layouts.extend(found),
+            None => {
+                return Err(unsupported(format!(
+                    "RIFF with more than {MAX_RIFF_CHUNKS} chunks"
+                )));
+            }
+        }
+    }
+    for layout in layouts {
         if layout.channels > MAX_WAV_CHANNELS {
             return Err(unsupported(format!(
                 "WAV with {} channels (at most {MAX_WAV_CHANNELS})",
