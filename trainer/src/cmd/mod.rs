@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod evaluate;
 pub mod export_reference;
 pub mod features;
+pub mod originals;
 pub mod predict;
 pub mod robustness;
 pub mod segment_eval;

@@ -18,8 +18,8 @@ use voice_emotion::model::EmotionModelConfig;
 use voice_emotion::model::InputConfig;
 use voice_emotion::training::Evaluation;
 use voice_emotion::training::augment::{AugmentConfig, Augmenter};
-use voice_emotion::training::cache::{self, FeatureCache};
-use voice_emotion::training::data::{Augmentation, cached_examples, examples};
+use voice_emotion::training::cache;
+use voice_emotion::training::data::{Augmentation, examples};
 use voice_emotion::training::dataset::{
     CorpusInfo, Dataset, EmotionSet, Sample, load_manifests, speaker_folds,
     speaker_independent_split,
@@ -458,51 +458,12 @@ pub fn run(args: &Args) -> CmdResult {
     }
 
     // Features of every original clip (unaugmented), once; from the cache where it has them.
-    let bar = progress_bar(samples.len(), "features");
-    let features_started = Instant::now();
     let cache_root = match (&args.feature_cache, args.no_feature_cache) {
         (_, true) => None,
         (Some(dir), false) => Some(dir.clone()),
         (None, false) => cache::default_root(),
     };
-    let originals = match cache_root {
-        Some(root) => {
-            let cache = FeatureCache::open(&root, &input)?;
-            let (originals, counts) =
-                cached_examples(samples, &input, &cache, args.threads, &|d| {
-                    bar.set_position(d as u64)
-                })?;
-            bar.finish_and_clear();
-            eprintln!(
-                "features: {} clips in {:.1} s on {} threads, {} from the cache in {}",
-                samples.len(),
-                features_started.elapsed().as_secs_f64(),
-                args.threads,
-                counts.hits,
-                cache.dir().display()
-            );
-            if let Some(e) = counts.first_error {
-                eprintln!(
-                    "warning: {} clips' features could not be cached (they were computed): {e}",
-                    counts.unwritten
-                );
-            }
-            originals
-        }
-        None => {
-            let originals = examples(samples, &input, None, args.threads, &|d| {
-                bar.set_position(d as u64)
-            })?;
-            bar.finish_and_clear();
-            eprintln!(
-                "features: {} clips in {:.1} s on {} threads (no cache)",
-                samples.len(),
-                features_started.elapsed().as_secs_f64(),
-                args.threads
-            );
-            originals
-        }
-    };
+    let originals = super::originals::examples_of(samples, &input, cache_root, args.threads)?;
     // Each speaker's own statistics, from all their clips, unlabelled.
     let speaker_stats = Normaliser::fit(&originals, input.n_features()).speakers;
 
@@ -669,7 +630,7 @@ pub fn run(args: &Args) -> CmdResult {
     Ok(())
 }
 
-fn progress_bar(len: usize, what: &str) -> ProgressBar {
+pub(super) fn progress_bar(len: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     if let Ok(style) = ProgressStyle::with_template(&format!(
         "{what:>10} {{bar:30}} {{pos}}/{{len}} eta {{eta}}"
