@@ -46,7 +46,7 @@ fn loss_falls_and_accuracy_beats_chance_on_a_tiny_subset() {
         &data,
         &data,
         &norm,
-        &default_device(),
+        &[default_device()],
         |_, _, _| {},
         |m| {
             println!(

@@ -149,6 +149,26 @@ fn trains_one_epoch_on_two_corpora_then_evaluates_and_adapts() {
     let last = stdout.lines().last().unwrap();
     let accuracy: f64 = last.strip_prefix("accuracy: ").unwrap().parse().unwrap();
     assert!((0.0..=1.0).contains(&accuracy), "{last}");
+    // Data-parallel over two CPU replicas: trains, evaluates, and the report says so.
+    let parallel_out = tmp.path().join("parallel");
+    let mut parallel_args = args.to_vec();
+    let out_at = args.iter().position(|a| *a == "--out").unwrap() + 1;
+    parallel_args[out_at] = path(&parallel_out);
+    parallel_args.extend(["--device", "cpu,cpu"]);
+    let parallel = trainer(&parallel_args);
+    let parallel_last = ok(&parallel, "train on cpu,cpu");
+    assert!(
+        parallel_last
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("accuracy: "),
+        "{parallel_last}"
+    );
+    let parallel_report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(parallel_out.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(parallel_report["splits"][0]["device"], "cpu,cpu");
     assert!(
         stderr.contains("corpus studio: 36 clips, 6 speakers"),
         "{stderr}"

@@ -54,12 +54,15 @@ pub enum DeviceSpecError {
     /// The index after the colon is not a number.
     #[error("device '{0}': the index after ':' must be a whole number")]
     BadIndex(String),
-    /// A list of devices: training runs on one device (see `docs/training.md` for why burn's
-    /// data-parallel training is not offered).
+    /// A list of devices that mixes backends (data-parallel training runs on devices of one
+    /// backend).
     #[error(
-        "'{0}' names several devices: training runs on one device (data-parallel training is not offered; see docs/training.md)"
+        "'{0}' mixes backends: data-parallel training runs on devices of one backend (e.g. cuda:0,cuda:1)"
     )]
-    SeveralDevices(String),
+    MixedBackends(String),
+    /// An empty list, or an empty entry in one (`cuda:0,`).
+    #[error("'{0}' has an empty device name")]
+    Empty(String),
     /// The backend exists but this build does not include it.
     #[error(
         "device '{spec}' needs a build with the '{feature}' cargo feature (e.g. cargo run --release -p trainer --features {feature} -- ...)"
@@ -161,8 +164,8 @@ impl FromStr for DeviceSpec {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let text = s.trim().to_ascii_lowercase();
-        if text.contains(',') {
-            return Err(DeviceSpecError::SeveralDevices(s.to_string()));
+        if text.is_empty() {
+            return Err(DeviceSpecError::Empty(s.to_string()));
         }
         let (name, index) = match text.split_once(':') {
             Some((name, index)) => (name, Some(index)),
@@ -191,6 +194,88 @@ impl FromStr for DeviceSpec {
                 feature: spec.feature().unwrap_or("default"),
             })
         }
+    }
+}
+
+/// One device or several of one backend, as `--device` takes them: `cpu`, `cuda:0,cuda:1`.
+///
+/// Several devices train data-parallel: each batch is split between them and burn's
+/// `ModuleOptimizer::step_multi` sums their gradients (`training::data_parallel_step`). The same device may
+/// be named twice (`cpu,cpu`: two replicas, each in its own thread).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSpecs(Vec<DeviceSpec>);
+
+impl DeviceSpecs {
+    /// The devices, in the order given; never empty, the first holds the model.
+    #[must_use]
+    pub fn specs(&self) -> &[DeviceSpec] {
+        &self.0
+    }
+
+    /// The first device (where the model lives).
+    #[must_use]
+    pub fn primary(&self) -> DeviceSpec {
+        self.0[0]
+    }
+
+    /// Whether this is the default, the CPU alone.
+    #[must_use]
+    pub fn is_default(&self) -> bool {
+        self.0 == [DeviceSpec::Cpu]
+    }
+
+    /// The burn devices.
+    ///
+    /// # Errors
+    /// As [`DeviceSpec::device`].
+    pub fn devices(&self) -> Result<Vec<Device>, DeviceSpecError> {
+        self.0.iter().map(|d| d.device()).collect()
+    }
+}
+
+impl Default for DeviceSpecs {
+    fn default() -> Self {
+        Self(vec![DeviceSpec::Cpu])
+    }
+}
+
+impl From<DeviceSpec> for DeviceSpecs {
+    fn from(spec: DeviceSpec) -> Self {
+        Self(vec![spec])
+    }
+}
+
+impl fmt::Display for DeviceSpecs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, spec) in self.0.iter().enumerate() {
+            if i > 0 {
+                write!(f, ",")?;
+            }
+            write!(f, "{spec}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for DeviceSpecs {
+    type Err = DeviceSpecError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let specs = s
+            .split(',')
+            .map(|part| {
+                if part.trim().is_empty() {
+                    Err(DeviceSpecError::Empty(s.to_string()))
+                } else {
+                    part.parse::<DeviceSpec>()
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let backend = |d: &DeviceSpec| d.feature();
+        if specs.iter().any(|d| backend(d) != backend(&specs[0])) {
+            return Err(DeviceSpecError::MixedBackends(s.to_string()));
+        }
+        Ok(Self(specs))
     }
 }
 
@@ -249,8 +334,8 @@ mod tests {
             Err(DeviceSpecError::Unknown("cpu:1".into()))
         );
         assert_eq!(
-            "cuda:0,cuda:1".parse::<DeviceSpec>(),
-            Err(DeviceSpecError::SeveralDevices("cuda:0,cuda:1".into()))
+            "".parse::<DeviceSpec>(),
+            Err(DeviceSpecError::Empty(String::new()))
         );
         let e = "cuda:x".parse::<DeviceSpec>();
         assert!(
@@ -264,5 +349,40 @@ mod tests {
         }
         .to_string();
         assert!(message.contains("--features cuda"), "{message}");
+    }
+
+    #[test]
+    fn device_lists_parse_with_one_backend() {
+        let one: DeviceSpecs = "cpu".parse().unwrap();
+        assert!(one.is_default());
+        assert_eq!(one, DeviceSpecs::default());
+        let two: DeviceSpecs = "cpu, flex".parse().unwrap();
+        assert_eq!(two.specs(), &[DeviceSpec::Cpu, DeviceSpec::Cpu]);
+        assert_eq!(two.to_string(), "cpu,cpu");
+        assert_eq!(two.devices().unwrap().len(), 2);
+        assert!(!two.is_default());
+        assert_eq!(
+            "cpu,ndarray".parse::<DeviceSpecs>(),
+            Err(DeviceSpecError::MixedBackends("cpu,ndarray".into()))
+        );
+        for bad in ["", "cpu,", ",cpu", "cpu,,cpu"] {
+            assert_eq!(
+                bad.parse::<DeviceSpecs>(),
+                Err(DeviceSpecError::Empty(bad.into())),
+                "{bad:?}"
+            );
+        }
+        // An unknown or unbuilt entry names itself, not the list.
+        assert_eq!(
+            "cpu,tpu".parse::<DeviceSpecs>(),
+            Err(DeviceSpecError::Unknown("tpu".into()))
+        );
+        match "cuda:0,cuda:1".parse::<DeviceSpecs>() {
+            Ok(list) => assert_eq!(list.specs(), &[DeviceSpec::Cuda(0), DeviceSpec::Cuda(1)]),
+            Err(DeviceSpecError::NotBuilt { spec, feature }) => {
+                assert_eq!((spec.as_str(), feature), ("cuda:0", "cuda"));
+            }
+            Err(e) => panic!("{e}"),
+        }
     }
 }

@@ -39,7 +39,7 @@ mod network;
 mod stream;
 pub use batch::*;
 pub use config::*;
-pub use device::{DeviceSpec, DeviceSpecError, WgpuAdapter};
+pub use device::{DeviceSpec, DeviceSpecError, DeviceSpecs, WgpuAdapter};
 pub use fast::{FastNetwork, FastNetworkError, FastScratch, FastState, Logits};
 pub use inference::*;
 pub use input::*;

@@ -1,17 +1,16 @@
 //! Training the emotion model: examples, batches, the loop (Adam, cross-entropy on both heads,
 //! early stopping on validation accuracy), seeded and reproducible.
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, MultiGradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::features::FeatureMatrix;
-use crate::labels::Emotion;
-#[cfg(test)]
-use crate::labels::Intensity;
+use crate::labels::{Emotion, Intensity};
 use crate::model::{EmotionModel, TrainingConfig, normalised, predict};
+use crate::training::dataset::EmotionSet;
 use crate::training::{Example, Normaliser, length_batches, make_batch};
 
 /// Mean cross-entropy of `logits` `[batch, classes]` against `targets`, each example weighted
@@ -85,18 +84,30 @@ pub struct TrainOutcome {
 /// `speaker_norm_probability`, else with the global ones; validation uses per-speaker
 /// statistics. `on_epoch` sees each epoch's metrics and returns `false` to stop (Ctrl-C);
 /// `on_step` is called after each optimisation step with the running loss.
+///
+/// `devices` is where the network trains: the model lives on the first; with several, each
+/// batch is split between them and trained data-parallel ([`data_parallel_step`]). Empty
+/// means the default CPU device. Validation runs on the first device.
 pub fn train(
     config: &TrainingConfig,
     train: &[Example],
     valid: &[Example],
     norm: &Normaliser,
-    device: &Device,
+    devices: &[Device],
     mut on_step: impl FnMut(usize, usize, f64),
     mut on_epoch: impl FnMut(&EpochMetrics) -> bool,
 ) -> TrainOutcome {
-    let ad_device = device.clone().autodiff();
-    ad_device.seed(config.seed);
-    let mut model = config.model.init(&ad_device);
+    let devices = if devices.is_empty() {
+        vec![crate::model::default_device()]
+    } else {
+        devices.to_vec()
+    };
+    let device = &devices[0];
+    let ad_devices: Vec<Device> = devices.iter().map(|d| d.clone().autodiff()).collect();
+    for d in &ad_devices {
+        d.seed(config.seed);
+    }
+    let mut model = config.model.init(&ad_devices[0]);
     let mut optim = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let valid_norm: Vec<FeatureMatrix> = valid
@@ -123,37 +134,17 @@ pub fn train(
                     normalised(&e.features, norm.stats(&e.speaker, per_speaker))
                 })
                 .collect();
-            let items: Vec<_> = normed
+            let items: Vec<BatchItem<'_>> = normed
                 .iter()
                 .zip(chunk)
                 .map(|(m, &i)| (m, train[i].emotion, train[i].intensity, train[i].classes))
                 .collect();
-            let batch = make_batch(&items, &ad_device);
-            let out = model.forward(batch.inputs, batch.mask);
-            let predicted = out.emotion.clone().argmax(1).reshape([chunk.len()]);
-            let hits: Vec<i64> = predicted
-                .equal(batch.emotions.clone())
-                .int()
-                .into_data()
-                .convert::<i64>()
-                .try_to_vec::<i64>()
-                .unwrap_or_default();
-            correct += hits.iter().filter(|&&h| h != 0).count();
+            let (stepped, value, hits) =
+                data_parallel_step(model, &mut optim, &items, &ad_devices, config);
+            model = stepped;
+            correct += hits;
             seen += chunk.len();
-            // Emotions a clip's corpus never labels are left out of its softmax; intensity
-            // counts only where labelled.
-            let loss =
-                masked_cross_entropy(out.emotion, batch.emotions, None, batch.emotion_penalty)
-                    + cross_entropy(
-                        out.intensity,
-                        batch.intensities,
-                        Some(batch.intensity_known),
-                    )
-                    .mul_scalar(config.intensity_weight);
-            let value = f64::from(loss.clone().into_scalar::<f32>());
             loss_sum += value * chunk.len() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(config.learning_rate, model, grads);
             on_step(step + 1, steps_per_epoch, loss_sum / seen as f64);
         }
         let inference = model.valid();
@@ -196,6 +187,126 @@ pub fn train(
         best_epoch,
         interrupted,
     }
+}
+
+/// One item of a training batch: normalised features, emotion, intensity (when labelled) and
+/// the emotions its corpus labels, as [`make_batch`] takes them.
+pub type BatchItem<'a> = (&'a FeatureMatrix, Emotion, Option<Intensity>, EmotionSet);
+
+/// One optimisation step of `model` over `items` on `devices` (autodiff devices, at least
+/// one; the model lives on the first). Returns the stepped model, the batch's loss and how
+/// many emotions the model got right before the step.
+///
+/// With one device this is a plain step. With several, burn's data-parallel step: the batch
+/// is cut into one contiguous part per device, each device computes its part's gradients on a
+/// replica of the model (`Module::fork`) in its own thread, and
+/// [`ModuleOptimizer::step_multi`] sums the gradients and updates the model. Each part's loss
+/// is weighted by its share of the batch (its clips for the emotion loss, its labelled
+/// intensities for the intensity loss), so the summed gradients are those of the whole batch
+/// and the step is the one a single device would take, up to rounding (and dropout, whose
+/// masks each device draws from its own generator).
+pub fn data_parallel_step(
+    model: EmotionModel,
+    optim: &mut ModuleOptimizer,
+    items: &[BatchItem<'_>],
+    devices: &[Device],
+    config: &TrainingConfig,
+) -> (EmotionModel, f64, usize) {
+    let parts = devices.len().min(items.len());
+    if parts <= 1 {
+        let Some(device) = devices.first() else {
+            return (model, 0.0, 0);
+        };
+        let (grads, loss, hits) = part_gradients(&model, items, device, config, None);
+        return (optim.step(config.learning_rate, model, grads), loss, hits);
+    }
+    let known = |part: &[BatchItem<'_>]| part.iter().filter(|i| i.2.is_some()).count();
+    let known_total = known(items);
+    let size = items.len().div_ceil(parts);
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(size)
+            .zip(devices)
+            .map(|(part, device)| {
+                let replica = model.clone().fork(device);
+                let share = Share {
+                    emotion: part.len() as f32 / items.len() as f32,
+                    intensity: if known_total == 0 {
+                        0.0
+                    } else {
+                        known(part) as f32 / known_total as f32
+                    },
+                };
+                scope.spawn(move || {
+                    let result = part_gradients(&replica, part, device, config, Some(share));
+                    (result, device.clone())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut grads = MultiGradientsParams::default();
+    let (mut loss, mut hits) = (0.0, 0);
+    for ((part_grads, part_loss, part_hits), device) in results {
+        grads.grads.push((part_grads, device));
+        loss += part_loss;
+        hits += part_hits;
+    }
+    (
+        optim.step_multi(config.learning_rate, model, grads),
+        loss,
+        hits,
+    )
+}
+
+/// A part's share of its batch, weighting its losses in a data-parallel step.
+#[derive(Debug, Clone, Copy)]
+struct Share {
+    emotion: f32,
+    intensity: f32,
+}
+
+/// The gradients of `model`'s loss on `items` (on `device`), the loss and the emotions right.
+fn part_gradients(
+    model: &EmotionModel,
+    items: &[BatchItem<'_>],
+    device: &Device,
+    config: &TrainingConfig,
+    share: Option<Share>,
+) -> (GradientsParams, f64, usize) {
+    let batch = make_batch(items, device);
+    let out = model.forward(batch.inputs, batch.mask);
+    let predicted = out.emotion.clone().argmax(1).reshape([items.len()]);
+    let hits: Vec<i64> = predicted
+        .equal(batch.emotions.clone())
+        .int()
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .unwrap_or_default();
+    let hits = hits.iter().filter(|&&h| h != 0).count();
+    // Emotions a clip's corpus never labels are left out of its softmax; intensity counts
+    // only where labelled.
+    let emotion = masked_cross_entropy(out.emotion, batch.emotions, None, batch.emotion_penalty);
+    let intensity = cross_entropy(
+        out.intensity,
+        batch.intensities,
+        Some(batch.intensity_known),
+    )
+    .mul_scalar(config.intensity_weight);
+    let loss = match share {
+        None => emotion + intensity,
+        Some(share) => emotion.mul_scalar(share.emotion) + intensity.mul_scalar(share.intensity),
+    };
+    let value = f64::from(loss.clone().into_scalar::<f32>());
+    let grads = GradientsParams::from_grads(loss.backward(), model);
+    (grads, value, hits)
 }
 
 fn evaluate_loss(
@@ -364,6 +475,104 @@ mod tests {
             Some(none.intensity_known),
         ));
         assert_eq!(zero, 0.0);
+    }
+
+    /// Six examples of different lengths, intensity labelled on four, one corpus without
+    /// calm and surprised.
+    fn toy_examples(
+        n_features: usize,
+    ) -> Vec<(FeatureMatrix, Emotion, Option<Intensity>, EmotionSet)> {
+        let six: EmotionSet = Emotion::ALL
+            .into_iter()
+            .filter(|e| !matches!(e, Emotion::Calm | Emotion::Surprised))
+            .collect();
+        (0..6)
+            .map(|i| {
+                let n_frames = 5 + 3 * i;
+                let data = (0..n_frames * n_features)
+                    .map(|k| ((k * 37 + i * 11) % 23) as f32 / 11.0 - 1.0)
+                    .collect();
+                let features = FeatureMatrix {
+                    data,
+                    n_frames,
+                    n_features,
+                };
+                let intensity = (i % 3 != 2).then_some(Intensity::Strong);
+                let classes = if i < 3 { EmotionSet::ALL } else { six };
+                (features, Emotion::ALL[i % 6], intensity, classes)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_data_parallel_step_over_two_replicas_is_the_single_device_step() {
+        let n_features = 6;
+        let config = TrainingConfig::new(
+            crate::model::EmotionModelConfig::new(n_features)
+                .with_hidden_1(8)
+                .with_hidden_2(6)
+                .with_dense(8)
+                .with_dropout(0.0),
+        )
+        .with_learning_rate(1e-2);
+        let device = crate::model::default_device().autodiff();
+        device.seed(7);
+        let start = config.model.init(&device);
+        let examples = toy_examples(n_features);
+        let items: Vec<BatchItem<'_>> = examples
+            .iter()
+            .map(|(f, e, i, c)| (f, *e, *i, *c))
+            .collect();
+        let probe = |model: &EmotionModel| -> Vec<f32> {
+            let inference = model.clone().valid();
+            let batch = make_batch(&items, &crate::model::default_device());
+            let out = inference.forward(batch.inputs, batch.mask);
+            let mut v: Vec<f32> = out.emotion.into_data().try_to_vec::<f32>().unwrap();
+            v.extend(out.intensity.into_data().try_to_vec::<f32>().unwrap());
+            v
+        };
+        let before = probe(&start);
+        let mut single_optim = AdamConfig::new().init();
+        let mut multi_optim = AdamConfig::new().init();
+        let (mut single, mut multi) = (start.clone(), start);
+        let two = [device.clone(), device.clone()];
+        // Three steps, so Adam's moments are compared too.
+        for _ in 0..3 {
+            let (s, single_loss, single_hits) = data_parallel_step(
+                single,
+                &mut single_optim,
+                &items,
+                std::slice::from_ref(&device),
+                &config,
+            );
+            let (m, multi_loss, multi_hits) =
+                data_parallel_step(multi, &mut multi_optim, &items, &two, &config);
+            (single, multi) = (s, m);
+            assert!(
+                (single_loss - multi_loss).abs() < 1e-5,
+                "{single_loss} vs {multi_loss}"
+            );
+            assert_eq!(single_hits, multi_hits);
+        }
+        let (a, b) = (probe(&single), probe(&multi));
+        let moved = a
+            .iter()
+            .zip(&before)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(moved > 1e-3, "the steps changed nothing ({moved})");
+        let apart = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(apart < 1e-5, "two replicas stepped elsewhere: {apart}");
+
+        // More devices than clips: one part a clip, the rest idle.
+        let three = [device.clone(), device.clone(), device.clone()];
+        let (_, loss, _) =
+            data_parallel_step(single, &mut single_optim, &items[..2], &three, &config);
+        assert!(loss.is_finite() && loss > 0.0, "{loss}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::Serialize;
-use voice_emotion::model::DeviceSpec;
+use voice_emotion::model::DeviceSpecs;
 use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::EmotionModelConfig;
 use voice_emotion::model::InputConfig;
@@ -80,10 +80,11 @@ pub struct Args {
     #[arg(long)]
     pub no_feature_cache: bool,
     /// Where the network trains: cpu (burn's flex backend), wgpu, wgpu:N, wgpu:cpu, cuda or
-    /// cuda:N. GPUs need a build with the `wgpu` or `cuda` feature. Features, evaluation and
-    /// the saved model stay on the CPU.
-    #[arg(long, default_value = "cpu", value_name = "DEVICE")]
-    pub device: DeviceSpec,
+    /// cuda:N; several of one backend, comma-separated (cuda:0,cuda:1), train data-parallel,
+    /// each batch split between them. GPUs need a build with the `wgpu` or `cuda` feature.
+    /// Features, evaluation and the saved model stay on the CPU.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE[,DEVICE...]")]
+    pub device: DeviceSpecs,
     /// Train on only this many clips of each speaker, spread evenly over their clips (a
     /// quick smoke run of the whole pipeline; its accuracy means nothing).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -442,8 +443,8 @@ pub fn run(args: &Args) -> CmdResult {
     } else {
         splits(args.protocol, samples, config.seed, folds.as_deref())
     };
-    let device = args.device.device()?;
-    if args.device != DeviceSpec::Cpu {
+    let devices = args.device.devices()?;
+    if !args.device.is_default() {
         eprintln!("training on {}", args.device);
     }
     let stop = Arc::new(AtomicBool::new(false));
@@ -527,7 +528,7 @@ pub fn run(args: &Args) -> CmdResult {
             &train_examples,
             &valid,
             &norm,
-            &device,
+            &devices,
             |step, total, loss| {
                 epoch_bar.set_length(total as u64);
                 epoch_bar.set_position(step as u64);
