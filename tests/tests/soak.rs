@@ -28,6 +28,15 @@ fn rss_bytes() -> u64 {
     pages * 4096
 }
 
+/// Anonymous resident memory in KiB (Linux 4.14+; `None` where the kernel lacks the file).
+fn anonymous_kib() -> Option<u64> {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    rollup
+        .lines()
+        .find_map(|l| l.strip_prefix("Anonymous:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 #[derive(Resource, Default)]
 struct Seen {
     detected: Vec<(u64, Emotion)>,
@@ -208,6 +217,15 @@ fn soak(seconds: f64, confirm_every: usize) -> Report {
         mib(peak_rss)
     );
     println!("soak: RSS (MiB) every twelfth of the audio: {curve:.1?}");
+    if let Some(anonymous) = anonymous_kib() {
+        println!(
+            "soak: at the end {:.1} MiB anonymous, {:.1} MiB mapped files (mostly this debug test \
+             binary's image; `cargo bench -p voice_emotion --bench memory` measures the engine \
+             alone in an optimised program)",
+            anonymous as f64 / 1024.0,
+            mib(end_rss) - anonymous as f64 / 1024.0
+        );
+    }
     println!(
         "soak: audio buffer high-water {} of {} samples, dropped blocks {}; events waiting at \
          most {max_waiting_events} (engine high-water {}, dropped {}); utterances kept for \
