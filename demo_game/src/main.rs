@@ -10,6 +10,7 @@ use demo_game::GameConfig;
 use demo_game::dev_tools::autoplay::Autoplay;
 use demo_game::dev_tools::screenshot::StartupScreenshot;
 use demo_game::game::calibration::CalibrationDir;
+use demo_game::game::sound::SoundSettings;
 use demo_game::game::voice::VoiceClips;
 
 /// Moodlight: a game that hears how you say things.
@@ -35,6 +36,9 @@ struct Args {
     /// Keep profiles here instead of the platform's data directory.
     #[arg(long, value_name = "DIR")]
     profile_dir: Option<PathBuf>,
+    /// No music or sound effects (the microphone hears less of the game, too).
+    #[arg(long)]
+    no_sound: bool,
 }
 
 fn main() -> ExitCode {
@@ -85,6 +89,9 @@ fn main() -> ExitCode {
         profile_dir: profile_dir.clone(),
     })
     .insert_resource(CalibrationDir(profile_dir))
+    .insert_resource(SoundSettings {
+        enabled: !args.no_sound,
+    })
     .add_plugins((demo_game::logic_plugin, demo_game::view_plugin));
     if args.autoplay {
         // The session prints its summary and ends the app with its outcome.

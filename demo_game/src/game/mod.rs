@@ -10,6 +10,7 @@ pub mod gates;
 pub mod hud;
 pub mod listening;
 pub mod mood;
+pub mod sound;
 pub mod voice;
 mod weather;
 mod world;
@@ -25,7 +26,13 @@ pub(super) fn plugin(app: &mut App) {
     ));
 }
 
-/// The play screen's 2D world (needs the renderer's assets).
+/// The play screen's 2D world (needs the renderer's assets), and the sound (needs an output
+/// device; none is a warning).
 pub(super) fn view_plugin(app: &mut App) {
-    app.add_plugins((world::plugin, companion::plugin, weather::plugin));
+    app.add_plugins((
+        world::plugin,
+        companion::plugin,
+        weather::plugin,
+        sound::plugin,
+    ));
 }
