@@ -6,6 +6,7 @@ use bevy::prelude::*;
 
 pub mod calibration;
 mod companion;
+mod gate_view;
 pub mod gates;
 pub mod hud;
 pub mod listening;
@@ -31,6 +32,7 @@ pub(super) fn plugin(app: &mut App) {
 pub(super) fn view_plugin(app: &mut App) {
     app.add_plugins((
         world::plugin,
+        gate_view::plugin,
         companion::plugin,
         weather::plugin,
         sound::plugin,

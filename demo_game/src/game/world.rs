@@ -1,15 +1,13 @@
-//! The play screen's world: hills, the ground and the road, the sky that eases towards the
-//! player's mood, and the road's gates, each painted with the emotion it wants, sliding open when it hears it. The
-//! companion (`companion`) and the weather (`weather`) live in it.
+//! The play screen's world: hills, the ground and the road, and the sky that eases towards
+//! the player's mood. The gates (`gate_view`), the companion (`companion`) and the weather
+//! (`weather`) live in it.
 
 use bevy::color::Mix;
 use bevy::prelude::*;
 use bevy_voice_emotion::prelude::*;
 
-use super::gates::GateRun;
 use super::mood::mood;
 use crate::screens::Screen;
-use crate::theme::palette::emotion_color;
 
 /// The mood the world is easing towards, where the sky is now, and the world's random
 /// numbers (shared by the companion's shake and the weather).
@@ -65,11 +63,6 @@ pub(super) enum WorldSystems {
     Companion,
     /// The weather.
     Weather,
-}
-
-#[derive(Component)]
-struct Gate {
-    index: usize,
 }
 
 /// The land: hills on the horizon, the ground, the road the gates stand on with its dashes,
@@ -139,39 +132,7 @@ fn follow_emotion(
     clear.0 = world.sky;
 }
 
-fn spawn_gate(commands: &mut Commands, run: &GateRun) {
-    commands.spawn((
-        DespawnOnExit(Screen::Play),
-        Gate { index: run.current },
-        Sprite::from_color(emotion_color(run.wanted()), Vec2::new(90.0, 300.0)),
-        Transform::from_xyz(260.0, -30.0, 0.5),
-    ));
-}
-
-/// Opened gates slide up and away; the next one appears.
-fn gates(
-    time: Res<Time>,
-    run: Res<GateRun>,
-    mut commands: Commands,
-    mut gates: Query<(Entity, &Gate, &mut Transform)>,
-) {
-    let mut newest = None;
-    for (e, gate, mut tf) in &mut gates {
-        if gate.index < run.current {
-            tf.translation.y += 400.0 * time.delta_secs();
-            if tf.translation.y > 500.0 {
-                commands.entity(e).despawn();
-            }
-        } else {
-            newest = Some(gate.index);
-        }
-    }
-    if newest != Some(run.current) {
-        spawn_gate(&mut commands, &run);
-    }
-}
-
-/// The ground, the sky and the gates of the play screen.
+/// The ground and the sky of the play screen.
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<WorldMood>()
         .configure_sets(
@@ -185,11 +146,5 @@ pub(super) fn plugin(app: &mut App) {
                 .run_if(in_state(Screen::Play)),
         )
         .add_systems(OnEnter(Screen::Play), spawn_ground)
-        .add_systems(
-            Update,
-            (
-                follow_emotion.in_set(WorldSystems::Mood),
-                gates.run_if(in_state(Screen::Play)),
-            ),
-        );
+        .add_systems(Update, follow_emotion.in_set(WorldSystems::Mood));
 }
