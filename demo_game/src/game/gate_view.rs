@@ -1,7 +1,7 @@
 //! The road's gates as the player sees them: two stone posts, a lintel with the emotion's
 //! name, and a door painted with the emotion the gate wants, glowing gently while it waits.
 //! A gate slides in from the right along the road; its door rolls up when it hears its
-//! emotion and the gate moves on to the left; it shakes when it hears another emotion and
+//! emotion, with a burst of sparks, and the gate moves on to the left; it shakes when it hears another emotion and
 //! wobbles when nothing was sure. The motion is a pure function of the gate's state
 //! ([`pose`]), tested without a window.
 
@@ -178,6 +178,12 @@ fn animate_gates(
     for (entity, gate, mut motion, mut tf, children) in &mut gates {
         if gate.index < run.current && motion.opened.is_none() {
             motion.opened = Some(0.0);
+            let color = children
+                .iter()
+                .find_map(|c| doors.get(c).ok().map(|(door, _, _)| door.0))
+                .unwrap_or(Color::WHITE);
+            let centre = Vec2::new(tf.translation.x, GROUND_Y + DOOR.y / 2.0);
+            super::weather::burst(&mut commands, centre, color, gate.index as u32 + 1);
         }
         if gate.index == run.current {
             current_shown = true;

@@ -11,6 +11,7 @@ pub mod gates;
 pub mod hud;
 pub mod listening;
 pub mod mood;
+mod sky;
 pub mod sound;
 pub mod voice;
 mod weather;
@@ -32,6 +33,7 @@ pub(super) fn plugin(app: &mut App) {
 pub(super) fn view_plugin(app: &mut App) {
     app.add_plugins((
         world::plugin,
+        sky::plugin,
         gate_view::plugin,
         companion::plugin,
         weather::plugin,
