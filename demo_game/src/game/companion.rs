@@ -1,5 +1,6 @@
-//! The companion: a round creature beside the road whose colour, bob, shake and size follow
-//! the player's mood, and whose face follows the smoothed arousal and valence continuously:
+//! The companion: a round creature beside the road whose colour follows the player's mood,
+//! and whose posture (bob, tremble, size, stretch) and face follow the smoothed arousal and
+//! valence continuously ([`posture`], `face`):
 //! eyes wide open when the voice is energetic and sleepy when it is calm, a smile that grows
 //! with pleasant valence and turns into a frown with unpleasant. While the player speaks it
 //! already reacts to what it has heard of the sentence (the plugin's `EmotionProvisional`).
@@ -8,7 +9,6 @@ use bevy::color::Mix;
 use bevy::prelude::*;
 use bevy_voice_emotion::prelude::*;
 
-use super::mood::mood;
 use super::world::{WorldMood, WorldSystems, ease, unit};
 use crate::screens::Screen;
 use crate::theme::palette::emotion_color;
@@ -159,30 +159,69 @@ fn animate_face(
     }
 }
 
-/// Eases the body's colour and size towards the mood; bobs and shakes.
+/// How the companion holds itself and moves for an `(arousal, valence)`, each in `-1..=1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Posture {
+    /// Bobs a second: slow when calm, quick when excited.
+    pub bob_hz: f32,
+    /// Bob height in pixels: a bounce when pleased and lively, barely a breath when low.
+    pub bob_px: f32,
+    /// Random tremble in pixels: excited and unpleasant (anger, fear).
+    pub shake_px: f32,
+    /// Size: grows when pleased and lively, shrinks when sad.
+    pub scale: f32,
+    /// Height over width: stretches up when excited, slumps when low.
+    pub stretch: f32,
+}
+
+/// The companion's posture, continuous in arousal and valence.
+#[must_use]
+pub fn posture(arousal: f32, valence: f32) -> Posture {
+    let a = arousal.clamp(-1.0, 1.0);
+    let v = valence.clamp(-1.0, 1.0);
+    let (a01, v01) = (0.5 * (a + 1.0), 0.5 * (v + 1.0));
+    Posture {
+        bob_hz: 0.25 * 12f32.powf(a01),
+        bob_px: 3.0 + 30.0 * a01 * v01,
+        shake_px: 9.0 * a.max(0.0) * (-v).max(0.0).sqrt(),
+        scale: 1.0 + 0.12 * v + 0.06 * a,
+        stretch: 1.0 + 0.12 * a,
+    }
+}
+
+/// Eases the body's colour towards the emotion's and its posture towards the arousal and
+/// valence (mid-sentence, what was heard so far); bobs and trembles.
 fn animate(
     time: Res<Time>,
+    state: Res<EmotionState>,
+    overheard: Res<Overheard>,
     mut world: ResMut<WorldMood>,
+    mut eased: Local<Option<(f32, f32)>>,
+    mut phase: Local<f32>,
     mut companion: Query<&mut Transform, With<Companion>>,
     bodies: Query<&CompanionBody>,
     mut materials: ResMut<Assets<ColorMaterial>>,
 ) {
     let emotion = world.emotion;
-    let m = mood(emotion);
     let ease = ease(&time);
-    let t = time.elapsed_secs();
     for body in &bodies {
         if let Some(mut mat) = materials.get_mut(&body.0) {
             mat.color = mat.color.mix(&emotion_color(emotion), ease);
         }
     }
+    let target = overheard.target(state.arousal_valence());
+    let (a, v) = eased.get_or_insert(target);
+    *a += (target.0 - *a) * ease;
+    *v += (target.1 - *v) * ease;
+    let p = posture(*a, *v);
+    // The bob's phase advances at the current rate, so a change of rate never jumps.
+    *phase = (*phase + p.bob_hz * time.delta_secs()).fract();
     let seed = world.next_seed();
     for mut tf in &mut companion {
-        let bob = (t * m.bob.0 * std::f32::consts::TAU).sin() * m.bob.1;
-        tf.translation.x = HOME.x + unit(seed) * 2.0 * m.shake;
-        tf.translation.y = HOME.y + bob + unit(seed.rotate_left(7)) * 2.0 * m.shake;
-        let s = tf.scale.x + (m.scale - tf.scale.x) * ease;
-        tf.scale = Vec3::splat(s);
+        let bob = (*phase * std::f32::consts::TAU).sin().abs() * p.bob_px;
+        tf.translation.x = HOME.x + unit(seed) * 2.0 * p.shake_px;
+        tf.translation.y = HOME.y + bob + unit(seed.rotate_left(7)) * 2.0 * p.shake_px;
+        tf.scale = Vec3::new(p.scale / p.stretch.sqrt(), p.scale * p.stretch.sqrt(), 1.0);
     }
 }
 
@@ -215,6 +254,27 @@ mod tests {
         );
         let (_, flat, _) = face(0.0, 0.0);
         assert!(flat < smile);
+    }
+
+    #[test]
+    fn posture_follows_arousal_and_valence_as_the_moods_expect() {
+        use Emotion::*;
+        let of = |e: Emotion| {
+            let (a, v) = e.arousal_valence();
+            posture(a, v)
+        };
+        assert!(of(Angry).shake_px > 3.0 && of(Fearful).shake_px > 3.0);
+        for still in [Happy, Sad, Calm, Neutral] {
+            assert_eq!(of(still).shake_px, 0.0, "{still} trembles");
+        }
+        assert!(of(Happy).bob_px > 2.0 * of(Sad).bob_px);
+        assert!(of(Surprised).bob_hz > 3.0 * of(Calm).bob_hz);
+        assert!(of(Sad).scale < 0.95 && of(Happy).scale > 1.05);
+        assert!(of(Surprised).stretch > 1.0 && of(Sad).stretch < 1.0);
+        // Continuous: a small change of mood is a small change of posture.
+        let (p, q) = (posture(0.2, 0.1), posture(0.21, 0.11));
+        assert!((p.bob_hz - q.bob_hz).abs() < 0.05 && (p.bob_px - q.bob_px).abs() < 0.5);
+        assert_eq!(posture(4.0, -4.0), posture(1.0, -1.0));
     }
 
     #[test]
