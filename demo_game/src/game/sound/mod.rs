@@ -110,19 +110,24 @@ pub fn duck_while_speaking(
     }
 }
 
+/// The systems that feed the output (each does nothing while there is none).
+fn feed(app: &mut App) {
+    app.add_systems(
+        Update,
+        (
+            cue_gates,
+            cue_confirmations,
+            follow_mood,
+            duck_while_speaking,
+        ),
+    );
+}
+
 /// Sound: the output at startup, and the systems that feed it.
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<SoundSettings>()
         .add_systems(Startup, open_output)
-        .add_systems(
-            Update,
-            (
-                cue_gates,
-                cue_confirmations,
-                follow_mood,
-                duck_while_speaking,
-            ),
-        );
+        .add_plugins(feed);
 }
 
 #[cfg(test)]
@@ -141,15 +146,7 @@ mod tests {
             )
             .init_resource::<GateRun>()
             .insert_resource(output)
-            .add_systems(
-                Update,
-                (
-                    cue_gates,
-                    cue_confirmations,
-                    follow_mood,
-                    duck_while_speaking,
-                ),
-            );
+            .add_plugins(feed);
         app.update();
         (app, commands)
     }
