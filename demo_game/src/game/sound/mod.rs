@@ -50,12 +50,12 @@ fn open_output(settings: Res<SoundSettings>, mut commands: Commands) {
 }
 
 /// A cue for each gate outcome, once per detection heard.
-pub fn cue_gates(run: Res<GateRun>, mut last_heard: Local<u32>, output: Option<Res<SoundOutput>>) {
+pub fn cue_gates(run: Res<GateRun>, mut last_heard: Local<u32>, output: Res<SoundOutput>) {
     if run.heard == *last_heard {
         return;
     }
     *last_heard = run.heard;
-    let (Some(output), Some(feedback)) = (output, &run.feedback) else {
+    let Some(feedback) = &run.feedback else {
         return;
     };
     output.send(SoundCommand::Play(match feedback {
@@ -68,19 +68,15 @@ pub fn cue_gates(run: Res<GateRun>, mut last_heard: Local<u32>, output: Option<R
 /// A chime for every confirmation the game sends (play screen and calibration).
 pub fn cue_confirmations(
     mut confirmations: MessageReader<ConfirmEmotion>,
-    output: Option<Res<SoundOutput>>,
+    output: Res<SoundOutput>,
 ) {
-    let count = confirmations.read().count();
-    if let (Some(output), true) = (output, count > 0) {
+    if confirmations.read().count() > 0 {
         output.send(SoundCommand::Play(Cue::Confirmed));
     }
 }
 
 /// The ambience follows the smoothed arousal and valence.
-pub fn follow_mood(state: Res<EmotionState>, output: Option<Res<SoundOutput>>) {
-    let Some(output) = output else {
-        return;
-    };
+pub fn follow_mood(state: Res<EmotionState>, output: Res<SoundOutput>) {
     if (state.is_changed() || output.is_added()) && state.emotion().is_some() {
         let (arousal, valence) = state.arousal_valence();
         output.send(SoundCommand::Mood { arousal, valence });
@@ -93,14 +89,11 @@ pub fn duck_while_speaking(
     mut started: MessageReader<SpeechStarted>,
     mut ended: MessageReader<SpeechEnded>,
     mut since: Local<Option<f64>>,
-    output: Option<Res<SoundOutput>>,
+    output: Res<SoundOutput>,
 ) {
     let now = time.elapsed_secs_f64();
     let start = started.read().count() > 0;
     let end = ended.read().count() > 0;
-    let Some(output) = output else {
-        return;
-    };
     if start && !end {
         *since = Some(now);
         output.send(SoundCommand::Duck(true));
@@ -110,7 +103,7 @@ pub fn duck_while_speaking(
     }
 }
 
-/// The systems that feed the output (each does nothing while there is none).
+/// The systems that feed the output; they run only while there is one.
 fn feed(app: &mut App) {
     app.add_systems(
         Update,
@@ -119,7 +112,8 @@ fn feed(app: &mut App) {
             cue_confirmations,
             follow_mood,
             duck_while_speaking,
-        ),
+        )
+            .run_if(resource_exists::<SoundOutput>),
     );
 }
 
