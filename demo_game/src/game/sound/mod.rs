@@ -129,18 +129,23 @@ mod tests {
     use super::*;
     use crossbeam_channel::Receiver;
 
-    /// The systems over an output whose commands the test reads.
-    fn app() -> (App, Receiver<SoundCommand>) {
-        let (output, commands) = SoundOutput::to_channel();
+    /// A headless app with the voice plugin (on an empty script) and the gate run.
+    fn headless() -> App {
         let mut app = App::new();
         app.add_plugins(MinimalPlugins)
             .add_plugins(
                 bevy_voice_emotion::VoiceEmotionPlugin::default()
                     .with_source(ScriptedSource::new(Pace::Fast)),
             )
-            .init_resource::<GateRun>()
-            .insert_resource(output)
-            .add_plugins(feed);
+            .init_resource::<GateRun>();
+        app
+    }
+
+    /// The systems over an output whose commands the test reads.
+    fn app() -> (App, Receiver<SoundCommand>) {
+        let (output, commands) = SoundOutput::to_channel();
+        let mut app = headless();
+        app.insert_resource(output).add_plugins(feed);
         app.update();
         (app, commands)
     }
@@ -203,14 +208,8 @@ mod tests {
 
     #[test]
     fn without_an_output_the_systems_do_nothing() {
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins)
-            .add_plugins(
-                bevy_voice_emotion::VoiceEmotionPlugin::default()
-                    .with_source(ScriptedSource::new(Pace::Fast)),
-            )
-            .init_resource::<GateRun>()
-            .insert_resource(SoundSettings { enabled: false })
+        let mut app = headless();
+        app.insert_resource(SoundSettings { enabled: false })
             .add_plugins(plugin);
         app.update();
         let wanted = app.world().resource::<GateRun>().wanted();

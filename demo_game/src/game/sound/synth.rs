@@ -140,6 +140,8 @@ pub struct Ambience {
     t: u64,
     /// Phases of root, minor third, major third, fifth, octave.
     phases: [f32; 5],
+    /// Their frequencies over the root's (equal temperament), computed once.
+    ratios: [f32; 5],
     pulse_phase: f32,
     root: Glide,
     arousal: Glide,
@@ -155,6 +157,7 @@ impl Ambience {
             rate,
             t: 0,
             phases: [0.0; 5],
+            ratios: [0.0f32, 3.0, 4.0, 7.0, 12.0].map(|semitones| 2f32.powf(semitones / 12.0)),
             pulse_phase: 0.0,
             root: Glide::new(0.0, 0.4, rate),
             arousal: Glide::new(0.0, 1.5, rate),
@@ -182,12 +185,11 @@ impl Ambience {
         let valence = self.valence.next();
         let major = 0.5 * (valence + 1.0);
         let base = 110.0 * 2f32.powf(root / 12.0);
-        let intervals = [0.0, 3.0, 4.0, 7.0, 12.0];
         let levels = [1.0, 1.0 - major, major, 0.8, 0.5];
         let brightness = 0.15 + 0.35 * (arousal + 1.0) * 0.5;
         let mut sum = 0.0;
-        for ((phase, interval), level) in self.phases.iter_mut().zip(intervals).zip(levels) {
-            let freq = base * 2f32.powf(interval / 12.0);
+        for ((phase, ratio), level) in self.phases.iter_mut().zip(self.ratios).zip(levels) {
+            let freq = base * ratio;
             *phase = (*phase + freq / self.rate).fract();
             let x = TAU * *phase;
             sum += level
