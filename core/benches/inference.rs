@@ -17,7 +17,8 @@ use criterion::Criterion;
 mod common;
 use voice_emotion::features::FeatureMatrix;
 use voice_emotion::model::{
-    EmotionClassifier, Prediction, default_device, normalised, predict, with_temperature,
+    EmotionClassifier, FastNetwork, FastScratch, Prediction, SimdLevel, default_device, normalised,
+    predict, with_temperature,
 };
 
 /// The model through burn, as `EmotionClassifier::classify_features` ran it before the fast
@@ -105,4 +106,21 @@ fn main() {
         "  front end + model (fast)  {:.3} ms  (target <= 0.7 ms)",
         ms(both)
     );
+    // The network alone at each SIMD level this CPU runs (`classify_features` above runs
+    // the widest, `SimdLevel::detect`).
+    let input = normalised(&features, classifier.global_stats());
+    println!("network alone by SIMD level:");
+    for level in SimdLevel::available() {
+        let net = FastNetwork::from_model_with(classifier.model(), level).expect("available");
+        let mut scratch = FastScratch::default();
+        let t = median(1000, || {
+            black_box(net.forward_into(black_box(&input.data), &mut scratch));
+        });
+        let chosen = if level == SimdLevel::detect() {
+            "  (detected)"
+        } else {
+            ""
+        };
+        println!("  {:<9} {:.3} ms{chosen}", level.to_string(), ms(t));
+    }
 }

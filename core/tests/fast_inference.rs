@@ -1,7 +1,8 @@
 //! The fast inference path ([`FastNetwork`]) against burn, the reference implementation: the
 //! shipped model on every clip of RAVDESS actors 21–24 (cold and with each speaker's own
-//! statistics), and randomly initialised models of every shape the configuration allows.
-//! Probabilities must agree within 1e-4.
+//! statistics), and randomly initialised models of every shape the configuration allows, at
+//! every SIMD level this CPU runs ([`SimdLevel::available`]). Probabilities must agree within
+//! 1e-4.
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod common;
@@ -12,8 +13,8 @@ use burn::prelude::*;
 use voice_emotion::features::FeatureMatrix;
 use voice_emotion::labels::{Emotion, Intensity};
 use voice_emotion::model::{
-    EmotionClassifier, EmotionModel, EmotionModelConfig, FastNetwork, FastScratch, Logits,
-    default_device, normalised, pad, predict, with_temperature,
+    EmotionClassifier, EmotionModel, EmotionModelConfig, FastNetwork, FastScratch, FastState,
+    Logits, SimdLevel, default_device, normalised, pad, predict, with_temperature,
 };
 use voice_emotion::training::Normaliser;
 use voice_emotion::training::data::examples;
@@ -58,36 +59,50 @@ fn fast_path_matches_burn_on_every_clip_of_actors_21_to_24() {
     let data = examples(&test, classifier.input_config(), None, 2, &|_| {}).unwrap();
     let n_features = classifier.training_config().model.n_features;
     let speakers = Normaliser::fit(&data, n_features).speakers;
-    let fast = classifier.fast_network();
+    // The classifier's own network runs the widest level; the others are built beside it.
+    assert_eq!(classifier.fast_network().simd_level(), SimdLevel::detect());
+    let levels = SimdLevel::available();
+    let nets: Vec<FastNetwork> = levels
+        .iter()
+        .map(|&l| FastNetwork::from_model_with(classifier.model(), l).unwrap())
+        .collect();
     let mut scratch = FastScratch::default();
-    let (mut worst_p, mut worst_mean, mut compared) = (0.0f32, 0.0f32, 0);
-    let mut steps = Vec::new();
+    let mut worst = vec![(0.0f32, 0.0f32); levels.len()];
+    let (mut compared, mut steps) = (0, Vec::new());
     for example in &data {
         steps.push(example.features.n_frames);
         let own = &speakers[&example.speaker];
         for stats in [classifier.global_stats(), own] {
             let input = normalised(&example.features, stats);
             let (reference, reference_mean) = burn_reference(classifier.model(), &input);
-            let logits = fast.forward_into(&input.data, &mut scratch);
-            let (described, mean) = fast.forward_described(&input);
-            assert_eq!(described, logits);
-            worst_p = worst_p.max(largest_difference(&fast_probabilities(&logits), &reference));
-            worst_mean = worst_mean.max(largest_difference(&mean, &reference_mean));
+            for (fast, (worst_p, worst_mean)) in nets.iter().zip(&mut worst) {
+                let logits = fast.forward_into(&input.data, &mut scratch);
+                let (described, mean) = fast.forward_described(&input);
+                assert_eq!(described, logits);
+                *worst_p =
+                    worst_p.max(largest_difference(&fast_probabilities(&logits), &reference));
+                *worst_mean = worst_mean.max(largest_difference(&mean, &reference_mean));
+            }
             compared += 1;
         }
     }
     steps.sort_unstable();
-    println!(
-        "{compared} inputs of {}..={} steps: largest |Δp| {worst_p:.2e}, largest |Δ mean of the first layer| {worst_mean:.2e}",
-        steps[0],
-        steps[steps.len() - 1]
-    );
     assert_eq!(compared, 480);
-    assert!(worst_p <= TOLERANCE, "probabilities differ by {worst_p}");
-    assert!(
-        worst_mean <= TOLERANCE,
-        "first-layer means differ by {worst_mean}"
-    );
+    for (level, (worst_p, worst_mean)) in levels.iter().zip(worst) {
+        println!(
+            "{level}: {compared} inputs of {}..={} steps: largest |Δp| {worst_p:.2e}, largest |Δ mean of the first layer| {worst_mean:.2e}",
+            steps[0],
+            steps[steps.len() - 1]
+        );
+        assert!(
+            worst_p <= TOLERANCE,
+            "{level}: probabilities differ by {worst_p}"
+        );
+        assert!(
+            worst_mean <= TOLERANCE,
+            "{level}: first-layer means differ by {worst_mean}"
+        );
+    }
 
     // classify_features: the fast path, normalised in place, with the fitted temperature
     // applied to the emotion logits before their softmax.
@@ -129,23 +144,43 @@ fn input(steps: usize, n_features: usize, seed: f32) -> FeatureMatrix {
 fn check_shape(config: &EmotionModelConfig, seed: f32) -> f32 {
     let device = default_device();
     let model = config.init(&device).valid();
-    let fast = FastNetwork::from_model(&model).unwrap();
-    assert_eq!(fast.n_features(), config.n_features);
-    assert_eq!(fast.first_layer_units(), config.hidden_1);
+    let mut worst = 0.0f32;
+    for level in SimdLevel::available() {
+        let fast = FastNetwork::from_model_with(&model, level).unwrap();
+        assert_eq!(fast.n_features(), config.n_features);
+        assert_eq!(fast.first_layer_units(), config.hidden_1);
+        worst = worst.max(check_shape_at(&model, &fast, config, seed));
+    }
+    worst
+}
+
+fn check_shape_at(
+    model: &EmotionModel,
+    fast: &FastNetwork,
+    config: &EmotionModelConfig,
+    seed: f32,
+) -> f32 {
+    let level = fast.simd_level();
     let mut scratch = FastScratch::default();
     let mut worst = 0.0f32;
-    // 0 to 9 steps: every remainder of the 4-step tiles, and the empty input (one step of
-    // zeros, as burn pads it).
-    for steps in [0, 1, 2, 3, 4, 5, 6, 7, 9] {
+    // 0 to 13 steps: every remainder of the register tiles (4 steps with AVX2, 6 with
+    // AVX-512), and the empty input (one step of zeros, as burn pads it).
+    for steps in [0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 13] {
         let x = input(steps, config.n_features, seed + steps as f32);
-        let (reference, reference_mean) = burn_reference(&model, &x);
+        let (reference, reference_mean) = burn_reference(model, &x);
         let logits = fast.forward_into(&x.data, &mut scratch);
         let fast_p = fast_probabilities(&logits);
         let d = largest_difference(&fast_p, &reference);
-        assert!(d <= TOLERANCE, "{config:?}, {steps} steps: |Δp| {d}");
+        assert!(
+            d <= TOLERANCE,
+            "{level}, {config:?}, {steps} steps: |Δp| {d}"
+        );
         let (_, mean) = fast.forward_described(&x);
         let dm = largest_difference(&mean, &reference_mean);
-        assert!(dm <= TOLERANCE, "{config:?}, {steps} steps: |Δ mean| {dm}");
+        assert!(
+            dm <= TOLERANCE,
+            "{level}, {config:?}, {steps} steps: |Δ mean| {dm}"
+        );
         // The logits themselves (the probabilities could hide a shared offset).
         let device = default_device();
         let batch = pad(&[&x], &device);
@@ -161,7 +196,7 @@ fn check_shape(config: &EmotionModelConfig, seed: f32) -> f32 {
         let dl = largest_difference(&ours, &l);
         assert!(
             dl <= 1e-4 * (1.0 + l.iter().fold(0.0f32, |m, v| m.max(v.abs()))),
-            "{config:?}, {steps} steps: logits differ by {dl}"
+            "{level}, {config:?}, {steps} steps: logits differ by {dl}"
         );
         worst = worst.max(d).max(dm);
     }
@@ -226,5 +261,33 @@ fn scratch_reuse_does_not_change_results() {
         let fresh = fast.forward_into(&x.data, &mut FastScratch::default());
         assert_eq!(reused, fresh, "{steps} steps");
         assert_eq!(fast.clone().forward(&x), fresh);
+    }
+}
+
+/// Every level: the network advanced over an utterance in pieces gives what one pass over
+/// all of it gives, value for value; and a level this CPU lacks is refused by name.
+#[test]
+fn every_simd_level_streams_like_a_whole_pass() {
+    let model = EmotionModelConfig::new(24)
+        .with_hidden_1(33)
+        .with_hidden_2(17)
+        .init(&default_device())
+        .valid();
+    let x = input(29, 24, 0.25);
+    for level in SimdLevel::available() {
+        let fast = FastNetwork::from_model_with(&model, level).unwrap();
+        let whole = fast.forward_described(&x);
+        let mut state = FastState::default();
+        fast.start(&mut state);
+        for piece in x.data.chunks(24 * 5) {
+            fast.advance(&mut state, piece);
+        }
+        assert_eq!(fast.state_logits(&mut state), Some(whole), "{level}");
+    }
+    for level in [SimdLevel::Avx2, SimdLevel::Avx512] {
+        if !level.is_available() {
+            let err = FastNetwork::from_model_with(&model, level).unwrap_err();
+            assert!(err.to_string().contains(&level.to_string()), "{err}");
+        }
     }
 }

@@ -40,7 +40,7 @@ mod stream;
 pub use batch::*;
 pub use config::*;
 pub use device::{DeviceSpec, DeviceSpecError, DeviceSpecs, WgpuAdapter};
-pub use fast::{FastNetwork, FastNetworkError, FastScratch, FastState, Logits};
+pub use fast::{FastNetwork, FastNetworkError, FastScratch, FastState, Logits, SimdLevel};
 pub use inference::*;
 pub use input::*;
 pub use network::*;

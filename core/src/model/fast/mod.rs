@@ -7,10 +7,13 @@
 //! them:
 //!
 //! - each LSTM layer's four gates are one fused matrix (`4 * hidden` columns, gate order input,
-//!   forget, output, cell, as in [`FusedLstm`]), cut into panels of 64 columns, each stored
-//!   input row after input row, so a product reads the matrix as one contiguous stream;
-//! - the input projections of all time steps of a layer are one matrix product, computed in
-//!   register tiles of 4 steps by 16 gate values ([`project`]);
+//!   forget, output, cell, as in [`FusedLstm`]), cut into panels of eight vectors of columns
+//!   (64 with AVX2, 128 with AVX-512), each stored input row after input row, so a product
+//!   reads the matrix as one contiguous stream;
+//! - the input projections of all time steps of a layer are one matrix product, computed
+//!   strip of columns by strip (the strip's weights stay in L1 cache while every step passes
+//!   over them), in register tiles of 6 steps by 64 gate values with AVX-512, 4 by 16 with
+//!   AVX2 ([`project`]);
 //! - the recurrent product of each step reads the previous hidden state (at most a few hundred
 //!   values, in L1 cache) and streams the recurrent matrix once ([`accumulate`]);
 //! - the gate activations use a rational `tanh` (at most 3e-7 from `tanh`), vectorised like
@@ -18,11 +21,12 @@
 //! - every row and gate block is padded to 16 values and starts 64-byte aligned, so all loops
 //!   run over whole vectors; padding lanes hold zeros and stay zero.
 //!
-//! SIMD is `pulp`'s, chosen at run time (AVX2 and FMA where the CPU has them, NEON on ARM,
-//! scalar code otherwise), without `unsafe` in this crate. A 3.5 s clip took 0.76 ms here
-//! against 3.3 ms through burn (`benches/inference.rs`, on a busy machine; where the time
-//! goes: `docs/architecture.md`); `tests/fast_inference.rs` checks it against burn on real
-//! clips and on every shape the config allows.
+//! SIMD is `pulp`'s, chosen at run time ([`SimdLevel::detect`]: AVX-512 where the CPU has
+//! it, else AVX2 and FMA, NEON on ARM, scalar code otherwise), without `unsafe` in this
+//! crate. A 3.5 s clip took 0.56 ms here with AVX-512, 0.97 ms with AVX2, against 4.4 to
+//! 5.1 ms through burn (`benches/inference.rs`; where the time goes:
+//! `docs/architecture.md`); `tests/fast_inference.rs` checks every level this CPU runs
+//! against burn on real clips and on every shape the config allows.
 
 use std::sync::{Mutex, TryLockError};
 
@@ -39,9 +43,108 @@ pub use state::FastState;
 /// Values in 64 bytes: rows and gate blocks are padded to a multiple of this.
 const ALIGN: usize = 16;
 
-/// Columns of a weight panel ([`Dense`]): eight AVX2 vectors, the outputs one pass of a
-/// matrix-vector product keeps in registers.
-const PANEL: usize = 64;
+/// The SIMD instruction set a [`FastNetwork`] runs with. [`SimdLevel::detect`] picks the
+/// widest the CPU has; the others are there to compare (benches) and to test every path on
+/// one machine. Results agree across levels to rounding (a test checks each against burn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SimdLevel {
+    /// Plain `f32` code, one value at a time: every CPU.
+    Scalar,
+    /// AVX2 and FMA, 8 values a vector (x86-64-v3).
+    Avx2,
+    /// AVX-512, 16 values a vector (x86-64-v4).
+    Avx512,
+    /// What `pulp` finds on other architectures (NEON on ARM, else scalar code).
+    Portable,
+}
+
+impl SimdLevel {
+    /// The widest level this CPU runs: AVX-512, else AVX2 with FMA on x86-64, else
+    /// [`SimdLevel::Portable`].
+    #[must_use]
+    pub fn detect() -> Self {
+        [Self::Avx512, Self::Avx2]
+            .into_iter()
+            .find(|l| l.is_available())
+            .unwrap_or(Self::Portable)
+    }
+
+    /// Whether this CPU can run the level.
+    #[must_use]
+    pub fn is_available(self) -> bool {
+        match self {
+            Self::Scalar | Self::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => pulp::x86::V3::try_new().is_some(),
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512 => pulp::x86::V4::try_new().is_some(),
+            #[cfg(not(target_arch = "x86_64"))]
+            Self::Avx2 | Self::Avx512 => false,
+        }
+    }
+
+    /// Every level this CPU can run, narrowest first.
+    #[must_use]
+    pub fn available() -> Vec<Self> {
+        [Self::Scalar, Self::Portable, Self::Avx2, Self::Avx512]
+            .into_iter()
+            .filter(|l| l.is_available())
+            .collect()
+    }
+
+    /// Runs `op` with this level's SIMD (scalar code where the CPU lacks it; a
+    /// [`FastNetwork`] only holds levels it was checked to run).
+    fn dispatch<Op: WithSimd>(self, op: Op) -> Op::Output {
+        match self {
+            Self::Scalar => Simd::vectorize(pulp::Scalar::new(), op),
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512 => match pulp::x86::V4::try_new() {
+                Some(simd) => Simd::vectorize(simd, op),
+                None => Simd::vectorize(pulp::Scalar::new(), op),
+            },
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => match pulp::x86::V3::try_new() {
+                Some(simd) => Simd::vectorize(simd, op),
+                None => Simd::vectorize(pulp::Scalar::new(), op),
+            },
+            #[cfg(not(target_arch = "x86_64"))]
+            Self::Avx2 | Self::Avx512 => Simd::vectorize(pulp::Scalar::new(), op),
+            Self::Portable => pulp::Arch::new().dispatch(op),
+        }
+    }
+
+    /// Values in one vector of this level.
+    fn lanes(self) -> usize {
+        struct Lanes;
+        impl WithSimd for Lanes {
+            type Output = usize;
+            #[inline(always)]
+            fn with_simd<S: Simd>(self, _: S) -> usize {
+                S::F32_LANES
+            }
+        }
+        self.dispatch(Lanes)
+    }
+
+    /// Columns of a weight panel ([`Dense`]): eight vectors (64 with AVX2, 128 with AVX-512),
+    /// the outputs one pass of a matrix-vector product keeps in registers; at least
+    /// [`ALIGN`].
+    fn panel_width(self) -> usize {
+        (8 * self.lanes()).max(ALIGN)
+    }
+}
+
+impl std::fmt::Display for SimdLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Scalar => "scalar",
+            Self::Avx2 => "AVX2",
+            Self::Avx512 => "AVX-512",
+            Self::Portable => "portable",
+        })
+    }
+}
 
 /// `n` rounded up to a multiple of [`ALIGN`].
 fn padded(n: usize) -> usize {
@@ -58,6 +161,12 @@ pub enum FastNetworkError {
         layer: &'static str,
         /// What burn reported.
         reason: String,
+    },
+    /// The CPU cannot run the SIMD level asked for.
+    #[error("this CPU cannot run the fast path with {level}")]
+    SimdUnavailable {
+        /// The level asked for.
+        level: SimdLevel,
     },
     /// A weight tensor has an unexpected shape.
     #[error("{layer}: {found} values, expected {expected}")]
@@ -130,6 +239,8 @@ struct Dense {
     /// Columns of each block, padded.
     width: usize,
     stride: usize,
+    /// Columns of a panel ([`SimdLevel::panel_width`]).
+    panel: usize,
     weight: AlignedBuf,
     bias: AlignedBuf,
 }
@@ -140,6 +251,7 @@ impl Dense {
     fn from_linear(
         linear: &Linear,
         blocks: usize,
+        panel: usize,
         layer: &'static str,
     ) -> Result<Self, FastNetworkError> {
         let [inputs, outputs] = linear.weight.val().dims();
@@ -176,16 +288,19 @@ impl Dense {
             inputs,
             outputs / blocks,
             blocks,
+            panel,
         ))
     }
 
-    /// From a row-major `[inputs][blocks * per_block]` weight and its bias.
+    /// From a row-major `[inputs][blocks * per_block]` weight and its bias, in panels of
+    /// `full` columns.
     fn from_rows(
         weight: &[f32],
         bias: &[f32],
         inputs: usize,
         per_block: usize,
         blocks: usize,
+        full: usize,
     ) -> Self {
         let width = padded(per_block);
         let stride = blocks * width;
@@ -203,9 +318,9 @@ impl Dense {
         for (k, src) in weight.chunks_exact(outputs.max(1)).enumerate() {
             for (o, &v) in src.iter().enumerate() {
                 let c = column(o);
-                let (panel, within) = (c / PANEL, c % PANEL);
-                let panel_width = PANEL.min(stride - panel * PANEL);
-                dst[panel * PANEL * inputs + k * panel_width + within] = v;
+                let (panel, within) = (c / full, c % full);
+                let panel_width = full.min(stride - panel * full);
+                dst[panel * full * inputs + k * panel_width + within] = v;
             }
         }
         place(b.as_mut_slice(), bias);
@@ -213,6 +328,7 @@ impl Dense {
             inputs,
             width,
             stride,
+            panel: full,
             weight: w,
             bias: b,
         }
@@ -221,10 +337,11 @@ impl Dense {
     /// The weight panels: (first column, columns, `inputs x columns` values).
     fn panels(&self) -> impl Iterator<Item = (usize, usize, &[f32])> {
         let w = self.weight.as_slice();
-        (0..self.stride.div_ceil(PANEL)).map(move |p| {
-            let columns = PANEL.min(self.stride - p * PANEL);
-            let start = p * PANEL * self.inputs;
-            (p * PANEL, columns, &w[start..start + columns * self.inputs])
+        let full = self.panel;
+        (0..self.stride.div_ceil(full)).map(move |p| {
+            let columns = full.min(self.stride - p * full);
+            let start = p * full * self.inputs;
+            (p * full, columns, &w[start..start + columns * self.inputs])
         })
     }
 }
@@ -302,6 +419,8 @@ pub struct FastNetwork {
     dense: Dense,
     emotion: Dense,
     intensity: Dense,
+    /// The SIMD it runs with (the panels are laid out for it).
+    simd: SimdLevel,
     /// Scratch for the convenience calls, taken with `try_lock` (a caller that finds it busy
     /// uses a fresh one).
     scratch: Mutex<FastScratch>,
@@ -315,22 +434,41 @@ impl Clone for FastNetwork {
             dense: self.dense.clone(),
             emotion: self.emotion.clone(),
             intensity: self.intensity.clone(),
+            simd: self.simd,
             scratch: Mutex::default(),
         }
     }
 }
 
 impl FastNetwork {
-    /// Copies `model`'s weights into the fast layout.
+    /// Copies `model`'s weights into the fast layout, for the widest SIMD this CPU runs
+    /// ([`SimdLevel::detect`]).
     ///
     /// # Errors
     /// [`FastNetworkError`] if burn cannot hand back a weight tensor as `f32`.
     pub fn from_model(model: &EmotionModel) -> Result<Self, FastNetworkError> {
+        Self::from_model_with(model, SimdLevel::detect())
+    }
+
+    /// [`FastNetwork::from_model`] for a chosen SIMD level (to compare levels, or to test
+    /// each on one machine).
+    ///
+    /// # Errors
+    /// [`FastNetworkError::SimdUnavailable`] if this CPU cannot run `simd`;
+    /// [`FastNetworkError`] if burn cannot hand back a weight tensor as `f32`.
+    pub fn from_model_with(
+        model: &EmotionModel,
+        simd: SimdLevel,
+    ) -> Result<Self, FastNetworkError> {
+        if !simd.is_available() {
+            return Err(FastNetworkError::SimdUnavailable { level: simd });
+        }
+        let panel = simd.panel_width();
         let lstm = |l: &FusedLstm, input: &'static str, recurrent: &'static str| {
             Ok::<_, FastNetworkError>(Lstm {
                 hidden: l.hidden(),
-                input: Dense::from_linear(&l.input, 4, input)?,
-                recurrent: Dense::from_linear(&l.recurrent, 4, recurrent)?,
+                input: Dense::from_linear(&l.input, 4, panel, input)?,
+                recurrent: Dense::from_linear(&l.recurrent, 4, panel, recurrent)?,
             })
         };
         let layers = vec![
@@ -341,11 +479,18 @@ impl FastNetwork {
         Ok(Self {
             n_features,
             layers,
-            dense: Dense::from_linear(&model.dense, 1, "dense")?,
-            emotion: Dense::from_linear(&model.emotion_head, 1, "emotion_head")?,
-            intensity: Dense::from_linear(&model.intensity_head, 1, "intensity_head")?,
+            dense: Dense::from_linear(&model.dense, 1, panel, "dense")?,
+            emotion: Dense::from_linear(&model.emotion_head, 1, panel, "emotion_head")?,
+            intensity: Dense::from_linear(&model.intensity_head, 1, panel, "intensity_head")?,
+            simd,
             scratch: Mutex::default(),
         })
+    }
+
+    /// The SIMD level it runs with.
+    #[must_use]
+    pub fn simd_level(&self) -> SimdLevel {
+        self.simd
     }
 
     /// Features per input step.
@@ -404,7 +549,7 @@ impl FastNetwork {
         } else {
             (&input[..steps * d], steps)
         };
-        dispatch(Forward {
+        self.simd.dispatch(Forward {
             net: self,
             input,
             steps,
@@ -417,17 +562,6 @@ impl FastNetwork {
 /// The values of `m`'s `n_frames` steps (what burn's `pad` reads of it).
 pub(crate) fn steps_of(m: &FeatureMatrix) -> &[f32] {
     &m.data[..(m.n_frames * m.n_features).min(m.data.len())]
-}
-
-/// Runs `op` with the best SIMD the CPU offers: AVX2 and FMA on x86-64 where present (pulp's
-/// `x86-v3` feature is left off so that burn's copy of pulp keeps its features), else what
-/// `pulp::Arch` finds (NEON on ARM, scalar code).
-fn dispatch<Op: WithSimd>(op: Op) -> Op::Output {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = pulp::x86::V3::try_new() {
-        return Simd::vectorize(simd, op);
-    }
-    pulp::Arch::new().dispatch(op)
 }
 
 /// One forward pass, monomorphised for each SIMD level.
@@ -575,7 +709,8 @@ mod tests {
     use super::kernels::{sigmoid, tanh};
     use super::*;
 
-    /// `tanh` and `sigmoid` on every 1e-4 from -12 to 12, through the dispatched SIMD.
+    /// `tanh` and `sigmoid` on every 1e-4 from -12 to 12, at every SIMD level this CPU runs:
+    /// within 3e-7 with fused multiply-adds, 5e-7 in scalar code.
     #[test]
     fn activations_are_within_3e_7() {
         struct Check;
@@ -605,9 +740,17 @@ mod tests {
                 (et, es)
             }
         }
-        let (et, es) = dispatch(Check);
-        assert!(et < 3e-7, "tanh off by {et}");
-        assert!(es < 3e-7, "sigmoid off by {es}");
+        for level in SimdLevel::available() {
+            let (et, es) = level.dispatch(Check);
+            // Scalar code rounds each product and sum apart (no fused multiply-add).
+            let bound = if level == SimdLevel::Scalar {
+                5e-7
+            } else {
+                3e-7
+            };
+            assert!(et < bound, "{level}: tanh off by {et}");
+            assert!(es < bound, "{level}: sigmoid off by {es}");
+        }
     }
 
     #[test]

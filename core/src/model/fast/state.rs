@@ -61,7 +61,7 @@ impl FastNetwork {
         if steps == 0 || state.hidden.len() != self.layers.len() {
             return;
         }
-        dispatch(Advance {
+        self.simd.dispatch(Advance {
             net: self,
             input: &input[..steps * self.n_features],
             steps,
@@ -76,7 +76,7 @@ impl FastNetwork {
         if state.steps == 0 || state.hidden.len() != self.layers.len() {
             return None;
         }
-        let logits = dispatch(StateHeads { net: self, state });
+        let logits = self.simd.dispatch(StateHeads { net: self, state });
         let n = state.steps as f32;
         Some((logits, state.first_sum.iter().map(|s| s / n).collect()))
     }
