@@ -422,12 +422,41 @@ impl Mfcc {
     /// frame gives exactly the values of the whole signal's computation when it ends at an
     /// even frame or at the signal's last frame: what lets [`crate::model::InputStream`]
     /// compute frames as audio arrives.
+    ///
+    /// Runs with the widest SIMD the CPU has (`pulp::Arch`), so that the compiler vectorises
+    /// the power spectrum, the mel sums and the logarithm for it. Every value is computed by
+    /// the same operations in the same order at any width (the loops are lane-wise), so the
+    /// results do not depend on the CPU.
     pub(crate) fn raw_log_mel(
         &mut self,
         signal: &[f32],
         frames: Range<usize>,
         out: &mut [f32],
     ) -> f32 {
+        struct Op<'a> {
+            mfcc: &'a mut Mfcc,
+            signal: &'a [f32],
+            frames: Range<usize>,
+            out: &'a mut [f32],
+        }
+        impl pulp::WithSimd for Op<'_> {
+            type Output = f32;
+            #[inline(always)]
+            fn with_simd<S: pulp::Simd>(self, _: S) -> f32 {
+                self.mfcc
+                    .raw_log_mel_with(self.signal, self.frames, self.out)
+            }
+        }
+        pulp::Arch::new().dispatch(Op {
+            mfcc: self,
+            signal,
+            frames,
+            out,
+        })
+    }
+
+    #[inline(always)]
+    fn raw_log_mel_with(&mut self, signal: &[f32], frames: Range<usize>, out: &mut [f32]) -> f32 {
         let n_mels = self.config.n_mels;
         let n_fft = self.config.n_fft;
         let hop = self.config.hop_length;
@@ -536,6 +565,7 @@ fn all_finite(signal: &[f32]) -> bool {
 
 /// Writes `signal[start..start + window.len()] * window` into `dst`, zero where the range
 /// falls outside the signal (librosa's zero padding).
+#[inline(always)]
 fn windowed(signal: &[f32], start: isize, window: &[f32], dst: &mut [f32]) {
     let lo = (-start).clamp(0, window.len() as isize) as usize;
     let hi = (signal.len() as isize - start).clamp(lo as isize, window.len() as isize) as usize;
@@ -560,7 +590,7 @@ const DB_PER_NEPER: f32 = 10.0 / std::f32::consts::LN_10;
 /// Splits `x = m * 2^e` with `m` in `[sqrt(1/2), sqrt(2))`, then
 /// `ln(m) = 2 atanh(s)`, `s = (m - 1) / (m + 1)`, `|s| <= 0.1716`, by its series to `s^9`
 /// (truncation error below `3e-8`); the result is within a few `f32` ulps of `ln`.
-#[inline]
+#[inline(always)]
 fn ln_positive(x: f32) -> f32 {
     // Subtracting the bits of sqrt(1/2) splits x = m * 2^e with m in [sqrt(1/2), sqrt(2))
     // using integer arithmetic only (no branch, no select).
