@@ -597,6 +597,47 @@ mod tests {
     }
 
     #[test]
+    fn frame_level_matches_a_plain_f64_sum_whatever_the_frame() {
+        fn reference(frame: &[f32]) -> f32 {
+            let x: Vec<f64> = frame.iter().map(|&v| f64::from(sanitize(v))).collect();
+            let mean = x.iter().sum::<f64>() / x.len() as f64;
+            let power = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / x.len() as f64;
+            if power > 1e-12 {
+                (10.0 * power.log10()) as f32
+            } else {
+                SILENCE_DB
+            }
+        }
+        let sine = |n: usize, amp: f32, dc: f32| -> Vec<f32> {
+            (0..n).map(|i| dc + amp * (i as f32 * 0.3).sin()).collect()
+        };
+        let mut with_nan = sine(160, 0.1, 0.0);
+        with_nan[7] = f32::NAN;
+        with_nan[100] = f32::INFINITY;
+        let frames: [(&str, Vec<f32>); 7] = [
+            ("a 10 ms frame", noise(160, -30.0, 3)),
+            ("a partial frame", noise(37, -50.0, 4)),
+            ("one sample", vec![0.5]),
+            // The mean is removed before squaring: a DC offset 60 dB above the sine.
+            ("a -60 dB sine on a large offset", sine(160, 1e-3, 1.0)),
+            ("non-finite samples count as 0", with_nan),
+            // Squares overflow f32: the level is computed again in f64.
+            ("samples near f32::MAX", sine(160, 1e30, 0.0)),
+            ("a 48 kHz frame", noise(480, -20.0, 5)),
+        ];
+        for (name, frame) in &frames {
+            let (got, want) = (frame_level_db(frame), reference(frame));
+            assert!((got - want).abs() < 1e-3, "{name}: {got} vs {want}");
+        }
+        assert_eq!(frame_level_db(&[]), SILENCE_DB);
+        assert_eq!(
+            frame_level_db(&[0.25; 160]),
+            SILENCE_DB,
+            "a constant has no power"
+        );
+    }
+
+    #[test]
     fn trim_of_silence_is_empty_and_never_panics() {
         let config = VadConfig::default();
         let silent: [(&str, Vec<f32>); 5] = [
