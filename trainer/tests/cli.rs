@@ -423,6 +423,32 @@ fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine()
         .find(|l| l.starts_with("| pink | 10 |"))
         .unwrap_or_else(|| panic!("no pink row:\n{text}"));
     let found: usize = row.split('|').nth(3).unwrap().trim().parse().unwrap();
+    // Once within tolerance, then the same for the louder and the quieter half.
+    let halves: Vec<f64> = row
+        .split('|')
+        .nth(5)
+        .unwrap()
+        .split('/')
+        .map(|p| {
+            p.trim()
+                .trim_end_matches('%')
+                .parse()
+                .unwrap_or_else(|e| panic!("{row}: {e}"))
+        })
+        .collect();
+    let all: f64 = row
+        .split('|')
+        .nth(4)
+        .unwrap()
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .unwrap();
+    assert_eq!(halves.len(), 2, "{row}");
+    assert!(
+        (all - (halves[0] + halves[1]) / 2.0).abs() < 1.0,
+        "halves of 4 and 4: {row}"
+    );
     let last = text.trim_end().lines().last().unwrap();
     assert!(
         last.starts_with("worst detected once within tolerance: 10 dB 0.")

@@ -282,6 +282,9 @@ pub struct SegmentScore {
     pub false_detections: usize,
     /// Utterances detected once with both boundaries within the tolerance.
     pub once_within: usize,
+    /// Per truth utterance, in order: detected once with both boundaries within the
+    /// tolerance (`once_within` counts these).
+    pub within: Vec<bool>,
 }
 
 impl SegmentScore {
@@ -336,11 +339,14 @@ pub fn score_detections(
             let end = (d.end as f64 - t.end as f64) / sr;
             score.start_errors.push(start);
             score.end_errors.push(end);
-            if start.abs() <= tolerance_s && end.abs() <= tolerance_s {
-                score.once_within += 1;
-            }
+            let within = start.abs() <= tolerance_s && end.abs() <= tolerance_s;
+            score.once_within += usize::from(within);
+            score.within.push(within);
             Outcome::Once { detection: dets[0] }
         };
+        if !matches!(outcome, Outcome::Once { .. }) {
+            score.within.push(false);
+        }
         score.outcomes.push(outcome);
     }
     score
@@ -407,6 +413,7 @@ mod tests {
             s.once_within, 1,
             "the first is within 20 ms, the second is not"
         );
+        assert_eq!(s.within, vec![true, false, false, false]);
         let whole = std::iter::once(0..300).collect::<Vec<_>>();
         let merged = score_detections(&truth[..2], &whole, 1000, 0.02);
         assert_eq!(merged.outcomes, vec![Outcome::Merged, Outcome::Merged]);
