@@ -327,6 +327,7 @@ pub fn score_detections(
         ..SegmentScore::default()
     };
     for (t, dets) in truth.iter().zip(&hits) {
+        let mut within = false;
         let outcome = if dets.is_empty() {
             Outcome::Missed
         } else if dets.iter().any(|&d| covers[d] > 1) {
@@ -339,14 +340,11 @@ pub fn score_detections(
             let end = (d.end as f64 - t.end as f64) / sr;
             score.start_errors.push(start);
             score.end_errors.push(end);
-            let within = start.abs() <= tolerance_s && end.abs() <= tolerance_s;
-            score.once_within += usize::from(within);
-            score.within.push(within);
+            within = start.abs() <= tolerance_s && end.abs() <= tolerance_s;
             Outcome::Once { detection: dets[0] }
         };
-        if !matches!(outcome, Outcome::Once { .. }) {
-            score.within.push(false);
-        }
+        score.once_within += usize::from(within);
+        score.within.push(within);
         score.outcomes.push(outcome);
     }
     score

@@ -318,14 +318,14 @@ pub fn run(args: &Args) -> CmdResult {
         .collect();
     let halves = |within: &[bool]| {
         let share = |loud: bool| {
-            let picked: Vec<bool> = within
+            let (hits, total) = within
                 .iter()
                 .zip(&louder)
                 .filter(|&(_, &l)| l == loud)
-                .map(|(&w, _)| w)
-                .collect();
-            let k = picked.iter().filter(|&&w| w).count();
-            format!("{:.0}%", 100.0 * k as f64 / picked.len().max(1) as f64)
+                .fold((0usize, 0usize), |(h, t), (&w, _)| {
+                    (h + usize::from(w), t + 1)
+                });
+            format!("{:.0}%", 100.0 * hits as f64 / total.max(1) as f64)
         };
         format!("{} / {}", share(true), share(false))
     };
