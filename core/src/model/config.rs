@@ -44,8 +44,60 @@ pub struct TrainingConfig {
     /// (noise, babble, reverb, band limits, a quiet microphone, clipping, a low sample rate;
     /// `training::degrade::RoomAugment`). `None` (configs that predate it): 0.
     pub room_probability: Option<f64>,
+    /// SpecAugment-style masking of each training example's normalised input, drawn afresh
+    /// every epoch ([`SpecAugmentConfig`]). `None` (the default, and configs that predate it):
+    /// no masking.
+    pub spec_augment: Option<SpecAugmentConfig>,
+    /// Label smoothing of the emotion loss: the target puts `1 - ε` on the labelled emotion
+    /// and spreads `ε` evenly over the emotions the clip's corpus labels. `None` (the
+    /// default): 0, the plain cross-entropy.
+    pub label_smoothing: Option<f32>,
+    /// Per-step decay of an exponential moving average of the weights (e.g. 0.99; the
+    /// decay is warmed up over the first steps): validation, the kept epoch and the saved
+    /// model use the average rather than the last step's weights, which smooths out the last
+    /// few batches' noise. `None` (the default): no average.
+    pub weight_average: Option<f64>,
+    /// Which validation figure picks the kept epoch and drives early stopping. `None` (the
+    /// default, and configs that predate it): [`Selection::Accuracy`].
+    pub selection: Option<Selection>,
     /// Softmax temperature of the emotion head, fitted after training on the validation
     /// speakers (temperature scaling) so that confidences match accuracies. `None` (models
     /// that predate it): 1, the raw softmax.
     pub temperature: Option<f64>,
+}
+
+/// SpecAugment-style masks over a training example's normalised model input (Park et al.,
+/// 2019), where 0 is the training set's mean: runs of whole steps (time masks), and bands of
+/// cepstral coefficients (coefficient masks), each band masked in the coefficients and their
+/// deltas of every stacked frame. Widths are drawn uniformly from 0 to the most.
+#[derive(Config, Debug, PartialEq)]
+pub struct SpecAugmentConfig {
+    /// Time masks per example.
+    #[config(default = 2)]
+    pub time_masks: usize,
+    /// Most steps one time mask covers (a step is `stack` frames of 10 ms).
+    #[config(default = 8)]
+    pub max_time_width: usize,
+    /// Coefficient masks per example.
+    #[config(default = 2)]
+    pub coefficient_masks: usize,
+    /// Most coefficients one coefficient mask covers.
+    #[config(default = 6)]
+    pub max_coefficient_width: usize,
+    /// Cepstral coefficients per frame: the input's `n_mfcc` (the trainer checks it against
+    /// `input.json`). Column `j` of a step is coefficient `j % coefficients`.
+    #[config(default = 40)]
+    pub coefficients: usize,
+}
+
+/// Which validation figure picks the kept epoch ([`TrainingConfig::selection`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Selection {
+    /// The highest emotion accuracy, ties to the lower loss (the shipped recipe).
+    #[default]
+    Accuracy,
+    /// The lowest emotion loss (negative log-likelihood): smoother than the accuracy of a
+    /// few validation speakers, so one lucky epoch is less often the one kept.
+    Loss,
 }

@@ -1,5 +1,5 @@
 //! Training the emotion model: examples, batches, the loop (Adam, cross-entropy on both heads,
-//! early stopping on validation accuracy), seeded and reproducible.
+//! early stopping on validation accuracy or loss), seeded and reproducible.
 
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, MultiGradientsParams};
 use burn::prelude::*;
@@ -9,8 +9,10 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::features::FeatureMatrix;
 use crate::labels::{Emotion, Intensity};
-use crate::model::{EmotionModel, TrainingConfig, normalised, predict};
+use crate::model::{EmotionModel, Selection, TrainingConfig, normalised, predict};
+use crate::training::average::WeightAverage;
 use crate::training::dataset::EmotionSet;
+use crate::training::masking::spec_augment;
 use crate::training::{Example, Normaliser, length_batches, make_batch};
 
 /// Mean cross-entropy of `logits` `[batch, classes]` against `targets`, each example weighted
@@ -50,6 +52,38 @@ pub fn masked_cross_entropy(
     cross_entropy(logits, targets, weights)
 }
 
+/// Mean cross-entropy of `logits` `[batch, classes]` against label-smoothed targets: `1 - ε`
+/// on each example's target, `ε` spread evenly over the classes its `penalty` leaves in (as
+/// [`masked_cross_entropy`]; `None`: every class). `epsilon` 0 gives
+/// [`masked_cross_entropy`]'s value.
+pub fn smoothed_cross_entropy(
+    logits: Tensor<2>,
+    targets: Tensor<1, Int>,
+    penalty: Option<Tensor<2>>,
+    epsilon: f32,
+) -> Tensor<1> {
+    let [b, classes] = logits.dims();
+    let device = logits.device();
+    let (logits, allowed) = match penalty {
+        Some(p) => {
+            let allowed = p.clone().equal_elem(0.0).float();
+            (logits + p, allowed)
+        }
+        None => (logits, Tensor::ones([b, classes], &device)),
+    };
+    let log_p = log_softmax(logits, 1);
+    let picked: Tensor<1> = log_p
+        .clone()
+        .gather(1, targets.reshape([b, 1]))
+        .reshape([b]);
+    // Masked classes' log-probabilities are about -1e9: multiplied by 0 they drop out.
+    let spread: Tensor<1> =
+        ((log_p * allowed.clone()).sum_dim(1) / allowed.sum_dim(1)).reshape([b]);
+    (picked.mul_scalar(1.0 - epsilon) + spread.mul_scalar(epsilon))
+        .mean()
+        .neg()
+}
+
 /// Per-epoch figures.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochMetrics {
@@ -68,7 +102,7 @@ pub struct EpochMetrics {
 /// What a training run produced.
 #[derive(Debug)]
 pub struct TrainOutcome {
-    /// The best model by validation accuracy (inference mode).
+    /// The kept model (by [`TrainingConfig::selection`]), in inference mode.
     pub model: EmotionModel,
     /// Every epoch's figures.
     pub history: Vec<EpochMetrics>,
@@ -118,6 +152,7 @@ pub fn train(
     let mut history = Vec::new();
     let lengths: Vec<usize> = train.iter().map(|e| e.features.n_frames).collect();
     let mut interrupted = false;
+    let mut average = config.weight_average.map(WeightAverage::new);
     let steps_per_epoch = train.len().div_ceil(config.batch_size.max(1));
     for epoch in 1..=config.max_epochs {
         let batches = length_batches(&lengths, config.batch_size, config.length_pool, &mut rng);
@@ -131,7 +166,11 @@ pub fn train(
                         &mut rng,
                         config.speaker_norm_probability.clamp(0.0, 1.0),
                     );
-                    normalised(&e.features, norm.stats(&e.speaker, per_speaker))
+                    let mut m = normalised(&e.features, norm.stats(&e.speaker, per_speaker));
+                    if let Some(masks) = &config.spec_augment {
+                        spec_augment(&mut m, masks, &mut rng);
+                    }
+                    m
                 })
                 .collect();
             let items: Vec<BatchItem<'_>> = normed
@@ -142,12 +181,18 @@ pub fn train(
             let (stepped, value, hits) =
                 data_parallel_step(model, &mut optim, &items, &ad_devices, config);
             model = stepped;
+            if let Some(average) = &mut average {
+                average.update(&model.valid());
+            }
             correct += hits;
             seen += chunk.len();
             loss_sum += value * chunk.len() as f64;
             on_step(step + 1, steps_per_epoch, loss_sum / seen as f64);
         }
-        let inference = model.valid();
+        let inference = match average.as_ref().and_then(WeightAverage::model) {
+            Some(averaged) => averaged.clone(),
+            None => model.valid(),
+        };
         let (valid_loss, valid_accuracy) =
             evaluate_loss(&inference, &valid_norm, valid, config, &device.clone());
         let metrics = EpochMetrics {
@@ -160,9 +205,12 @@ pub fn train(
         history.push(metrics);
         let better = match &best {
             None => true,
-            Some((acc, loss, _, _)) => {
-                valid_accuracy > *acc || (valid_accuracy == *acc && valid_loss < *loss)
-            }
+            Some((acc, loss, _, _)) => match config.selection.unwrap_or_default() {
+                Selection::Accuracy => {
+                    valid_accuracy > *acc || (valid_accuracy == *acc && valid_loss < *loss)
+                }
+                Selection::Loss => valid_loss < *loss,
+            },
         };
         if better {
             best = Some((valid_accuracy, valid_loss, epoch, inference));
@@ -293,7 +341,15 @@ fn part_gradients(
     let hits = hits.iter().filter(|&&h| h != 0).count();
     // Emotions a clip's corpus never labels are left out of its softmax; intensity counts
     // only where labelled.
-    let emotion = masked_cross_entropy(out.emotion, batch.emotions, None, batch.emotion_penalty);
+    let emotion = match config.label_smoothing.filter(|&e| e > 0.0) {
+        Some(epsilon) => smoothed_cross_entropy(
+            out.emotion,
+            batch.emotions,
+            batch.emotion_penalty,
+            epsilon.min(1.0),
+        ),
+        None => masked_cross_entropy(out.emotion, batch.emotions, None, batch.emotion_penalty),
+    };
     let intensity = cross_entropy(
         out.intensity,
         batch.intensities,
@@ -432,6 +488,39 @@ mod tests {
         // A full-mask batch has no penalty at all (RAVDESS: the loss as before masks).
         let full = make_batch(&items[..1], &device);
         assert!(full.emotion_penalty.is_none());
+    }
+
+    #[test]
+    fn smoothed_loss_matches_a_hand_computation_and_spreads_only_over_labelled_classes() {
+        let (l, t, device) = logits(&VALUES);
+        // ε = 0 is the plain loss.
+        let plain = scalar(cross_entropy(l.clone(), t.clone(), None));
+        let zero = scalar(smoothed_cross_entropy(l.clone(), t.clone(), None, 0.0));
+        assert!((plain - zero).abs() < 1e-6, "{plain} vs {zero}");
+        // The second example's corpus lacks calm (1) and surprised (7).
+        let mut penalty = vec![0.0f32; 24];
+        penalty[8 + 1] = MASKED_LOGIT;
+        penalty[8 + 7] = MASKED_LOGIT;
+        let penalty = Tensor::from_data(TensorData::new(penalty, [3, 8]), &device);
+        let epsilon = 0.2;
+        let loss = scalar(smoothed_cross_entropy(l, t, Some(penalty), epsilon));
+        let by_hand = |row: usize, target: usize, skip: &[usize]| {
+            let r = &VALUES[row * 8..row * 8 + 8];
+            let kept: Vec<usize> = (0..8).filter(|k| !skip.contains(k)).collect();
+            let z: f64 = kept
+                .iter()
+                .map(|&k| f64::from(r[k]).exp())
+                .sum::<f64>()
+                .ln();
+            let log_p = |k: usize| f64::from(r[k]) - z;
+            let spread = kept.iter().map(|&k| log_p(k)).sum::<f64>() / kept.len() as f64;
+            -(1.0 - f64::from(epsilon)) * log_p(target) - f64::from(epsilon) * spread
+        };
+        let expected = (by_hand(0, 2, &[]) + by_hand(1, 0, &[1, 7]) + by_hand(2, 7, &[])) / 3.0;
+        assert!(
+            (f64::from(loss) - expected).abs() < 1e-4,
+            "{loss} vs {expected}"
+        );
     }
 
     #[test]
