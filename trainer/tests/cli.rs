@@ -112,6 +112,71 @@ fn base_model() -> String {
         .into_owned()
 }
 
+/// `evaluate` with several `--model`s scores their ensemble: a model with a copy of itself
+/// (its own weights and input pipeline under another folder) is the model alone, figure for
+/// figure; a copy whose input pipeline differs is refused, naming it.
+#[test]
+fn evaluate_scores_an_ensemble_and_refuses_models_of_different_inputs() {
+    let data = ravdess_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    let base = std::path::PathBuf::from(base_model());
+    for entry in std::fs::read_dir(&base).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let evaluate = |models: &[&str]| {
+        let mut args = vec!["evaluate"];
+        for m in models {
+            args.extend(["--model", m]);
+        }
+        args.extend(["--data", data.to_str().unwrap(), "--actors", "21"]);
+        trainer(&args)
+    };
+    let copy_str = copy.to_str().unwrap();
+    let alone = evaluate(&[&base_model()]);
+    let both = evaluate(&[&base_model(), copy_str]);
+    assert!(
+        both.status.success(),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
+    let alone = String::from_utf8(alone.stdout).unwrap();
+    let both = String::from_utf8(both.stdout).unwrap();
+    assert!(both.contains("ensemble of 2 models"), "{both}");
+    let tail = |text: &str, from: &str| text[text.find(from).unwrap()..].to_string();
+    let last = alone.trim_end().lines().last().unwrap();
+    assert_eq!(both.trim_end().lines().last().unwrap(), last);
+    assert_eq!(
+        tail(&both, "confusion matrix"),
+        tail(&alone, "confusion matrix").replace(
+            &format!("(temperature {})", temperature_of(&alone)),
+            &format!("(temperature {t}, {t})", t = temperature_of(&alone))
+        )
+    );
+
+    let input = copy.join("input.json");
+    let text = std::fs::read_to_string(&input).unwrap();
+    std::fs::write(&input, text.replace("\"trim\": true", "\"trim\": false")).unwrap();
+    let refused = evaluate(&[&base_model(), copy_str]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains(copy_str) && err.contains("input.json"),
+        "{err}"
+    );
+}
+
+/// The temperature `evaluate` printed on its ECE line.
+fn temperature_of(text: &str) -> String {
+    let line = text.lines().find(|l| l.starts_with("ECE")).unwrap();
+    let t = line.split("(temperature ").nth(1).unwrap();
+    t.trim_end_matches(')').to_string()
+}
+
 #[test]
 fn evaluate_prints_the_report_and_ends_with_accuracy() {
     let data = ravdess_dir();

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::features::FeatureMatrix;
+use crate::labels::{Emotion, Intensity};
 use crate::model::{EmotionClassifier, NormStats, Prediction};
 use crate::training::Example;
 use crate::training::metrics::{Confusion, ECE_BINS, expected_calibration_error};
@@ -46,13 +47,21 @@ impl EmotionClassifier {
                 slots[*i] = Some(p);
             }
         }
+        predictions.extend(slots.into_iter().flatten());
+        Evaluation::of(examples, predictions)
+    }
+}
+
+impl Evaluation {
+    /// Scores `predictions` (one per example, in order) against `examples`' labels.
+    #[must_use]
+    pub fn of(examples: &[Example], predictions: Vec<Prediction>) -> Self {
         let (mut intensity_hits, mut intensity_total) = (0usize, 0usize);
-        for (e, p) in examples.iter().zip(slots.into_iter().flatten()) {
+        for (e, p) in examples.iter().zip(&predictions) {
             if let Some(i) = e.intensity {
                 intensity_total += 1;
                 intensity_hits += usize::from(i == p.intensity);
             }
-            predictions.push(p);
         }
         let confusion = Confusion::from_pairs(
             examples
@@ -67,11 +76,64 @@ impl EmotionClassifier {
                 .map(|(e, p)| (f64::from(p.confidence), p.emotion == e.emotion)),
             ECE_BINS,
         );
-        Evaluation {
+        Self {
             ece,
             confusion,
             intensity_accuracy: intensity_hits as f64 / intensity_total.max(1) as f64,
             predictions,
         }
+    }
+}
+
+/// The ensemble of several models' predictions of the same clips: for each clip, the mean of
+/// the models' emotion and intensity probabilities (each model's own temperature applied).
+/// `runs` holds one prediction per clip for each model; clips past the shortest run are left
+/// out. No run gives an empty list.
+#[must_use]
+pub fn ensemble(runs: &[Vec<Prediction>]) -> Vec<Prediction> {
+    let clips = runs.iter().map(Vec::len).min().unwrap_or(0);
+    let n = runs.len().max(1) as f32;
+    (0..clips)
+        .map(|c| {
+            let mut emotion = [0.0f32; Emotion::COUNT];
+            let mut intensity = [0.0f32; Intensity::COUNT];
+            for run in runs {
+                let p = &run[c];
+                for (sum, v) in emotion.iter_mut().zip(p.probabilities) {
+                    *sum += v / n;
+                }
+                for (sum, v) in intensity.iter_mut().zip(p.intensity_probabilities) {
+                    *sum += v / n;
+                }
+            }
+            Prediction::from_probabilities(emotion, intensity)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ensemble_averages_probabilities_and_takes_the_most_likely() {
+        let a =
+            Prediction::from_probabilities([0.5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.0, 0.0], [0.9, 0.1]);
+        let b =
+            Prediction::from_probabilities([0.1, 0.7, 0.0, 0.0, 0.0, 0.0, 0.1, 0.1], [0.3, 0.7]);
+        let c =
+            Prediction::from_probabilities([0.0, 0.8, 0.0, 0.0, 0.0, 0.0, 0.1, 0.1], [0.4, 0.6]);
+        let mean = ensemble(&[vec![a.clone(), a], vec![b, c]]);
+        assert_eq!(mean.len(), 2);
+        // Clip 0: (0.5 + 0.1) / 2 = 0.3 for neutral, (0.1 + 0.7) / 2 = 0.4 for calm.
+        assert_eq!(mean[0].emotion, Emotion::Calm);
+        assert!((mean[0].confidence - 0.4).abs() < 1e-6);
+        assert!((mean[0].probabilities[0] - 0.3).abs() < 1e-6);
+        assert!((mean[0].intensity_probabilities[1] - 0.4).abs() < 1e-6);
+        assert_eq!(mean[0].intensity, Intensity::Normal);
+        assert_eq!(mean[1].emotion, Emotion::Calm);
+        assert!((mean[1].confidence - 0.45).abs() < 1e-6);
+        // One run is itself; no run is nothing.
+        assert!(ensemble(&[]).is_empty());
     }
 }

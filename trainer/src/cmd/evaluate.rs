@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 
 use voice_emotion::audio::load_clip;
-use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::default_device;
+use voice_emotion::model::{EmotionClassifier, Prediction};
 use voice_emotion::training::data::{Listening, examples_in};
 use voice_emotion::training::dataset::{Dataset, Sample};
 use voice_emotion::training::degrade::{BabblePool, Condition};
-use voice_emotion::training::{Evaluation, Example, Normaliser};
+use voice_emotion::training::{Evaluation, Example, Normaliser, ensemble};
 
 use super::CmdResult;
 
@@ -71,9 +71,11 @@ impl Source {
 /// Arguments of `trainer evaluate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The model directory.
-    #[arg(long)]
-    pub model: PathBuf,
+    /// The model directory. Given more than once (`--model A --model B`), the ensemble of
+    /// the models: each clip's emotion and intensity probabilities averaged over them (each
+    /// model with its own temperature). The models must share one input pipeline.
+    #[arg(long, required = true)]
+    pub model: Vec<PathBuf>,
     /// The clips to evaluate on.
     #[command(flatten)]
     pub source: Source,
@@ -194,7 +196,24 @@ pub fn parse_actors(spec: &str) -> Result<Vec<u8>, String> {
 
 /// Runs the subcommand.
 pub fn run(args: &Args) -> CmdResult {
-    let classifier = EmotionClassifier::load(&args.model, &default_device())?;
+    let classifiers = args
+        .model
+        .iter()
+        .map(|dir| EmotionClassifier::load(dir, &default_device()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(classifier) = classifiers.first() else {
+        return Err("give at least one --model".into());
+    };
+    for (other, dir) in classifiers.iter().zip(&args.model).skip(1) {
+        if other.input_config() != classifier.input_config() {
+            return Err(format!(
+                "{}: its input.json differs from {}'s: an ensemble needs one input pipeline",
+                dir.display(),
+                args.model[0].display()
+            )
+            .into());
+        }
+    }
     let samples = args.source.samples()?;
     let pool = if args.condition == Condition::Babble {
         babble_pool(&args.source, &samples, 32)?
@@ -203,14 +222,33 @@ pub fn run(args: &Args) -> CmdResult {
     };
     let data = examples_under(
         &samples,
-        &classifier,
+        classifier,
         args.condition,
         &pool,
         args.seed,
         args.threads,
     )?;
     let speakers = Normaliser::fit(&data, classifier.training_config().model.n_features).speakers;
-    let evaluation = classifier.evaluate(&data, (!args.cold).then_some(&speakers));
+    let stats = (!args.cold).then_some(&speakers);
+    let evaluation = if classifiers.len() == 1 {
+        classifier.evaluate(&data, stats)
+    } else {
+        let runs: Vec<Vec<Prediction>> = classifiers
+            .iter()
+            .zip(&args.model)
+            .map(|(c, dir)| {
+                let single = c.evaluate(&data, stats);
+                println!(
+                    "{}: accuracy {:.4}",
+                    dir.display(),
+                    single.confusion.accuracy()
+                );
+                single.predictions
+            })
+            .collect();
+        println!("ensemble of {} models:\n", runs.len());
+        Evaluation::of(&data, ensemble(&runs))
+    };
     println!(
         "{} clips, {} speakers, condition: {} ({}), normalisation: {}\n",
         data.len(),
@@ -241,11 +279,15 @@ pub fn run(args: &Args) -> CmdResult {
     );
     let (class, share) = evaluation.confusion.largest_share();
     println!("largest class share: {share:.3} ({class})");
+    let temperatures: Vec<String> = classifiers
+        .iter()
+        .map(|c| format!("{:.3}", c.temperature()))
+        .collect();
     println!(
-        "ECE ({} bins): {:.4} (temperature {:.3})",
+        "ECE ({} bins): {:.4} (temperature {})",
         voice_emotion::training::metrics::ECE_BINS,
         evaluation.ece,
-        classifier.temperature()
+        temperatures.join(", ")
     );
     println!("accuracy: {:.4}", evaluation.confusion.accuracy());
     Ok(())
