@@ -66,6 +66,75 @@ pub struct TrainingConfig {
     pub temperature: Option<f64>,
 }
 
+impl TrainingConfig {
+    /// Checks the configuration against the input pipeline it will train on: the model's
+    /// input width, the coefficients the masks assume, and the ranges of label smoothing and
+    /// of the weights' average.
+    ///
+    /// # Errors
+    /// [`TrainingConfigError`], naming the field and its value.
+    pub fn check(&self, input: &InputConfig) -> Result<(), TrainingConfigError> {
+        if self.model.n_features != input.n_features() {
+            return Err(TrainingConfigError::InputWidth {
+                config: self.model.n_features,
+                input: input.n_features(),
+            });
+        }
+        if let Some(masks) = &self.spec_augment
+            && masks.coefficients != input.mfcc.n_mfcc
+        {
+            return Err(TrainingConfigError::MaskCoefficients {
+                config: masks.coefficients,
+                input: input.mfcc.n_mfcc,
+            });
+        }
+        let ranges = [
+            ("label_smoothing", self.label_smoothing.map(f64::from)),
+            ("weight_average", self.weight_average),
+        ];
+        for (field, value) in ranges {
+            if let Some(value) = value
+                && !(0.0..1.0).contains(&value)
+            {
+                return Err(TrainingConfigError::OutOfRange { field, value });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A training configuration that does not fit its input pipeline, or a value out of range
+/// ([`TrainingConfig::check`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrainingConfigError {
+    /// `model.n_features` differs from what the input pipeline gives.
+    #[error("config: model.n_features = {config} but the input pipeline gives {input}")]
+    InputWidth {
+        /// The configuration's width.
+        config: usize,
+        /// The input pipeline's.
+        input: usize,
+    },
+    /// `spec_augment.coefficients` differs from the input's `n_mfcc`.
+    #[error(
+        "config: spec_augment.coefficients = {config} but the input has {input} coefficients a frame"
+    )]
+    MaskCoefficients {
+        /// The configuration's coefficients.
+        config: usize,
+        /// The input's `n_mfcc`.
+        input: usize,
+    },
+    /// A value that must lie in `[0, 1)`.
+    #[error("config: {field} = {value} is not in [0, 1)")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: f64,
+    },
+}
+
 /// SpecAugment-style masks over a training example's normalised model input (Park et al.,
 /// 2019), where 0 is the training set's mean: runs of whole steps (time masks), and bands of
 /// cepstral coefficients (coefficient masks), each band masked in the coefficients and their
@@ -100,4 +169,44 @@ pub enum Selection {
     /// The lowest emotion loss (negative log-likelihood): smoother than the accuracy of a
     /// few validation speakers, so one lucky epoch is less often the one kept.
     Loss,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_names_the_field_that_does_not_fit() {
+        let input = InputConfig::default();
+        let config = || TrainingConfig::new(EmotionModelConfig::new(input.n_features()));
+        assert_eq!(config().check(&input), Ok(()));
+        let mut wide = config();
+        wide.model.n_features += 1;
+        assert!(matches!(
+            wide.check(&input),
+            Err(TrainingConfigError::InputWidth { .. })
+        ));
+        let mut masks = config();
+        masks.spec_augment = Some(SpecAugmentConfig::new().with_coefficients(13));
+        assert_eq!(
+            masks.check(&input),
+            Err(TrainingConfigError::MaskCoefficients {
+                config: 13,
+                input: input.mfcc.n_mfcc
+            })
+        );
+        let mut smooth = config();
+        smooth.label_smoothing = Some(1.0);
+        let err = smooth.check(&input).unwrap_err();
+        assert!(err.to_string().contains("label_smoothing = 1"), "{err}");
+        let mut average = config();
+        average.weight_average = Some(-0.5);
+        assert_eq!(
+            average.check(&input),
+            Err(TrainingConfigError::OutOfRange {
+                field: "weight_average",
+                value: -0.5
+            })
+        );
+    }
 }

@@ -408,33 +408,7 @@ pub fn run(args: &Args) -> CmdResult {
         ..RoomAugment::default()
     };
     room.validate()?;
-    if config.model.n_features != input.n_features() {
-        return Err(format!(
-            "config: model.n_features = {} but the input pipeline gives {}",
-            config.model.n_features,
-            input.n_features()
-        )
-        .into());
-    }
-    if let Some(masks) = &config.spec_augment
-        && masks.coefficients != input.mfcc.n_mfcc
-    {
-        return Err(format!(
-            "config: spec_augment.coefficients = {} but the input has {} coefficients a frame",
-            masks.coefficients, input.mfcc.n_mfcc
-        )
-        .into());
-    }
-    if let Some(epsilon) = config.label_smoothing
-        && !(0.0..1.0).contains(&epsilon)
-    {
-        return Err(format!("config: label_smoothing = {epsilon} is not in [0, 1)").into());
-    }
-    if let Some(decay) = config.weight_average
-        && !(0.0..1.0).contains(&decay)
-    {
-        return Err(format!("config: weight_average = {decay} is not in [0, 1)").into());
-    }
+    config.check(&input)?;
     let all_samples = match &args.data {
         Some(dir) => Dataset::from_ravdess_dir(dir)?.into_samples(),
         None => load_manifests(&args.manifest)?,
