@@ -123,7 +123,8 @@ mod tests {
             Prediction::from_probabilities([0.1, 0.7, 0.0, 0.0, 0.0, 0.0, 0.1, 0.1], [0.3, 0.7]);
         let c =
             Prediction::from_probabilities([0.0, 0.8, 0.0, 0.0, 0.0, 0.0, 0.1, 0.1], [0.4, 0.6]);
-        let mean = ensemble(&[vec![a.clone(), a], vec![b, c]]);
+        let alone = ensemble(&[vec![b.clone()]]);
+        let mean = ensemble(&[vec![a.clone(), a], vec![b.clone(), c]]);
         assert_eq!(mean.len(), 2);
         // Clip 0: (0.5 + 0.1) / 2 = 0.3 for neutral, (0.1 + 0.7) / 2 = 0.4 for calm.
         assert_eq!(mean[0].emotion, Emotion::Calm);
@@ -134,6 +135,10 @@ mod tests {
         assert_eq!(mean[1].emotion, Emotion::Calm);
         assert!((mean[1].confidence - 0.45).abs() < 1e-6);
         // One run is itself; no run is nothing.
+        assert_eq!(alone.len(), 1);
+        assert_eq!(alone[0].probabilities, b.probabilities);
+        assert_eq!(alone[0].intensity_probabilities, b.intensity_probabilities);
+        assert_eq!(alone[0].emotion, b.emotion);
         assert!(ensemble(&[]).is_empty());
     }
 }
