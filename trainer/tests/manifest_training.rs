@@ -265,6 +265,43 @@ fn trains_one_epoch_on_two_corpora_then_evaluates_and_adapts() {
         "anchors",
     );
     assert!(anchors.contains("anchors from 2 manifest(s)"), "{anchors}");
+
+    // The model teaches a student trained on the same split (same seed): the student's
+    // config records the distillation defaults and its report names the teacher.
+    let student = tmp.path().join("student");
+    let mut student_args = args.to_vec();
+    student_args[out_at] = path(&student);
+    student_args.extend(["--teacher", path(&out)]);
+    let taught = trainer(&student_args);
+    ok(&taught, "train with a teacher");
+    let taught_err = String::from_utf8_lossy(&taught.stderr);
+    assert!(
+        taught_err.contains(&format!("teacher {}: accuracy", out.display())),
+        "{taught_err}"
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(student.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        config["distillation"],
+        serde_json::json!({"weight": 0.5, "temperature": 2.0})
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(student.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["teachers"], serde_json::json!([path(&out)]));
+    // A config that asks for distillation without teachers is refused before any training.
+    let distil_config = tmp.path().join("distil.json");
+    std::fs::write(&distil_config, config.to_string()).unwrap();
+    let untaught_out = tmp.path().join("untaught");
+    let mut untaught_args = args.to_vec();
+    untaught_args[out_at] = path(&untaught_out);
+    untaught_args.extend(["--config", path(&distil_config)]);
+    let untaught = trainer(&untaught_args);
+    assert!(!untaught.status.success());
+    let err = String::from_utf8_lossy(&untaught.stderr);
+    assert!(err.contains("--teacher"), "{err}");
+    assert!(!untaught_out.exists());
 }
 
 #[test]

@@ -60,6 +60,11 @@ pub struct TrainingConfig {
     /// Which validation figure picks the kept epoch and drives early stopping. `None` (the
     /// default, and configs that predate it): [`Selection::Accuracy`].
     pub selection: Option<Selection>,
+    /// Knowledge distillation ([`DistillationConfig`]): part of the emotion loss is the
+    /// cross-entropy against teacher models' probabilities (`trainer train --teachers`),
+    /// which carry what a larger ensemble learnt about how alike the emotions sound. `None`
+    /// (the default): labels only.
+    pub distillation: Option<DistillationConfig>,
     /// Softmax temperature of the emotion head, fitted after training on the validation
     /// speakers (temperature scaling) so that confidences match accuracies. `None` (models
     /// that predate it): 1, the raw softmax.
@@ -88,16 +93,36 @@ impl TrainingConfig {
                 input: input.mfcc.n_mfcc,
             });
         }
-        let ranges = [
-            ("label_smoothing", self.label_smoothing.map(f64::from)),
-            ("weight_average", self.weight_average),
-        ];
-        for (field, value) in ranges {
-            if let Some(value) = value
-                && !(0.0..1.0).contains(&value)
-            {
-                return Err(TrainingConfigError::OutOfRange { field, value });
-            }
+        let check =
+            |field: &'static str, value: Option<f64>, fits: fn(f64) -> bool, range| match value {
+                Some(value) if !fits(value) => Err(TrainingConfigError::OutOfRange {
+                    field,
+                    value,
+                    range,
+                }),
+                _ => Ok(()),
+            };
+        let below_one: fn(f64) -> bool = |v| (0.0..1.0).contains(&v);
+        check(
+            "label_smoothing",
+            self.label_smoothing.map(f64::from),
+            below_one,
+            "[0, 1)",
+        )?;
+        check("weight_average", self.weight_average, below_one, "[0, 1)")?;
+        if let Some(d) = &self.distillation {
+            check(
+                "distillation.weight",
+                Some(f64::from(d.weight)),
+                |v| (0.0..=1.0).contains(&v),
+                "[0, 1]",
+            )?;
+            check(
+                "distillation.temperature",
+                Some(f64::from(d.temperature)),
+                |v| v > 0.0 && v.is_finite(),
+                "(0, inf)",
+            )?;
         }
         Ok(())
     }
@@ -125,13 +150,15 @@ pub enum TrainingConfigError {
         /// The input's `n_mfcc`.
         input: usize,
     },
-    /// A value that must lie in `[0, 1)`.
-    #[error("config: {field} = {value} is not in [0, 1)")]
+    /// A value outside its range.
+    #[error("config: {field} = {value} is not in {range}")]
     OutOfRange {
         /// The field.
         field: &'static str,
         /// Its value.
         value: f64,
+        /// The values it may take, e.g. `[0, 1)`.
+        range: &'static str,
     },
 }
 
@@ -157,6 +184,21 @@ pub struct SpecAugmentConfig {
     /// `input.json`). Column `j` of a step is coefficient `j % coefficients`.
     #[config(default = 40)]
     pub coefficients: usize,
+}
+
+/// Knowledge distillation from teacher models (Hinton et al., 2015): the emotion loss is
+/// `(1 - weight)` times the loss against the labels plus `weight` times `temperature²` times
+/// the cross-entropy between the teachers' probabilities and the network's, both softened by
+/// `temperature` (teacher probabilities `p` become `p^(1/T)` renormalised over the classes the
+/// clip's corpus labels). The intensity head learns from the labels only.
+#[derive(Config, Debug, PartialEq)]
+pub struct DistillationConfig {
+    /// Share of the emotion loss that comes from the teachers, in `[0, 1]`.
+    #[config(default = 0.5)]
+    pub weight: f32,
+    /// Softening temperature, above 0 (1: the teachers' probabilities as they are).
+    #[config(default = 2.0)]
+    pub temperature: f32,
 }
 
 /// Which validation figure picks the kept epoch ([`TrainingConfig::selection`]).
@@ -205,8 +247,27 @@ mod tests {
             average.check(&input),
             Err(TrainingConfigError::OutOfRange {
                 field: "weight_average",
-                value: -0.5
+                value: -0.5,
+                range: "[0, 1)"
             })
         );
+        let mut teachers = config();
+        teachers.distillation = Some(DistillationConfig::new().with_weight(1.0));
+        assert_eq!(teachers.check(&input), Ok(()));
+        teachers.distillation = Some(DistillationConfig::new().with_temperature(0.0));
+        let err = teachers.check(&input).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("distillation.temperature = 0 is not in (0, inf)"),
+            "{err}"
+        );
+        teachers.distillation = Some(DistillationConfig::new().with_weight(1.5));
+        assert!(matches!(
+            teachers.check(&input),
+            Err(TrainingConfigError::OutOfRange {
+                field: "distillation.weight",
+                ..
+            })
+        ));
     }
 }

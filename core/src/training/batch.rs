@@ -29,6 +29,53 @@ pub struct Example {
     /// The emotions the example's corpus labels (always including `emotion`); the loss
     /// leaves the others out ([`Batch::emotion_penalty`]).
     pub classes: EmotionSet,
+    /// What teacher models make of this example, for distillation
+    /// ([`crate::model::DistillationConfig`]); `None`: no teachers.
+    pub teacher: Option<TeacherTargets>,
+}
+
+/// Teachers' mean emotion probabilities for one training example, under each of the two
+/// normalisations training draws between, so the target matches the input the network sees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TeacherTargets {
+    /// With the speaker's own statistics.
+    pub speaker: [f32; Emotion::COUNT],
+    /// With the training set's (cold).
+    pub cold: [f32; Emotion::COUNT],
+}
+
+impl TeacherTargets {
+    /// The targets for one normalisation.
+    #[must_use]
+    pub fn for_normalisation(&self, per_speaker: bool) -> [f32; Emotion::COUNT] {
+        if per_speaker { self.speaker } else { self.cold }
+    }
+}
+
+/// Teacher probabilities `p` softened by `temperature` for the classes in `classes`:
+/// `p^(1/T)`, renormalised to sum to 1 over those classes, 0 elsewhere. Probabilities that are
+/// all 0 on `classes` (or not finite) give all 0: no target.
+#[must_use]
+pub fn softened(
+    p: &[f32; Emotion::COUNT],
+    classes: EmotionSet,
+    temperature: f32,
+) -> [f32; Emotion::COUNT] {
+    let mut out = [0.0f32; Emotion::COUNT];
+    let power = 1.0 / f64::from(temperature.max(1e-3));
+    for e in classes.iter() {
+        let v = f64::from(p[e.index()]);
+        if v.is_finite() && v > 0.0 {
+            out[e.index()] = v.powf(power) as f32;
+        }
+    }
+    let total: f32 = out.iter().sum();
+    if total > 0.0 && total.is_finite() {
+        out.iter_mut().for_each(|v| *v /= total);
+    } else {
+        out = [0.0; Emotion::COUNT];
+    }
+    out
 }
 
 /// How inputs are normalised.

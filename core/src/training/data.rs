@@ -269,6 +269,7 @@ fn example_of(sample: &Sample, features: FeatureMatrix) -> Example {
         intensity: sample.intensity,
         speaker: sample.speaker.clone(),
         classes: sample.corpus_emotions.with(sample.emotion),
+        teacher: None,
     }
 }
 

@@ -13,7 +13,7 @@ use crate::model::{EmotionModel, Selection, TrainingConfig, normalised, predict}
 use crate::training::average::WeightAverage;
 use crate::training::dataset::EmotionSet;
 use crate::training::masking::spec_augment;
-use crate::training::{Example, Normaliser, length_batches, make_batch};
+use crate::training::{Example, Normaliser, length_batches, make_batch, softened};
 
 /// Mean cross-entropy of `logits` `[batch, classes]` against `targets`, each example weighted
 /// by `weights` (`None`: all 1); the mean is over the total weight.
@@ -82,6 +82,31 @@ pub fn smoothed_cross_entropy(
     (picked.mul_scalar(1.0 - epsilon) + spread.mul_scalar(epsilon))
         .mean()
         .neg()
+}
+
+/// Cross-entropy of the network's emotion distribution softened by `temperature` against
+/// `targets` (`[batch, classes]`, each row a distribution: already softened teacher
+/// probabilities, [`crate::training::softened`]), times `temperature²` so its gradients keep
+/// the scale of a plain cross-entropy's (Hinton et al., 2015), averaged over the batch. A row
+/// of zeros (an example without teachers) adds 0. `penalty` leaves classes out as in
+/// [`masked_cross_entropy`]; their targets must be 0.
+pub fn distillation_cross_entropy(
+    logits: Tensor<2>,
+    targets: Tensor<2>,
+    penalty: Option<Tensor<2>>,
+    temperature: f32,
+) -> Tensor<1> {
+    let logits = match penalty {
+        Some(p) => logits + p,
+        None => logits,
+    };
+    let log_p = log_softmax(logits.div_scalar(temperature), 1);
+    (log_p * targets)
+        .sum_dim(1)
+        .mean()
+        .neg()
+        .mul_scalar(temperature * temperature)
+        .reshape([1])
 }
 
 /// Per-epoch figures.
@@ -158,6 +183,7 @@ pub fn train(
         let batches = length_batches(&lengths, config.batch_size, config.length_pool, &mut rng);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         for (step, chunk) in batches.iter().enumerate() {
+            let mut targets = Vec::new();
             let normed: Vec<FeatureMatrix> = chunk
                 .iter()
                 .map(|&i| {
@@ -170,16 +196,27 @@ pub fn train(
                     if let Some(masks) = &config.spec_augment {
                         spec_augment(&mut m, masks, &mut rng);
                     }
+                    if let Some(distil) = &config.distillation {
+                        // The teachers saw the unmasked input under the same normalisation.
+                        targets.push(e.teacher.map_or([0.0; Emotion::COUNT], |t| {
+                            softened(
+                                &t.for_normalisation(per_speaker),
+                                e.classes,
+                                distil.temperature,
+                            )
+                        }));
+                    }
                     m
                 })
                 .collect();
+            let targets = config.distillation.is_some().then_some(&targets[..]);
             let items: Vec<BatchItem<'_>> = normed
                 .iter()
                 .zip(chunk)
                 .map(|(m, &i)| (m, train[i].emotion, train[i].intensity, train[i].classes))
                 .collect();
             let (stepped, value, hits) =
-                data_parallel_step(model, &mut optim, &items, &ad_devices, config);
+                data_parallel_step(model, &mut optim, &items, targets, &ad_devices, config);
             model = stepped;
             if let Some(average) = &mut average {
                 average.update(&model.valid());
@@ -241,9 +278,14 @@ pub fn train(
 /// the emotions its corpus labels, as [`make_batch`] takes them.
 pub type BatchItem<'a> = (&'a FeatureMatrix, Emotion, Option<Intensity>, EmotionSet);
 
-/// One optimisation step of `model` over `items` on `devices` (autodiff devices, at least
-/// one; the model lives on the first). Returns the stepped model, the batch's loss and how
-/// many emotions the model got right before the step.
+/// Teacher targets of a batch's items, in order (softened, [`softened`]), with
+/// [`TrainingConfig::distillation`]; `None` without.
+pub type BatchTargets<'a> = Option<&'a [[f32; Emotion::COUNT]]>;
+
+/// One optimisation step of `model` over `items` (with their teacher `targets`, when
+/// distilling) on `devices` (autodiff devices, at least one; the model lives on the first).
+/// Returns the stepped model, the batch's loss and how many emotions the model got right
+/// before the step.
 ///
 /// With one device this is a plain step. With several, burn's data-parallel step: the batch
 /// is cut into one contiguous part per device, each device computes its part's gradients on a
@@ -257,6 +299,7 @@ pub fn data_parallel_step(
     model: EmotionModel,
     optim: &mut ModuleOptimizer,
     items: &[BatchItem<'_>],
+    targets: BatchTargets<'_>,
     devices: &[Device],
     config: &TrainingConfig,
 ) -> (EmotionModel, f64, usize) {
@@ -265,7 +308,7 @@ pub fn data_parallel_step(
         let Some(device) = devices.first() else {
             return (model, 0.0, 0);
         };
-        let (grads, loss, hits) = part_gradients(&model, items, device, config, None);
+        let (grads, loss, hits) = part_gradients(&model, items, targets, device, config, None);
         return (optim.step(config.learning_rate, model, grads), loss, hits);
     }
     let known = |part: &[BatchItem<'_>]| part.iter().filter(|i| i.2.is_some()).count();
@@ -274,8 +317,11 @@ pub fn data_parallel_step(
     let results: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = items
             .chunks(size)
+            .enumerate()
             .zip(devices)
-            .map(|(part, device)| {
+            .map(|((k, part), device)| {
+                let part_targets =
+                    targets.map(|t| &t[(k * size).min(t.len())..((k + 1) * size).min(t.len())]);
                 let replica = model.clone().fork(device);
                 let share = Share {
                     emotion: part.len() as f32 / items.len() as f32,
@@ -286,7 +332,8 @@ pub fn data_parallel_step(
                     },
                 };
                 scope.spawn(move || {
-                    let result = part_gradients(&replica, part, device, config, Some(share));
+                    let result =
+                        part_gradients(&replica, part, part_targets, device, config, Some(share));
                     (result, device.clone())
                 })
             })
@@ -324,6 +371,7 @@ struct Share {
 fn part_gradients(
     model: &EmotionModel,
     items: &[BatchItem<'_>],
+    targets: BatchTargets<'_>,
     device: &Device,
     config: &TrainingConfig,
     share: Option<Share>,
@@ -343,12 +391,33 @@ fn part_gradients(
     // only where labelled.
     let emotion = match config.label_smoothing.filter(|&e| e > 0.0) {
         Some(epsilon) => smoothed_cross_entropy(
-            out.emotion,
+            out.emotion.clone(),
             batch.emotions,
-            batch.emotion_penalty,
+            batch.emotion_penalty.clone(),
             epsilon.min(1.0),
         ),
-        None => masked_cross_entropy(out.emotion, batch.emotions, None, batch.emotion_penalty),
+        None => masked_cross_entropy(
+            out.emotion.clone(),
+            batch.emotions,
+            None,
+            batch.emotion_penalty.clone(),
+        ),
+    };
+    let emotion = match (&config.distillation, targets) {
+        (Some(distil), Some(targets)) if targets.len() == items.len() => {
+            let soft: Vec<f32> = targets.iter().flatten().copied().collect();
+            let soft =
+                Tensor::from_data(TensorData::new(soft, [items.len(), Emotion::COUNT]), device);
+            let taught = distillation_cross_entropy(
+                out.emotion,
+                soft,
+                batch.emotion_penalty,
+                distil.temperature,
+            );
+            let weight = distil.weight.clamp(0.0, 1.0);
+            emotion.mul_scalar(1.0 - weight) + taught.mul_scalar(weight)
+        }
+        _ => emotion,
     };
     let intensity = cross_entropy(
         out.intensity,
@@ -524,6 +593,76 @@ mod tests {
     }
 
     #[test]
+    fn softened_teacher_probabilities_keep_to_the_labelled_classes() {
+        let p = [0.4f32, 0.1, 0.3, 0.0, 0.1, 0.05, 0.05, 0.0];
+        // T = 1 and every class: the probabilities as they are.
+        let same = softened(&p, EmotionSet::ALL, 1.0);
+        for (a, b) in same.iter().zip(p) {
+            assert!((a - b).abs() < 1e-6, "{same:?}");
+        }
+        // T = 2 without calm (1): square roots of the rest, renormalised.
+        let without_calm: EmotionSet = Emotion::ALL
+            .into_iter()
+            .filter(|e| *e != Emotion::Calm)
+            .collect();
+        let soft = softened(&p, without_calm, 2.0);
+        let roots: Vec<f32> = p.iter().map(|v| v.sqrt()).collect();
+        let total: f32 = roots.iter().sum::<f32>() - roots[1];
+        assert_eq!(soft[1], 0.0);
+        assert!((soft[0] - roots[0] / total).abs() < 1e-6, "{soft:?}");
+        assert!((soft[2] - roots[2] / total).abs() < 1e-6, "{soft:?}");
+        assert!((soft.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        // Softer than the original: the top class loses share.
+        assert!(soft[0] < p[0] / (1.0 - p[1]));
+        // Nothing on the labelled classes, or garbage: no target.
+        let only_calm: EmotionSet = [Emotion::Calm].into_iter().collect();
+        let mut zero_calm = p;
+        zero_calm[1] = 0.0;
+        assert_eq!(softened(&zero_calm, only_calm, 2.0), [0.0; 8]);
+        assert_eq!(softened(&[f32::NAN; 8], EmotionSet::ALL, 2.0), [0.0; 8]);
+    }
+
+    #[test]
+    fn distillation_loss_matches_a_hand_computation() {
+        let (l, _, device) = logits(&VALUES);
+        let temperature = 2.0f32;
+        // Row 0: a spread target; row 1: its corpus lacks calm (1), which the target leaves
+        // out; row 2: no teachers (zeros), adding nothing.
+        let mut q = vec![0.0f32; 24];
+        q[..8].copy_from_slice(&[0.1, 0.1, 0.4, 0.1, 0.1, 0.1, 0.05, 0.05]);
+        q[8..16].copy_from_slice(&[0.5, 0.0, 0.1, 0.1, 0.1, 0.1, 0.05, 0.05]);
+        let mut penalty = vec![0.0f32; 24];
+        penalty[8 + 1] = MASKED_LOGIT;
+        let targets = Tensor::from_data(TensorData::new(q.clone(), [3, 8]), &device);
+        let penalty = Tensor::from_data(TensorData::new(penalty, [3, 8]), &device);
+        let loss = scalar(distillation_cross_entropy(
+            l,
+            targets,
+            Some(penalty),
+            temperature,
+        ));
+        let t = f64::from(temperature);
+        let by_hand = |row: usize, skip: &[usize]| {
+            let r = &VALUES[row * 8..row * 8 + 8];
+            let kept: Vec<usize> = (0..8).filter(|k| !skip.contains(k)).collect();
+            let z = kept
+                .iter()
+                .map(|&k| (f64::from(r[k]) / t).exp())
+                .sum::<f64>()
+                .ln();
+            -kept
+                .iter()
+                .map(|&k| f64::from(q[row * 8 + k]) * (f64::from(r[k]) / t - z))
+                .sum::<f64>()
+        };
+        let expected = t * t * (by_hand(0, &[]) + by_hand(1, &[1])) / 3.0;
+        assert!(
+            (f64::from(loss) - expected).abs() < 1e-4,
+            "{loss} vs {expected}"
+        );
+    }
+
+    #[test]
     fn intensity_loss_counts_only_labelled_examples() {
         let device = crate::model::default_device();
         let features = crate::features::FeatureMatrix {
@@ -595,6 +734,15 @@ mod tests {
 
     #[test]
     fn a_data_parallel_step_over_two_replicas_is_the_single_device_step() {
+        data_parallel_matches_one_device(false);
+    }
+
+    #[test]
+    fn a_distilling_data_parallel_step_gives_each_replica_its_own_targets() {
+        data_parallel_matches_one_device(true);
+    }
+
+    fn data_parallel_matches_one_device(distil: bool) {
         let n_features = 6;
         let config = TrainingConfig::new(
             crate::model::EmotionModelConfig::new(n_features)
@@ -603,7 +751,12 @@ mod tests {
                 .with_dense(8)
                 .with_dropout(0.0),
         )
-        .with_learning_rate(1e-2);
+        .with_learning_rate(1e-2)
+        .with_distillation(distil.then(|| {
+            crate::model::DistillationConfig::new()
+                .with_weight(0.7)
+                .with_temperature(2.0)
+        }));
         let device = crate::model::default_device().autodiff();
         device.seed(7);
         let start = config.model.init(&device);
@@ -612,6 +765,17 @@ mod tests {
             .iter()
             .map(|(f, e, i, c)| (f, *e, *i, *c))
             .collect();
+        // Teachers that put most weight two classes past the label, so the targets differ
+        // from the labels and from one clip to the next.
+        let targets: Vec<[f32; Emotion::COUNT]> = items
+            .iter()
+            .map(|(_, e, _, classes)| {
+                let mut p = [0.05f32; Emotion::COUNT];
+                p[(e.index() + 2) % Emotion::COUNT] = 0.6;
+                softened(&p, *classes, 2.0)
+            })
+            .collect();
+        let targets = distil.then_some(&targets[..]);
         let probe = |model: &EmotionModel| -> Vec<f32> {
             let inference = model.clone().valid();
             let batch = make_batch(&items, &crate::model::default_device());
@@ -631,11 +795,12 @@ mod tests {
                 single,
                 &mut single_optim,
                 &items,
+                targets,
                 std::slice::from_ref(&device),
                 &config,
             );
             let (m, multi_loss, multi_hits) =
-                data_parallel_step(multi, &mut multi_optim, &items, &two, &config);
+                data_parallel_step(multi, &mut multi_optim, &items, targets, &two, &config);
             (single, multi) = (s, m);
             assert!(
                 (single_loss - multi_loss).abs() < 1e-5,
@@ -659,8 +824,14 @@ mod tests {
 
         // More devices than clips: one part a clip, the rest idle.
         let three = [device.clone(), device.clone(), device.clone()];
-        let (_, loss, _) =
-            data_parallel_step(single, &mut single_optim, &items[..2], &three, &config);
+        let (_, loss, _) = data_parallel_step(
+            single,
+            &mut single_optim,
+            &items[..2],
+            targets.map(|t| &t[..2]),
+            &three,
+            &config,
+        );
         assert!(loss.is_finite() && loss > 0.0, "{loss}");
     }
 

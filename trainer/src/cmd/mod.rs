@@ -12,6 +12,7 @@ pub mod predict;
 pub mod robustness;
 pub mod segment_eval;
 pub mod stream;
+pub mod teachers;
 pub mod train;
 pub mod train_detector;
 

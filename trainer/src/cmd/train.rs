@@ -13,6 +13,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::Serialize;
 use voice_emotion::model::DeviceSpecs;
+use voice_emotion::model::DistillationConfig;
 use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::EmotionModelConfig;
 use voice_emotion::model::InputConfig;
@@ -30,6 +31,7 @@ use voice_emotion::training::{EpochMetrics, Example, Normaliser, TrainingConfig,
 
 use super::CmdResult;
 use super::charts::{ChartSplit, draw_charts};
+use super::teachers;
 
 /// Evaluation protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -101,6 +103,11 @@ pub struct Args {
     /// folds, K (default 5).
     #[arg(long, value_name = "LIST|K")]
     pub folds: Option<String>,
+    /// A teacher model directory for knowledge distillation; give it again for each teacher
+    /// (their probabilities are averaged). Under `--protocol cv` fold K learns from
+    /// `DIR/foldK`. The config's `distillation` sets the loss (its defaults where it has none).
+    #[arg(long, value_name = "DIR")]
+    pub teacher: Vec<PathBuf>,
 }
 
 /// Parses `0-4` or `0,2,5` into fold numbers (0-5).
@@ -408,6 +415,15 @@ pub fn run(args: &Args) -> CmdResult {
         ..RoomAugment::default()
     };
     room.validate()?;
+    match (args.teacher.is_empty(), &config.distillation) {
+        (false, None) => config.distillation = Some(DistillationConfig::new()),
+        (true, Some(_)) => {
+            return Err(
+                "the config asks for distillation: name the teachers with --teacher".into(),
+            );
+        }
+        _ => {}
+    }
     config.check(&input)?;
     let all_samples = match &args.data {
         Some(dir) => Dataset::from_ravdess_dir(dir)?.into_samples(),
@@ -486,7 +502,7 @@ pub fn run(args: &Args) -> CmdResult {
             room: (room.probability > 0.0).then_some(&room),
             pool: &pool,
         });
-        let train_examples: Vec<Example> = if augmentation.is_some() {
+        let mut train_examples: Vec<Example> = if augmentation.is_some() {
             examples(&train_samples, &input, augmentation, args.threads, &|d| {
                 bar.set_position(d as u64)
             })?
@@ -494,6 +510,20 @@ pub fn run(args: &Args) -> CmdResult {
             split.train.iter().map(|&i| originals[i].clone()).collect()
         };
         bar.finish_and_clear();
+        if !args.teacher.is_empty() {
+            let test_speakers = speakers_of(samples, &split.test);
+            let cv = args.protocol == Protocol::Cv;
+            let student = teachers::StudentSplit {
+                name: &split.name,
+                cv,
+                test_speakers: &test_speakers,
+            };
+            for root in &args.teacher {
+                teachers::check_unheard(root, &student)?;
+            }
+            let dirs = teachers::dirs(&args.teacher, cv.then_some(split.fold));
+            teachers::label(&mut train_examples, &dirs, &input, &speaker_stats)?;
+        }
         let seen: EmotionSet = split.train.iter().map(|&i| samples[i].emotion).collect();
         let never_seen = seen.complement();
         if !never_seen.is_empty() {
@@ -676,6 +706,7 @@ fn write_reports(
         "protocol": args.protocol,
         "data": args.data,
         "manifests": args.manifest,
+        "teachers": args.teacher,
         "data_hash": data_hash,
         "clips": all_samples.len(),
         "corpora": corpora_json,
