@@ -11,6 +11,7 @@ pub mod originals;
 pub mod predict;
 pub mod robustness;
 pub mod segment_eval;
+pub mod splits;
 pub mod stream;
 pub mod teachers;
 pub mod train;

@@ -29,8 +29,9 @@ pub fn dirs(roots: &[PathBuf], cv_fold: Option<usize>) -> Vec<PathBuf> {
 pub struct StudentSplit<'a> {
     /// Its name, as in `report.json` (`fold 0 (actors 01-04)`).
     pub name: &'a str,
-    /// Whether it is a fold of a `cv` run (the teacher's split must then have its name).
-    pub cv: bool,
+    /// Its fold number when it is a fold of a `cv` run (the teacher's split must then have
+    /// its name, and `DIR/foldK` teaches it).
+    pub fold: Option<usize>,
     /// The speakers it tests on.
     pub test_speakers: &'a [String],
 }
@@ -58,7 +59,7 @@ pub fn check_unheard(root: &Path, split: &StudentSplit<'_>) -> Result<(), String
     let splits = report["splits"]
         .as_array()
         .ok_or_else(|| format!("{}: no \"splits\" list", path.display()))?;
-    let teacher = if split.cv {
+    let teacher = if split.fold.is_some() {
         splits.iter().find(|s| s["split"] == split.name)
     } else {
         splits.first()
@@ -87,6 +88,24 @@ pub fn check_unheard(root: &Path, split: &StudentSplit<'_>) -> Result<(), String
         }
     }
     Ok(())
+}
+
+/// Checks every teacher under `roots` against `split` ([`check_unheard`]) and labels
+/// `examples` with the teachers of that split ([`dirs`], [`label`]).
+///
+/// # Errors
+/// As [`check_unheard`] and [`label`].
+pub fn teach(
+    roots: &[PathBuf],
+    split: &StudentSplit<'_>,
+    examples: &mut [Example],
+    input: &InputConfig,
+    speakers: &BTreeMap<String, NormStats>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    for root in roots {
+        check_unheard(root, split)?;
+    }
+    label(examples, &dirs(roots, split.fold), input, speakers)
 }
 
 /// Loads the teachers in `dirs` (each must have the student's input pipeline) and sets each
@@ -149,28 +168,28 @@ mod tests {
         std::fs::write(root.join("report.json"), report.to_string())
             .unwrap_or_else(|e| panic!("{e}"));
         let tests = ["01".to_owned(), "02".to_owned()];
-        let split = |name, cv| StudentSplit {
+        let split = |name, fold| StudentSplit {
             name,
-            cv,
+            fold,
             test_speakers: &tests,
         };
         assert_eq!(
-            check_unheard(&root, &split("fold 0 (actors 01-04)", true)),
+            check_unheard(&root, &split("fold 0 (actors 01-04)", Some(0))),
             Ok(())
         );
-        let err = check_unheard(&root, &split("fold 1 (actors 05-08)", true))
+        let err = check_unheard(&root, &split("fold 1 (actors 05-08)", Some(1)))
             .expect_err("fold 1's teacher trained on 01");
         assert!(
             err.contains("test speaker 01") && err.contains("train_speakers"),
             "{err}"
         );
         let err =
-            check_unheard(&root, &split("fold 2 (actors 09-12)", true)).expect_err("no fold 2");
+            check_unheard(&root, &split("fold 2 (actors 09-12)", Some(2))).expect_err("no fold 2");
         assert!(err.contains("no split 'fold 2"), "{err}");
         // Outside cv the teacher's first split is the one it shipped from.
-        assert_eq!(check_unheard(&root, &split("actors 21-24", false)), Ok(()));
+        assert_eq!(check_unheard(&root, &split("actors 21-24", None)), Ok(()));
         let nowhere = root.join("none");
-        assert_eq!(check_unheard(&nowhere, &split("x", false)), Ok(()));
+        assert_eq!(check_unheard(&nowhere, &split("x", None)), Ok(()));
         std::fs::remove_dir_all(&root).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             dirs(&[PathBuf::from("a"), PathBuf::from("b")], Some(3)),
