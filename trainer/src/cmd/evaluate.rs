@@ -168,26 +168,42 @@ pub fn both_normalisations(
 
 /// Parses `21-24` or `1,3,5-8` into actor numbers (1-24).
 pub fn parse_actors(spec: &str) -> Result<Vec<u8>, String> {
+    let actors = parse_numbers(spec, "--actors", "an actor", 1..=24)?;
+    // Every number is at most 24.
+    Ok(actors.into_iter().map(|a| a as u8).collect())
+}
+
+/// Parses a list of numbers and ranges (`1,3,5-8`) within `allowed`, sorted and without
+/// repeats, for the command-line option `flag`; `what` names one number in errors (`an
+/// actor`, `a fold`).
+pub fn parse_numbers(
+    spec: &str,
+    flag: &str,
+    what: &str,
+    allowed: std::ops::RangeInclusive<usize>,
+) -> Result<Vec<usize>, String> {
     let mut out = Vec::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || format!("--actors: '{part}' is not an actor number or range (1-24)");
-        let (lo, hi) = match part.split_once('-') {
-            Some((a, b)) => (
-                a.trim().parse::<u8>().map_err(|_| bad())?,
-                b.trim().parse::<u8>().map_err(|_| bad())?,
-            ),
-            None => {
-                let a = part.parse::<u8>().map_err(|_| bad())?;
-                (a, a)
-            }
+        let bad = || {
+            format!(
+                "{flag}: '{part}' is not {what} number or range ({}-{})",
+                allowed.start(),
+                allowed.end()
+            )
         };
-        if lo == 0 || hi > 24 || lo > hi {
+        let number = |text: &str| text.trim().parse::<usize>().map_err(|_| bad());
+        let (lo, hi) = match part.split_once('-') {
+            Some((a, b)) => (number(a)?, number(b)?),
+            None => (number(part)?, number(part)?),
+        };
+        if !allowed.contains(&lo) || !allowed.contains(&hi) || lo > hi {
             return Err(bad());
         }
         out.extend(lo..=hi);
     }
     if out.is_empty() {
-        return Err(format!("--actors: '{spec}' names no actor"));
+        let noun = what.rsplit(' ').next().unwrap_or(what);
+        return Err(format!("{flag}: '{spec}' names no {noun}"));
     }
     out.sort_unstable();
     out.dedup();

@@ -9,30 +9,7 @@ use super::train::Protocol;
 
 /// Parses `0-4` or `0,2,5` into fold numbers (0-5).
 pub(super) fn parse_folds(spec: &str) -> Result<Vec<usize>, String> {
-    let mut out = Vec::new();
-    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || format!("--folds: '{part}' is not a fold number or range (0-5)");
-        let (lo, hi) = match part.split_once('-') {
-            Some((a, b)) => (
-                a.trim().parse::<usize>().map_err(|_| bad())?,
-                b.trim().parse::<usize>().map_err(|_| bad())?,
-            ),
-            None => {
-                let a = part.parse::<usize>().map_err(|_| bad())?;
-                (a, a)
-            }
-        };
-        if hi > 5 || lo > hi {
-            return Err(bad());
-        }
-        out.extend(lo..=hi);
-    }
-    if out.is_empty() {
-        return Err(format!("--folds: '{spec}' names no fold"));
-    }
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
+    super::evaluate::parse_numbers(spec, "--folds", "a fold", 0..=5)
 }
 
 /// At most `n` samples of each speaker, spread evenly over that speaker's samples (in their
@@ -176,6 +153,20 @@ pub(super) fn manifest_splits(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folds_parse_as_actors_do_and_name_the_bad_part() {
+        assert_eq!(parse_folds("0-4"), Ok(vec![0, 1, 2, 3, 4]));
+        assert_eq!(parse_folds("5, 1,1"), Ok(vec![1, 5]));
+        assert_eq!(
+            parse_folds("4-6"),
+            Err("--folds: '4-6' is not a fold number or range (0-5)".to_owned())
+        );
+        assert_eq!(
+            parse_folds(" , "),
+            Err("--folds: ' , ' names no fold".to_owned())
+        );
+    }
 
     #[test]
     fn thinning_keeps_n_clips_of_each_speaker_spread_over_their_clips() {
