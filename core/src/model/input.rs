@@ -75,9 +75,31 @@ impl InputConfig {
         let steps = n_frames.div_ceil(stack).clamp(1, self.max_steps);
         let mut data = vec![0.0f32; steps * per_frame * stack];
         if n_frames > 0 {
-            for (step, dst) in data.chunks_exact_mut(per_frame * stack).enumerate() {
-                self.fill_step(frames, n_frames, step, dst);
+            // Under `pulp`'s dispatch so the deltas vectorise for the widest SIMD the CPU
+            // has; lane-wise arithmetic, so the values are the same at every width.
+            struct Op<'a> {
+                config: &'a InputConfig,
+                frames: &'a [f32],
+                n_frames: usize,
+                data: &'a mut [f32],
+                step_len: usize,
             }
+            impl pulp::WithSimd for Op<'_> {
+                type Output = ();
+                #[inline(always)]
+                fn with_simd<S: pulp::Simd>(self, _: S) {
+                    for (step, dst) in self.data.chunks_exact_mut(self.step_len).enumerate() {
+                        self.config.fill_step(self.frames, self.n_frames, step, dst);
+                    }
+                }
+            }
+            pulp::Arch::new().dispatch(Op {
+                config: self,
+                frames,
+                n_frames,
+                data: &mut data,
+                step_len: per_frame * stack,
+            });
         }
         FeatureMatrix {
             data,
@@ -93,6 +115,7 @@ impl InputConfig {
     /// [`InputConfig::finish`] writes there. A step past the last frames repeats it. Frames
     /// up to `step`'s last plus 4 (the deltas' reach) are read, so a step whose reach stays
     /// below `n_frames` is the same for every longer clip with these frames.
+    #[inline(always)]
     pub(crate) fn fill_step(&self, frames: &[f32], n_frames: usize, step: usize, dst: &mut [f32]) {
         let n_mfcc = self.mfcc.n_mfcc;
         let per_frame = if self.deltas { 2 * n_mfcc } else { n_mfcc };
@@ -214,6 +237,7 @@ impl InputExtractor {
 /// Delta of frame `t` as `librosa.feature.delta(width=9)` (a Savitzky–Golay first
 /// derivative over 9 frames, edges by interpolation) approximated by the regression formula
 /// with edge frames repeated: `sum_n n (x[t+n] - x[t-n]) / (2 sum_n n^2)`, n = 1..4.
+#[inline(always)]
 fn delta_into(frames: &[f32], n_frames: usize, n: usize, t: usize, out: &mut [f32]) {
     const HALF: usize = 4;
     const DENOM: f32 = 2.0 * (1.0 + 4.0 + 9.0 + 16.0);

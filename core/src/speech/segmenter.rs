@@ -10,7 +10,42 @@ use super::*;
 /// one running sum per sample (whole-clip trimming reads every sample of an utterance
 /// through here), and removing the mean first keeps a large DC offset from cancelling the
 /// power away.
+///
+/// Runs under `pulp`'s dispatch (the widest SIMD the CPU has); the lanes' arithmetic is the
+/// same at every width, so every CPU gets the same value. [`frame_levels_db`] levels a whole
+/// clip with one dispatch.
 pub(crate) fn frame_level_db(frame: &[f32]) -> f32 {
+    struct Op<'a>(&'a [f32]);
+    impl pulp::WithSimd for Op<'_> {
+        type Output = f32;
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) -> f32 {
+            level_of(self.0)
+        }
+    }
+    pulp::Arch::new().dispatch(Op(frame))
+}
+
+/// [`frame_level_db`] of each `frame_len`-sample frame of `samples` (the last possibly
+/// partial), in one SIMD dispatch.
+pub(crate) fn frame_levels_db(samples: &[f32], frame_len: usize) -> Vec<f32> {
+    struct Op<'a>(&'a [f32], usize);
+    impl pulp::WithSimd for Op<'_> {
+        type Output = Vec<f32>;
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) -> Vec<f32> {
+            let mut levels = Vec::with_capacity(self.0.len().div_ceil(self.1.max(1)));
+            for frame in self.0.chunks(self.1.max(1)) {
+                levels.push(level_of(frame));
+            }
+            levels
+        }
+    }
+    pulp::Arch::new().dispatch(Op(samples, frame_len))
+}
+
+#[inline(always)]
+fn level_of(frame: &[f32]) -> f32 {
     const LANES: usize = 16;
     #[inline(always)]
     fn lanes(frame: &[f32], f: impl Fn(f32) -> f32) -> f64 {
@@ -711,7 +746,7 @@ impl Segmenter {
 pub fn trim_silence(samples: &[f32], sample_rate: u32, config: &VadConfig) -> Range<usize> {
     let frame_len = config.frame_samples(sample_rate).max(1);
     // Each frame's level once: the loudest frame, then the first and last loud ones.
-    let levels: Vec<f32> = samples.chunks(frame_len).map(frame_level_db).collect();
+    let levels = frame_levels_db(samples, frame_len);
     trim_by_levels(
         levels.len(),
         |i| levels[i],
