@@ -245,12 +245,24 @@ fn trains_one_epoch_on_two_corpora_then_evaluates_and_adapts() {
             path(&lab),
             "--per-class",
             "1",
+            "--fine-tune",
+            "--tune-steps",
+            "5",
             "--plot",
             path(&plot),
         ]),
         "adapt-eval",
     );
     assert!(plot.is_file(), "{adapt}");
+    // The player's own weight copy was measured beside the voice head.
+    let copy = adapt
+        .lines()
+        .find(|l| l.starts_with("weight copy (5 steps"))
+        .unwrap_or_else(|| panic!("no weight copy line: {adapt}"));
+    assert!(
+        copy.contains("with the copy 0.") || copy.contains("with the copy 1."),
+        "{copy}"
+    );
     // The anchors can be picked again from the manifests.
     let anchors = ok(
         &trainer(&[

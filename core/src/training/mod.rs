@@ -17,6 +17,7 @@ pub mod detector;
 pub mod masking;
 pub mod metrics;
 pub mod streams;
+pub mod upper;
 
 mod batch;
 mod evaluate;

@@ -22,8 +22,10 @@ use voice_emotion::player::adapt::{
 use voice_emotion::player::voice::VoiceHead;
 use voice_emotion::training::dataset::{FOLDS, RavdessName, Sample, Split, actors_of_fold};
 use voice_emotion::training::degrade::{BabblePool, Condition};
+use voice_emotion::training::upper::UpperTuning;
 
 use super::CmdResult;
+use super::adapt_copy::{AnchorStates, CopyOutcome};
 use super::evaluate::{Source, babble_pool};
 
 /// Arguments of `trainer adapt-eval`.
@@ -75,6 +77,20 @@ pub struct Args {
     /// An adaptation configuration (JSON); defaults otherwise.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Also measure the player's own weight copy: after the last confirmation, the network's
+    /// dense layer and heads fine-tuned on the player's samples with the anchors replayed
+    /// (`voice_emotion::training::upper`), fused with the voice head, guarded like it.
+    #[arg(long)]
+    pub fine_tune: bool,
+    /// `--fine-tune`: Adam steps.
+    #[arg(long, default_value_t = UpperTuning::default().steps)]
+    pub tune_steps: usize,
+    /// `--fine-tune`: Adam learning rate.
+    #[arg(long, default_value_t = UpperTuning::default().learning_rate)]
+    pub tune_rate: f64,
+    /// `--fine-tune`: total weight of the anchors against the player's samples.
+    #[arg(long, default_value_t = UpperTuning::default().anchor_weight)]
+    pub tune_anchors: f32,
     /// Where to write the learning-curve chart (PNG).
     #[arg(long, default_value = "adapt-eval.png")]
     pub plot: PathBuf,
@@ -341,6 +357,12 @@ pub fn run(args: &Args) -> CmdResult {
     let mut family_sums = (0.0, 0.0);
     let mut curves: Vec<(String, Vec<f64>)> = Vec::new();
     let mut update_seconds = Vec::new();
+    let tuning = UpperTuning {
+        steps: args.tune_steps,
+        learning_rate: args.tune_rate,
+        anchor_weight: args.tune_anchors,
+    };
+    let mut copies: Vec<CopyOutcome> = Vec::new();
     println!(
         "condition: {} ({})",
         args.condition,
@@ -384,6 +406,9 @@ pub fn run(args: &Args) -> CmdResult {
             AnchorSet::default()
         };
         let adapter = Arc::new(Adapter::new(&classifier, &anchors, config.clone()));
+        let anchor_states = args
+            .fine_tune
+            .then(|| AnchorStates::new(&classifier, &anchors));
         let mut extractor = InputExtractor::new(classifier.input_config().clone())?;
         let samples: Vec<Sample> = all_samples
             .iter()
@@ -436,6 +461,7 @@ pub fn run(args: &Args) -> CmdResult {
                 Strategy::Uncertain | Strategy::Random => args.confirm.min(n),
             };
             let mut remaining: Vec<usize> = (0..n).collect();
+            let mut confirmed: Vec<(&FeatureMatrix, Emotion)> = Vec::new();
 
             for _ in 0..budget {
                 let k = match args.strategy {
@@ -472,6 +498,7 @@ pub fn run(args: &Args) -> CmdResult {
                     s.emotion
                 };
                 player.confirm(m.clone(), label, s.intensity)?;
+                confirmed.push((m, label));
 
                 player.wait_idle();
                 for r in player.take_outcomes() {
@@ -506,6 +533,37 @@ pub fn run(args: &Args) -> CmdResult {
                 updates,
                 mean_update
             );
+            if let Some(anchor_states) = &anchor_states {
+                let test: Vec<(&FeatureMatrix, Emotion)> =
+                    speaker.test.iter().map(|(m, s)| (m, s.emotion)).collect();
+                let outcome = super::adapt_copy::measure(
+                    &classifier,
+                    &adapter,
+                    &extractor,
+                    anchor_states,
+                    &super::adapt_copy::Player {
+                        confirmed: &confirmed,
+                        test: &test,
+                        stats: &player.stats(),
+                        voice: player.voice_head().as_deref(),
+                    },
+                    &tuning,
+                );
+                println!(
+                    "{:<12} weight copy: voice head {:.4}, with the copy {:.4}; guard {:.2} -> {:.2}, {}",
+                    "",
+                    outcome.voice_head,
+                    outcome.copy,
+                    outcome.guard.0,
+                    outcome.guard.1,
+                    if outcome.accepted() {
+                        "kept"
+                    } else {
+                        "refused"
+                    }
+                );
+                copies.push(outcome);
+            }
             cold_sum += cold;
             stats_sum += stats_only;
             adapted_sum += adapted;
@@ -541,6 +599,22 @@ pub fn run(args: &Args) -> CmdResult {
         family_sums.0 / k,
         family_sums.1 / k
     );
+    if !copies.is_empty() {
+        let k = copies.len() as f64;
+        let mean = |f: &dyn Fn(&CopyOutcome) -> f64| copies.iter().map(f).sum::<f64>() / k;
+        println!(
+            "weight copy ({} steps, rate {}, anchors {}): voice head {:.4}, with the copy {:.4}, \
+             guarded {:.4} (kept for {} of {} speakers)",
+            tuning.steps,
+            tuning.learning_rate,
+            tuning.anchor_weight,
+            mean(&|c| c.voice_head),
+            mean(&|c| c.copy),
+            mean(&|c| c.guarded()),
+            copies.iter().filter(|c| c.accepted()).count(),
+            copies.len()
+        );
+    }
     print_learning_curve(&curves);
     write_plot(&args.plot, &curves, args.wrong_labels)?;
     println!("learning curve: {}", args.plot.display());

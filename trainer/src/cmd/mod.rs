@@ -1,5 +1,6 @@
 //! One module per subcommand: an `Args` struct (clap) and a `run` function.
 
+pub mod adapt_copy;
 pub mod adapt_eval;
 pub mod anchors;
 pub mod charts;
