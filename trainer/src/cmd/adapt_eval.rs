@@ -71,7 +71,7 @@ pub struct Args {
     /// Fraction of calibration labels replaced by a wrong emotion (poisoning), e.g. 0.2.
     #[arg(long, default_value_t = 0.0)]
     pub wrong_labels: f64,
-    /// Seed of the wrong-label choice.
+    /// Seed of the wrong-label choice (and of `--fine-tune`'s dropout).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// An adaptation configuration (JSON); defaults otherwise.
@@ -361,6 +361,7 @@ pub fn run(args: &Args) -> CmdResult {
         steps: args.tune_steps,
         learning_rate: args.tune_rate,
         anchor_weight: args.tune_anchors,
+        seed: args.seed,
     };
     let mut copies: Vec<CopyOutcome> = Vec::new();
     println!(
