@@ -61,6 +61,11 @@ pub struct Args {
     /// With `uncertain` or `random`: how many the player confirms.
     #[arg(long, default_value_t = 15)]
     pub confirm: usize,
+    /// Emotions the player never confirms (comma-separated names, e.g. `calm,surprised`):
+    /// dropped from the calibration clips, kept in the test clips, so the output also shows
+    /// what adaptation does to the emotions a player never uses.
+    #[arg(long, value_delimiter = ',')]
+    pub unused: Vec<Emotion>,
     /// The player's room and microphone (`evaluate --condition`), applied to calibration and
     /// test audio alike.
     #[arg(long, default_value = "clean")]
@@ -161,6 +166,10 @@ fn speakers(
                     .collect(),
             )
         };
+        let calibration: Vec<Sample> = calibration
+            .into_iter()
+            .filter(|s| !args.unused.contains(&s.emotion))
+            .collect();
         let calibration = in_turns(calibration);
         if calibration.is_empty() || test.is_empty() {
             eprintln!(
@@ -303,6 +312,28 @@ fn accuracies(
     (hits as f64 / n, family_hits as f64 / n)
 }
 
+/// With `--unused`: over the test clips of the unused emotions, how many are recognised, and
+/// over all test clips, how many are predicted as an unused emotion (counts).
+fn unused_counts(
+    adapter: &Adapter,
+    voice: Option<&VoiceHead>,
+    stats: &NormStats,
+    test: &[(FeatureMatrix, Sample)],
+    unused: &[Emotion],
+) -> (usize, usize, usize) {
+    let mfcc: Vec<&FeatureMatrix> = test.iter().map(|(m, _)| m).collect();
+    let predictions = adapter.classify(voice, &mfcc, stats);
+    let (mut clips, mut hits, mut predicted) = (0, 0, 0);
+    for (p, (_, s)) in predictions.iter().zip(test) {
+        if unused.contains(&s.emotion) {
+            clips += 1;
+            hits += usize::from(p.emotion == s.emotion);
+        }
+        predicted += usize::from(unused.contains(&p.emotion));
+    }
+    (clips, hits, predicted)
+}
+
 /// Accuracy over the 8 emotions of `voice` and `stats` on `test`.
 fn accuracy(
     adapter: &Adapter,
@@ -364,6 +395,10 @@ pub fn run(args: &Args) -> CmdResult {
         seed: args.seed,
     };
     let mut copies: Vec<CopyOutcome> = Vec::new();
+    // With `--unused`: test clips of the unused emotions, recognised cold and adapted; test
+    // clips, and those predicted as an unused emotion cold and adapted.
+    let mut unused_sums = [0usize; 5];
+    let mut total_test_clips = 0usize;
     println!(
         "condition: {} ({})",
         args.condition,
@@ -565,6 +600,25 @@ pub fn run(args: &Args) -> CmdResult {
                 );
                 copies.push(outcome);
             }
+            if !args.unused.is_empty() {
+                total_test_clips += speaker.test.len();
+                let (clips, cold_hits, cold_predicted) =
+                    unused_counts(&adapter, None, &global, &speaker.test, &args.unused);
+                let (_, hits, predicted) = unused_counts(
+                    &adapter,
+                    player.voice_head().as_deref(),
+                    &player.stats(),
+                    &speaker.test,
+                    &args.unused,
+                );
+                for (sum, v) in
+                    unused_sums
+                        .iter_mut()
+                        .zip([clips, cold_hits, hits, cold_predicted, predicted])
+                {
+                    *sum += v;
+                }
+            }
             cold_sum += cold;
             stats_sum += stats_only;
             adapted_sum += adapted;
@@ -614,6 +668,20 @@ pub fn run(args: &Args) -> CmdResult {
             mean(&|c| c.guarded()),
             copies.iter().filter(|c| c.accepted()).count(),
             copies.len()
+        );
+    }
+    if !args.unused.is_empty() {
+        let [clips, cold_hits, hits, cold_predicted, predicted] = unused_sums;
+        let names: Vec<&str> = args.unused.iter().map(|e| e.name()).collect();
+        let all = total_test_clips;
+        println!(
+            "never confirmed ({}): their {clips} test clips recognised cold {:.4}, adapted {:.4}; \
+             predicted as one of them: cold {:.4}, adapted {:.4} of {all} test clips",
+            names.join(", "),
+            cold_hits as f64 / clips.max(1) as f64,
+            hits as f64 / clips.max(1) as f64,
+            cold_predicted as f64 / all.max(1) as f64,
+            predicted as f64 / all.max(1) as f64,
         );
     }
     print_learning_curve(&curves);
