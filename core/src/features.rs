@@ -587,7 +587,8 @@ impl Mfcc {
 
 /// Writes each bin's pair of power values to lanes `pair` and `pair + 1` of `power`. Kept out
 /// of the SIMD-dispatched code on purpose: there the compiler turns these strided stores into
-/// scatter instructions, several times slower than the plain 8-byte stores it emits here.
+/// scatter instructions (`perf` showed them as the loop's hottest part); here it emits plain
+/// 8-byte stores, and the front end measured about 3% faster.
 #[inline(never)]
 fn spread_pair(power: &mut [[f32; BLOCK]], pair_power: &[[f32; 2]], pair: usize) {
     for (p, q) in power.iter_mut().zip(pair_power) {
