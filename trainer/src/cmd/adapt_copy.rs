@@ -4,7 +4,7 @@
 
 use voice_emotion::features::FeatureMatrix;
 use voice_emotion::labels::Emotion;
-use voice_emotion::model::{EmotionClassifier, InputExtractor, NormStats, normalised};
+use voice_emotion::model::{EmotionClassifier, InputExtractor, NormStats, Prediction, normalised};
 use voice_emotion::player::adapt::{Adapter, AnchorSet};
 use voice_emotion::player::voice::{VoiceHead, describe, fuse};
 use voice_emotion::training::upper::{
@@ -114,7 +114,8 @@ pub fn measure(
                 .zip(y)
                 .filter(|((p, d), y)| {
                     let opinion = head.and_then(|h| h.opinion(d));
-                    argmax(&fuse(p, opinion.as_ref(), weight)) == y.index()
+                    let fused = fuse(p, opinion.as_ref(), weight);
+                    Prediction::from_probabilities(fused, [0.5; 2]).emotion == **y
                 })
                 .count()
         };
@@ -186,11 +187,4 @@ pub fn measure(
             / t,
         guard: (base_hits as f64 / n, copy_hits as f64 / n),
     }
-}
-
-fn argmax(p: &[f32]) -> usize {
-    p.iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i)
 }
