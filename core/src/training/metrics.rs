@@ -230,6 +230,39 @@ pub fn expected_calibration_error(
         .sum()
 }
 
+/// What [`expected_calibration_error`] reads for a perfectly calibrated model with these
+/// `confidences`: each prediction drawn right with probability equal to its confidence,
+/// `draws` times (seeded, so the same every run). Returns the mean and the 90th percentile
+/// over the draws. ECE is a mean of absolute differences, so on a few hundred predictions
+/// it is well above 0 even for a perfect model: this is the floor a measured figure should be
+/// read against.
+#[must_use]
+pub fn calibrated_ece_floor(
+    confidences: &[f64],
+    bins: usize,
+    draws: usize,
+    seed: u64,
+) -> (f64, f64) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut eces: Vec<f64> = (0..draws.max(1))
+        .map(|_| {
+            let drawn: Vec<(f64, bool)> = confidences
+                .iter()
+                .map(|&c| {
+                    let c = c.clamp(0.0, 1.0);
+                    (c, rng.random::<f64>() < c)
+                })
+                .collect();
+            expected_calibration_error(drawn, bins)
+        })
+        .collect();
+    eces.sort_by(f64::total_cmp);
+    let mean = eces.iter().sum::<f64>() / eces.len() as f64;
+    let p90 = eces[(eces.len() * 9 / 10).min(eces.len() - 1)];
+    (mean, p90)
+}
+
 /// Mean negative log-likelihood of `labels` under `probabilities` recalibrated at
 /// temperature `t` ([`crate::model::with_temperature`]).
 #[must_use]
@@ -317,6 +350,33 @@ mod tests {
             expected_calibration_error(std::iter::empty(), ECE_BINS),
             0.0
         );
+    }
+
+    #[test]
+    fn the_calibrated_floor_shrinks_with_more_predictions_and_sits_under_a_miscalibrated_ece() {
+        // Confidences spread over 0.2..0.95.
+        let confidences =
+            |n: usize| -> Vec<f64> { (0..n).map(|k| 0.2 + 0.75 * (k as f64 / n as f64)).collect() };
+        let (small, small_p90) = calibrated_ece_floor(&confidences(240), ECE_BINS, 200, 1);
+        let (large, _) = calibrated_ece_floor(&confidences(24_000), ECE_BINS, 50, 1);
+        assert!(small > 0.02 && small < 0.08, "240 predictions: {small}");
+        assert!(small_p90 >= small);
+        assert!(
+            large < small / 5.0,
+            "24000 predictions: {large} against {small}"
+        );
+        // Seeded: the same figures every run.
+        assert_eq!(
+            calibrated_ece_floor(&confidences(240), ECE_BINS, 200, 1),
+            (small, small_p90)
+        );
+        // A model right only half as often as it claims reads far above the floor.
+        let c = confidences(240);
+        let over = expected_calibration_error(
+            c.iter().enumerate().map(|(k, &c)| (c, k % 4 == 0)),
+            ECE_BINS,
+        );
+        assert!(over > small_p90 * 3.0, "{over} against {small_p90}");
     }
 
     #[test]

@@ -305,6 +305,21 @@ pub fn run(args: &Args) -> CmdResult {
         evaluation.ece,
         temperatures.join(", ")
     );
+    let confidences: Vec<f64> = evaluation
+        .predictions
+        .iter()
+        .map(|p| f64::from(p.confidence))
+        .collect();
+    let (floor, floor_p90) = voice_emotion::training::metrics::calibrated_ece_floor(
+        &confidences,
+        voice_emotion::training::metrics::ECE_BINS,
+        1000,
+        1,
+    );
+    println!(
+        "ECE a perfectly calibrated model would read on these {} clips with the same confidences: mean {floor:.4}, 90th percentile {floor_p90:.4}",
+        confidences.len()
+    );
     println!("accuracy: {:.4}", evaluation.confusion.accuracy());
     Ok(())
 }
