@@ -234,6 +234,12 @@ impl DetectorFeatures {
         self.scorer.reset();
     }
 
+    /// Forgets the samples of the analysis window but not the noise estimates
+    /// ([`SpectralScorer::forget_samples`]).
+    pub fn forget_samples(&mut self) {
+        self.scorer.forget_samples();
+    }
+
     /// The next frame's features into `out` (bands merged at low sample rates leave their
     /// slots 0). Returns the spectral score of the same bands.
     pub fn next(&mut self, frame: &[f32], out: &mut [f32; DETECTOR_FEATURES]) -> f32 {
@@ -297,6 +303,16 @@ impl LearnedScorer {
     /// Forgets the signal.
     pub fn reset(&mut self) {
         self.features.reset();
+        for slot in self.ring.chunks_exact_mut(self.empty.len()) {
+            slot.copy_from_slice(&self.empty);
+        }
+        self.pos = 0;
+    }
+
+    /// Forgets the frames scored so far, as at the stream's start, but keeps the noise
+    /// estimates: what [`Segmenter::flush`](super::Segmenter::flush) does to the detector.
+    pub fn forget_context(&mut self) {
+        self.features.forget_samples();
         for slot in self.ring.chunks_exact_mut(self.empty.len()) {
             slot.copy_from_slice(&self.empty);
         }

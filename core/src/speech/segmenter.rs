@@ -125,7 +125,7 @@ pub struct Utterance {
     pub end_sample: u64,
     /// Where speech starts: the start of the onset frames or, with [`Detector::Spectral`] and
     /// [`Detector::Learned`], earlier adjacent frames that still score as speech (within the
-    /// pre-roll, above the absolute floor); `>= start_sample`.
+    /// pre-roll); `>= start_sample`.
     pub speech_start_sample: u64,
     /// End of the last speech frame, `<= end_sample`.
     pub speech_end_sample: u64,
@@ -212,6 +212,14 @@ impl FrameScorer {
         match self {
             FrameScorer::Spectral(s) => s.reset(),
             FrameScorer::Learned(s) => s.reset(),
+        }
+    }
+
+    /// Forgets the frames heard so far but not the noise estimates (after a flush).
+    fn forget_context(&mut self) {
+        match self {
+            FrameScorer::Spectral(s) => s.forget_samples(),
+            FrameScorer::Learned(s) => s.forget_context(),
         }
     }
 }
@@ -567,11 +575,19 @@ impl Segmenter {
     }
 
     /// Ends the stream: an utterance in progress ends now (as [`EndReason::EndOfStream`], or
-    /// is discarded if too short), and the partial frame, onset count and pre-roll are
-    /// dropped. The position and noise floor are kept, so pushing more continues the stream.
+    /// is discarded if too short), and the partial frame, onset count, pre-roll and the
+    /// learned detector's context are dropped. The position and noise estimates are kept, so
+    /// pushing more continues the stream.
     pub fn flush(&mut self, events: &mut Vec<SegmentEvent>) {
         if self.speaking {
             self.end_utterance(EndReason::EndOfStream, events);
+        }
+        // What follows may come from another moment or device: the detector starts afresh
+        // (speech before the flush would otherwise still lift its logit for 320 ms and pull
+        // the next start back into the noise).
+        if let Some((scorer, _, scores)) = &mut self.spectral {
+            scorer.forget_context();
+            scores.clear();
         }
         self.clear_frame();
         self.onset_run = 0;
@@ -616,12 +632,7 @@ impl Segmenter {
         let is_speech = match &mut self.spectral {
             Some((scorer, frame, scores)) => {
                 self.last_score = scorer.score(frame);
-                // A frame under the absolute floor is never speech, so never extends one.
-                scores.push(if level > p.abs_floor_db {
-                    self.last_score
-                } else {
-                    f32::NEG_INFINITY
-                });
+                scores.push(self.last_score);
                 self.last_score > p.score_threshold && level > p.abs_floor_db
             }
             None => level > floor + p.threshold_db && level > p.abs_floor_db,
@@ -656,9 +667,9 @@ impl Segmenter {
     }
 
     /// Frames adjacent to a boundary that still score as speech: walking `frames_ago` (the
-    /// frame 0 is the latest) away from the utterance while each is above the absolute floor
-    /// and the extension threshold. `older` says which way is away: towards older frames (a
-    /// start) or newer ones (an end).
+    /// frame 0 is the latest) away from the utterance while each is above the extension
+    /// threshold. `older` says which way is away: towards older frames (a start) or newer
+    /// ones (an end).
     pub(super) fn extension(&self, frames_ago: impl Iterator<Item = usize>, older: bool) -> u64 {
         let Some((_, _, scores)) = &self.spectral else {
             return 0;
@@ -678,7 +689,7 @@ impl Segmenter {
                 } else {
                     k.checked_sub(j)
                 };
-                if let Some(s) = at.and_then(|at| scores.back(at)).filter(|s| s.is_finite()) {
+                if let Some(s) = at.and_then(|at| scores.back(at)) {
                     sum += s;
                     count += 1;
                 }
@@ -686,7 +697,7 @@ impl Segmenter {
             sum / f32::from(count.max(1))
         };
         frames_ago
-            .take_while(|&k| scores.back(k).is_some_and(f32::is_finite) && smoothed(k) > low)
+            .take_while(|&k| scores.back(k).is_some() && smoothed(k) > low)
             .count() as u64
     }
 

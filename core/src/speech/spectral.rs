@@ -206,6 +206,12 @@ impl SpectralScorer {
         self.frames = 0;
     }
 
+    /// Forgets the samples of its analysis window but not the noise estimates: the next frame
+    /// is analysed as if silence preceded it (after [`Segmenter::flush`](super::Segmenter::flush)).
+    pub fn forget_samples(&mut self) {
+        self.input.fill(0.0);
+    }
+
     /// Scores the next frame (its samples; a shorter frame is zero-padded, a longer one
     /// truncated): the mean level of the bands above their noise estimates, in dB.
     pub fn score(&mut self, frame: &[f32]) -> f32 {
