@@ -461,6 +461,82 @@ fn adapt_eval_runs_each_fold_model_on_the_actors_it_never_heard() {
 }
 
 #[test]
+fn evaluate_pools_each_fold_model_on_its_own_actors() {
+    // The shipped model (trained on actors 1-18) standing in for fold 5 (actors 21-24): the
+    // pooled report of one fold is the model's own report on those actors.
+    let dir = std::env::temp_dir().join(format!("evaluate-folds-{}", std::process::id()));
+    let fold = dir.join("fold5");
+    std::fs::create_dir_all(&fold).unwrap();
+    for entry in std::fs::read_dir(base_model()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, fold.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let data = ravdess_dir();
+    let pooled = trainer_ok(&[
+        "evaluate",
+        "--folds",
+        dir.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    let direct = trainer_ok(&[
+        "evaluate",
+        "--model",
+        &base_model(),
+        "--data",
+        data.to_str().unwrap(),
+        "--actors",
+        "21-24",
+    ]);
+    assert!(
+        pooled.contains("fold5: actors 21-24, 240 clips"),
+        "{pooled}"
+    );
+    assert!(pooled.contains("pooled over 1 folds"), "{pooled}");
+    let last = |t: &str| t.lines().last().unwrap().to_owned();
+    assert_eq!(last(&pooled), last(&direct));
+    let ece = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("ECE ("))
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(ece(&pooled), ece(&direct));
+    assert!(
+        pooled.contains("ECE a perfectly calibrated model would read on these 240 clips"),
+        "{pooled}"
+    );
+    // Folds are RAVDESS actors: a manifest is refused, saying why.
+    let manifest = dir.join("labels.tsv");
+    std::fs::write(&manifest, "path\temotion\tspeaker\n").unwrap();
+    let out = trainer(&[
+        "evaluate",
+        "--folds",
+        dir.to_str().unwrap(),
+        "--manifest",
+        manifest.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--folds") && err.contains("--data"), "{err}");
+    // A folder without fold models says so.
+    std::fs::remove_dir_all(&fold).unwrap();
+    let out = trainer(&[
+        "evaluate",
+        "--folds",
+        dir.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no fold0 .. fold5 model folders"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine() {
     let data = ravdess_dir();
     let wav = std::env::temp_dir().join(format!("segment-eval-{}.wav", std::process::id()));

@@ -1,13 +1,13 @@
 //! `trainer evaluate`: a model on RAVDESS actors or a labelled manifest; prints the
 //! classification report, the confusion matrix and last `accuracy: 0.xxxx`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use voice_emotion::audio::load_clip;
 use voice_emotion::model::default_device;
 use voice_emotion::model::{EmotionClassifier, Prediction};
 use voice_emotion::training::data::{Listening, examples_in};
-use voice_emotion::training::dataset::{Dataset, Sample};
+use voice_emotion::training::dataset::{Dataset, FOLDS, Sample, actors_of_fold};
 use voice_emotion::training::degrade::{BabblePool, Condition};
 use voice_emotion::training::{Evaluation, Example, Normaliser, ensemble};
 
@@ -74,8 +74,14 @@ pub struct Args {
     /// The model directory. Given more than once (`--model A --model B`), the ensemble of
     /// the models: each clip's emotion and intensity probabilities averaged over them (each
     /// model with its own temperature). The models must share one input pipeline.
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "folds", conflicts_with = "folds")]
     pub model: Vec<PathBuf>,
+    /// Instead of `--model`: the output of `train --protocol cv`; each `foldK` model is
+    /// evaluated on its own fold's actors (RAVDESS only; `--actors` is ignored) and the
+    /// predictions of all folds are pooled into one report (more clips than one fold's, so
+    /// a steadier calibration error).
+    #[arg(long)]
+    pub folds: Option<PathBuf>,
     /// The clips to evaluate on.
     #[command(flatten)]
     pub source: Source,
@@ -210,8 +216,96 @@ pub fn parse_numbers(
     Ok(out)
 }
 
+/// What `evaluate` reports on.
+struct Evaluated {
+    /// The clips.
+    data: Vec<Example>,
+    /// Their predictions, scored.
+    evaluation: Evaluation,
+    /// Speakers among the clips.
+    speakers: usize,
+    /// Each model's temperature.
+    temperatures: Vec<f64>,
+}
+
+/// The pooled evaluation of the fold models in `dir`, each on its own fold's actors.
+fn pooled_folds(args: &Args, dir: &Path) -> Result<Evaluated, Box<dyn std::error::Error>> {
+    if args.source.data.is_none() {
+        return Err("--folds evaluates each fold model on its RAVDESS actors: give --data".into());
+    }
+    let all = args.source.samples_of_all_actors(true)?;
+    let (mut data, mut predictions, mut speakers, mut temperatures) =
+        (Vec::new(), Vec::new(), 0usize, Vec::new());
+    for k in 0..FOLDS {
+        let fold = dir.join(format!("fold{k}"));
+        let Some(actors) = actors_of_fold(k).filter(|_| fold.is_dir()) else {
+            continue;
+        };
+        let classifier = EmotionClassifier::load(&fold, &default_device())?;
+        let samples: Vec<Sample> = all
+            .iter()
+            .filter(|s| s.actor.is_some_and(|a| actors.contains(&a)))
+            .cloned()
+            .collect();
+        let pool = if args.condition == Condition::Babble {
+            babble_pool(&args.source, &samples, 32)?
+        } else {
+            BabblePool::new()
+        };
+        let fold_data = examples_under(
+            &samples,
+            &classifier,
+            args.condition,
+            &pool,
+            args.seed,
+            args.threads,
+        )?;
+        let stats =
+            Normaliser::fit(&fold_data, classifier.training_config().model.n_features).speakers;
+        let evaluation = classifier.evaluate(&fold_data, (!args.cold).then_some(&stats));
+        println!(
+            "{}: actors {}-{}, {} clips, accuracy {:.4}",
+            fold.display(),
+            actors.start(),
+            actors.end(),
+            fold_data.len(),
+            evaluation.confusion.accuracy()
+        );
+        speakers += stats.len();
+        temperatures.push(classifier.temperature());
+        predictions.extend(evaluation.predictions);
+        data.extend(fold_data);
+    }
+    if temperatures.is_empty() {
+        return Err(format!(
+            "no fold0 .. fold{} model folders in {}",
+            FOLDS - 1,
+            dir.display()
+        )
+        .into());
+    }
+    println!("pooled over {} folds:\n", temperatures.len());
+    let evaluation = Evaluation::of(&data, predictions);
+    Ok(Evaluated {
+        data,
+        evaluation,
+        speakers,
+        temperatures,
+    })
+}
+
 /// Runs the subcommand.
 pub fn run(args: &Args) -> CmdResult {
+    let evaluated = match &args.folds {
+        Some(dir) => pooled_folds(args, dir)?,
+        None => one_model(args)?,
+    };
+    report(args, &evaluated);
+    Ok(())
+}
+
+/// `--model` (one or an ensemble) on `--actors` or the manifest.
+fn one_model(args: &Args) -> Result<Evaluated, Box<dyn std::error::Error>> {
     let classifiers = args
         .model
         .iter()
@@ -265,10 +359,29 @@ pub fn run(args: &Args) -> CmdResult {
         println!("ensemble of {} models:\n", runs.len());
         Evaluation::of(&data, ensemble(&runs))
     };
+    Ok(Evaluated {
+        temperatures: classifiers
+            .iter()
+            .map(EmotionClassifier::temperature)
+            .collect(),
+        speakers: speakers.len(),
+        data,
+        evaluation,
+    })
+}
+
+/// Prints the report of `evaluation` on `data`, last `accuracy: 0.xxxx`.
+fn report(args: &Args, evaluated: &Evaluated) {
+    let Evaluated {
+        data,
+        evaluation,
+        speakers: n_speakers,
+        temperatures,
+    } = evaluated;
     println!(
         "{} clips, {} speakers, condition: {} ({}), normalisation: {}\n",
         data.len(),
-        speakers.len(),
+        n_speakers,
         args.condition,
         args.condition.description(),
         if args.cold {
@@ -286,7 +399,7 @@ pub fn run(args: &Args) -> CmdResult {
     let family_right = evaluation
         .predictions
         .iter()
-        .zip(&data)
+        .zip(data)
         .filter(|(p, e)| p.family().0 == e.emotion.family())
         .count();
     println!(
@@ -295,10 +408,7 @@ pub fn run(args: &Args) -> CmdResult {
     );
     let (class, share) = evaluation.confusion.largest_share();
     println!("largest class share: {share:.3} ({class})");
-    let temperatures: Vec<String> = classifiers
-        .iter()
-        .map(|c| format!("{:.3}", c.temperature()))
-        .collect();
+    let temperatures: Vec<String> = temperatures.iter().map(|t| format!("{t:.3}")).collect();
     println!(
         "ECE ({} bins): {:.4} (temperature {})",
         voice_emotion::training::metrics::ECE_BINS,
@@ -321,7 +431,6 @@ pub fn run(args: &Args) -> CmdResult {
         confidences.len()
     );
     println!("accuracy: {:.4}", evaluation.confusion.accuracy());
-    Ok(())
 }
 
 #[cfg(test)]
