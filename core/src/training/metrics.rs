@@ -230,6 +230,45 @@ pub fn expected_calibration_error(
         .sum()
 }
 
+/// One confidence bin of a reliability diagram ([`reliability`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ReliabilityBin {
+    /// Predictions in the bin.
+    pub count: usize,
+    /// Their mean confidence (0 when empty).
+    pub mean_confidence: f64,
+    /// The share of them that were right (0 when empty).
+    pub accuracy: f64,
+}
+
+/// A reliability diagram: `(confidence, right)` predictions in `bins` equal-width confidence
+/// bins (as [`expected_calibration_error`] bins them), each bin's mean confidence against
+/// its accuracy. A calibrated model has the two equal in every bin; a single temperature
+/// moves every bin's confidence the same way, so it cannot fix a model that is
+/// underconfident in some bins and overconfident in others.
+#[must_use]
+pub fn reliability(
+    predictions: impl IntoIterator<Item = (f64, bool)>,
+    bins: usize,
+) -> Vec<ReliabilityBin> {
+    let bins = bins.max(1);
+    let mut out = vec![ReliabilityBin::default(); bins];
+    for (c, ok) in predictions {
+        let c = c.clamp(0.0, 1.0);
+        let b = ((c * bins as f64).ceil() as usize).clamp(1, bins) - 1;
+        out[b].count += 1;
+        out[b].mean_confidence += c;
+        out[b].accuracy += f64::from(u8::from(ok));
+    }
+    for b in &mut out {
+        if b.count > 0 {
+            b.mean_confidence /= b.count as f64;
+            b.accuracy /= b.count as f64;
+        }
+    }
+    out
+}
+
 /// What [`expected_calibration_error`] reads for a perfectly calibrated model with these
 /// `confidences`: each prediction drawn right with probability equal to its confidence,
 /// `draws` times (seeded, so the same every run). Returns the mean and the 90th percentile
@@ -350,6 +389,34 @@ mod tests {
             expected_calibration_error(std::iter::empty(), ECE_BINS),
             0.0
         );
+    }
+
+    #[test]
+    fn reliability_bins_mean_confidence_against_accuracy() {
+        // 0.25 (1 of 4 right), 0.95 (2 of 2 right), nothing in between.
+        let predictions = [
+            (0.25, true),
+            (0.25, false),
+            (0.25, false),
+            (0.25, false),
+            (0.9, true),
+            (1.0, true),
+        ];
+        let bins = reliability(predictions, 10);
+        assert_eq!(bins.len(), 10);
+        assert_eq!(bins[2].count, 4);
+        assert!((bins[2].mean_confidence - 0.25).abs() < 1e-12);
+        assert!((bins[2].accuracy - 0.25).abs() < 1e-12);
+        // 0.9 falls in the bin (0.8, 0.9], 1.0 in (0.9, 1.0], as the ECE bins them.
+        assert_eq!((bins[8].count, bins[9].count), (1, 1));
+        assert_eq!(bins.iter().map(|b| b.count).sum::<usize>(), 6);
+        assert_eq!(bins[5], ReliabilityBin::default());
+        // Weighted by count, |confidence - accuracy| is the ECE at the same bins.
+        let ece: f64 = bins
+            .iter()
+            .map(|b| b.count as f64 / 6.0 * (b.mean_confidence - b.accuracy).abs())
+            .sum();
+        assert!((ece - expected_calibration_error(predictions, 10)).abs() < 1e-12);
     }
 
     #[test]

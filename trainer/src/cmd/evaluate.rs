@@ -430,6 +430,28 @@ fn report(args: &Args, evaluated: &Evaluated) {
         "ECE a perfectly calibrated model would read on these {} clips with the same confidences: mean {floor:.4}, 90th percentile {floor_p90:.4}",
         confidences.len()
     );
+    let bins = voice_emotion::training::metrics::reliability(
+        evaluation
+            .predictions
+            .iter()
+            .zip(data)
+            .map(|(p, e)| (f64::from(p.confidence), p.emotion == e.emotion)),
+        10,
+    );
+    let cells: Vec<String> = bins
+        .iter()
+        .filter(|b| b.count > 0)
+        .map(|b| {
+            format!(
+                "{:.2} -> {:.2} ({})",
+                b.mean_confidence, b.accuracy, b.count
+            )
+        })
+        .collect();
+    println!(
+        "reliability (confidence -> accuracy (clips), 10 bins): {}",
+        cells.join(", ")
+    );
     println!("accuracy: {:.4}", evaluation.confusion.accuracy());
 }
 
