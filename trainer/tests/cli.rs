@@ -411,11 +411,11 @@ fn adapt_eval_takes_a_partial_config_and_refuses_unknown_settings() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn adapt_eval_runs_each_fold_model_on_the_actors_it_never_heard() {
-    // A `train --protocol cv` folder with one fold: the shipped model (trained on actors
-    // 1-18) standing in for fold 5, whose actors are 21-24.
-    let dir = std::env::temp_dir().join(format!("adapt-folds-{}", std::process::id()));
+/// A `train --protocol cv` folder (in the temp dir, named after `name`) with one fold: the
+/// shipped model (trained on actors 1-18) standing in for fold 5, whose actors are 21-24.
+/// Returns the folder and the fold's.
+fn cv_folder_with_fold5(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let fold = dir.join("fold5");
     std::fs::create_dir_all(&fold).unwrap();
     for entry in std::fs::read_dir(base_model()).unwrap() {
@@ -424,6 +424,12 @@ fn adapt_eval_runs_each_fold_model_on_the_actors_it_never_heard() {
             std::fs::copy(&path, fold.join(path.file_name().unwrap())).unwrap();
         }
     }
+    (dir, fold)
+}
+
+#[test]
+fn adapt_eval_runs_each_fold_model_on_the_actors_it_never_heard() {
+    let (dir, fold) = cv_folder_with_fold5("adapt-folds");
     let plot = dir.join("curve.png");
     let text = trainer_ok(&[
         "adapt-eval",
@@ -462,17 +468,8 @@ fn adapt_eval_runs_each_fold_model_on_the_actors_it_never_heard() {
 
 #[test]
 fn evaluate_pools_each_fold_model_on_its_own_actors() {
-    // The shipped model (trained on actors 1-18) standing in for fold 5 (actors 21-24): the
-    // pooled report of one fold is the model's own report on those actors.
-    let dir = std::env::temp_dir().join(format!("evaluate-folds-{}", std::process::id()));
-    let fold = dir.join("fold5");
-    std::fs::create_dir_all(&fold).unwrap();
-    for entry in std::fs::read_dir(base_model()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, fold.join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    // The pooled report of one fold is the model's own report on its actors.
+    let (dir, fold) = cv_folder_with_fold5("evaluate-folds");
     let data = ravdess_dir();
     let pooled = trainer_ok(&[
         "evaluate",

@@ -216,6 +216,27 @@ pub fn parse_numbers(
     Ok(out)
 }
 
+/// The examples of `samples` through `--condition` (babble of clips of other speakers).
+fn heard(
+    args: &Args,
+    samples: &[Sample],
+    classifier: &EmotionClassifier,
+) -> Result<Vec<Example>, Box<dyn std::error::Error>> {
+    let pool = if args.condition == Condition::Babble {
+        babble_pool(&args.source, samples, 32)?
+    } else {
+        BabblePool::new()
+    };
+    examples_under(
+        samples,
+        classifier,
+        args.condition,
+        &pool,
+        args.seed,
+        args.threads,
+    )
+}
+
 /// What `evaluate` reports on.
 struct Evaluated {
     /// The clips.
@@ -247,19 +268,7 @@ fn pooled_folds(args: &Args, dir: &Path) -> Result<Evaluated, Box<dyn std::error
             .filter(|s| s.actor.is_some_and(|a| actors.contains(&a)))
             .cloned()
             .collect();
-        let pool = if args.condition == Condition::Babble {
-            babble_pool(&args.source, &samples, 32)?
-        } else {
-            BabblePool::new()
-        };
-        let fold_data = examples_under(
-            &samples,
-            &classifier,
-            args.condition,
-            &pool,
-            args.seed,
-            args.threads,
-        )?;
+        let fold_data = heard(args, &samples, &classifier)?;
         let stats =
             Normaliser::fit(&fold_data, classifier.training_config().model.n_features).speakers;
         let evaluation = classifier.evaluate(&fold_data, (!args.cold).then_some(&stats));
@@ -324,20 +333,7 @@ fn one_model(args: &Args) -> Result<Evaluated, Box<dyn std::error::Error>> {
             .into());
         }
     }
-    let samples = args.source.samples()?;
-    let pool = if args.condition == Condition::Babble {
-        babble_pool(&args.source, &samples, 32)?
-    } else {
-        BabblePool::new()
-    };
-    let data = examples_under(
-        &samples,
-        classifier,
-        args.condition,
-        &pool,
-        args.seed,
-        args.threads,
-    )?;
+    let data = heard(args, &args.source.samples()?, classifier)?;
     let speakers = Normaliser::fit(&data, classifier.training_config().model.n_features).speakers;
     let stats = (!args.cold).then_some(&speakers);
     let evaluation = if classifiers.len() == 1 {
