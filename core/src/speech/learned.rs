@@ -302,11 +302,8 @@ impl LearnedScorer {
 
     /// Forgets the signal.
     pub fn reset(&mut self) {
+        self.forget_context();
         self.features.reset();
-        for slot in self.ring.chunks_exact_mut(self.empty.len()) {
-            slot.copy_from_slice(&self.empty);
-        }
-        self.pos = 0;
     }
 
     /// Forgets the frames scored so far, as at the stream's start, but keeps the noise

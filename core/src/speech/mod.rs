@@ -34,10 +34,12 @@ use serde::{Deserialize, Serialize};
 
 mod config;
 mod learned;
+mod levels;
 mod segmenter;
 mod spectral;
 pub use config::*;
 pub use learned::*;
+pub use levels::*;
 pub use segmenter::*;
 pub use spectral::*;
 
