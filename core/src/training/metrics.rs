@@ -208,25 +208,11 @@ pub fn expected_calibration_error(
     predictions: impl IntoIterator<Item = (f64, bool)>,
     bins: usize,
 ) -> f64 {
-    let bins = bins.max(1);
-    let mut count = vec![0usize; bins];
-    let mut confidence = vec![0.0f64; bins];
-    let mut correct = vec![0usize; bins];
-    let mut total = 0usize;
-    for (c, ok) in predictions {
-        let c = c.clamp(0.0, 1.0);
-        let b = ((c * bins as f64).ceil() as usize).clamp(1, bins) - 1;
-        count[b] += 1;
-        confidence[b] += c;
-        correct[b] += usize::from(ok);
-        total += 1;
-    }
-    (0..bins)
-        .filter(|&b| count[b] > 0)
-        .map(|b| {
-            let n = count[b] as f64;
-            (n / total as f64) * (correct[b] as f64 / n - confidence[b] / n).abs()
-        })
+    let bins = reliability(predictions, bins);
+    let total: usize = bins.iter().map(|b| b.count).sum();
+    bins.iter()
+        .filter(|b| b.count > 0)
+        .map(|b| (b.count as f64 / total as f64) * (b.accuracy - b.mean_confidence).abs())
         .sum()
 }
 
