@@ -1,8 +1,11 @@
-//! Bench binary: one training step (forward, backward, Adam) of the emotion model against the
-//! same network built from burn's stock `nn::Lstm`, in the same run.
+//! Bench binary: one training step (forward, backward, Adam) of the emotion model: through
+//! burn's autodiff (`LstmPass::Burn`), with the fast LSTM pass (`LstmPass::Fast`) on one
+//! and on two threads, and the same network built from burn's stock `nn::Lstm`, in the same
+//! run.
 //!
 //! `cargo bench -p voice_emotion --bench training` prints the median seconds per batch-32 step
-//! at 100 and at 200 input steps for both, and their ratio. One thread (flex without rayon).
+//! at 100 and at 200 input steps for each, and the ratios against the burn pass. burn runs on
+//! one thread (flex without rayon).
 
 use std::time::Instant;
 
@@ -11,8 +14,11 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Lstm, LstmConfig};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use voice_emotion::model::{EmotionModel, EmotionModelConfig, default_device};
-use voice_emotion::training::cross_entropy;
+use voice_emotion::features::FeatureMatrix;
+use voice_emotion::labels::{Emotion, Intensity};
+use voice_emotion::model::{EmotionModel, EmotionModelConfig, FastLstmTrainer, default_device};
+use voice_emotion::training::dataset::EmotionSet;
+use voice_emotion::training::{BatchItem, TrainingConfig, cross_entropy, fast_step};
 
 const BATCH: usize = 32;
 const FEATURES: usize = 240;
@@ -87,6 +93,48 @@ fn ours(steps: usize, device: &Device) -> f64 {
     })
 }
 
+/// [`fast_step`] on `threads` threads over the same batch as [`ours`].
+fn fast(steps: usize, threads: usize, device: &Device) -> f64 {
+    let config = TrainingConfig::new(EmotionModelConfig::new(FEATURES));
+    let mut model = config.model.init(device);
+    let mut optim = AdamConfig::new().init();
+    let mut trainer = FastLstmTrainer::new(threads, 1);
+    let inputs: Vec<FeatureMatrix> = (0..BATCH)
+        .map(|b| FeatureMatrix {
+            data: (0..steps * FEATURES)
+                .map(|k| ((b * steps * FEATURES + k) as f32 * 0.013).sin())
+                .collect(),
+            n_frames: steps,
+            n_features: FEATURES,
+        })
+        .collect();
+    let items: Vec<BatchItem<'_>> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let intensity = Intensity::ALL[i % 2];
+            (m, Emotion::ALL[i % 8], Some(intensity), EmotionSet::ALL)
+        })
+        .collect();
+    median_seconds(7, || {
+        match fast_step(
+            model.clone(),
+            &mut optim,
+            &mut trainer,
+            &items,
+            None,
+            device,
+            &config,
+        ) {
+            Ok((stepped, _, _)) => model = stepped,
+            Err(e) => {
+                eprintln!("the fast LSTM pass failed: {e}");
+                std::process::exit(1);
+            }
+        }
+    })
+}
+
 fn stock(steps: usize, device: &Device) -> f64 {
     let mut model = StockModel::new(device);
     let mut optim = AdamConfig::new().init();
@@ -105,12 +153,20 @@ fn main() {
     let device = default_device().autodiff();
     println!("one training step, batch {BATCH}, {FEATURES} features, median of 7 (seconds)");
     println!(
-        "{:>6} {:>10} {:>14} {:>7}",
-        "steps", "ours", "burn nn::Lstm", "ratio"
+        "{:>6} {:>10} {:>16} {:>16} {:>22}",
+        "steps", "burn pass", "fast, 1 thread", "fast, 2 threads", "burn nn::Lstm (ratio)"
     );
     for steps in [100, 200] {
         let a = ours(steps, &device);
+        let f1 = fast(steps, 1, &device);
+        let f2 = fast(steps, 2, &device);
         let b = stock(steps, &device);
-        println!("{steps:>6} {a:>10.4} {b:>14.4} {:>6.1}x", b / a);
+        println!(
+            "{steps:>6} {a:>10.4} {f1:>9.4} ({:>4.1}x) {f2:>9.4} ({:>4.1}x) {b:>14.4} ({:>4.1}x)",
+            a / f1,
+            a / f2,
+            a / b
+        );
     }
+    println!("(ratios: the burn pass's time over each column's; above 1 is faster)");
 }

@@ -5,7 +5,9 @@ mod common;
 
 use voice_emotion::labels::Emotion;
 use voice_emotion::model::InputConfig;
-use voice_emotion::model::{EmotionModelConfig, Selection, SpecAugmentConfig, default_device};
+use voice_emotion::model::{
+    EmotionModelConfig, LstmPass, Selection, SpecAugmentConfig, default_device,
+};
 use voice_emotion::training::data::examples;
 use voice_emotion::training::dataset::Dataset;
 use voice_emotion::training::{Example, Normaliser, TrainOutcome, TrainingConfig, train};
@@ -55,12 +57,21 @@ fn tiny_config(input: &InputConfig) -> TrainingConfig {
 
 /// Trains `config` on the subset, validating on the same clips, printing each epoch.
 fn train_on(config: &TrainingConfig, data: &[Example], norm: &Normaliser) -> TrainOutcome {
+    train_on_devices(config, data, norm, &[default_device()])
+}
+
+fn train_on_devices(
+    config: &TrainingConfig,
+    data: &[Example],
+    norm: &Normaliser,
+    devices: &[burn::prelude::Device],
+) -> TrainOutcome {
     train(
         config,
         data,
         data,
         norm,
-        &[default_device()],
+        devices,
         |_, _, _| {},
         |m| {
             println!(
@@ -70,6 +81,7 @@ fn train_on(config: &TrainingConfig, data: &[Example], norm: &Normaliser) -> Tra
             true
         },
     )
+    .unwrap_or_else(|e| panic!("training: {e}"))
 }
 
 /// The last epoch's training loss is below `factor` times the first's.
@@ -118,4 +130,22 @@ fn masked_smoothed_training_learns_and_keeps_the_epoch_of_lowest_validation_loss
         .unwrap();
     assert_eq!(outcome.best_epoch, lowest.epoch);
     assert!(lowest.valid_accuracy > 0.5, "{lowest:?} (chance 0.25)");
+}
+
+/// The fast LSTM pass (`LstmPass::Fast`, two threads, with dropout between the layers) learns
+/// as burn's does.
+#[test]
+fn the_fast_lstm_pass_learns_on_two_threads() {
+    let (data, norm, input) = tiny_subset();
+    let mut config = tiny_config(&input);
+    config.model.dropout = 0.2;
+    config.lstm_pass = Some(LstmPass::Fast);
+    let outcome = train_on_devices(&config, &data, &norm, &[default_device(), default_device()]);
+    assert_loss_falls(&outcome, 0.7);
+    let best = outcome
+        .history
+        .iter()
+        .map(|m| m.valid_accuracy)
+        .fold(0.0, f64::max);
+    assert!(best > 0.5, "best accuracy {best} (chance 0.25)");
 }

@@ -65,6 +65,9 @@ pub struct TrainingConfig {
     /// which carry what a larger ensemble learnt about how alike the emotions sound. `None`
     /// (the default): labels only.
     pub distillation: Option<DistillationConfig>,
+    /// How the LSTM layers' gradients are computed ([`LstmPass`]). `None` (configs that
+    /// predate it): [`LstmPass::Burn`].
+    pub lstm_pass: Option<LstmPass>,
     /// Softmax temperature of the emotion head, fitted after training on the validation
     /// speakers (temperature scaling) so that confidences match accuracies. `None` (models
     /// that predate it): 1, the raw softmax.
@@ -211,6 +214,23 @@ pub enum Selection {
     /// The lowest emotion loss (negative log-likelihood): smoother than the accuracy of a
     /// few validation speakers, so one lucky epoch is less often the one kept.
     Loss,
+}
+
+/// How training computes the LSTM layers' forward and backward pass
+/// ([`TrainingConfig::lstm_pass`]). Both give the same gradients to rounding (a test checks
+/// them against each other); they draw the dropout between the layers from different random
+/// streams, so runs with the same seed differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LstmPass {
+    /// burn's autodiff over [`EmotionModel::forward`], data-parallel over the training
+    /// devices (the shipped model was trained so).
+    #[default]
+    Burn,
+    /// [`FastLstmTrainer`]: the fast path's kernels with their own backward pass, one part
+    /// of each batch per training device (thread); burn keeps the dense layer, the heads, the
+    /// losses and Adam. CPU only.
+    Fast,
 }
 
 #[cfg(test)]

@@ -40,7 +40,10 @@ mod stream;
 pub use batch::*;
 pub use config::*;
 pub use device::{DeviceSpec, DeviceSpecError, DeviceSpecs, WgpuAdapter};
-pub use fast::{FastNetwork, FastNetworkError, FastScratch, FastState, Logits, SimdLevel};
+pub use fast::{
+    FastLstmTrainer, FastNetwork, FastNetworkError, FastScratch, FastState, FastTrainingError,
+    Logits, LstmGradients, LstmLayerGradients, SimdLevel,
+};
 pub use inference::*;
 pub use input::*;
 pub use network::*;

@@ -132,6 +132,19 @@ pub struct Batch {
     pub emotion_penalty: Option<Tensor<2>>,
 }
 
+/// A batch's labels on a device ([`Batch`] without its inputs).
+#[derive(Debug, Clone)]
+pub struct BatchLabels {
+    /// Emotion indices, `[batch]`.
+    pub emotions: Tensor<1, Int>,
+    /// Intensity indices, `[batch]` (0 where unknown).
+    pub intensities: Tensor<1, Int>,
+    /// 1.0 where the intensity is known, `[batch]`.
+    pub intensity_known: Tensor<1>,
+    /// As [`Batch::emotion_penalty`].
+    pub emotion_penalty: Option<Tensor<2>>,
+}
+
 /// Pads already-normalised feature matrices into a labelled batch: each item is its
 /// features, emotion, intensity (if known) and the emotions its corpus labels.
 #[must_use]
@@ -139,9 +152,31 @@ pub fn make_batch(
     items: &[(&FeatureMatrix, Emotion, Option<Intensity>, EmotionSet)],
     device: &Device,
 ) -> Batch {
-    let b = items.len();
     let inputs: Vec<&FeatureMatrix> = items.iter().map(|i| i.0).collect();
     let Padded { inputs, mask } = pad(&inputs, device);
+    let BatchLabels {
+        emotions,
+        intensities,
+        intensity_known,
+        emotion_penalty,
+    } = make_labels(items, device);
+    Batch {
+        inputs,
+        mask,
+        emotions,
+        intensities,
+        intensity_known,
+        emotion_penalty,
+    }
+}
+
+/// The labels of [`make_batch`]'s batch, without padding the inputs.
+#[must_use]
+pub fn make_labels(
+    items: &[(&FeatureMatrix, Emotion, Option<Intensity>, EmotionSet)],
+    device: &Device,
+) -> BatchLabels {
+    let b = items.len();
     let emotions: Vec<i64> = items.iter().map(|i| i.1.index() as i64).collect();
     let intensities: Vec<i64> = items
         .iter()
@@ -167,9 +202,7 @@ pub fn make_batch(
             .collect();
         Tensor::from_data(TensorData::new(penalty, [b, Emotion::COUNT]), device)
     });
-    Batch {
-        inputs,
-        mask,
+    BatchLabels {
         emotion_penalty,
         emotions: Tensor::from_data(TensorData::new(emotions, [b]), device),
         intensities: Tensor::from_data(TensorData::new(intensities, [b]), device),

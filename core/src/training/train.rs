@@ -9,11 +9,16 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::features::FeatureMatrix;
 use crate::labels::{Emotion, Intensity};
-use crate::model::{EmotionModel, Selection, TrainingConfig, normalised, predict};
+use crate::model::{
+    EmotionModel, EmotionOutput, FastLstmTrainer, FastTrainingError, LstmPass, Selection,
+    TrainingConfig, normalised, predict,
+};
 use crate::training::average::WeightAverage;
 use crate::training::dataset::EmotionSet;
 use crate::training::masking::spec_augment;
-use crate::training::{Example, Normaliser, length_batches, make_batch, softened};
+use crate::training::{
+    BatchLabels, Example, Normaliser, length_batches, make_batch, make_labels, softened,
+};
 
 /// Mean cross-entropy of `logits` `[batch, classes]` against `targets`, each example weighted
 /// by `weights` (`None`: all 1); the mean is over the total weight.
@@ -146,7 +151,13 @@ pub struct TrainOutcome {
 ///
 /// `devices` is where the network trains: the model lives on the first; with several, each
 /// batch is split between them and trained data-parallel ([`data_parallel_step`]). Empty
-/// means the default CPU device. Validation runs on the first device.
+/// means the default CPU device. Validation runs on the first device. With
+/// [`LstmPass::Fast`] the LSTM layers run on [`FastLstmTrainer`] instead, one thread per
+/// device ([`fast_step`]).
+///
+/// # Errors
+/// [`FastTrainingError`] from the fast LSTM pass (weights burn cannot hand back, an input of
+/// the wrong width); burn's pass has none.
 pub fn train(
     config: &TrainingConfig,
     train: &[Example],
@@ -155,7 +166,7 @@ pub fn train(
     devices: &[Device],
     mut on_step: impl FnMut(usize, usize, f64),
     mut on_epoch: impl FnMut(&EpochMetrics) -> bool,
-) -> TrainOutcome {
+) -> Result<TrainOutcome, FastTrainingError> {
     let devices = if devices.is_empty() {
         vec![crate::model::default_device()]
     } else {
@@ -168,6 +179,8 @@ pub fn train(
     }
     let mut model = config.model.init(&ad_devices[0]);
     let mut optim = AdamConfig::new().init();
+    let mut fast = (config.lstm_pass.unwrap_or_default() == LstmPass::Fast)
+        .then(|| FastLstmTrainer::new(devices.len(), config.seed));
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let valid_norm: Vec<FeatureMatrix> = valid
         .iter()
@@ -215,8 +228,18 @@ pub fn train(
                 .zip(chunk)
                 .map(|(m, &i)| (m, train[i].emotion, train[i].intensity, train[i].classes))
                 .collect();
-            let (stepped, value, hits) =
-                data_parallel_step(model, &mut optim, &items, targets, &ad_devices, config);
+            let (stepped, value, hits) = match &mut fast {
+                Some(trainer) => fast_step(
+                    model,
+                    &mut optim,
+                    trainer,
+                    &items,
+                    targets,
+                    &ad_devices[0],
+                    config,
+                )?,
+                None => data_parallel_step(model, &mut optim, &items, targets, &ad_devices, config),
+            };
             model = stepped;
             if let Some(average) = &mut average {
                 average.update(&model.valid());
@@ -266,12 +289,12 @@ pub fn train(
         Some((_, _, epoch, m)) => (m, epoch),
         None => (model.valid(), 0),
     };
-    TrainOutcome {
+    Ok(TrainOutcome {
         model,
         history,
         best_epoch,
         interrupted,
-    }
+    })
 }
 
 /// One item of a training batch: normalised features, emotion, intensity (when labelled) and
@@ -360,6 +383,51 @@ pub fn data_parallel_step(
     )
 }
 
+/// One optimisation step of `model` (on the autodiff `device`) over `items` with the LSTM
+/// layers' pass of `trainer` ([`LstmPass::Fast`]): the trainer runs both layers (its
+/// threads splitting the batch), burn runs the dense layer, the heads and the loss on the
+/// second layer's last states as a leaf tensor, the trainer turns burn's gradient with
+/// respect to them into the LSTM weights' gradients, and Adam steps every weight. The same
+/// loss as [`data_parallel_step`]; returns the same.
+///
+/// # Errors
+/// [`FastTrainingError`] from the trainer.
+pub fn fast_step(
+    model: EmotionModel,
+    optim: &mut ModuleOptimizer,
+    trainer: &mut FastLstmTrainer,
+    items: &[BatchItem<'_>],
+    targets: BatchTargets<'_>,
+    device: &Device,
+    config: &TrainingConfig,
+) -> Result<(EmotionModel, f64, usize), FastTrainingError> {
+    if items.is_empty() {
+        return Ok((model, 0.0, 0));
+    }
+    let inputs: Vec<&FeatureMatrix> = items.iter().map(|i| i.0).collect();
+    let last = trainer.forward(&model, &inputs, config.model.dropout)?;
+    let width = last.len() / items.len();
+    let last =
+        Tensor::<2>::from_data(TensorData::new(last, [items.len(), width]), device).require_grad();
+    let out = model.heads(last.clone());
+    let (loss, value, hits) = batch_loss(out, make_labels(items, device), targets, config, None);
+    let grads = loss.backward();
+    let d_last: Vec<f32> = last
+        .grad(&grads)
+        .map(|g| g.into_data().try_into_vec::<f32>().unwrap_or_default())
+        .unwrap_or_default();
+    let mut params = GradientsParams::from_grads(grads, &model);
+    let d_last = if d_last.is_empty() {
+        vec![0.0; items.len() * width]
+    } else {
+        d_last
+    };
+    trainer
+        .backward(&d_last)?
+        .register(&model, &mut params, &device.clone().inner());
+    Ok((optim.step(config.learning_rate, model, params), value, hits))
+}
+
 /// A part's share of its batch, weighting its losses in a data-parallel step.
 #[derive(Debug, Clone, Copy)]
 struct Share {
@@ -378,7 +446,30 @@ fn part_gradients(
 ) -> (GradientsParams, f64, usize) {
     let batch = make_batch(items, device);
     let out = model.forward(batch.inputs, batch.mask);
-    let predicted = out.emotion.clone().argmax(1).reshape([items.len()]);
+    let labels = BatchLabels {
+        emotions: batch.emotions,
+        intensities: batch.intensities,
+        intensity_known: batch.intensity_known,
+        emotion_penalty: batch.emotion_penalty,
+    };
+    let (loss, value, hits) = batch_loss(out, labels, targets, config, share);
+    let grads = GradientsParams::from_grads(loss.backward(), model);
+    (grads, value, hits)
+}
+
+/// The loss of the network's outputs `out` on a batch with `labels` (and teacher `targets`
+/// when distilling), weighted by the part's `share` in a data-parallel step; its value and
+/// how many emotions were right.
+fn batch_loss(
+    out: EmotionOutput,
+    batch: BatchLabels,
+    targets: BatchTargets<'_>,
+    config: &TrainingConfig,
+    share: Option<Share>,
+) -> (Tensor<1>, f64, usize) {
+    let n = out.emotion.dims()[0];
+    let device = out.emotion.device();
+    let predicted = out.emotion.clone().argmax(1).reshape([n]);
     let hits: Vec<i64> = predicted
         .equal(batch.emotions.clone())
         .int()
@@ -404,10 +495,9 @@ fn part_gradients(
         ),
     };
     let emotion = match (&config.distillation, targets) {
-        (Some(distil), Some(targets)) if targets.len() == items.len() => {
+        (Some(distil), Some(targets)) if targets.len() == n => {
             let soft: Vec<f32> = targets.iter().flatten().copied().collect();
-            let soft =
-                Tensor::from_data(TensorData::new(soft, [items.len(), Emotion::COUNT]), device);
+            let soft = Tensor::from_data(TensorData::new(soft, [n, Emotion::COUNT]), &device);
             let taught = distillation_cross_entropy(
                 out.emotion,
                 soft,
@@ -430,8 +520,7 @@ fn part_gradients(
         Some(share) => emotion.mul_scalar(share.emotion) + intensity.mul_scalar(share.intensity),
     };
     let value = f64::from(loss.clone().into_scalar::<f32>());
-    let grads = GradientsParams::from_grads(loss.backward(), model);
-    (grads, value, hits)
+    (loss, value, hits)
 }
 
 fn evaluate_loss(
@@ -833,6 +922,104 @@ mod tests {
             &config,
         );
         assert!(loss.is_finite() && loss > 0.0, "{loss}");
+    }
+
+    /// Three steps with the fast LSTM pass (one thread and two) land where burn's steps land
+    /// (losses, hits and the stepped model's outputs), with and without distillation and with
+    /// clips whose corpus leaves emotions out.
+    #[test]
+    fn fast_lstm_steps_are_burns_steps() {
+        for distil in [false, true] {
+            let n_features = 6;
+            let config = TrainingConfig::new(
+                crate::model::EmotionModelConfig::new(n_features)
+                    .with_hidden_1(20)
+                    .with_hidden_2(6)
+                    .with_dense(8)
+                    .with_dropout(0.0),
+            )
+            .with_learning_rate(1e-2)
+            .with_distillation(distil.then(|| {
+                crate::model::DistillationConfig::new()
+                    .with_weight(0.5)
+                    .with_temperature(2.0)
+            }));
+            let device = crate::model::default_device().autodiff();
+            device.seed(3);
+            let start = config.model.init(&device);
+            let examples = toy_examples(n_features);
+            let items: Vec<BatchItem<'_>> = examples
+                .iter()
+                .map(|(f, e, i, c)| (f, *e, *i, *c))
+                .collect();
+            let targets: Vec<[f32; Emotion::COUNT]> = items
+                .iter()
+                .map(|(_, e, _, classes)| {
+                    let mut p = [0.05f32; Emotion::COUNT];
+                    p[(e.index() + 3) % Emotion::COUNT] = 0.6;
+                    softened(&p, *classes, 2.0)
+                })
+                .collect();
+            let targets = distil.then_some(&targets[..]);
+            let probe = |model: &EmotionModel| -> Vec<f32> {
+                let batch = make_batch(&items, &crate::model::default_device());
+                let out = model.clone().valid().forward(batch.inputs, batch.mask);
+                let mut v: Vec<f32> = out.emotion.into_data().try_to_vec::<f32>().unwrap();
+                v.extend(out.intensity.into_data().try_to_vec::<f32>().unwrap());
+                v
+            };
+            let mut burn_optim = AdamConfig::new().init();
+            let mut burn = start.clone();
+            let mut losses = Vec::new();
+            for _ in 0..3 {
+                let (m, loss, hits) = data_parallel_step(
+                    burn,
+                    &mut burn_optim,
+                    &items,
+                    targets,
+                    std::slice::from_ref(&device),
+                    &config,
+                );
+                burn = m;
+                losses.push((loss, hits));
+            }
+            let reference = probe(&burn);
+            let moved = reference
+                .iter()
+                .zip(&probe(&start))
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max);
+            assert!(moved > 1e-3, "the steps changed nothing ({moved})");
+            for threads in [1, 2] {
+                let mut optim = AdamConfig::new().init();
+                let mut trainer = FastLstmTrainer::new(threads, 0);
+                let mut model = start.clone();
+                for &(burn_loss, burn_hits) in &losses {
+                    let (m, loss, hits) = fast_step(
+                        model,
+                        &mut optim,
+                        &mut trainer,
+                        &items,
+                        targets,
+                        &device,
+                        &config,
+                    )
+                    .unwrap();
+                    model = m;
+                    assert!((loss - burn_loss).abs() < 1e-5, "{loss} vs {burn_loss}");
+                    assert_eq!(hits, burn_hits);
+                }
+                let apart = probe(&model)
+                    .iter()
+                    .zip(&reference)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(
+                    apart < 1e-5,
+                    "distil {distil}, {threads} threads: the fast steps went elsewhere ({apart})"
+                );
+            }
+        }
     }
 
     #[test]

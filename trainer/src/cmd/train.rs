@@ -406,7 +406,7 @@ pub fn run(args: &Args) -> CmdResult {
                 epoch_bar.set_prefix((m.epoch + 1).to_string());
                 !stop.load(Ordering::SeqCst)
             },
-        );
+        )?;
         epoch_bar.finish_and_clear();
         let training_seconds = t0.elapsed().as_secs_f64();
         let cpu = voice_emotion::model::default_device();

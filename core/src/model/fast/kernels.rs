@@ -68,12 +68,31 @@ pub(super) fn project<S: Simd>(
     w: &Dense,
     out: &mut [f32],
 ) {
+    project_or_add(simd, x, stride, width, steps, w, out, false);
+}
+
+/// [`project`] with `add`: `out[t] += x[t][..width] W` (the bias left out), as the training
+/// pass's recurrent products need.
+#[inline(always)]
+#[expect(clippy::too_many_arguments, reason = "a matrix product's operands")]
+pub(super) fn project_or_add<S: Simd>(
+    simd: S,
+    x: &[f32],
+    stride: usize,
+    width: usize,
+    steps: usize,
+    w: &Dense,
+    out: &mut [f32],
+    add: bool,
+) {
     // Tiles of 6 steps by 4 vectors: 24 accumulators of the 32 vector registers of AVX-512
     // (tried here: 4x2, 8x2, 12x2, 4x4, 5x4, 2x8, 3x8); 4 by 2 in the 16 of AVX2.
     if S::F32_LANES >= 16 {
-        project_tiled::<S, TILE_R_WIDE, TILE_C_WIDE>(simd, x, stride, width, steps, w, out);
+        project_tiled::<S, TILE_R_WIDE, TILE_C_WIDE>(simd, x, stride, width, steps, w, out, add);
     } else {
-        project_tiled::<S, TILE_R_NARROW, TILE_C_NARROW>(simd, x, stride, width, steps, w, out);
+        project_tiled::<S, TILE_R_NARROW, TILE_C_NARROW>(
+            simd, x, stride, width, steps, w, out, add,
+        );
     }
 }
 
@@ -83,6 +102,7 @@ const TILE_C_NARROW: usize = 2;
 const TILE_C_WIDE: usize = 4;
 
 #[inline(always)]
+#[expect(clippy::too_many_arguments, reason = "a matrix product's operands")]
 fn project_tiled<S: Simd, const R: usize, const C: usize>(
     simd: S,
     x: &[f32],
@@ -91,6 +111,7 @@ fn project_tiled<S: Simd, const R: usize, const C: usize>(
     steps: usize,
     w: &Dense,
     out: &mut [f32],
+    add: bool,
 ) {
     let lanes = S::F32_LANES;
     let (bv, _) = S::as_simd_f32s(w.bias.as_slice());
@@ -106,14 +127,21 @@ fn project_tiled<S: Simd, const R: usize, const C: usize>(
             let mut t = 0;
             while t + R <= steps {
                 let xr: [&[f32]; R] = std::array::from_fn(|r| rows(t + r));
+                let init: [&[S::f32s]; R] = std::array::from_fn(|r| {
+                    if add {
+                        &ov[(t + r) * nv + first + c0..]
+                    } else {
+                        &bv[first + c0..]
+                    }
+                });
                 if c == C {
-                    let acc = tile::<S, R, C>(simd, xr, pv, pn, c0, &bv[first + c0..]);
+                    let acc = tile::<S, R, C>(simd, xr, pv, pn, c0, init);
                     for (r, acc) in acc.iter().enumerate() {
                         let o = (t + r) * nv + first + c0;
                         ov[o..o + C].copy_from_slice(acc);
                     }
                 } else {
-                    let acc = tile::<S, R, 1>(simd, xr, pv, pn, c0, &bv[first + c0..]);
+                    let acc = tile::<S, R, 1>(simd, xr, pv, pn, c0, init);
                     for (r, acc) in acc.iter().enumerate() {
                         ov[(t + r) * nv + first + c0] = acc[0];
                     }
@@ -122,11 +150,12 @@ fn project_tiled<S: Simd, const R: usize, const C: usize>(
             }
             for t in t..steps {
                 let o = t * nv + first + c0;
+                let init = [if add { &ov[o..] } else { &bv[first + c0..] }];
                 if c == C {
-                    let [acc] = tile::<S, 1, C>(simd, [rows(t)], pv, pn, c0, &bv[first + c0..]);
+                    let [acc] = tile::<S, 1, C>(simd, [rows(t)], pv, pn, c0, init);
                     ov[o..o + C].copy_from_slice(&acc);
                 } else {
-                    let [acc] = tile::<S, 1, 1>(simd, [rows(t)], pv, pn, c0, &bv[first + c0..]);
+                    let [acc] = tile::<S, 1, 1>(simd, [rows(t)], pv, pn, c0, init);
                     ov[o] = acc[0];
                 }
             }
@@ -135,7 +164,8 @@ fn project_tiled<S: Simd, const R: usize, const C: usize>(
     }
 }
 
-/// `bias + x_r P[.., c0..c0 + C]` for the `R` rows `x_r` (one register tile).
+/// `init_r + x_r P[.., c0..c0 + C]` for the `R` rows `x_r` (one register tile; `init_r` the
+/// bias, or the row's output so far).
 #[inline(always)]
 fn tile<S: Simd, const R: usize, const C: usize>(
     simd: S,
@@ -143,11 +173,11 @@ fn tile<S: Simd, const R: usize, const C: usize>(
     pv: &[S::f32s],
     pn: usize,
     c0: usize,
-    bias: &[S::f32s],
+    init: [&[S::f32s]; R],
 ) -> [[S::f32s; C]; R] {
     let mut acc = [[simd.splat_f32s(0.0); C]; R];
-    for row in &mut acc {
-        row.copy_from_slice(&bias[..C]);
+    for (row, init) in acc.iter_mut().zip(init) {
+        row.copy_from_slice(&init[..C]);
     }
     let width = xr.first().map_or(0, |x| x.len());
     for (k, wk) in pv.chunks_exact(pn).take(width).enumerate() {

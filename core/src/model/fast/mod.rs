@@ -37,8 +37,10 @@ use crate::features::FeatureMatrix;
 
 mod kernels;
 mod state;
+mod training;
 use kernels::*;
 pub use state::FastState;
+pub use training::{FastLstmTrainer, FastTrainingError, LstmGradients, LstmLayerGradients};
 
 /// Values in 64 bytes: rows and gate blocks are padded to a multiple of this.
 const ALIGN: usize = 16;
@@ -254,27 +256,7 @@ impl Dense {
         panel: usize,
         layer: &'static str,
     ) -> Result<Self, FastNetworkError> {
-        let [inputs, outputs] = linear.weight.val().dims();
-        let read = |t: Tensor<1>| {
-            t.into_data()
-                .try_into_vec::<f32>()
-                .map_err(|e| FastNetworkError::Data {
-                    layer,
-                    reason: format!("{e:?}"),
-                })
-        };
-        let weight = read(linear.weight.val().reshape([inputs * outputs]))?;
-        let bias = match &linear.bias {
-            Some(b) => read(b.val())?,
-            None => vec![0.0; outputs],
-        };
-        if bias.len() != outputs {
-            return Err(FastNetworkError::Shape {
-                layer,
-                expected: outputs,
-                found: bias.len(),
-            });
-        }
+        let (weight, bias, inputs, outputs) = read_linear(linear, layer)?;
         if outputs % blocks != 0 {
             return Err(FastNetworkError::Shape {
                 layer,
@@ -344,6 +326,36 @@ impl Dense {
             (p * full, columns, &w[start..start + columns * self.inputs])
         })
     }
+}
+
+/// `linear`'s weight (row-major `[inputs][outputs]`), bias (zeros without one), inputs and
+/// outputs.
+fn read_linear(
+    linear: &Linear,
+    layer: &'static str,
+) -> Result<(Vec<f32>, Vec<f32>, usize, usize), FastNetworkError> {
+    let [inputs, outputs] = linear.weight.val().dims();
+    let read = |t: Tensor<1>| {
+        t.into_data()
+            .try_into_vec::<f32>()
+            .map_err(|e| FastNetworkError::Data {
+                layer,
+                reason: format!("{e:?}"),
+            })
+    };
+    let weight = read(linear.weight.val().reshape([inputs * outputs]))?;
+    let bias = match &linear.bias {
+        Some(b) => read(b.val())?,
+        None => vec![0.0; outputs],
+    };
+    if bias.len() != outputs {
+        return Err(FastNetworkError::Shape {
+            layer,
+            expected: outputs,
+            found: bias.len(),
+        });
+    }
+    Ok((weight, bias, inputs, outputs))
 }
 
 /// One LSTM layer in the fast layout.
