@@ -15,6 +15,10 @@ set to zero.
 Checks the probabilities on every exported clip against ours (at most 1e-4 apart; exit
 status 1 otherwise), then times one forward pass and softmax on the timing input, one thread,
 and prints both times and the ratio. Exit status 0 only when the probabilities match.
+
+`bench_vs_pytorch.py --training FILE`, FILE the output of `cargo bench -p voice_emotion
+--bench training`: times PyTorch's training step (the same shapes, `nn.LSTM`, dropout, Adam,
+one thread) at the step counts the bench printed and prints it beside ours with the ratios.
 """
 
 import json
@@ -103,7 +107,77 @@ def median_ms(f, runs):
     return times[len(times) // 2] / 1e6
 
 
+class TrainingNetwork(nn.Module):
+    """The shipped shape for training: LSTM 240 -> 128, dropout, LSTM 128 -> 64, the last
+    state, dropout, dense 128 + ReLU, dropout, heads of 8 and 2 (as `EmotionModel`)."""
+
+    def __init__(self, d, h1, h2, dense, dropout):
+        super().__init__()
+        self.lstm_1 = nn.LSTM(d, h1, batch_first=True)
+        self.lstm_2 = nn.LSTM(h1, h2, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.dense = nn.Linear(h2, dense)
+        self.emotion_head = nn.Linear(dense, 8)
+        self.intensity_head = nn.Linear(dense, 2)
+
+    def forward(self, x):
+        out, _ = self.lstm_1(x)
+        out, _ = self.lstm_2(self.dropout(out))
+        z = self.dropout(torch.relu(self.dense(self.dropout(out[:, -1]))))
+        return self.emotion_head(z), self.intensity_head(z)
+
+
+def training_step_seconds(steps, runs=7):
+    """Median seconds of one training step (forward, backward, Adam) at batch 32, `steps`
+    input steps of 240, on one thread, as `benches/training.rs` times ours."""
+    torch.manual_seed(0)
+    net = TrainingNetwork(240, 128, 64, 128, 0.3).train()
+    optim = torch.optim.Adam(net.parameters(), lr=1e-3)
+    k = torch.arange(32 * steps * 240, dtype=torch.float32)
+    x = torch.sin(k * 0.013).reshape(32, steps, 240)
+    emotions = torch.arange(32) % 8
+    intensities = torch.arange(32) % 2
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        optim.zero_grad()
+        emotion, intensity = net(x)
+        loss = loss_fn(emotion, emotions) + 0.5 * loss_fn(intensity, intensities)
+        loss.backward()
+        optim.step()
+
+    return median_ms(step, runs) / 1e3
+
+
+def compare_training(bench_output):
+    """Our training step (the `ours, N steps:` lines of `cargo bench --bench training`)
+    against PyTorch's at the same shapes, one thread, printed with the ratios."""
+    ours = {}
+    for line in Path(bench_output).read_text().splitlines():
+        if line.startswith("ours, ") and " steps:" in line:
+            head, tail = line.split(":", 1)
+            steps = int(head.split()[1])
+            ours[steps] = dict(v.split("=") for v in tail.split())
+    if not ours:
+        raise SystemExit(f"{bench_output}: no 'ours, N steps:' line from the training bench")
+    print("one training step, batch 32, 240 features, median of 7 (seconds):")
+    for steps, figures in sorted(ours.items()):
+        theirs = training_step_seconds(steps)
+        fast_1, fast_2 = float(figures["fast_1_thread"]), float(figures["fast_2_threads"])
+        burn = float(figures["burn_pass"])
+        print(
+            f"  {steps} steps: PyTorch {torch.__version__} one thread {theirs:.4f}; ours, fast "
+            f"LSTM pass, one thread {fast_1:.4f} ({theirs / fast_1:.2f}x PyTorch's speed), two "
+            f"threads {fast_2:.4f} ({theirs / fast_2:.2f}x); burn pass {burn:.4f} "
+            f"({theirs / burn:.2f}x)"
+        )
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--training":
+        torch.set_num_threads(1)
+        compare_training(sys.argv[2])
+        return
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
     folder = Path(sys.argv[1])

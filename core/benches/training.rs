@@ -156,10 +156,12 @@ fn main() {
         "{:>6} {:>10} {:>16} {:>16} {:>22}",
         "steps", "burn pass", "fast, 1 thread", "fast, 2 threads", "burn nn::Lstm (ratio)"
     );
+    let mut figures = Vec::new();
     for steps in [100, 200] {
         let a = ours(steps, &device);
         let f1 = fast(steps, 1, &device);
         let f2 = fast(steps, 2, &device);
+        figures.push((steps, a, f1, f2));
         let b = stock(steps, &device);
         println!(
             "{steps:>6} {a:>10.4} {f1:>9.4} ({:>4.1}x) {f2:>9.4} ({:>4.1}x) {b:>14.4} ({:>4.1}x)",
@@ -169,4 +171,10 @@ fn main() {
         );
     }
     println!("(ratios: the burn pass's time over each column's; above 1 is faster)");
+    for (steps, a, f1, f2) in figures {
+        // Read by scripts/bench_vs_pytorch.py --training.
+        println!(
+            "ours, {steps} steps: burn_pass={a:.5} fast_1_thread={f1:.5} fast_2_threads={f2:.5}"
+        );
+    }
 }

@@ -169,6 +169,25 @@ fn trains_one_epoch_on_two_corpora_then_evaluates_and_adapts() {
         serde_json::from_str(&std::fs::read_to_string(parallel_out.join("report.json")).unwrap())
             .unwrap();
     assert_eq!(parallel_report["splits"][0]["device"], "cpu,cpu");
+    // The fast LSTM pass on two threads: trains, the config records it, and a second run
+    // with the same seed is the same model (its dropout is drawn per thread from the seed).
+    let fast_out = tmp.path().join("fast");
+    let mut fast_args = parallel_args.clone();
+    fast_args[out_at] = path(&fast_out);
+    fast_args.extend(["--lstm-pass", "fast"]);
+    let fast = ok(&trainer(&fast_args), "train --lstm-pass fast");
+    assert!(
+        fast.lines().last().unwrap().starts_with("accuracy: "),
+        "{fast}"
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fast_out.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["lstm_pass"], "fast");
+    assert_eq!(
+        ok(&trainer(&fast_args), "train --lstm-pass fast again"),
+        fast
+    );
     assert!(
         stderr.contains("corpus studio: 36 clips, 6 speakers"),
         "{stderr}"

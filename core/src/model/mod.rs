@@ -10,13 +10,14 @@
 //!
 //! At inference the same network runs as [`FastNetwork`] (`fast/`): plain `f32` arithmetic
 //! over the loaded weights, one utterance at a time, about four times faster than through
-//! burn; burn stays the training and reference implementation. It also runs step by step
+//! burn; burn stays the reference implementation and trains the heads (the LSTM layers' training
+//! pass can run on the same kernels, [`FastLstmTrainer`]). It also runs step by step
 //! ([`FastNetwork::advance`]) over the input [`InputStream`] computes while an utterance's
 //! audio arrives (`stream.rs`), with the whole utterance's result value for value.
 //!
 //! Files: `network.rs` (the layers), `input.rs` (features to model input, normalisation
 //! statistics), `batch.rs` (padding, batched prediction), `config.rs` (a model directory's
-//! `config.json`), `device.rs` (devices named on a command line, GPU backends included), `fast/` (the fast inference path: `mod.rs` the network and its passes, `kernels.rs` the SIMD kernels, `state.rs` the step-by-step pass), `stream.rs` (the input computed while audio
+//! `config.json`), `device.rs` (devices named on a command line, GPU backends included), `fast/` (the fast inference path: `mod.rs` the network and its passes, `kernels.rs` the SIMD kernels, `state.rs` the step-by-step pass, `training.rs` the LSTM layers' training pass, [`FastLstmTrainer`]), `stream.rs` (the input computed while audio
 //! arrives), `inference.rs` (model directories and
 //! [`EmotionClassifier`]). May import
 //! [`crate::labels`], [`crate::features`] and [`crate::speech`]; never the player, the engine
