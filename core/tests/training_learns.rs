@@ -6,7 +6,7 @@ mod common;
 use voice_emotion::labels::Emotion;
 use voice_emotion::model::InputConfig;
 use voice_emotion::model::{
-    EmotionModelConfig, LstmPass, Selection, SpecAugmentConfig, default_device,
+    EmotionModelConfig, LrSchedule, LstmPass, Selection, SpecAugmentConfig, default_device,
 };
 use voice_emotion::training::data::examples;
 use voice_emotion::training::dataset::Dataset;
@@ -133,14 +133,19 @@ fn masked_smoothed_training_learns_and_keeps_the_epoch_of_lowest_validation_loss
 }
 
 /// The fast LSTM pass (`LstmPass::Fast`, two threads, with dropout between the layers) learns
-/// as burn's does.
+/// as burn's does, here over a planned run (cosine decay, the last epoch kept).
 #[test]
 fn the_fast_lstm_pass_learns_on_two_threads() {
     let (data, norm, input) = tiny_subset();
-    let mut config = tiny_config(&input);
+    let mut config = tiny_config(&input).with_max_epochs(20);
     config.model.dropout = 0.2;
     config.lstm_pass = Some(LstmPass::Fast);
+    // A planned run: the rate decays to 0 over the 20 epochs and the last one is kept.
+    config.lr_schedule = Some(LrSchedule::Cosine);
+    config.selection = Some(Selection::Last);
     let outcome = train_on_devices(&config, &data, &norm, &[default_device(), default_device()]);
+    assert_eq!(outcome.history.len(), 20);
+    assert_eq!(outcome.best_epoch, 20);
     assert_loss_falls(&outcome, 0.7);
     let best = outcome
         .history

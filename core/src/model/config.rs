@@ -60,6 +60,9 @@ pub struct TrainingConfig {
     /// Which validation figure picks the kept epoch and drives early stopping. `None` (the
     /// default, and configs that predate it): [`Selection::Accuracy`].
     pub selection: Option<Selection>,
+    /// How the learning rate changes over the run ([`LrSchedule`]). `None` (the default, and
+    /// configs that predate it): constant.
+    pub lr_schedule: Option<LrSchedule>,
     /// Knowledge distillation ([`DistillationConfig`]): part of the emotion loss is the
     /// cross-entropy against teacher models' probabilities (`trainer train --teachers`),
     /// which carry what a larger ensemble learnt about how alike the emotions sound. `None`
@@ -214,6 +217,32 @@ pub enum Selection {
     /// The lowest emotion loss (negative log-likelihood): smoother than the accuracy of a
     /// few validation speakers, so one lucky epoch is less often the one kept.
     Loss,
+    /// The last epoch: the run goes on to `max_epochs` (no early stopping), and the
+    /// validation speakers choose nothing (with [`LrSchedule::Cosine`], the end of a planned
+    /// run).
+    Last,
+}
+
+/// A learning-rate schedule ([`TrainingConfig::lr_schedule`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// Cosine decay from `learning_rate` at the first step to 0 after `max_epochs` epochs:
+    /// `lr * (1 + cos(pi * step / steps)) / 2`.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The rate at optimisation step `step` (from 0) of `steps` in the run, from `base`.
+    #[must_use]
+    pub fn rate(self, base: f64, step: usize, steps: usize) -> f64 {
+        match self {
+            Self::Cosine => {
+                let done = step as f64 / steps.max(1) as f64;
+                base * 0.5 * (1.0 + (std::f64::consts::PI * done.min(1.0)).cos())
+            }
+        }
+    }
 }
 
 /// How training computes the LSTM layers' forward and backward pass
@@ -236,6 +265,15 @@ pub enum LstmPass {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cosine_schedule_falls_from_the_base_rate_to_zero() {
+        let rate = |step| LrSchedule::Cosine.rate(1e-3, step, 100);
+        assert!((rate(0) - 1e-3).abs() < 1e-12);
+        assert!((rate(50) - 5e-4).abs() < 1e-12);
+        assert!(rate(100).abs() < 1e-12 && rate(150).abs() < 1e-12);
+        assert!((1..=100).all(|s| rate(s) <= rate(s - 1)));
+    }
 
     #[test]
     fn check_names_the_field_that_does_not_fit() {

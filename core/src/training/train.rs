@@ -228,6 +228,19 @@ pub fn train(
                 .zip(chunk)
                 .map(|(m, &i)| (m, train[i].emotion, train[i].intensity, train[i].classes))
                 .collect();
+            let stepped_config;
+            let config = match config.lr_schedule {
+                Some(schedule) => {
+                    let done = (epoch - 1) * steps_per_epoch + step;
+                    let total = config.max_epochs * steps_per_epoch;
+                    stepped_config = TrainingConfig {
+                        learning_rate: schedule.rate(config.learning_rate, done, total),
+                        ..config.clone()
+                    };
+                    &stepped_config
+                }
+                None => config,
+            };
             let (stepped, value, hits) = match &mut fast {
                 Some(trainer) => fast_step(
                     model,
@@ -270,6 +283,7 @@ pub fn train(
                     valid_accuracy > *acc || (valid_accuracy == *acc && valid_loss < *loss)
                 }
                 Selection::Loss => valid_loss < *loss,
+                Selection::Last => true,
             },
         };
         if better {
