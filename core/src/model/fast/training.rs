@@ -1060,13 +1060,15 @@ mod tests {
         let odd = EmotionModelConfig::new(13)
             .with_hidden_1(20)
             .with_hidden_2(9)
-            .with_dense(7)
+            .with_dense(24)
             .with_dropout(0.0);
         check(odd, &[1, 4, 7, 7, 3]);
         let tiny = EmotionModelConfig::new(1)
             .with_hidden_1(1)
             .with_hidden_2(1)
-            .with_dense(6)
+            // Wide enough that some ReLU unit is alive whatever the random weights (with 6,
+            // one run in many had all dead and no gradient at all).
+            .with_dense(32)
             .with_dropout(0.0);
         check(tiny, &[2, 5, 1]);
     }
