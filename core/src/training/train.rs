@@ -810,9 +810,7 @@ mod tests {
 
     /// Six examples of different lengths, intensity labelled on four, one corpus without
     /// calm and surprised.
-    fn toy_examples(
-        n_features: usize,
-    ) -> Vec<(FeatureMatrix, Emotion, Option<Intensity>, EmotionSet)> {
+    fn toy_examples(n_features: usize) -> Vec<ToyExample> {
         let six: EmotionSet = Emotion::ALL
             .into_iter()
             .filter(|e| !matches!(e, Emotion::Calm | Emotion::Surprised))
@@ -845,11 +843,24 @@ mod tests {
         data_parallel_matches_one_device(true);
     }
 
-    fn data_parallel_matches_one_device(distil: bool) {
+    type ToyExample = (FeatureMatrix, Emotion, Option<Intensity>, EmotionSet);
+    type ToyRun = (
+        TrainingConfig,
+        Device,
+        EmotionModel,
+        Vec<ToyExample>,
+        Vec<[f32; Emotion::COUNT]>,
+    );
+
+    /// A toy run's pieces: a config (6 inputs, `hidden_1` units, dropout off, distillation
+    /// with `weight` when `distil`), its model on an autodiff device seeded with `seed`, the
+    /// toy clips, and teacher targets that put most weight `shift` classes past each label (so
+    /// the targets differ from the labels and from one clip to the next).
+    fn toy_run(hidden_1: usize, distil: bool, weight: f32, seed: u64, shift: usize) -> ToyRun {
         let n_features = 6;
         let config = TrainingConfig::new(
             crate::model::EmotionModelConfig::new(n_features)
-                .with_hidden_1(8)
+                .with_hidden_1(hidden_1)
                 .with_hidden_2(6)
                 .with_dense(8)
                 .with_dropout(0.0),
@@ -857,36 +868,52 @@ mod tests {
         .with_learning_rate(1e-2)
         .with_distillation(distil.then(|| {
             crate::model::DistillationConfig::new()
-                .with_weight(0.7)
+                .with_weight(weight)
                 .with_temperature(2.0)
         }));
         let device = crate::model::default_device().autodiff();
-        device.seed(7);
+        device.seed(seed);
         let start = config.model.init(&device);
         let examples = toy_examples(n_features);
-        let items: Vec<BatchItem<'_>> = examples
-            .iter()
-            .map(|(f, e, i, c)| (f, *e, *i, *c))
-            .collect();
-        // Teachers that put most weight two classes past the label, so the targets differ
-        // from the labels and from one clip to the next.
-        let targets: Vec<[f32; Emotion::COUNT]> = items
+        let targets = examples
             .iter()
             .map(|(_, e, _, classes)| {
                 let mut p = [0.05f32; Emotion::COUNT];
-                p[(e.index() + 2) % Emotion::COUNT] = 0.6;
+                p[(e.index() + shift) % Emotion::COUNT] = 0.6;
                 softened(&p, *classes, 2.0)
             })
             .collect();
+        (config, device, start, examples, targets)
+    }
+
+    fn items_of(examples: &[ToyExample]) -> Vec<BatchItem<'_>> {
+        examples
+            .iter()
+            .map(|(f, e, i, c)| (f, *e, *i, *c))
+            .collect()
+    }
+
+    /// The outputs of `model` (in inference mode) on `items`, emotions then intensities.
+    fn probe(model: &EmotionModel, items: &[BatchItem<'_>]) -> Vec<f32> {
+        let batch = make_batch(items, &crate::model::default_device());
+        let out = model.clone().valid().forward(batch.inputs, batch.mask);
+        let mut v: Vec<f32> = out.emotion.into_data().try_to_vec::<f32>().unwrap();
+        v.extend(out.intensity.into_data().try_to_vec::<f32>().unwrap());
+        v
+    }
+
+    fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    }
+
+    fn data_parallel_matches_one_device(distil: bool) {
+        let (config, device, start, examples, targets) = toy_run(8, distil, 0.7, 7, 2);
+        let items = items_of(&examples);
         let targets = distil.then_some(&targets[..]);
-        let probe = |model: &EmotionModel| -> Vec<f32> {
-            let inference = model.clone().valid();
-            let batch = make_batch(&items, &crate::model::default_device());
-            let out = inference.forward(batch.inputs, batch.mask);
-            let mut v: Vec<f32> = out.emotion.into_data().try_to_vec::<f32>().unwrap();
-            v.extend(out.intensity.into_data().try_to_vec::<f32>().unwrap());
-            v
-        };
+        let probe = |model: &EmotionModel| probe(model, &items);
         let before = probe(&start);
         let mut single_optim = AdamConfig::new().init();
         let mut multi_optim = AdamConfig::new().init();
@@ -912,17 +939,9 @@ mod tests {
             assert_eq!(single_hits, multi_hits);
         }
         let (a, b) = (probe(&single), probe(&multi));
-        let moved = a
-            .iter()
-            .zip(&before)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0f32, f32::max);
+        let moved = largest_difference(&a, &before);
         assert!(moved > 1e-3, "the steps changed nothing ({moved})");
-        let apart = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0f32, f32::max);
+        let apart = largest_difference(&a, &b);
         assert!(apart < 1e-5, "two replicas stepped elsewhere: {apart}");
 
         // More devices than clips: one part a clip, the rest idle.
@@ -944,44 +963,10 @@ mod tests {
     #[test]
     fn fast_lstm_steps_are_burns_steps() {
         for distil in [false, true] {
-            let n_features = 6;
-            let config = TrainingConfig::new(
-                crate::model::EmotionModelConfig::new(n_features)
-                    .with_hidden_1(20)
-                    .with_hidden_2(6)
-                    .with_dense(8)
-                    .with_dropout(0.0),
-            )
-            .with_learning_rate(1e-2)
-            .with_distillation(distil.then(|| {
-                crate::model::DistillationConfig::new()
-                    .with_weight(0.5)
-                    .with_temperature(2.0)
-            }));
-            let device = crate::model::default_device().autodiff();
-            device.seed(3);
-            let start = config.model.init(&device);
-            let examples = toy_examples(n_features);
-            let items: Vec<BatchItem<'_>> = examples
-                .iter()
-                .map(|(f, e, i, c)| (f, *e, *i, *c))
-                .collect();
-            let targets: Vec<[f32; Emotion::COUNT]> = items
-                .iter()
-                .map(|(_, e, _, classes)| {
-                    let mut p = [0.05f32; Emotion::COUNT];
-                    p[(e.index() + 3) % Emotion::COUNT] = 0.6;
-                    softened(&p, *classes, 2.0)
-                })
-                .collect();
+            let (config, device, start, examples, targets) = toy_run(20, distil, 0.5, 3, 3);
+            let items = items_of(&examples);
             let targets = distil.then_some(&targets[..]);
-            let probe = |model: &EmotionModel| -> Vec<f32> {
-                let batch = make_batch(&items, &crate::model::default_device());
-                let out = model.clone().valid().forward(batch.inputs, batch.mask);
-                let mut v: Vec<f32> = out.emotion.into_data().try_to_vec::<f32>().unwrap();
-                v.extend(out.intensity.into_data().try_to_vec::<f32>().unwrap());
-                v
-            };
+            let probe = |model: &EmotionModel| probe(model, &items);
             let mut burn_optim = AdamConfig::new().init();
             let mut burn = start.clone();
             let mut losses = Vec::new();
@@ -998,11 +983,7 @@ mod tests {
                 losses.push((loss, hits));
             }
             let reference = probe(&burn);
-            let moved = reference
-                .iter()
-                .zip(&probe(&start))
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0f32, f32::max);
+            let moved = largest_difference(&reference, &probe(&start));
             assert!(moved > 1e-3, "the steps changed nothing ({moved})");
             for threads in [1, 2] {
                 let mut optim = AdamConfig::new().init();
@@ -1023,11 +1004,7 @@ mod tests {
                     assert!((loss - burn_loss).abs() < 1e-5, "{loss} vs {burn_loss}");
                     assert_eq!(hits, burn_hits);
                 }
-                let apart = probe(&model)
-                    .iter()
-                    .zip(&reference)
-                    .map(|(x, y)| (x - y).abs())
-                    .fold(0.0f32, f32::max);
+                let apart = largest_difference(&probe(&model), &reference);
                 assert!(
                     apart < 1e-5,
                     "distil {distil}, {threads} threads: the fast steps went elsewhere ({apart})"
