@@ -17,7 +17,7 @@
 //!
 //! Files: `network.rs` (the layers), `input.rs` (features to model input, normalisation
 //! statistics), `batch.rs` (padding, batched prediction), `config.rs` (a model directory's
-//! `config.json`), `device.rs` (devices named on a command line, GPU backends included), `fast/` (the fast inference path: `mod.rs` the network and its passes, `kernels.rs` the SIMD kernels, `state.rs` the step-by-step pass, `training.rs` the LSTM layers' training pass, [`FastLstmTrainer`]), `stream.rs` (the input computed while audio
+//! `config.json`), `device.rs` (devices named on a command line, GPU backends included), `fast/` (the fast inference path: `mod.rs` the network and its passes, `kernels.rs` the SIMD kernels, `state.rs` the step-by-step pass, `training/` the LSTM layers' training pass, [`FastLstmTrainer`]), `stream.rs` (the input computed while audio
 //! arrives), `inference.rs` (model directories and
 //! [`EmotionClassifier`]). May import
 //! [`crate::labels`], [`crate::features`] and [`crate::speech`]; never the player, the engine

@@ -1,7 +1,7 @@
 //! The fast inference path: [`FastNetwork`], the network of an [`EmotionModel`] as plain `f32`
 //! arithmetic over one utterance at a time.
 //!
-//! burn stays the reference implementation (`training.rs` runs the LSTM layers' training pass
+//! burn stays the reference implementation (`training/` runs the LSTM layers' training pass
 //! on the same kernels, [`FastLstmTrainer`]). At inference its cost is per
 //! operation: about 35 small tensor operations per time step (dispatch, allocation, shape
 //! checks) cost more than the arithmetic. This module does the same arithmetic without
