@@ -179,22 +179,7 @@ fn temperature_of(text: &str) -> String {
 
 #[test]
 fn evaluate_prints_the_report_and_ends_with_accuracy() {
-    let data = ravdess_dir();
-    let out = trainer(&[
-        "evaluate",
-        "--model",
-        &base_model(),
-        "--data",
-        data.to_str().unwrap(),
-        "--actors",
-        "21-24",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = evaluate_base_on_21_to_24();
     for needle in [
         "precision",
         "recall",
@@ -240,6 +225,21 @@ fn trainer_ok(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// `trainer evaluate --model models/base --actors 21-24`: its standard output, once it
+/// succeeded.
+fn evaluate_base_on_21_to_24() -> String {
+    let data = ravdess_dir();
+    trainer_ok(&[
+        "evaluate",
+        "--model",
+        &base_model(),
+        "--data",
+        data.to_str().unwrap(),
+        "--actors",
+        "21-24",
+    ])
 }
 
 /// Runs `trainer adapt-eval --model models/base ARGS`; its standard output, once it succeeded.
@@ -478,15 +478,7 @@ fn evaluate_pools_each_fold_model_on_its_own_actors() {
         "--data",
         data.to_str().unwrap(),
     ]);
-    let direct = trainer_ok(&[
-        "evaluate",
-        "--model",
-        &base_model(),
-        "--data",
-        data.to_str().unwrap(),
-        "--actors",
-        "21-24",
-    ]);
+    let direct = evaluate_base_on_21_to_24();
     assert!(
         pooled.contains("fold5: actors 21-24, 240 clips"),
         "{pooled}"
