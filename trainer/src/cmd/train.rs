@@ -224,16 +224,24 @@ fn speakers_of(samples: &[Sample], idx: &[usize]) -> Vec<String> {
     v
 }
 
+/// Reads a training config (`--config`), e.g. the `config.json` saved next to a trained
+/// model. Its `temperature` is dropped: it is what training fitted after the fact, not a
+/// setting, and a classifier built with it would score the validation speakers already
+/// softened, so the new fit would be relative to it and the saved temperature wrong.
+fn read_config(path: &Path) -> Result<TrainingConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+    let mut config = serde_json::from_str::<TrainingConfig>(&text)
+        .map_err(|e| format!("{} is not a training config: {e}", path.display()))?;
+    config.temperature = None;
+    Ok(config)
+}
+
 /// Runs the subcommand.
 pub fn run(args: &Args) -> CmdResult {
     let started = Instant::now();
     let mut config = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-            serde_json::from_str::<TrainingConfig>(&text)
-                .map_err(|e| format!("{} is not a training config: {e}", path.display()))?
-        }
+        Some(path) => read_config(path)?,
         None => TrainingConfig::new(EmotionModelConfig::new(InputConfig::default().n_features())),
     };
     if let Some(m) = args.max_epochs {
@@ -672,4 +680,24 @@ fn data_hash(samples: &[Sample]) -> std::io::Result<String> {
         std::fs::metadata(&s.path)?.len().hash(&mut h);
     }
     Ok(format!("{:016x}", h.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trained_models_config_trains_without_its_temperature() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        let mut config = TrainingConfig::new(EmotionModelConfig::new(240));
+        config.temperature = Some(3.1);
+        config.patience = 8;
+        std::fs::write(&path, serde_json::to_string(&config).unwrap()).unwrap();
+        let read = read_config(&path).unwrap();
+        assert_eq!(read.temperature, None);
+        assert_eq!(read.patience, 8);
+        let missing = read_config(&dir.path().join("nope.json")).unwrap_err();
+        assert!(missing.contains("nope.json"), "{missing}");
+    }
 }
