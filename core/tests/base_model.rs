@@ -1,8 +1,9 @@
 //! The shipped model, `models/base`, re-evaluated on RAVDESS actors 21-24 as its model card
 //! reports it: fails if accuracy drops more than one point below the card, if its calibration
-//! error grows more than two points above it, or if, heard through a telephone band or over
-//! mains hum (a condition training never imitates), accuracy falls more than two points below
-//! the card or one class takes more than five points more of the predictions.
+//! error grows more than two points above it, or if, clipped or over mains hum (a condition
+//! training never imitates), accuracy falls more than two points below the card or one class
+//! takes more than five points more of the predictions. (Through a telephone band the model
+//! already gives 96% of its cold predictions to one class, so a check there could not fail.)
 
 mod common;
 
@@ -15,12 +16,12 @@ use voice_emotion::training::degrade::{BabblePool, Condition};
 use voice_emotion::training::{Example, Normaliser};
 
 /// The card's figures: (accuracy, ECE) with speaker statistics, then cold.
-const CARD_CLEAN: [(f64, f64); 2] = [(0.5792, 0.0810), (0.6208, 0.1002)];
+const CARD_CLEAN: [(f64, f64); 2] = [(0.6083, 0.0601), (0.5667, 0.0919)];
 /// The card's robustness table: (condition, accuracy, largest class share) with speaker
 /// statistics, then cold.
 const CARD_CONDITIONS: [(Condition, [(f64, f64); 2]); 2] = [
-    (Condition::Telephone, [(0.4917, 0.2875), (0.2042, 0.7625)]),
-    (Condition::Hum, [(0.3167, 0.4958), (0.3250, 0.3792)]),
+    (Condition::Clipping, [(0.5375, 0.2042), (0.2500, 0.6583)]),
+    (Condition::Hum, [(0.3042, 0.3458), (0.2917, 0.4583)]),
 ];
 
 /// Each speaker's statistics from their own clips (labels unused), and cold.

@@ -42,7 +42,9 @@ fn a_version_1_profile_keeps_its_samples_and_gets_a_voice_head() {
     let store = ProfileStore::new(dir.path()).unwrap();
     let id = PlayerId::new("veteran").unwrap();
     fs::copy(&fixture, store.path_of(&id)).unwrap();
-    let base = BaseModelRef::of_file("base", models.join("model.bpk")).unwrap();
+    // The fixture names the base model shipped when it was written (those weights have been
+    // replaced since); this test is about the format, so it loads against that reference.
+    let base: BaseModelRef = decode_profile(&bytes).unwrap().base;
     let profile = store
         .load(&id, &base)
         .unwrap()
