@@ -51,7 +51,7 @@ use crate::player::adapt::{
     StreamError, UtteranceStream,
 };
 use crate::player::profile::{
-    BaseModelRef, PlayerId, ProfileError, ProfileStore, ProfileWriter, UpdateRecord,
+    BaseModelRef, Loaded, PlayerId, ProfileError, ProfileStore, ProfileWriter, UpdateRecord,
 };
 use crate::speech::{DetectorNet, SegmentEvent, Segmenter, VadConfig, VadError};
 

@@ -110,9 +110,10 @@ impl PartialEq for ConfirmRejection {
     }
 }
 
-/// What is wrong with the profiles: the notice of [`EngineEvent::Ready`] and
-/// [`EngineEvent::PlayerSwitched`] (the player then runs on the base model), and the problem
-/// of [`EngineEvent::ProfileProblem`] and [`EngineEvent::PlayersListed`].
+/// What is wrong with the profiles, or what was done to one: the notice of
+/// [`EngineEvent::Ready`] and [`EngineEvent::PlayerSwitched`] (the player then runs on the
+/// base model, except after [`ProfileNotice::Rebased`]), and the problem of
+/// [`EngineEvent::ProfileProblem`] and [`EngineEvent::PlayersListed`].
 #[derive(Debug, Clone)]
 pub enum ProfileNotice {
     /// The profile folder cannot be used (no home directory, read-only, a file in the way):
@@ -141,8 +142,9 @@ pub enum ProfileNotice {
         /// What is wrong with it.
         reason: CorruptReason,
     },
-    /// The profile was made for another base model; it is left untouched and nothing is
-    /// saved.
+    /// The profile was made for another base model and its samples do not fit this model's
+    /// front end (another number of MFCCs), so it cannot be re-based; it is left untouched and
+    /// nothing is saved.
     WrongBase {
         /// The player.
         player: PlayerId,
@@ -150,6 +152,21 @@ pub enum ProfileNotice {
         expected: BaseModelRef,
         /// The base model in the file.
         found: BaseModelRef,
+    },
+    /// The profile was made for another base model and was carried over to this one
+    /// ([`ProfileWriter::load_or_rebase`]): the original file was copied to `backup`, the
+    /// player keeps their samples, statistics and history, and their voice head is fitted
+    /// again on this base from their samples (it was made on the old one). The re-based
+    /// profile is saved.
+    Rebased {
+        /// The player.
+        player: PlayerId,
+        /// The base model the profile was made for.
+        from: BaseModelRef,
+        /// The base model in use, which it is now for.
+        to: BaseModelRef,
+        /// The copy of the original file.
+        backup: PathBuf,
     },
     /// The profile was written by a newer build; it is left untouched and nothing is saved.
     NewerVersion {
@@ -227,13 +244,14 @@ impl ProfileNotice {
     }
 
     /// Whether the player's profile is saved from now on (a file moved aside is replaced by a
-    /// new profile); `false` when the player runs from memory and their file, if any, is left
-    /// as it is.
+    /// new profile, a re-based one by the profile on the new base); `false` when the player
+    /// runs from memory and their file, if any, is left as it is.
     #[must_use]
     pub fn still_saved(&self) -> bool {
         matches!(
             self,
             Self::MovedAside { .. }
+                | Self::Rebased { .. }
                 | Self::SaveFailed(_)
                 | Self::ForgetFailed(_)
                 | Self::ListFailed(_)
@@ -284,6 +302,18 @@ impl fmt::Display for ProfileNotice {
                 };
                 write!(f, "{e}; {UNTOUCHED}")
             }
+            Self::Rebased {
+                player,
+                from,
+                to,
+                backup,
+            } => write!(
+                f,
+                "profile of player {player} was made for base model {from}; re-based to {to} \
+                 (samples, statistics and history kept, the voice head is fitted again from the \
+                 samples), the original is kept as {}",
+                backup.display()
+            ),
             Self::NewerVersion {
                 player,
                 path,
@@ -349,6 +379,20 @@ impl PartialEq for ProfileNotice {
                     found: fo,
                 },
             ) => player == p && expected == e && found == fo,
+            (
+                N::Rebased {
+                    player,
+                    from,
+                    to,
+                    backup,
+                },
+                N::Rebased {
+                    player: p,
+                    from: fr,
+                    to: t,
+                    backup: b,
+                },
+            ) => player == p && from == fr && to == t && backup == b,
             (
                 N::NewerVersion {
                     player,
@@ -467,6 +511,46 @@ mod tests {
             source: std::io::Error::other("denied"),
         });
         assert!(matches!(io, ProfileNotice::Unreadable(_)), "{io:?}");
+    }
+
+    #[test]
+    fn a_rebased_profile_names_both_bases_and_its_backup_and_is_saved() {
+        let base = |hash: &str| BaseModelRef {
+            name: "base".to_owned(),
+            hash: hash.to_owned(),
+        };
+        let notice = ProfileNotice::Rebased {
+            player: ana(),
+            from: base("aa"),
+            to: base("bb"),
+            backup: PathBuf::from("/p/ana.profile.base-aa"),
+        };
+        assert!(notice.still_saved());
+        assert_eq!(
+            notice.to_string(),
+            "profile of player ana was made for base model base (aa); re-based to base (bb) \
+             (samples, statistics and history kept, the voice head is fitted again from the \
+             samples), the original is kept as /p/ana.profile.base-aa"
+        );
+        assert_eq!(notice, notice.clone());
+        let ProfileNotice::Rebased { backup, .. } = &notice else {
+            unreachable!()
+        };
+        let other = ProfileNotice::Rebased {
+            player: ana(),
+            from: base("aa"),
+            to: base("bb"),
+            backup: backup.with_extension("base-aa-1"),
+        };
+        assert_ne!(notice, other);
+        assert_ne!(
+            notice,
+            ProfileNotice::WrongBase {
+                player: ana(),
+                expected: base("bb"),
+                found: base("aa"),
+            }
+        );
     }
 
     #[test]

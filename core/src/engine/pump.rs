@@ -117,20 +117,35 @@ impl Worker {
                 return (self.fresh(id, None), Some(notice));
             }
         };
-        match writer.load(&self.reference) {
+        // A profile made for another base model is carried over to this one (a copy of the
+        // file kept first) when its samples fit this model's front end.
+        let n_mfcc = self.adapter.input_config().mfcc.n_mfcc;
+        match writer.load_or_rebase(&self.reference, n_mfcc) {
             Ok(None) => (self.fresh(id, Some(writer)), None),
-            Ok(Some(profile)) => {
+            Ok(Some(Loaded { profile, rebased })) => {
                 match PlayerModel::from_profile(Arc::clone(&self.adapter), profile) {
-                    Ok(model) => (
-                        Active {
-                            id,
-                            model,
-                            writer: Some(writer),
-                            dirty: false,
-                            last_save: Instant::now(),
-                        },
-                        None,
-                    ),
+                    Ok(model) => {
+                        let notice = rebased.map(|r| ProfileNotice::Rebased {
+                            player: id.clone(),
+                            from: r.from,
+                            to: r.to,
+                            backup: r.backup,
+                        });
+                        if let Some(notice) = &notice {
+                            tracing::info!("{notice}");
+                        }
+                        (
+                            Active {
+                                id,
+                                model,
+                                writer: Some(writer),
+                                // A re-based profile replaces the file at the next save.
+                                dirty: notice.is_some(),
+                                last_save: Instant::now(),
+                            },
+                            notice,
+                        )
+                    }
                     Err(e) => {
                         // Keep the file as it is: it holds the player's samples.
                         let notice = ProfileNotice::DoesNotFit {
@@ -143,8 +158,9 @@ impl Worker {
                 }
             }
             Err(e) => {
-                // A corrupt file moved aside gets a new profile; for the others (wrong base
-                // model, a file left in place, an I/O error) the file is never overwritten.
+                // A corrupt file moved aside gets a new profile; for the others (another base
+                // model with samples that do not fit, a file left in place, an I/O error) the
+                // file is never overwritten.
                 let notice = ProfileNotice::not_loaded(e);
                 tracing::warn!("{notice}");
                 let writer = notice.still_saved().then_some(writer);

@@ -431,9 +431,10 @@ impl PlayerModel {
     }
 
     /// A player from a saved profile (whose base the store has already checked). A profile
-    /// read from an older format whose fine-tuned network was dropped (its last record is of
-    /// kind [`RecordKind::MigratedFromV1`](crate::player::profile::RecordKind)) queues an update at once, so the player's own
-    /// model is back within milliseconds of loading.
+    /// whose voice head was dropped, because it was read from an older format with a
+    /// fine-tuned network or carried over from another base model (its last record is of kind
+    /// [`RecordKind::MigratedFromV1`] or [`RecordKind::Rebased`]), queues an update at once, so
+    /// the player's own model is back within milliseconds of loading.
     ///
     /// # Errors
     /// [`AdaptError::VoiceHead`] when the saved head does not fit this model.
@@ -447,10 +448,9 @@ impl PlayerModel {
             });
         }
         let refit = profile.voice.is_none()
-            && profile
-                .history
-                .last()
-                .is_some_and(|r| r.kind == RecordKind::MigratedFromV1);
+            && profile.history.last().is_some_and(|r| {
+                matches!(r.kind, RecordKind::MigratedFromV1 | RecordKind::Rebased)
+            });
         let state = PlayerState {
             samples: profile.samples,
             stats: profile.norm,

@@ -1,4 +1,5 @@
-//! Reading profiles written by format versions 1 and 2.
+//! Reading profiles written by format versions 1 and 2 (version 3 has the current layout:
+//! `format.rs` reads it).
 
 use super::*;
 

@@ -15,7 +15,9 @@
 //! (temporary file, `fsync`, rename, directory `fsync`): a crash leaves the previous complete
 //! file. Files that fail any check are moved aside to `<id>.profile.corrupt-<unix_ms>`, never
 //! deleted, and the caller falls back to the base model; a profile made for another base model
-//! is left in place ([`ProfileError::WrongBase`]). `docs/profiles.md` describes the format.
+//! is left in place ([`ProfileError::WrongBase`]), unless the caller asks for it to be carried
+//! over to the current base ([`ProfileWriter::load_or_rebase`], which first copies the file to
+//! `<id>.profile.base-<old hash>`). `docs/profiles.md` describes the format.
 //!
 //! ```
 //! use voice_emotion::player::profile::{BaseModelRef, PlayerId, PlayerProfile, ProfileStore};
@@ -41,8 +43,8 @@
 //! ```
 //!
 //! Files: `id.rs` ([`PlayerId`]), `quantised.rs` (8-bit feature storage), `format.rs` (the
-//! binary format), `migrate.rs` (reading format 1), `error.rs`, `store.rs` ([`ProfileStore`],
-//! [`ProfileWriter`]). May import [`crate::labels`], [`crate::features`], [`crate::model`]
+//! binary format), `migrate.rs` (reading formats 1 and 2), `rebase.rs` (carrying a profile
+//! over to another base model), `error.rs`, `store.rs` ([`ProfileStore`], [`ProfileWriter`]). May import [`crate::labels`], [`crate::features`], [`crate::model`]
 //! and the voice head.
 
 use std::fmt;
@@ -65,12 +67,14 @@ mod format;
 mod id;
 mod migrate;
 mod quantised;
+mod rebase;
 mod store;
 pub use error::*;
 pub use format::*;
 pub use id::*;
 pub use migrate::*;
 pub use quantised::*;
+pub use rebase::*;
 pub use store::*;
 
 /// First 8 bytes of every profile file. The high-bit first byte and the trailing newline catch
@@ -78,8 +82,11 @@ pub use store::*;
 pub const MAGIC: [u8; 8] = *b"\x89VEPROF\n";
 /// The format version this build writes. It also reads every older one (see
 /// [`decode_profile`]); version 2 added the player's voice head ([`PlayerProfile::voice`]),
-/// version 3 the kind of each update record ([`UpdateRecord::kind`]).
-pub const FORMAT_VERSION: u32 = 3;
+/// version 3 the kind of each update record ([`UpdateRecord::kind`]), version 4 (the same
+/// layout as 3) the record kind [`RecordKind::Rebased`]: a build that reads only up to 3 would
+/// take a file holding that kind for a damaged one and move it aside, while a version above
+/// its own makes it leave the file untouched ([`ProfileError::NewerVersion`]).
+pub const FORMAT_VERSION: u32 = 4;
 /// Header size in bytes: magic (8), version (u32 LE), payload length (u64 LE), xxh3-64 of the
 /// payload (u64 LE).
 pub const HEADER_LEN: usize = 8 + 4 + 8 + 8;
@@ -93,6 +100,9 @@ const PROFILE_SUFFIX: &str = ".profile";
 const LOCK_SUFFIX: &str = ".lock";
 const TMP_INFIX: &str = ".profile.tmp-";
 const CORRUPT_INFIX: &str = ".profile.corrupt-";
+/// `<id>.profile.base-<hash>[-<n>]`: a copy of a profile made for the base model of that hash,
+/// kept when the profile was re-based ([`ProfileWriter::load_or_rebase`]).
+const BASE_INFIX: &str = ".profile.base-";
 
 fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<MAX_PAYLOAD_BYTES>()
@@ -155,6 +165,13 @@ pub enum RecordKind {
     /// last, [`PlayerModel::from_profile`](crate::player::adapt::PlayerModel::from_profile)
     /// fits the player's voice head from their samples at load.
     MigratedFromV1,
+    /// The profile was made for another base model and carried over to the current one
+    /// ([`PlayerProfile::rebase`]): the voice head, fitted over the old network's embedding,
+    /// was dropped; samples, statistics and history were kept. While this record is the last,
+    /// [`PlayerModel::from_profile`](crate::player::adapt::PlayerModel::from_profile) fits the
+    /// player's voice head on the new base from their samples at load. Written from format
+    /// version 4 on.
+    Rebased,
 }
 
 /// The base model a profile was made for: a voice head and statistics only make sense on top

@@ -5,8 +5,9 @@ use super::*;
 // ---------------------------------------------------------------------------------------------
 // The store
 
-/// A directory of player profiles, one `<id>.profile` file each (plus `<id>.lock`, and
-/// `<id>.profile.corrupt-*` files moved aside). Cheap to clone.
+/// A directory of player profiles, one `<id>.profile` file each (plus `<id>.lock`,
+/// `<id>.profile.corrupt-*` files moved aside and `<id>.profile.base-*` copies kept when a
+/// profile was re-based). Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ProfileStore {
     pub(super) root: PathBuf,
@@ -78,6 +79,7 @@ impl ProfileStore {
     ) -> Result<Option<PlayerProfile>, ProfileError> {
         match self.read_checked(id, expected_base)? {
             Checked::Good(profile) => Ok(profile.map(|p| *p)),
+            Checked::OtherBase { profile, .. } => Err(wrong_base(id, expected_base, *profile)),
             // Move it aside under the lock, deciding again there: a save may have replaced
             // the file meanwhile.
             Checked::Corrupt(path, reason) => match self.acquire(id) {
@@ -92,7 +94,8 @@ impl ProfileStore {
         }
     }
 
-    /// Reads and checks `id`'s file; a corrupt file is reported, not moved.
+    /// Reads and checks `id`'s file; a corrupt file is reported, not moved, and a profile for
+    /// another base model is returned with the file's bytes.
     pub(super) fn read_checked(
         &self,
         id: &PlayerId,
@@ -112,16 +115,17 @@ impl ProfileStore {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Checked::Good(None)),
                 Err(e) => return Err(io_at(&path)(e)),
             };
-            decode_file(&bytes, id)
+            match decode_file(&bytes, id) {
+                Ok(profile) if profile.base.hash != expected_base.hash => {
+                    return Ok(Checked::OtherBase {
+                        profile: Box::new(profile),
+                        bytes,
+                    });
+                }
+                other => other,
+            }
         };
         match result {
-            Ok(profile) if profile.base.hash != expected_base.hash => {
-                Err(ProfileError::WrongBase {
-                    player: id.clone(),
-                    expected: expected_base.clone(),
-                    found: profile.base,
-                })
-            }
             Ok(profile) => Ok(Checked::Good(Some(Box::new(profile)))),
             Err(Rejected::CaseConflict(found)) => Err(ProfileError::IdCaseConflict {
                 requested: id.clone(),
@@ -180,8 +184,8 @@ impl ProfileStore {
         Ok(ids)
     }
 
-    /// Deletes everything stored for `id`: its profile, files moved aside, leftover temporary
-    /// files and its lock file. Takes the lock first.
+    /// Deletes everything stored for `id`: its profile, files moved aside, copies kept on
+    /// re-basing, leftover temporary files and its lock file. Takes the lock first.
     ///
     /// # Errors
     /// [`ProfileError::Locked`] while a writer of `id` is alive (use [`ProfileWriter::forget`]
@@ -248,10 +252,14 @@ impl ProfileStore {
                     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'-')
                 })
             };
+            // Copies kept on re-basing: a hash (hex digits), maybe a `-<n>` suffix.
+            let backup = rest.strip_prefix(BASE_INFIX).is_some_and(|s| {
+                !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+            });
             let matches = match kind {
                 FileKind::Temp => stamped(TMP_INFIX),
                 FileKind::All => {
-                    rest == PROFILE_SUFFIX || stamped(TMP_INFIX) || stamped(CORRUPT_INFIX)
+                    rest == PROFILE_SUFFIX || stamped(TMP_INFIX) || stamped(CORRUPT_INFIX) || backup
                 }
             };
             if matches {
@@ -266,6 +274,13 @@ impl ProfileStore {
 pub(super) enum Checked {
     /// A valid profile of the requested player and base, or none.
     Good(Option<Box<PlayerProfile>>),
+    /// A valid profile of the requested player made for another base model.
+    OtherBase {
+        /// The profile.
+        profile: Box<PlayerProfile>,
+        /// The file's bytes, as read.
+        bytes: Vec<u8>,
+    },
     /// The file at this path failed a check.
     Corrupt(PathBuf, CorruptReason),
 }
@@ -276,6 +291,19 @@ pub(super) enum FileKind {
     Temp,
     /// Everything but the lock file.
     All,
+}
+
+/// The [`ProfileError::WrongBase`] of `profile`, found where `expected` was asked for.
+pub(super) fn wrong_base(
+    id: &PlayerId,
+    expected: &BaseModelRef,
+    profile: PlayerProfile,
+) -> ProfileError {
+    ProfileError::WrongBase {
+        player: id.clone(),
+        expected: expected.clone(),
+        found: profile.base,
+    }
 }
 
 pub(super) fn remove_if_present(path: &Path) -> Result<(), ProfileError> {
@@ -332,8 +360,22 @@ impl ProfileWriter {
         &self,
         expected_base: &BaseModelRef,
     ) -> Result<Option<PlayerProfile>, ProfileError> {
-        match self.store.read_checked(&self.id, expected_base)? {
+        let checked = self.store.read_checked(&self.id, expected_base)?;
+        self.settle(checked, expected_base)
+    }
+
+    /// What [`ProfileWriter::load`] makes of what [`ProfileStore::read_checked`] found: a
+    /// damaged file is moved aside, a profile for another base is [`ProfileError::WrongBase`].
+    pub(super) fn settle(
+        &self,
+        checked: Checked,
+        expected_base: &BaseModelRef,
+    ) -> Result<Option<PlayerProfile>, ProfileError> {
+        match checked {
             Checked::Good(profile) => Ok(profile.map(|p| *p)),
+            Checked::OtherBase { profile, .. } => {
+                Err(wrong_base(&self.id, expected_base, *profile))
+            }
             Checked::Corrupt(path, reason) => match self.store.move_aside(&self.id, &path) {
                 Ok(moved_to) => Err(ProfileError::Corrupt {
                     player: self.id.clone(),
@@ -394,8 +436,8 @@ impl ProfileWriter {
         sync_dir(root)
     }
 
-    /// Deletes everything stored for this player (profile, files moved aside, temporary
-    /// files, then the lock file) and releases the lock.
+    /// Deletes everything stored for this player (profile, files moved aside, copies kept on
+    /// re-basing, temporary files, then the lock file) and releases the lock.
     ///
     /// # Errors
     /// [`ProfileError::Io`]; files not yet deleted stay.
