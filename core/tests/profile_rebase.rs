@@ -121,6 +121,38 @@ fn events_until(engine: &Engine, mut done: impl FnMut(&EngineEvent) -> bool) -> 
     panic!("timed out; events so far: {seen:#?}");
 }
 
+/// What the engine said when it opened the player: the `Ready` event's fields.
+struct Opened {
+    player: PlayerId,
+    adapted: bool,
+    samples: usize,
+    notice: Option<ProfileNotice>,
+}
+
+/// Starts an engine on `player` and waits for it to be ready.
+fn open(store: &ProfileStore, player: &PlayerId) -> (Engine, Opened) {
+    let engine = start(store, player);
+    let events = events_until(&engine, |e| matches!(e, EngineEvent::Ready { .. }));
+    let Some(EngineEvent::Ready {
+        player,
+        adapted,
+        samples,
+        notice,
+    }) = events.last().cloned()
+    else {
+        panic!("{events:#?}")
+    };
+    (
+        engine,
+        Opened {
+            player,
+            adapted,
+            samples,
+            notice,
+        },
+    )
+}
+
 fn base_copies(store: &ProfileStore, player: &str) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = fs::read_dir(store.root())
         .unwrap()
@@ -149,20 +181,16 @@ fn a_profile_for_the_retrained_base_is_rebased_backed_up_refitted_and_saved() {
     let new = current_base();
     assert_ne!(new.hash, old_base().hash);
 
-    let engine = start(&store, &old.id);
-    let events = events_until(&engine, |e| matches!(e, EngineEvent::Ready { .. }));
-    let Some(EngineEvent::Ready {
-        player,
-        adapted,
-        samples,
-        notice,
-    }) = events.last()
-    else {
-        panic!("{events:#?}")
-    };
-    assert_eq!((player, *samples), (&old.id, old.samples.len()));
-    assert!(!adapted, "the old voice head is not used on the new base");
-    let notice = notice.clone().unwrap();
+    let (engine, opened) = open(&store, &old.id);
+    assert_eq!(
+        (&opened.player, opened.samples),
+        (&old.id, old.samples.len())
+    );
+    assert!(
+        !opened.adapted,
+        "the old voice head is not used on the new base"
+    );
+    let notice = opened.notice.unwrap();
     println!("{notice}");
     assert!(notice.still_saved());
     let ProfileNotice::Rebased {
@@ -241,15 +269,8 @@ fn a_profile_for_the_retrained_base_is_rebased_backed_up_refitted_and_saved() {
     assert_eq!(fs::read(backup).unwrap(), original);
 
     // Opened again: on its own base now, nothing to re-base.
-    let engine = start(&store, &old.id);
-    let events = events_until(&engine, |e| matches!(e, EngineEvent::Ready { .. }));
-    let Some(EngineEvent::Ready {
-        adapted, notice, ..
-    }) = events.last()
-    else {
-        panic!("{events:#?}")
-    };
-    assert_eq!((*adapted, notice), (true, &None));
+    let (engine, opened) = open(&store, &old.id);
+    assert_eq!((opened.adapted, opened.notice), (true, None));
     engine.shutdown();
     assert_eq!(base_copies(&store, "ana").len(), 1);
 }
@@ -283,23 +304,13 @@ fn a_profile_whose_samples_do_not_fit_the_front_end_is_left_untouched() {
     let path = store.path_of(&old.id);
     let original = fs::read(&path).unwrap();
 
-    let engine = start(&store, &old.id);
-    let events = events_until(&engine, |e| matches!(e, EngineEvent::Ready { .. }));
-    let Some(EngineEvent::Ready {
-        adapted,
-        samples,
-        notice,
-        ..
-    }) = events.last()
-    else {
-        panic!("{events:#?}")
-    };
+    let (engine, opened) = open(&store, &old.id);
     assert_eq!(
-        (*adapted, *samples),
+        (opened.adapted, opened.samples),
         (false, 0),
         "the base model, from memory"
     );
-    let notice = notice.clone().unwrap();
+    let notice = opened.notice.unwrap();
     assert_eq!(
         notice,
         ProfileNotice::WrongBase {

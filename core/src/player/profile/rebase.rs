@@ -171,30 +171,9 @@ impl ProfileWriter {
                 source: io::Error::other("no free name for the copy"),
             })?;
         };
-        let tmp = root.join(format!(
-            "{}{TMP_INFIX}{}-{}",
-            self.id,
-            std::process::id(),
-            SAVE_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let written = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .map_err(io_at(&tmp))?;
-            file.write_all(bytes).map_err(io_at(&tmp))?;
-            file.sync_all().map_err(io_at(&tmp))?;
-            drop(file);
-            // Under this writer's lock nothing else names files of this player, and `target`
-            // was free just now.
-            fs::rename(&tmp, &target).map_err(io_at(&target))
-        })();
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
-        }
-        sync_dir(root)?;
+        // Under this writer's lock nothing else names files of this player, and `target` was
+        // free just now.
+        self.write_atomically(&target, &[bytes])?;
         Ok(target)
     }
 }

@@ -409,6 +409,18 @@ impl ProfileWriter {
             });
         }
         let (header, payload) = encode_file(profile)?;
+        self.write_atomically(&self.store.path_of(&self.id), &[&header, &payload])
+    }
+
+    /// Writes `parts`, one after the other, to `target` atomically: a temporary file
+    /// `<id>.profile.tmp-<pid>-<n>` in the store's directory, `fsync`, rename over `target`,
+    /// `fsync` of the directory; the temporary file is removed if anything fails before the
+    /// rename. Call under this writer's lock, for a `target` of this player.
+    pub(super) fn write_atomically(
+        &self,
+        target: &Path,
+        parts: &[&[u8]],
+    ) -> Result<(), ProfileError> {
         let root = self.store.root();
         let tmp = root.join(format!(
             "{}{TMP_INFIX}{}-{}",
@@ -416,18 +428,18 @@ impl ProfileWriter {
             std::process::id(),
             SAVE_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let path = self.store.path_of(&self.id);
         let written = (|| {
             let mut file = OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&tmp)
                 .map_err(io_at(&tmp))?;
-            file.write_all(&header).map_err(io_at(&tmp))?;
-            file.write_all(&payload).map_err(io_at(&tmp))?;
+            for part in parts {
+                file.write_all(part).map_err(io_at(&tmp))?;
+            }
             file.sync_all().map_err(io_at(&tmp))?;
             drop(file);
-            fs::rename(&tmp, &path).map_err(io_at(&path))
+            fs::rename(&tmp, target).map_err(io_at(target))
         })();
         if let Err(e) = written {
             let _ = fs::remove_file(&tmp);
