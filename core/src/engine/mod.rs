@@ -27,7 +27,7 @@
 //! Files: `protocol.rs` (settings, commands, events), `problems.rs` (what can go wrong, as
 //! values: [`EngineFailure`], [`DetectionFailure`], [`ConfirmRejection`], [`ProfileNotice`]), `base.rs` (the base model's source and
 //! loading), `startup.rs` (the thread's start: model, anchors, profile store), `pump.rs` (the
-//! thread's loop), `smoother.rs` ([`EmotionSmoother`], for games). May import every runtime
+//! thread's loop), `players.rs` (opening, switching, saving and forgetting players), `smoother.rs` ([`EmotionSmoother`], for games). May import every runtime
 //! module; never `training`.
 
 use std::collections::VecDeque;
@@ -56,6 +56,7 @@ use crate::player::profile::{
 use crate::speech::{DetectorNet, SegmentEvent, Segmenter, VadConfig, VadError};
 
 mod base;
+mod players;
 mod problems;
 mod protocol;
 mod pump;
