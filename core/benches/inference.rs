@@ -5,7 +5,9 @@
 //! probabilities) through burn, the reference, and through the fast path that
 //! `EmotionClassifier` runs; both together (`features_and_model_3.5s`, the fast path).
 //! A last table times each again in the same run and prints the fast path's speed-up over
-//! burn.
+//! burn. With `BENCH_BASELINE_MODEL=DIR` (e.g. a previous model's folder, from git) the
+//! table also times that model's fast path on the same clip and prints the shipped model's
+//! cost against it.
 #![expect(clippy::expect_used, reason = "benches fail loudly")]
 
 use std::hint::black_box;
@@ -106,6 +108,25 @@ fn main() {
         "  front end + model (fast)  {:.3} ms  (target <= 0.7 ms)",
         ms(both)
     );
+    if let Some(dir) = std::env::var_os("BENCH_BASELINE_MODEL") {
+        let baseline =
+            EmotionClassifier::load(Path::new(&dir), &default_device()).expect("baseline loads");
+        let base_fast = median(1000, || {
+            black_box(baseline.classify_features(&[&features], None));
+        });
+        let fast_again = median(1000, || {
+            black_box(classifier.classify_features(&[&features], None));
+        });
+        println!(
+            "baseline {} ({} parameters): model, fast path {:.3} ms; models/base ({} parameters) {:.3} ms, {:.2}x the baseline's time",
+            Path::new(&dir).display(),
+            baseline.model().parameter_count(),
+            ms(base_fast),
+            classifier.model().parameter_count(),
+            ms(fast_again),
+            ms(fast_again) / ms(base_fast)
+        );
+    }
     // The network alone at each SIMD level this CPU runs (`classify_features` above runs
     // the widest, `SimdLevel::detect`).
     let input = normalised(&features, classifier.global_stats());

@@ -11,6 +11,7 @@ use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_voice_emotion::prelude::*;
 use serde::{Deserialize, Serialize};
+use voice_emotion::player::adapt::calibration_order;
 
 /// One thing to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,18 @@ pub fn prompts() -> Vec<Prompt> {
         }
     }
     out
+}
+
+/// The order the session asks for the prompts (indices into [`prompts`], which stay the
+/// saved progress's identifiers): each emotion in turn, normal intensity first, then the
+/// strong ones ([`calibration_order`]), so a player who stops after eight has taught their
+/// model every emotion once. `trainer adapt-eval` measures its learning curve in this order.
+#[must_use]
+pub fn prompt_order() -> Vec<usize> {
+    let prompts = prompts();
+    calibration_order((0..prompts.len()).collect(), |&i| {
+        (prompts[i].emotion, prompts[i].intensity)
+    })
 }
 
 /// Second takes in the check (never confirmed: held out from the player's model).
@@ -180,10 +193,12 @@ impl CalibrationProgress {
         }
     }
 
-    /// The next prompt to record (`None`: all done).
+    /// The next prompt to record, in [`prompt_order`] (`None`: all done).
     #[must_use]
     pub fn next_prompt(&self) -> Option<usize> {
-        (0..prompts().len()).find(|i| !self.heard.iter().any(|h| h.prompt == *i))
+        prompt_order()
+            .into_iter()
+            .find(|i| !self.heard.iter().any(|h| h.prompt == *i))
     }
 
     /// Confirmed prompts.
@@ -471,6 +486,22 @@ mod tests {
     }
 
     #[test]
+    fn the_session_asks_each_emotion_in_turn() {
+        let order = prompt_order();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..15).collect::<Vec<_>>(), "every prompt once");
+        let p = prompts();
+        let first: Vec<Emotion> = order[..8].iter().map(|&i| p[i].emotion).collect();
+        assert_eq!(first, Emotion::ALL.to_vec());
+        assert!(
+            order[8..]
+                .iter()
+                .all(|&i| p[i].intensity == Intensity::Strong)
+        );
+    }
+
+    #[test]
     fn progress_round_trips_and_counts() {
         let dir = tempfile::tempdir().unwrap();
         let mut p = CalibrationProgress::load(dir.path(), "ana");
@@ -486,7 +517,11 @@ mod tests {
         p.save(dir.path());
         let back = CalibrationProgress::load(dir.path(), "ana");
         assert_eq!(back, p);
-        assert_eq!(back.next_prompt(), Some(2));
+        // In turns: after neutral and calm (normal), happy (normal) rather than calm (strong).
+        assert_eq!(prompts()[1].emotion, Emotion::Calm);
+        assert_eq!(prompts()[2].emotion, Emotion::Calm);
+        assert_eq!(back.next_prompt(), Some(3));
+        assert_eq!(prompts()[3].emotion, Emotion::Happy);
         assert_eq!(back.before(), (1, 2));
         std::fs::write(CalibrationProgress::path(dir.path(), "bob"), "{ not json").unwrap();
         assert_eq!(CalibrationProgress::load(dir.path(), "bob").done(), 0);

@@ -9,7 +9,8 @@ use bevy_voice_emotion::prelude::*;
 
 use super::Screen;
 use crate::game::calibration::{
-    CHECK_TAKES, CalibrationAction, CalibrationProgress, Check, CurrentPrompt, Step, prompts,
+    CHECK_TAKES, CalibrationAction, CalibrationProgress, Check, CurrentPrompt, Step, prompt_order,
+    prompts,
 };
 use crate::game::voice::VoiceClips;
 use crate::theme::palette::egui_color;
@@ -42,7 +43,8 @@ fn calibration(
                     .text(format!("{} / {}", progress.done(), prompts.len())),
             );
             egui::ScrollArea::vertical().show(ui, |ui| {
-                for (i, p) in prompts.iter().enumerate() {
+                for i in prompt_order() {
+                    let p = prompts[i];
                     let done = progress.heard.iter().any(|h| h.prompt == i);
                     let label = format!(
                         "{} {} ({})",

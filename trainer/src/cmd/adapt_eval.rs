@@ -12,12 +12,12 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use voice_emotion::audio::{SAMPLE_RATE, load_clip};
 use voice_emotion::features::FeatureMatrix;
-use voice_emotion::labels::Emotion;
+use voice_emotion::labels::{Emotion, Intensity};
 use voice_emotion::model::default_device;
 use voice_emotion::model::{EmotionClassifier, Prediction};
 use voice_emotion::model::{InputExtractor, NormStats};
 use voice_emotion::player::adapt::{
-    ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel, PlayerState,
+    ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel, PlayerState, calibration_order,
 };
 use voice_emotion::player::voice::VoiceHead;
 use voice_emotion::training::dataset::{FOLDS, RavdessName, Sample, Split, actors_of_fold};
@@ -225,22 +225,13 @@ fn calibration_count(s: &str) -> Result<usize, String> {
     }
 }
 
-/// The calibration order a calibration screen uses: each emotion in turn (by emotion, then
-/// intensity, then file name within an emotion), so that the first eight confirmations cover
-/// eight emotions when the player has them.
+/// The calibration screen's order ([`calibration_order`]), clips of the same emotion and
+/// intensity by file name (a manifest's clip without an intensity counts as normal).
 fn in_turns(mut clips: Vec<Sample>) -> Vec<Sample> {
-    clips.sort_by(|a, b| (a.emotion, a.intensity, &a.path).cmp(&(b.emotion, b.intensity, &b.path)));
-    let mut rank: BTreeMap<Emotion, usize> = BTreeMap::new();
-    let mut keyed: Vec<(usize, Emotion, Sample)> = clips
-        .into_iter()
-        .map(|s| {
-            let r = rank.entry(s.emotion).or_default();
-            *r += 1;
-            (*r, s.emotion, s)
-        })
-        .collect();
-    keyed.sort_by_key(|(r, e, _)| (*r, *e));
-    keyed.into_iter().map(|(_, _, s)| s).collect()
+    clips.sort_by(|a, b| a.path.cmp(&b.path));
+    calibration_order(clips, |s| {
+        (s.emotion, s.intensity.unwrap_or(Intensity::Normal))
+    })
 }
 
 /// The confirmation counts the learning-curve table shows.
@@ -292,6 +283,26 @@ fn print_learning_curve(curves: &[(String, Vec<f64>)]) {
     } else {
         println!("largest fall of the mean: none");
     }
+    if let Some((k, low)) = lowest_after_base(&mean) {
+        println!(
+            "lowest mean after a confirmation: {low:.3} (after {k}), {:+.1} points from the base",
+            (low - mean[0]) * 100.0
+        );
+    }
+}
+
+/// The lowest point of a learning curve after the base (`curve[0]`), with its confirmation
+/// count: whether adaptation ever left the player worse off than the base network.
+fn lowest_after_base(curve: &[f64]) -> Option<(usize, f64)> {
+    curve
+        .iter()
+        .copied()
+        .enumerate()
+        .skip(1)
+        .fold(None, |low: Option<(usize, f64)>, (k, a)| match low {
+            Some((_, l)) if l <= a => low,
+            _ => Some((k, a)),
+        })
 }
 
 /// Accuracy of `voice` and `stats` on `test`: over the 8 emotions, and over their families.
@@ -733,4 +744,19 @@ fn write_plot(path: &Path, curves: &[(String, Vec<f64>)], wrong: f64) -> CmdResu
         "accuracy against confirmed samples".to_owned()
     };
     crate::plots::learning_curve(path, &title, curves, &mean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowest_point_skips_the_base_and_takes_the_first_minimum() {
+        assert_eq!(lowest_after_base(&[0.5]), None);
+        assert_eq!(
+            lowest_after_base(&[0.5, 0.6, 0.45, 0.45, 0.7]),
+            Some((2, 0.45))
+        );
+        assert_eq!(lowest_after_base(&[0.2, 0.6, 0.7]), Some((1, 0.6)));
+    }
 }

@@ -29,7 +29,7 @@
 //! longer per update, and added nothing on top of it.
 //!
 //! Files: `anchors.rs` (the anchor set), `adapter.rs` (the algorithm), `player_model.rs`
-//! ([`PlayerModel`]: the worker thread, profile conversion), `stream.rs` ([`UtteranceStream`]:
+//! ([`PlayerModel`]: the worker thread, profile conversion), `order.rs` ([`calibration_order`]: the calibration screen's order), `stream.rs` ([`UtteranceStream`]:
 //! the player's model run while they speak). May import [`crate::model`],
 //! the profile and the voice head.
 
@@ -56,10 +56,12 @@ use crate::player::voice::{DescriptorPrior, VoiceFit, VoiceHead, describe, fuse}
 
 mod adapter;
 mod anchors;
+mod order;
 mod player_model;
 mod stream;
 pub use adapter::*;
 pub use anchors::*;
+pub use order::calibration_order;
 pub use player_model::*;
 pub use stream::*;
 
