@@ -3,7 +3,7 @@
 //! error grows more than two points above it, or if, clipped or over mains hum (a condition
 //! training never imitates), accuracy falls more than two points below the card or one class
 //! takes more than five points more of the predictions. (Through a telephone band the model
-//! already gives 96% of its cold predictions to one class, so a check there could not fail.)
+//! already gives 92% of its cold predictions to one class, so a check there could not fail.)
 
 mod common;
 
@@ -16,12 +16,12 @@ use voice_emotion::training::degrade::{BabblePool, Condition};
 use voice_emotion::training::{Example, Normaliser};
 
 /// The card's figures: (accuracy, ECE) with speaker statistics, then cold.
-const CARD_CLEAN: [(f64, f64); 2] = [(0.6083, 0.0601), (0.5667, 0.0919)];
+const CARD_CLEAN: [(f64, f64); 2] = [(0.6375, 0.0594), (0.5958, 0.0929)];
 /// The card's robustness table: (condition, accuracy, largest class share) with speaker
 /// statistics, then cold.
 const CARD_CONDITIONS: [(Condition, [(f64, f64); 2]); 2] = [
-    (Condition::Clipping, [(0.5375, 0.2042), (0.2500, 0.6583)]),
-    (Condition::Hum, [(0.3042, 0.3458), (0.2917, 0.4583)]),
+    (Condition::Clipping, [(0.5750, 0.2333), (0.1958, 0.6083)]),
+    (Condition::Hum, [(0.3458, 0.3833), (0.2667, 0.5500)]),
 ];
 
 /// Each speaker's statistics from their own clips (labels unused), and cold.
