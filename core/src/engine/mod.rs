@@ -27,8 +27,9 @@
 //! Files: `protocol.rs` (settings, commands, events), `problems.rs` (what can go wrong, as
 //! values: [`EngineFailure`], [`DetectionFailure`], [`ConfirmRejection`], [`ProfileNotice`]), `base.rs` (the base model's source and
 //! loading), `startup.rs` (the thread's start: model, anchors, profile store), `pump.rs` (the
-//! thread's loop), `players.rs` (opening, switching, saving and forgetting players), `smoother.rs` ([`EmotionSmoother`], for games). May import every runtime
-//! module; never `training`.
+//! thread's loop), `players.rs` (opening, switching, saving and forgetting players),
+//! `smoother.rs` ([`EmotionSmoother`], for games). May import every runtime module; never
+//! `training`.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;

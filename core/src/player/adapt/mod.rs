@@ -29,9 +29,10 @@
 //! longer per update, and added nothing on top of it.
 //!
 //! Files: `anchors.rs` (the anchor set), `adapter.rs` (the algorithm), `player_model.rs`
-//! ([`PlayerModel`]: the worker thread, profile conversion), `order.rs` ([`calibration_order`]: the calibration screen's order), `stream.rs` ([`UtteranceStream`]:
-//! the player's model run while they speak). May import [`crate::model`],
-//! the profile and the voice head.
+//! ([`PlayerModel`]: the worker thread, profile conversion), `order.rs`
+//! ([`calibration_order`]: the calibration screen's order), `stream.rs`
+//! ([`UtteranceStream`]: the player's model run while they speak). May import
+//! [`crate::model`], the profile and the voice head.
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
