@@ -64,6 +64,7 @@ mod pump;
 mod smoother;
 mod startup;
 pub use base::*;
+use players::Activation;
 pub use problems::*;
 pub use protocol::*;
 use pump::*;

@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// Why a player becomes the engine's active one ([`Worker::activate`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Activation {
+    /// The engine started with them.
+    Start,
+    /// The game switched to them.
+    Switch,
+}
+
 impl Worker {
     pub(super) fn fresh(&self, id: PlayerId, writer: Option<ProfileWriter>) -> Active {
         Active {
@@ -176,11 +185,36 @@ impl Worker {
         }
         self.recent.clear();
         let (active, notice) = self.open_player(id);
-        self.out.send(EngineEvent::PlayerSwitched {
-            player: active.id.clone(),
-            adapted: active.model.is_adapted(),
-            samples: active.samples(),
-            notice,
+        self.activate(active, notice, Activation::Switch);
+    }
+
+    /// Makes `active` the worker's player and tells the game: [`EngineEvent::Ready`] at
+    /// start or [`EngineEvent::PlayerSwitched`] (the player, whether adapted, their samples,
+    /// `notice`), then their [`EngineEvent::PlayerHistory`] and the players listed.
+    pub(super) fn activate(
+        &mut self,
+        active: Active,
+        notice: Option<ProfileNotice>,
+        activation: Activation,
+    ) {
+        let (player, adapted, samples) = (
+            active.id.clone(),
+            active.model.is_adapted(),
+            active.samples(),
+        );
+        self.out.send(match activation {
+            Activation::Start => EngineEvent::Ready {
+                player,
+                adapted,
+                samples,
+                notice,
+            },
+            Activation::Switch => EngineEvent::PlayerSwitched {
+                player,
+                adapted,
+                samples,
+                notice,
+            },
         });
         self.active = Some(active);
         self.send_history();

@@ -83,15 +83,7 @@ impl Setup {
         let (active, notice) = worker.open_player(self.player);
         // Without a store there is no profile to open, so at most one of the two is set.
         let notice = self.store_notice.or(notice);
-        worker.out.send(EngineEvent::Ready {
-            player: active.id.clone(),
-            adapted: active.model.is_adapted(),
-            samples: active.samples(),
-            notice,
-        });
-        worker.active = Some(active);
-        worker.send_history();
-        worker.list_players();
+        worker.activate(active, notice, Activation::Start);
         worker.run(&self.commands, &self.stop);
     }
 }
