@@ -108,8 +108,8 @@ def median_ms(f, runs):
 
 
 class TrainingNetwork(nn.Module):
-    """The shipped shape for training: LSTM 240 -> 128, dropout, LSTM 128 -> 64, the last
-    state, dropout, dense 128 + ReLU, dropout, heads of 8 and 2 (as `EmotionModel`)."""
+    """`EmotionModel`'s shape for training: LSTM d -> h1, dropout, LSTM h1 -> h2, the last
+    state, dropout, dense + ReLU, dropout, heads of 8 and 2."""
 
     def __init__(self, d, h1, h2, dense, dropout):
         super().__init__()
@@ -127,14 +127,18 @@ class TrainingNetwork(nn.Module):
         return self.emotion_head(z), self.intensity_head(z)
 
 
-def training_step_seconds(steps, runs=7):
+def training_step_seconds(steps, shape, runs=7):
     """Median seconds of one training step (forward, backward, Adam) at batch 32, `steps`
-    input steps of 240, on one thread, as `benches/training.rs` times ours."""
+    input steps, on one thread, for the network shape the training bench printed (`shape`:
+    features, hidden_1, hidden_2, dense, dropout), as `benches/training.rs` times ours."""
     torch.manual_seed(0)
-    net = TrainingNetwork(240, 128, 64, 128, 0.3).train()
+    d = int(shape["features"])
+    net = TrainingNetwork(
+        d, int(shape["hidden_1"]), int(shape["hidden_2"]), int(shape["dense"]), float(shape["dropout"])
+    ).train()
     optim = torch.optim.Adam(net.parameters(), lr=1e-3)
-    k = torch.arange(32 * steps * 240, dtype=torch.float32)
-    x = torch.sin(k * 0.013).reshape(32, steps, 240)
+    k = torch.arange(32 * steps * d, dtype=torch.float32)
+    x = torch.sin(k * 0.013).reshape(32, steps, d)
     emotions = torch.arange(32) % 8
     intensities = torch.arange(32) % 2
     loss_fn = nn.CrossEntropyLoss()
@@ -160,9 +164,16 @@ def compare_training(bench_output):
             ours[steps] = dict(v.split("=") for v in tail.split())
     if not ours:
         raise SystemExit(f"{bench_output}: no 'ours, N steps:' line from the training bench")
-    print("one training step, batch 32, 240 features, median of 7 (seconds):")
     for steps, figures in sorted(ours.items()):
-        theirs = training_step_seconds(steps)
+        missing = [k for k in ("features", "hidden_1", "hidden_2", "dense", "dropout") if k not in figures]
+        if missing:
+            raise SystemExit(f"{bench_output}: the {steps}-step line lacks {', '.join(missing)}")
+        print(
+            f"one training step, batch 32, {figures['features']} features, LSTM {figures['hidden_1']} "
+            f"then {figures['hidden_2']}, dense {figures['dense']}, median of 7 (seconds; PyTorch "
+            f"flushes subnormals):"
+        )
+        theirs = training_step_seconds(steps, figures)
         fast_1, fast_2 = float(figures["fast_1_thread"]), float(figures["fast_2_threads"])
         burn = float(figures["burn_pass"])
         print(
@@ -174,6 +185,10 @@ def compare_training(bench_output):
 
 
 def main():
+    # PyTorch at its best: without this, subnormal values in its backward pass made one
+    # training step of the 256/128 network at 200 input steps 14x slower here (3.87 s
+    # against 0.277 s); our kernels' times grow linearly with the steps either way.
+    torch.set_flush_denormal(True)
     if len(sys.argv) == 3 and sys.argv[1] == "--training":
         torch.set_num_threads(1)
         compare_training(sys.argv[2])

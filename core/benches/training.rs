@@ -5,10 +5,13 @@
 //!
 //! `cargo bench -p voice_emotion --bench training` prints the median seconds per batch-32 step
 //! at 100 and at 200 input steps for each, and the ratios against the burn pass. burn runs on
-//! one thread (flex without rayon).
+//! one thread (flex without rayon). The network has the shipped model's shape (the `model`
+//! of `models/base/config.json`), with the default training settings (no augmentation).
 
+use std::path::Path;
 use std::time::Instant;
 
+use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Lstm, LstmConfig};
 use burn::optim::{AdamConfig, GradientsParams};
@@ -21,9 +24,20 @@ use voice_emotion::training::dataset::EmotionSet;
 use voice_emotion::training::{BatchItem, TrainingConfig, cross_entropy, fast_step};
 
 const BATCH: usize = 32;
-const FEATURES: usize = 240;
 
-/// The reference shape (LSTM 128 then 64, dense 128, 8 + 2 outputs) on `burn::nn::Lstm`.
+/// The shipped network's shape, from `models/base/config.json`.
+fn shipped_shape() -> EmotionModelConfig {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/base/config.json");
+    match TrainingConfig::load(&path) {
+        Ok(config) => config.model,
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The same shape (two LSTM layers, dense, 8 + 2 outputs) on `burn::nn::Lstm`.
 #[derive(Module, Debug)]
 struct StockModel {
     lstm_1: Lstm,
@@ -35,14 +49,14 @@ struct StockModel {
 }
 
 impl StockModel {
-    fn new(device: &Device) -> Self {
+    fn new(shape: &EmotionModelConfig, device: &Device) -> Self {
         Self {
-            lstm_1: LstmConfig::new(FEATURES, 128, true).init(device),
-            lstm_2: LstmConfig::new(128, 64, true).init(device),
-            dropout: DropoutConfig::new(0.3).init(),
-            dense: LinearConfig::new(64, 128).init(device),
-            emotion: LinearConfig::new(128, 8).init(device),
-            intensity: LinearConfig::new(128, 2).init(device),
+            lstm_1: LstmConfig::new(shape.n_features, shape.hidden_1, true).init(device),
+            lstm_2: LstmConfig::new(shape.hidden_1, shape.hidden_2, true).init(device),
+            dropout: DropoutConfig::new(shape.dropout).init(),
+            dense: LinearConfig::new(shape.hidden_2, shape.dense).init(device),
+            emotion: LinearConfig::new(shape.dense, 8).init(device),
+            intensity: LinearConfig::new(shape.dense, 2).init(device),
         }
     }
 
@@ -54,13 +68,13 @@ impl StockModel {
     }
 }
 
-fn batch(steps: usize, device: &Device) -> (Tensor<3>, Tensor<3>, Tensor<1, Int>) {
-    let x: Vec<f32> = (0..BATCH * steps * FEATURES)
+fn batch(steps: usize, features: usize, device: &Device) -> (Tensor<3>, Tensor<3>, Tensor<1, Int>) {
+    let x: Vec<f32> = (0..BATCH * steps * features)
         .map(|i| (i as f32 * 0.013).sin())
         .collect();
     let labels: Vec<i64> = (0..BATCH as i64).map(|i| i % 8).collect();
     (
-        Tensor::from_data(TensorData::new(x, [BATCH, steps, FEATURES]), device),
+        Tensor::from_data(TensorData::new(x, [BATCH, steps, features]), device),
         Tensor::ones([BATCH, steps, 1], device),
         Tensor::from_data(TensorData::new(labels, [BATCH]), device),
     )
@@ -80,10 +94,10 @@ fn median_seconds(runs: usize, mut step: impl FnMut()) -> f64 {
     times[times.len() / 2]
 }
 
-fn ours(steps: usize, device: &Device) -> f64 {
-    let mut model: EmotionModel = EmotionModelConfig::new(FEATURES).init(device);
+fn ours(shape: &EmotionModelConfig, steps: usize, device: &Device) -> f64 {
+    let mut model: EmotionModel = shape.init(device);
     let mut optim = AdamConfig::new().init();
-    let (x, mask, labels) = batch(steps, device);
+    let (x, mask, labels) = batch(steps, shape.n_features, device);
     median_seconds(7, || {
         let out = model.forward(x.clone(), mask.clone());
         let loss = cross_entropy(out.emotion, labels.clone(), None)
@@ -94,18 +108,19 @@ fn ours(steps: usize, device: &Device) -> f64 {
 }
 
 /// [`fast_step`] on `threads` threads over the same batch as [`ours`].
-fn fast(steps: usize, threads: usize, device: &Device) -> f64 {
-    let config = TrainingConfig::new(EmotionModelConfig::new(FEATURES));
+fn fast(shape: &EmotionModelConfig, steps: usize, threads: usize, device: &Device) -> f64 {
+    let features = shape.n_features;
+    let config = TrainingConfig::new(shape.clone());
     let mut model = config.model.init(device);
     let mut optim = AdamConfig::new().init();
     let mut trainer = FastLstmTrainer::new(threads, 1);
     let inputs: Vec<FeatureMatrix> = (0..BATCH)
         .map(|b| FeatureMatrix {
-            data: (0..steps * FEATURES)
-                .map(|k| ((b * steps * FEATURES + k) as f32 * 0.013).sin())
+            data: (0..steps * features)
+                .map(|k| ((b * steps * features + k) as f32 * 0.013).sin())
                 .collect(),
             n_frames: steps,
-            n_features: FEATURES,
+            n_features: features,
         })
         .collect();
     let items: Vec<BatchItem<'_>> = inputs
@@ -135,10 +150,10 @@ fn fast(steps: usize, threads: usize, device: &Device) -> f64 {
     })
 }
 
-fn stock(steps: usize, device: &Device) -> f64 {
-    let mut model = StockModel::new(device);
+fn stock(shape: &EmotionModelConfig, steps: usize, device: &Device) -> f64 {
+    let mut model = StockModel::new(shape, device);
     let mut optim = AdamConfig::new().init();
-    let (x, _, labels) = batch(steps, device);
+    let (x, _, labels) = batch(steps, shape.n_features, device);
     median_seconds(7, || {
         let (emotion, intensity) = model.forward(x.clone());
         let loss = cross_entropy(emotion, labels.clone(), None)
@@ -151,18 +166,28 @@ fn stock(steps: usize, device: &Device) -> f64 {
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is accepted and ignored.
     let device = default_device().autodiff();
-    println!("one training step, batch {BATCH}, {FEATURES} features, median of 7 (seconds)");
+    let shape = shipped_shape();
+    let (features, h1, h2, dense) = (
+        shape.n_features,
+        shape.hidden_1,
+        shape.hidden_2,
+        shape.dense,
+    );
+    println!(
+        "one training step, batch {BATCH}, {features} features, LSTM {h1} then {h2}, dense \
+         {dense}, median of 7 (seconds)"
+    );
     println!(
         "{:>6} {:>10} {:>16} {:>16} {:>22}",
         "steps", "burn pass", "fast, 1 thread", "fast, 2 threads", "burn nn::Lstm (ratio)"
     );
     let mut figures = Vec::new();
     for steps in [100, 200] {
-        let a = ours(steps, &device);
-        let f1 = fast(steps, 1, &device);
-        let f2 = fast(steps, 2, &device);
+        let a = ours(&shape, steps, &device);
+        let f1 = fast(&shape, steps, 1, &device);
+        let f2 = fast(&shape, steps, 2, &device);
         figures.push((steps, a, f1, f2));
-        let b = stock(steps, &device);
+        let b = stock(&shape, steps, &device);
         println!(
             "{steps:>6} {a:>10.4} {f1:>9.4} ({:>4.1}x) {f2:>9.4} ({:>4.1}x) {b:>14.4} ({:>4.1}x)",
             a / f1,
@@ -172,9 +197,11 @@ fn main() {
     }
     println!("(ratios: the burn pass's time over each column's; above 1 is faster)");
     for (steps, a, f1, f2) in figures {
-        // Read by scripts/bench_vs_pytorch.py --training.
+        // Read by scripts/bench_vs_pytorch.py --training, which builds the same shape.
         println!(
-            "ours, {steps} steps: burn_pass={a:.5} fast_1_thread={f1:.5} fast_2_threads={f2:.5}"
+            "ours, {steps} steps: burn_pass={a:.5} fast_1_thread={f1:.5} fast_2_threads={f2:.5} \
+             features={features} hidden_1={h1} hidden_2={h2} dense={dense} dropout={}",
+            shape.dropout
         );
     }
 }
