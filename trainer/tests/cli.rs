@@ -286,6 +286,47 @@ fn adapt_eval_ends_with_the_adapted_accuracy_line_and_writes_its_chart() {
 }
 
 #[test]
+fn adapt_eval_screen_then_uncertain_asks_in_turns_first() {
+    let plot = std::env::temp_dir().join(format!("adapt-screen-{}.png", std::process::id()));
+    let data = ravdess_dir();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--data",
+            data.to_str().unwrap(),
+            "--actors",
+            "23",
+            "--plot",
+            plot.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        adapt_eval(&args)
+    };
+    // The learning-curve row (the last line naming the actor): accuracy before any
+    // confirmation, then after 1, 2, 4, 8 (, 15).
+    let curve = |text: &str| -> Vec<String> {
+        let row = text
+            .lines()
+            .filter(|l| l.starts_with("actor_23 "))
+            .last()
+            .unwrap_or_else(|| panic!("{text}"));
+        row.split_whitespace().skip(1).map(str::to_owned).collect()
+    };
+    let turns = run(&[]);
+    let screen = run(&["--strategy", "screen-then-uncertain", "--confirm", "10"]);
+    assert!(
+        screen.contains("confirmed: 10 of the pool (statement 01), the first 8 in turns"),
+        "{screen}"
+    );
+    // The first eight are the calibration screen's (one clip of each emotion, the same as
+    // `turns` asks first), so the curves agree up to 8 confirmations.
+    let (turns, screen) = (curve(&turns), curve(&screen));
+    assert_eq!(turns.len(), 6, "{turns:?}");
+    assert_eq!(screen.len(), 5, "{screen:?}");
+    assert_eq!(turns[..5], screen[..5]);
+    std::fs::remove_file(&plot).unwrap();
+}
+
+#[test]
 fn adapt_eval_rejects_a_bad_wrong_label_fraction() {
     let out = trainer(&[
         "adapt-eval",

@@ -55,12 +55,17 @@ pub struct Args {
     /// Which utterances the player confirms: `turns` (the calibration set, each emotion in
     /// turn, as a calibration screen asks), or from a pool of statement 01's two repetitions
     /// (30 clips a speaker): `uncertain` (each time the one the player's model is least sure
-    /// of), `random`, or `all` (the whole pool, in turns).
+    /// of), `random`, `screen-then-uncertain` (`--screen` in turns, then the least sure), or
+    /// `all` (the whole pool, in turns).
     #[arg(long, value_enum, default_value_t = Strategy::Turns)]
     pub strategy: Strategy,
-    /// With `uncertain` or `random`: how many the player confirms.
+    /// With `uncertain`, `random` or `screen-then-uncertain`: how many the player confirms.
     #[arg(long, default_value_t = 15)]
     pub confirm: usize,
+    /// With `screen-then-uncertain`: how many of them a calibration screen asks first, in
+    /// turns (8: one of each emotion).
+    #[arg(long, default_value_t = 8)]
+    pub screen: usize,
     /// Emotions the player never confirms (comma-separated names, e.g. `calm,surprised`):
     /// dropped from the calibration clips, kept in the test clips, so the output also shows
     /// what adaptation does to the emotions a player never uses.
@@ -110,6 +115,9 @@ pub enum Strategy {
     Uncertain,
     /// From the pool, at random (`--seed`).
     Random,
+    /// From the pool, first `--screen` in turns (a calibration screen), then each time the
+    /// one the player's model is least sure of (asked in play).
+    ScreenThenUncertain,
     /// The whole pool, each emotion in turn.
     All,
 }
@@ -426,6 +434,12 @@ pub fn run(args: &Args) -> CmdResult {
             "confirmed: {} of the pool (statement 01), at random (seed {})",
             args.confirm, args.seed
         ),
+        Strategy::ScreenThenUncertain => println!(
+            "confirmed: {} of the pool (statement 01), the first {} in turns, then each the \
+             least sure",
+            args.confirm,
+            args.screen.min(args.confirm)
+        ),
     }
     println!(
         "wrong calibration labels: {:.0}%\n\n{:<12} {:>5} {:>5} {:>8} {:>8} {:>8} {:>9} {:>14}",
@@ -505,16 +519,19 @@ pub fn run(args: &Args) -> CmdResult {
             let mut speaker_seconds = Vec::new();
             let budget = match args.strategy {
                 Strategy::Turns | Strategy::All => n,
-                Strategy::Uncertain | Strategy::Random => args.confirm.min(n),
+                Strategy::Uncertain | Strategy::Random | Strategy::ScreenThenUncertain => {
+                    args.confirm.min(n)
+                }
             };
             let mut remaining: Vec<usize> = (0..n).collect();
             let mut confirmed: Vec<(&FeatureMatrix, Emotion)> = Vec::new();
 
-            for _ in 0..budget {
+            for asked in 0..budget {
                 let k = match args.strategy {
                     Strategy::Turns | Strategy::All => remaining.remove(0),
+                    Strategy::ScreenThenUncertain if asked < args.screen => remaining.remove(0),
                     Strategy::Random => remaining.swap_remove(rng.random_range(0..remaining.len())),
-                    Strategy::Uncertain => {
+                    Strategy::Uncertain | Strategy::ScreenThenUncertain => {
                         let mfcc: Vec<&FeatureMatrix> = remaining
                             .iter()
                             .map(|&i| &speaker.calibration[i].0)
