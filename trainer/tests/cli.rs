@@ -306,8 +306,7 @@ fn adapt_eval_screen_then_uncertain_asks_in_turns_first() {
     let curve = |text: &str| -> Vec<String> {
         let row = text
             .lines()
-            .filter(|l| l.starts_with("actor_23 "))
-            .last()
+            .rfind(|l| l.starts_with("actor_23 "))
             .unwrap_or_else(|| panic!("{text}"));
         row.split_whitespace().skip(1).map(str::to_owned).collect()
     };
