@@ -571,6 +571,7 @@ fn evaluate_pools_each_fold_model_on_its_own_actors() {
 fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine() {
     let data = ravdess_dir();
     let wav = std::env::temp_dir().join(format!("segment-eval-{}.wav", std::process::id()));
+    let errors = wav.with_extension("errors.tsv");
     let text = trainer_ok(&[
         "segment-eval",
         "--data",
@@ -588,8 +589,34 @@ fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine()
         "--no-emotions",
         "--write",
         wav.to_str().unwrap(),
+        "--audible-db",
+        "0",
+        "--errors",
+        errors.to_str().unwrap(),
     ]);
     assert!(text.contains("## Spectral detector") && text.contains("## Energy detector"));
+    // The ideal mask's bound: a share of the 8 utterances, and none of them heard nowhere at
+    // 10 dB.
+    let audible = text
+        .lines()
+        .find(|l| l.starts_with("| pink | 10 | 0 |"))
+        .unwrap_or_else(|| panic!("no audible-edges row:\n{text}"));
+    let cells: Vec<&str> = audible.split('|').map(str::trim).collect();
+    assert!(cells[4].ends_with('%'), "{audible}");
+    assert_eq!(cells[6], "0", "{audible}");
+    // One line per utterance and detector, each with an outcome.
+    let rows = std::fs::read_to_string(&errors).unwrap();
+    assert_eq!(rows.lines().count(), 1 + 8 * 3, "{rows}");
+    assert!(
+        rows.lines().skip(1).all(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            f.len() == 10
+                && f[4].ends_with(".wav")
+                && ["once", "merged", "split", "missed"].contains(&f[7])
+        }),
+        "{rows}"
+    );
+    std::fs::remove_file(&errors).unwrap();
     let row = text
         .lines()
         .find(|l| l.starts_with("| pink | 10 |"))

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::degrade::{NoiseColour, hum, noise};
 use crate::audio::active_power;
 use crate::labels::Emotion;
+use crate::speech::SpectralScorer;
 
 /// Continuous room noise under a stream. Every kind has unit power at its nominal level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -350,6 +351,71 @@ pub fn score_detections(
     score
 }
 
+/// Where each utterance of `truth` can be heard at all under `noise`: the span from the first
+/// to the last 10 ms frame inside it (in samples of `clean`, at `sample_rate`) in which the
+/// clean speech is at least `local_snr_db` above the noise in one or more of `bands` mel bands
+/// over `band_hz` (an ideal binary mask with that local criterion). `noise` is the noise as
+/// mixed (already scaled; repeated if shorter). An utterance heard in no frame gets an empty
+/// span at its truth's start.
+///
+/// A detector hears only the mixture, so boundaries scored against these spans show what any
+/// detector could reach at best; scored against the truth, they show how much of each
+/// utterance's edges the noise hides.
+#[must_use]
+pub fn audible_spans(
+    clean: &[f32],
+    noise: &[f32],
+    truth: &[Range<usize>],
+    sample_rate: u32,
+    local_snr_db: f32,
+    bands: usize,
+    band_hz: Range<f32>,
+) -> Vec<Range<usize>> {
+    let hop = (sample_rate as usize / 100).max(1);
+    let mut speech = SpectralScorer::with_bands(hop, sample_rate, bands, band_hz.clone());
+    let mut heard = SpectralScorer::with_bands(hop, sample_rate, bands, band_hz);
+    let ratio = 10f32.powf(local_snr_db / 10.0);
+    let mut noise_frame = vec![0.0f32; hop];
+    // Frame i covers samples up to (i + 1) * hop; it is placed at its centre.
+    let mut audible = Vec::with_capacity(clean.len() / hop + 1);
+    for (i, frame) in clean.chunks(hop).enumerate() {
+        for (k, n) in noise_frame.iter_mut().enumerate() {
+            *n = if noise.is_empty() {
+                0.0
+            } else {
+                noise[(i * hop + k) % noise.len()]
+            };
+        }
+        speech.score(frame);
+        heard.score(&noise_frame[..frame.len()]);
+        audible.push(
+            speech
+                .band_powers()
+                .iter()
+                .zip(heard.band_powers())
+                .any(|(s, n)| *s > ratio * n),
+        );
+    }
+    // The analysis window ends at the frame's end; its centre lags by half a window.
+    let lag = hop;
+    truth
+        .iter()
+        .map(|t| {
+            let first = t.start / hop;
+            let last = (t.end.div_ceil(hop) + lag / hop).min(audible.len());
+            let frames: Vec<usize> = (first..last).filter(|&f| audible[f]).collect();
+            match (frames.first(), frames.last()) {
+                (Some(&a), Some(&b)) => {
+                    let start = (a * hop).saturating_sub(lag).max(t.start);
+                    let end = ((b + 1) * hop).saturating_sub(lag).min(t.end).max(start);
+                    start..end
+                }
+                _ => t.start..t.start,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +456,47 @@ mod tests {
         let noisy = s.with_noise(&[1.0, -1.0], 0.0);
         let gain = s.noise_gain(0.0);
         assert!((noisy[0] - gain).abs() < 1e-6 && (noisy[1] + gain).abs() < 1e-6);
+    }
+
+    #[test]
+    fn audible_spans_keep_what_rises_above_the_noise() {
+        // One second at 16 kHz: a loud tone in 0.3..0.5 s, a faint one in 0.5..0.7 s, under
+        // white-ish noise between the two levels.
+        let sr = 16_000;
+        let tone =
+            |a: f32, i: usize| a * (std::f32::consts::TAU * 440.0 * i as f32 / sr as f32).sin();
+        let clean: Vec<f32> = (0..sr as usize)
+            .map(|i| match i {
+                4800..8000 => tone(0.5, i),
+                8000..11_200 => tone(0.000_05, i),
+                _ => 0.0,
+            })
+            .collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let noise: Vec<f32> = (0..sr)
+            .map(|_| 0.01 * (rng.random::<f32>() - 0.5))
+            .collect();
+        let truth = [4800..11_200, 15_000..15_000];
+        let spans = audible_spans(&clean, &noise, &truth, sr, 0.0, 24, 100.0..7000.0);
+        let (start, end) = (spans[0].start as i64, spans[0].end as i64);
+        assert!((start - 4800).abs() <= 320, "start {start}");
+        assert!(
+            (end - 8000).abs() <= 480,
+            "end {end}: the faint tone is not heard"
+        );
+        let silent = audible_spans(
+            &clean,
+            &noise,
+            &[0..3000, 3000..3000],
+            sr,
+            0.0,
+            24,
+            100.0..7000.0,
+        );
+        assert_eq!(silent[0], 0..0, "nothing heard in silence");
+        assert_eq!(spans[1], 15_000..15_000, "an empty truth stays empty");
+        let no_noise = audible_spans(&clean, &[], &truth, sr, 0.0, 24, 100.0..7000.0);
+        assert!(no_noise[0].end as i64 >= 11_200 - 320, "{:?}", no_noise[0]);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use voice_emotion::speech::{
     Detector, DetectorNet, SegmentEvent, Segmenter, VadConfig, trim_silence,
 };
 use voice_emotion::training::streams::{
-    Outcome, RoomNoise, SegmentScore, SpeechStream, score_detections,
+    Outcome, RoomNoise, SegmentScore, SpeechStream, audible_spans, score_detections,
 };
 
 use super::CmdResult;
@@ -87,6 +87,19 @@ pub struct Args {
     /// truth beside it (`.tsv`: start and end seconds, emotion), e.g. for `trainer stream`.
     #[arg(long)]
     pub write: Option<PathBuf>,
+    /// Also print how much of each utterance can be heard at all under each noise: the
+    /// utterances whose audible span (first to last 10 ms frame where the clean speech is at
+    /// least this many dB above the noise in one of 24 mel bands, 100 Hz to 7 kHz; an ideal
+    /// binary mask, computed from the clean speech and the noise apart) lies within the
+    /// tolerance of the truth. A bound on what any detector can reach; repeatable.
+    #[arg(long, value_delimiter = ',')]
+    pub audible_db: Vec<f32>,
+    /// Write one line per utterance, condition and detector to this TSV file: the
+    /// outcome, its level around the speech level, its clean-speech length and the start and
+    /// end errors in ms (detection minus truth; empty unless detected once). For studying
+    /// which utterances miss the tolerance.
+    #[arg(long)]
+    pub errors: Option<PathBuf>,
     /// Seed of the clip order, gaps and noise.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -281,9 +294,18 @@ pub fn run(args: &Args) -> CmdResult {
         ..VadConfig::default()
     };
     let mut clips = Vec::new();
+    // The file of each utterance in the stream (which skips empty clips).
+    let mut names = Vec::new();
     for s in samples.iter().take(args.utterances) {
         let clip = load_clip(&s.path).map_err(|e| format!("{}: {e}", s.path.display()))?;
         let speech = trim_silence(&clip, SAMPLE_RATE, &trim);
+        if !speech.is_empty() {
+            names.push(
+                s.path
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            );
+        }
         clips.push((clip[speech].to_vec(), s.emotion));
     }
     let stream = SpeechStream::build(&clips, SAMPLE_RATE, 1.0..2.0, 2.0, &mut rng);
@@ -336,6 +358,10 @@ pub fn run(args: &Args) -> CmdResult {
     let mut worst: Vec<Vec<f64>> = vec![vec![1.0; args.snrs.len()]; detectors.len()];
     let mut tables: Vec<Vec<String>> = vec![Vec::new(); detectors.len()];
     let mut written = false;
+    let mut audible_rows = Vec::new();
+    let mut error_rows = String::from(
+        "noise\tsnr_db\tdetector\tutterance\tfile\tlevel_db\tlength_ms\toutcome\tstart_err_ms\tend_err_ms\n",
+    );
     for &kind in &args.noises {
         let noise = kind.generate(stream.samples.len(), SAMPLE_RATE, &mut rng);
         for (si, &snr) in args.snrs.iter().enumerate() {
@@ -343,6 +369,32 @@ pub fn run(args: &Args) -> CmdResult {
             if let Some(path) = args.write.as_ref().filter(|_| !written) {
                 write_stream(path, &noisy, &stream)?;
                 written = true;
+            }
+            let gain = stream.noise_gain(snr);
+            let scaled: Vec<f32> = if args.audible_db.is_empty() {
+                Vec::new()
+            } else {
+                noise.iter().map(|v| v * gain).collect()
+            };
+            for &local in &args.audible_db {
+                let spans = audible_spans(
+                    &stream.samples,
+                    &scaled,
+                    &stream.truth,
+                    SAMPLE_RATE,
+                    local,
+                    24,
+                    100.0..7000.0,
+                );
+                let score = score_detections(&stream.truth, &spans, SAMPLE_RATE, tolerance);
+                audible_rows.push(format!(
+                    "| {kind} | {snr} | {local} | {} | {} | {} | {} | {} |",
+                    pct(score.once_within),
+                    halves(&score.within),
+                    score.count(|o| *o == Outcome::Missed),
+                    median_p90_ms(&score.start_errors),
+                    median_p90_ms(&score.end_errors),
+                ));
             }
             // Whole-clip classification of the same noisy audio.
             let clip_predictions = match &mut classifier {
@@ -398,6 +450,28 @@ pub fn run(args: &Args) -> CmdResult {
                     }
                     None => "- | -".to_owned(),
                 };
+                let mut once_errors = score.start_errors.iter().zip(&score.end_errors);
+                for (u, outcome) in score.outcomes.iter().enumerate() {
+                    let (name, errors) = match outcome {
+                        Outcome::Once { .. } => (
+                            "once",
+                            once_errors.next().map_or_else(
+                                || "\t".to_owned(),
+                                |(s, e)| format!("{:.0}\t{:.0}", s * 1000.0, e * 1000.0),
+                            ),
+                        ),
+                        Outcome::Merged => ("merged", "\t".to_owned()),
+                        Outcome::Split => ("split", "\t".to_owned()),
+                        Outcome::Missed => ("missed", "\t".to_owned()),
+                    };
+                    let t = &stream.truth[u];
+                    error_rows.push_str(&format!(
+                        "{kind}\t{snr}\t{detector:?}\t{u}\t{}\t{:.1}\t{:.0}\t{name}\t{errors}\n",
+                        names[u],
+                        stream.relative_levels_db[u],
+                        (t.end - t.start) as f64 * 1000.0 / f64::from(SAMPLE_RATE),
+                    ));
+                }
                 worst[di][si] = worst[di][si].min(score.once_within as f64 / n);
                 tables[di].push(format!(
                     "| {kind} | {snr} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {emotions} |",
@@ -422,6 +496,16 @@ pub fn run(args: &Args) -> CmdResult {
         );
         println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for row in &tables[di] {
+            println!("{row}");
+        }
+    }
+    if !audible_rows.is_empty() {
+        println!("\n## Audible edges: where the clean speech rises above the noise (ideal mask)\n");
+        println!(
+            "| noise | SNR dB | local SNR dB | within tol. | louder / quieter half | heard nowhere | start err ms median/p90 abs. | end err ms median/p90 abs. |"
+        );
+        println!("|---|---|---|---|---|---|---|---|");
+        for row in &audible_rows {
             println!("{row}");
         }
     }
@@ -455,6 +539,9 @@ pub fn run(args: &Args) -> CmdResult {
             }
             println!("| {kind} | {} |", cells.join(" | "));
         }
+    }
+    if let Some(path) = &args.errors {
+        std::fs::write(path, error_rows).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     let at = |snr: f64| {
         args.snrs
