@@ -1,6 +1,7 @@
 //! Speech detection's cost in real time: the share of one core the streaming [`Segmenter`]
-//! takes to follow a microphone, with the learned, spectral and energy detectors (the energy
-//! one is the baseline) in the same run, at 16 and 48 kHz, fed in 10 ms blocks as a
+//! takes to follow a microphone, with the learned detector (with its boundary net, the default,
+//! and without), the spectral and the energy detectors (the energy one is the baseline) in the
+//! same run, at 16 and 48 kHz, fed in 10 ms blocks as a
 //! microphone callback would. Prints the figures and the ratios; the target is at most 2% of
 //! one core for every detector.
 //!
@@ -12,20 +13,24 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use voice_emotion::audio::resample;
-use voice_emotion::speech::{Detector, Segmenter, VadConfig};
+use voice_emotion::speech::{Detector, DetectorNet, Segmenter, VadConfig};
 
 mod common;
 
-/// Seconds of processing per second of audio (the median of seven passes).
-fn share_of_core(detector: Detector, signal: &[f32], rate: u32) -> f64 {
-    let config = VadConfig {
+fn config(detector: Detector) -> VadConfig {
+    VadConfig {
         detector,
         ..VadConfig::default()
-    };
+    }
+}
+
+/// Seconds of processing per second of audio (the median of seven passes) of the segmenters
+/// `make` gives.
+fn share_of_core(make: impl Fn() -> Segmenter, signal: &[f32], rate: u32) -> f64 {
     let block = (rate / 100) as usize;
     let mut times: Vec<f64> = (0..7)
         .map(|_| {
-            let mut segmenter = Segmenter::new(config.clone(), rate).expect("valid config");
+            let mut segmenter = make();
             let mut events = Vec::with_capacity(64);
             let start = Instant::now();
             for chunk in signal.chunks(block) {
@@ -49,13 +54,28 @@ fn main() {
     }
     for rate in [16_000u32, 48_000] {
         let at_rate = resample(&signal, 16_000, rate).expect("valid rates");
-        let learned = share_of_core(Detector::Learned, &at_rate, rate);
-        let spectral = share_of_core(Detector::Spectral, &at_rate, rate);
-        let energy = share_of_core(Detector::Energy, &at_rate, rate);
+        let default =
+            |detector| move || Segmenter::new(config(detector), rate).expect("valid config");
+        let learned = share_of_core(default(Detector::Learned), &at_rate, rate);
+        let without_boundary = share_of_core(
+            || {
+                Segmenter::with_detector_net(
+                    config(Detector::Learned),
+                    rate,
+                    DetectorNet::builtin(),
+                )
+                .expect("valid config")
+            },
+            &at_rate,
+            rate,
+        );
+        let spectral = share_of_core(default(Detector::Spectral), &at_rate, rate);
+        let energy = share_of_core(default(Detector::Energy), &at_rate, rate);
         println!(
-            "speech detection at {} kHz, share of one core in real time: learned {:.3}%, spectral {:.3}%, energy {:.3}% (learned / energy = {:.1}x, spectral / energy = {:.1}x)",
+            "speech detection at {} kHz, share of one core in real time: learned {:.3}% (without its boundary net {:.3}%), spectral {:.3}%, energy {:.3}% (learned / energy = {:.1}x, spectral / energy = {:.1}x)",
             rate / 1000,
             100.0 * learned,
+            100.0 * without_boundary,
             100.0 * spectral,
             100.0 * energy,
             learned / energy,

@@ -73,6 +73,12 @@ pub struct EngineConfig {
     /// [`DetectorNet::builtin`], trained on RAVDESS: a studio may train its own with `trainer
     /// train-detector` and load it with [`DetectorNet::from_json`]).
     pub speech_detector: Arc<DetectorNet>,
+    /// The net that places each utterance's speech start and end, having heard 150 ms past
+    /// the frame it judges (default [`DetectorNet::builtin_boundary`]; `None`: the speech
+    /// detector's own logits place them). Trained like the detector
+    /// (`trainer train-detector --delay 15`). It moves boundaries only: every event comes
+    /// when it would without it.
+    pub boundary_detector: Option<Arc<DetectorNet>>,
     /// Fine-tuning settings.
     pub adapt: AdaptConfig,
     /// Whether confirmed utterances keep their 16 kHz audio in the profile (default `false`:
@@ -108,6 +114,7 @@ impl Default for EngineConfig {
                 ..VadConfig::default()
             },
             speech_detector: DetectorNet::builtin(),
+            boundary_detector: Some(DetectorNet::builtin_boundary()),
             adapt: AdaptConfig::new(),
             keep_audio: false,
             learn_voice: true,

@@ -137,10 +137,11 @@ impl Worker {
             self.segment_events.clear();
             self.segmenter.flush(&mut self.segment_events);
             self.handle_segments(self.segmenter.sample_rate());
-            match Segmenter::with_detector_net(
+            match Segmenter::with_detector_nets(
                 self.segmenter.config().clone(),
                 info.sample_rate,
                 self.config.speech_detector.clone(),
+                self.config.boundary_detector.clone(),
             ) {
                 Ok(s) => self.segmenter = s,
                 Err(e) => tracing::warn!("speech detection at {} Hz: {e}", info.sample_rate),

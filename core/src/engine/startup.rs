@@ -48,10 +48,11 @@ impl Setup {
             self.config.adapt.clone(),
         ));
         let rate = self.tap.monitor().sample_rate();
-        let segmenter = match Segmenter::with_detector_net(
+        let segmenter = match Segmenter::with_detector_nets(
             self.config.vad.clone(),
             rate,
             self.config.speech_detector.clone(),
+            self.config.boundary_detector.clone(),
         ) {
             Ok(s) => s,
             Err(e) => {

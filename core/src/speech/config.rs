@@ -147,6 +147,16 @@ pub enum VadError {
         /// The maximum found.
         max_utterance_ms: f32,
     },
+    /// The speech detector's network judges an older frame than the newest
+    /// ([`DetectorNet::delay`](super::DetectorNet::delay)): it would delay every event. Such
+    /// a net places boundaries ([`Segmenter::with_detector_nets`](super::Segmenter::with_detector_nets)).
+    #[error(
+        "speech detector: its network judges the frame {delay} frames before the newest; only a boundary net may look ahead"
+    )]
+    DetectorDelay {
+        /// The network's delay, in frames.
+        delay: usize,
+    },
     /// The maximum utterance cannot even hold the pre-roll, the onset and one more frame.
     #[error(
         "VAD config: max_utterance_ms = {max_utterance_ms} must exceed pre-roll + onset + one frame = {needed_ms} ms"

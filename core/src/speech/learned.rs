@@ -44,6 +44,10 @@ const FEATURE_CAP: f32 = 3.0;
 /// room noise; model card: `models/speech-detector/README.md`).
 const BUILTIN: &str = include_str!("../../../models/speech-detector/detector.json");
 
+/// The boundary net the engine uses by default (the same training with labels 15 frames
+/// behind the newest frame; model card: `models/speech-detector/README.md`).
+const BUILTIN_BOUNDARY: &str = include_str!("../../../models/speech-detector/boundary.json");
+
 /// Errors reading or checking a [`DetectorNet`].
 #[derive(Debug, thiserror::Error)]
 pub enum DetectorNetError {
@@ -132,6 +136,11 @@ pub struct DetectorNet {
     pub context: usize,
     /// Frames between two of them.
     pub stride: usize,
+    /// How many frames before the newest one the logit is about: 0 for the detector (the
+    /// newest frame, no latency); a boundary net ([`DetectorNet::builtin_boundary`]) judges
+    /// the frame `delay` frames back, seeing what came after it. Less than [`span`](Self::span).
+    #[serde(default)]
+    pub delay: usize,
     /// Features of a frame to its embedding.
     pub frame: DenseWeights,
     /// The concatenated embeddings to the hidden layer.
@@ -151,6 +160,23 @@ impl DetectorNet {
         NET.get_or_init(|| {
             Arc::new(Self::from_json(BUILTIN).unwrap_or_else(|e| {
                 unreachable!("the shipped speech detector is checked by a test: {e}")
+            }))
+        })
+        .clone()
+    }
+
+    /// The boundary net shipped with the crate: it judges the frame 150 ms before the newest
+    /// one, having heard what followed it, and places utterances' speech starts and ends
+    /// ([`Segmenter::with_detector_nets`](super::Segmenter::with_detector_nets)).
+    ///
+    /// # Panics
+    /// Never: a test parses and checks the shipped file.
+    #[must_use]
+    pub fn builtin_boundary() -> Arc<Self> {
+        static NET: std::sync::OnceLock<Arc<DetectorNet>> = std::sync::OnceLock::new();
+        NET.get_or_init(|| {
+            Arc::new(Self::from_json(BUILTIN_BOUNDARY).unwrap_or_else(|e| {
+                unreachable!("the shipped boundary net is checked by a test: {e}")
             }))
         })
         .clone()
@@ -177,6 +203,16 @@ impl DetectorNet {
                 reason: format!(
                     "{} frames {} apart (each 1 or more, spanning at most 1000 frames)",
                     self.context, self.stride
+                ),
+            });
+        }
+        if self.delay >= self.span() {
+            return Err(DetectorNetError::Shape {
+                layer: "delay",
+                reason: format!(
+                    "{} frames, at least the {} frames the network sees",
+                    self.delay,
+                    self.span()
                 ),
             });
         }
@@ -345,6 +381,10 @@ mod tests {
         let net = DetectorNet::from_json(BUILTIN).expect("shipped weights");
         assert!(net.parameters() < 20_000, "{} weights", net.parameters());
         assert!(net.span() <= 100, "span {} frames", net.span());
+        assert_eq!(net.delay, 0, "the detector judges the newest frame");
+        let boundary = DetectorNet::from_json(BUILTIN_BOUNDARY).expect("shipped boundary net");
+        assert_eq!(boundary.delay, 15);
+        assert!(boundary.parameters() < 20_000);
     }
 
     #[test]
@@ -357,6 +397,10 @@ mod tests {
         net.frame.weight[0] = f32::NAN;
         assert!(net.check().is_err());
         assert!(DetectorNet::from_json("{").is_err());
+        let mut net = (*DetectorNet::builtin()).clone();
+        net.delay = net.span();
+        let err = net.check().expect_err("a delay past what it sees");
+        assert!(err.to_string().contains("delay"), "{err}");
     }
 
     #[test]

@@ -118,9 +118,17 @@ mod tests {
     fn run_blocks(
         config: &VadConfig,
         x: &[f32],
+        block: impl FnMut() -> usize,
+    ) -> Vec<SegmentEvent> {
+        run_segmenter_blocks(Segmenter::new(config.clone(), SR).unwrap(), x, block)
+    }
+
+    /// Pushes `x` through `seg` in blocks whose sizes come from `block`, then flushes.
+    fn run_segmenter_blocks(
+        mut seg: Segmenter,
+        x: &[f32],
         mut block: impl FnMut() -> usize,
     ) -> Vec<SegmentEvent> {
-        let mut seg = Segmenter::new(config.clone(), SR).unwrap();
         let mut events = Vec::new();
         let mut rest = x;
         while !rest.is_empty() {
@@ -135,6 +143,10 @@ mod tests {
 
     fn run(config: &VadConfig, x: &[f32]) -> Vec<SegmentEvent> {
         run_blocks(config, x, || 512)
+    }
+
+    fn run_segmenter(seg: Segmenter, x: &[f32]) -> Vec<SegmentEvent> {
+        run_segmenter_blocks(seg, x, || 512)
     }
 
     /// Every start is followed by exactly one end or discard with the same start; utterances
@@ -735,9 +747,10 @@ mod tests {
     }
 
     /// The learned detector's logit climbs over a few frames at a soft onset (it looks only
-    /// backwards), so starts are found by extending over the preceding frames at a lower
-    /// threshold ([`LEARNED_EXTEND_START_MARGIN`]): in white noise 20 dB under the loudest
-    /// frames, the detected starts stay near the clean-speech ones.
+    /// backwards). Without a boundary net, starts are found by extending over the preceding
+    /// frames at a lower threshold ([`LEARNED_EXTEND_START_MARGIN`]); the boundary net judges
+    /// those frames having heard what follows. In white noise 20 dB under the loudest frames,
+    /// both place the starts near the clean-speech ones.
     #[test]
     fn ravdess_starts_in_noise_are_found_near_the_clean_speech_start() {
         let config = VadConfig::default();
@@ -758,21 +771,75 @@ mod tests {
         for (v, n) in x.iter_mut().zip(room) {
             *v += n;
         }
-        let events = run(&config, &x);
-        let utts = utterances(&events);
-        assert_eq!(utts.len(), CLIPS.len(), "{events:?}");
-        let late: Vec<i64> = utts
-            .iter()
-            .zip(&starts)
-            .map(|(u, &t)| (u.speech_start_sample as i64 - t as i64) * 1000 / i64::from(SR))
-            .collect();
+        // Each event's kind, where its utterance starts (pre-roll included), the detected
+        // speech start of a start, and why an utterance ended.
+        let started = |events: &[SegmentEvent]| -> Vec<(&str, u64, u64, Option<EndReason>)> {
+            events
+                .iter()
+                .map(|e| match e {
+                    SegmentEvent::SpeechStarted {
+                        start_sample,
+                        speech_start_sample,
+                    } => ("started", *start_sample, *speech_start_sample, None),
+                    SegmentEvent::SpeechEnded { utterance: u } => {
+                        ("ended", u.start_sample, 0, Some(u.end_reason))
+                    }
+                    SegmentEvent::SpeechDiscarded { start_sample, .. } => {
+                        ("discarded", *start_sample, 0, None)
+                    }
+                })
+                .collect()
+        };
+        // The boundary net moves boundaries only: the same events, starts at the same samples.
+        let own = Segmenter::with_detector_net(config.clone(), SR, DetectorNet::builtin()).unwrap();
+        assert_eq!(
+            started(&run_segmenter(own, &x)),
+            started(&run_segmenter(
+                Segmenter::new(config.clone(), SR).unwrap(),
+                &x
+            ))
+        );
+        let offsets = |segmenter: Segmenter| {
+            let events = run_segmenter(segmenter, &x);
+            let utts = utterances(&events);
+            assert_eq!(utts.len(), CLIPS.len(), "{events:?}");
+            let late: Vec<i64> = utts
+                .iter()
+                .zip(&starts)
+                .map(|(u, &t)| (u.speech_start_sample as i64 - t as i64) * 1000 / i64::from(SR))
+                .collect();
+            let mean = late.iter().sum::<i64>() as f64 / late.len() as f64;
+            (late, mean)
+        };
         // With the margin the starts come 15 to 45 ms late (mean 24 ms); without it one of
         // them comes 20 ms later (mean 28 ms).
-        let mean = late.iter().sum::<i64>() as f64 / late.len() as f64;
+        let own = Segmenter::with_detector_net(config.clone(), SR, DetectorNet::builtin()).unwrap();
+        let (late, mean) = offsets(own);
         assert!(
             late.iter().all(|&ms| (0..=60).contains(&ms)) && mean <= 26.0,
             "starts off by {late:?} ms (mean {mean:.1})"
         );
+        // The boundary net (the default) starts them 1 to 107 ms early (mean 46 ms): the
+        // breath and the soft consonants the clean-speech start includes or nearly includes.
+        let (early, mean) = offsets(Segmenter::new(config, SR).unwrap());
+        assert!(
+            early.iter().all(|&ms| (-150..=60).contains(&ms)) && mean.abs() <= 60.0,
+            "starts off by {early:?} ms (mean {mean:.1})"
+        );
+    }
+
+    #[test]
+    fn a_detector_that_looks_ahead_is_refused() {
+        let mut ahead = (*DetectorNet::builtin()).clone();
+        ahead.delay = 3;
+        let err = Segmenter::with_detector_nets(
+            VadConfig::default(),
+            SR,
+            Arc::new(ahead),
+            Some(DetectorNet::builtin_boundary()),
+        )
+        .expect_err("a detector judging an older frame");
+        assert!(matches!(err, VadError::DetectorDelay { delay: 3 }), "{err}");
     }
 
     #[test]

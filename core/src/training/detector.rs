@@ -33,6 +33,10 @@ pub struct DetectorTrainingConfig {
     /// Frames between two of them.
     #[config(default = 2)]
     pub stride: usize,
+    /// Frames before the newest one whose label the network learns (0: the newest, the
+    /// detector; more: a boundary net that sees what follows the frame it judges).
+    #[config(default = 0)]
+    pub delay: usize,
     /// Values in a frame's embedding.
     #[config(default = 12)]
     pub embedding: usize,
@@ -106,6 +110,16 @@ impl FrameSet {
             let speech = truth.iter().any(|t| t.contains(&centre));
             self.labels.push(f32::from(u8::from(speech)));
             self.position.push(u32::try_from(i).unwrap_or(u32::MAX));
+        }
+    }
+
+    /// The label the network learns for the input ending at frame `i`: that of the frame
+    /// `delay` frames earlier (0 before its stream's start).
+    fn label(&self, i: usize, delay: usize) -> f32 {
+        if (self.position[i] as usize) < delay {
+            0.0
+        } else {
+            self.labels[i - delay]
         }
     }
 
@@ -304,6 +318,7 @@ pub struct DetectorModel {
     output: Linear,
     context: usize,
     stride: usize,
+    delay: usize,
 }
 
 impl DetectorTrainingConfig {
@@ -315,6 +330,7 @@ impl DetectorTrainingConfig {
             output: LinearConfig::new(self.hidden, 1).init(device),
             context: self.context,
             stride: self.stride,
+            delay: self.delay,
         }
     }
 }
@@ -353,6 +369,7 @@ impl DetectorModel {
         let net = DetectorNet {
             context: self.context,
             stride: self.stride,
+            delay: self.delay,
             frame: dense(&self.frame)?,
             hidden: dense(&self.hidden)?,
             output: dense(&self.output)?,
@@ -391,7 +408,7 @@ fn batch_tensor(
     let mut y = Vec::with_capacity(indices.len());
     for &i in indices {
         set.context_into(i, config.context, config.stride, &mut x);
-        y.push(set.labels[i]);
+        y.push(set.label(i, config.delay));
     }
     let n = indices.len();
     (
@@ -420,7 +437,7 @@ fn validate(
             * chunk.len() as f64;
         let z = logits.into_data().try_into_vec::<f32>().unwrap_or_default();
         for (&i, v) in chunk.iter().zip(z) {
-            correct += usize::from((v > 0.0) == (valid.labels[i] > 0.5));
+            correct += usize::from((v > 0.0) == (valid.label(i, config.delay) > 0.5));
         }
         seen += chunk.len();
     }
@@ -510,6 +527,22 @@ mod tests {
         for (i, (a, b)) in plain.iter().zip(&burn).enumerate() {
             assert!((a - b).abs() < 1e-4, "frame {i}: {a} against {b}");
         }
+    }
+
+    #[test]
+    fn a_boundary_net_learns_the_label_of_an_older_frame() {
+        let mut set = FrameSet::default();
+        // Frames centred at 80, 240, 400, ...: speech covers the 4th to the 6th.
+        set.add_stream(
+            &[0.0; 160 * 10],
+            std::slice::from_ref(&(480..960)),
+            160,
+            16_000,
+        );
+        let labels: Vec<f32> = (0..set.len()).map(|i| set.label(i, 0)).collect();
+        assert_eq!(labels, [0., 0., 0., 1., 1., 1., 0., 0., 0., 0.]);
+        let delayed: Vec<f32> = (0..set.len()).map(|i| set.label(i, 2)).collect();
+        assert_eq!(delayed, [0., 0., 0., 0., 0., 1., 1., 1., 0., 0.]);
     }
 
     #[test]

@@ -54,6 +54,14 @@ pub struct Args {
     /// if absent).
     #[arg(long)]
     pub detector_weights: Option<PathBuf>,
+    /// The learned detector's boundary net (JSON from `trainer train-detector --delay N`;
+    /// the shipped one if absent).
+    #[arg(long, conflicts_with = "no_boundary")]
+    pub boundary_weights: Option<PathBuf>,
+    /// Place boundaries with the learned detector's own logits, without a boundary net (as
+    /// before the boundary net shipped).
+    #[arg(long)]
+    pub no_boundary: bool,
     /// Speech-detection settings (JSON, a partial `VadConfig`: missing fields take
     /// `VadConfig`'s defaults); the engine's settings if absent.
     #[arg(long)]
@@ -125,6 +133,7 @@ type Found = (Range<usize>, Vec<f32>);
 /// appended to it.
 fn detect(
     net: &Arc<DetectorNet>,
+    boundary: Option<&Arc<DetectorNet>>,
     config: &VadConfig,
     samples: &[f32],
     rate: u32,
@@ -137,8 +146,9 @@ fn detect(
         at_rate = resample(samples, SAMPLE_RATE, rate).map_err(|e| e.to_string())?;
         &at_rate
     };
-    let mut segmenter = Segmenter::with_detector_net(config.clone(), rate, net.clone())
-        .map_err(|e| e.to_string())?;
+    let mut segmenter =
+        Segmenter::with_detector_nets(config.clone(), rate, net.clone(), boundary.cloned())
+            .map_err(|e| e.to_string())?;
     let mut events = Vec::new();
     let block = match scores {
         Some(_) => config.frame_samples(rate),
@@ -274,6 +284,16 @@ pub fn run(args: &Args) -> CmdResult {
             .map_err(|e| format!("{}: {e}", path.display()))?,
         ),
         None => DetectorNet::builtin(),
+    };
+    let boundary = match (&args.boundary_weights, args.no_boundary) {
+        (_, true) => None,
+        (Some(path), false) => Some(Arc::new(
+            DetectorNet::from_json(
+                &std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?,
+        )),
+        (None, false) => Some(DetectorNet::builtin_boundary()),
     };
     let detectors: Vec<Detector> = args
         .detectors
@@ -415,6 +435,7 @@ pub fn run(args: &Args) -> CmdResult {
                     args.score_stats && detector != Detector::Energy && args.rate == SAMPLE_RATE;
                 let found = detect(
                     &net,
+                    boundary.as_ref(),
                     &config,
                     &noisy,
                     args.rate,
@@ -532,7 +553,7 @@ pub fn run(args: &Args) -> CmdResult {
                     ..base.clone()
                 };
                 cells.push(
-                    detect(&net, &config, &noise, args.rate, None)?
+                    detect(&net, boundary.as_ref(), &config, &noise, args.rate, None)?
                         .len()
                         .to_string(),
                 );

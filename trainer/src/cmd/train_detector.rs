@@ -47,6 +47,10 @@ pub struct Args {
     /// Frames between two of them.
     #[arg(long, default_value_t = 2)]
     pub stride: usize,
+    /// Frames before the newest whose label the network learns: 0 for the detector, more for
+    /// a boundary net (`models/speech-detector/boundary.json`) that sees what follows.
+    #[arg(long, default_value_t = 0)]
+    pub delay: usize,
     /// Values in a frame's embedding.
     #[arg(long, default_value_t = 12)]
     pub embedding: usize,
@@ -163,6 +167,7 @@ pub fn run(args: &Args) -> CmdResult {
         .with_epochs(args.epochs)
         .with_context(args.context)
         .with_stride(args.stride)
+        .with_delay(args.delay)
         .with_embedding(args.embedding)
         .with_hidden(args.hidden)
         .with_seed(args.seed);
