@@ -83,6 +83,10 @@ pub struct Args {
     /// Skip emotion classification.
     #[arg(long)]
     pub no_emotions: bool,
+    /// What of a detected utterance the model classifies: `utterance`, the audio the engine
+    /// hands it (pre-roll and tail included), or `speech`, only the detected speech span.
+    #[arg(long, default_value = "utterance", value_parser = ["utterance", "speech"])]
+    pub classify: String,
     /// The microphone's sample rate: the stream is resampled to it and detected there, as
     /// the engine detects at the device's rate (scores stay in 16 kHz samples).
     #[arg(long, default_value_t = SAMPLE_RATE)]
@@ -132,6 +136,7 @@ type Found = (Range<usize>, Vec<f32>);
 /// 16 kHz audio the engine would classify. With `scores`, every frame's spectral score is
 /// appended to it.
 fn detect(
+    speech_only: bool,
     net: &Arc<DetectorNet>,
     boundary: Option<&Arc<DetectorNet>>,
     config: &VadConfig,
@@ -173,6 +178,13 @@ fn detect(
                 u.samples
             } else {
                 resample(&u.samples, rate, SAMPLE_RATE).map_err(|e| e.to_string())?
+            };
+            let audio = if speech_only {
+                let from = to_16k(u.speech_start_sample - u.start_sample).min(audio.len());
+                let to = to_16k(u.speech_end_sample - u.start_sample).clamp(from, audio.len());
+                audio[from..to].to_vec()
+            } else {
+                audio
             };
             Ok((
                 to_16k(u.speech_start_sample)..to_16k(u.speech_end_sample),
@@ -434,6 +446,7 @@ pub fn run(args: &Args) -> CmdResult {
                 let want_scores =
                     args.score_stats && detector != Detector::Energy && args.rate == SAMPLE_RATE;
                 let found = detect(
+                    args.classify == "speech",
                     &net,
                     boundary.as_ref(),
                     &config,
@@ -553,9 +566,17 @@ pub fn run(args: &Args) -> CmdResult {
                     ..base.clone()
                 };
                 cells.push(
-                    detect(&net, boundary.as_ref(), &config, &noise, args.rate, None)?
-                        .len()
-                        .to_string(),
+                    detect(
+                        false,
+                        &net,
+                        boundary.as_ref(),
+                        &config,
+                        &noise,
+                        args.rate,
+                        None,
+                    )?
+                    .len()
+                    .to_string(),
                 );
             }
             println!("| {kind} | {} |", cells.join(" | "));
