@@ -572,28 +572,39 @@ fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine()
     let data = ravdess_dir();
     let wav = std::env::temp_dir().join(format!("segment-eval-{}.wav", std::process::id()));
     let errors = wav.with_extension("errors.tsv");
-    let text = trainer_ok(&[
-        "segment-eval",
-        "--data",
-        data.to_str().unwrap(),
-        "--actors",
-        "21-24",
-        "--utterances",
+    // segment-eval over `n` utterances of actors 21-24 under `noise` at 10 dB, then `rest`.
+    let segment_eval = |n: &str, noise: &str, rest: &[&str]| {
+        let data = data.to_str().unwrap();
+        let head = [
+            "segment-eval",
+            "--data",
+            data,
+            "--actors",
+            "21-24",
+            "--utterances",
+            n,
+            "--noises",
+            noise,
+            "--snrs",
+            "10",
+        ];
+        trainer_ok(&[&head[..], rest].concat())
+    };
+    let text = segment_eval(
         "8",
-        "--noises",
         "pink",
-        "--snrs",
-        "10",
-        "--noise-seconds",
-        "20",
-        "--no-emotions",
-        "--write",
-        wav.to_str().unwrap(),
-        "--audible-db",
-        "0",
-        "--errors",
-        errors.to_str().unwrap(),
-    ]);
+        &[
+            "--noise-seconds",
+            "20",
+            "--no-emotions",
+            "--write",
+            wav.to_str().unwrap(),
+            "--audible-db",
+            "0",
+            "--errors",
+            errors.to_str().unwrap(),
+        ],
+    );
     assert!(text.contains("## Spectral detector") && text.contains("## Energy detector"));
     // The ideal mask's bound: a share of the 8 utterances, and none of them heard nowhere at
     // 10 dB.
@@ -620,27 +631,20 @@ fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine()
     // Emotions of the detected speech span only: agreement with the whole clip and both
     // accuracies are shares.
     let model = base_model();
-    let speech = trainer_ok(&[
-        "segment-eval",
-        "--data",
-        data.to_str().unwrap(),
-        "--actors",
-        "21-24",
-        "--utterances",
+    let speech = segment_eval(
         "4",
-        "--noises",
         "hum",
-        "--snrs",
-        "10",
-        "--noise-seconds",
-        "0",
-        "--detectors",
-        "learned",
-        "--classify",
-        "speech",
-        "--model",
-        &model,
-    ]);
+        &[
+            "--noise-seconds",
+            "0",
+            "--detectors",
+            "learned",
+            "--classify",
+            "speech",
+            "--model",
+            &model,
+        ],
+    );
     let row = speech
         .lines()
         .find(|l| l.starts_with("| hum | 10 |"))
