@@ -32,11 +32,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+mod boundary;
 mod config;
 mod learned;
 mod levels;
 mod segmenter;
 mod spectral;
+pub use boundary::*;
 pub use config::*;
 pub use learned::*;
 pub use levels::*;

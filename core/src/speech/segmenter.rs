@@ -95,19 +95,6 @@ pub const LEARNED_EXTEND_MARGIN: f32 = 0.0;
 /// under music 78%, 85%, 89% and 90%, equal or better under every other noise.
 pub const LEARNED_EXTEND_START_MARGIN: f32 = 2.0;
 
-/// [`Detector::Learned`] with a boundary net: an utterance's speech extends over the frames
-/// before its onset (within the pre-roll) and after its last speech frame (within the
-/// hangover, up to the boundary net's delay before the end is decided) whose boundary logit is
-/// above this (even odds).
-pub const BOUNDARY_THRESHOLD: f32 = 0.0;
-
-/// [`Detector::Learned`] with a boundary net: the extension goes on over at most this many
-/// frames in a row below [`BOUNDARY_THRESHOLD`] (30 ms, a dip between two sounds of a word).
-/// Chosen on validation actors 19-20 (`trainer segment-eval`, seeds 1-3): 0 and 3 gave
-/// utterances detected once within 150 ms at 10 dB 81.7% and 81.9% (mean of the five noises),
-/// at 5 dB 77.7% and 78.1%.
-pub const BOUNDARY_GAP_FRAMES: usize = 3;
-
 /// A frame scorer: [`Detector::Spectral`]'s or [`Detector::Learned`]'s.
 #[derive(Debug, Clone)]
 pub(super) enum FrameScorer {
@@ -231,75 +218,6 @@ impl Params {
             }
             Detector::Energy => (0.0, 0.0, 0.0),
         };
-    }
-}
-
-/// A boundary net's scorer and its recent logits (each about the frame `delay` frames before
-/// the one it was computed at).
-#[derive(Debug, Clone)]
-pub(super) struct Boundary {
-    pub(super) scorer: LearnedScorer,
-    pub(super) scores: Ring,
-    pub(super) delay: usize,
-    /// Frames since the utterance started, until its start is placed.
-    pub(super) since_start: Option<usize>,
-}
-
-impl Boundary {
-    pub(super) fn new(net: Arc<DetectorNet>, params: &Params, sample_rate: u32) -> Self {
-        Self {
-            delay: net.delay,
-            scores: Ring::new(params.boundary_frames() + net.delay + 1),
-            scorer: LearnedScorer::new(net, params.frame_len, sample_rate),
-            since_start: None,
-        }
-    }
-
-    pub(super) fn push(&mut self, frame: &[f32]) {
-        let s = self.scorer.score(frame);
-        self.scores.push(s);
-    }
-
-    /// The logit about the frame `age` frames before the newest, if judged yet.
-    fn about(&self, age: usize) -> Option<f32> {
-        age.checked_sub(self.delay)
-            .and_then(|k| self.scores.back(k))
-    }
-
-    /// Counts frames walking `ages` away from an utterance while they are speech, allowing
-    /// `gap` non-speech frames in a row between two speech frames.
-    fn walk(&self, ages: impl Iterator<Item = usize>) -> u64 {
-        let (mut n, mut good, mut run) = (0u64, 0u64, 0usize);
-        for age in ages {
-            let Some(s) = self.about(age) else { break };
-            n += 1;
-            if s > BOUNDARY_THRESHOLD {
-                good = n;
-                run = 0;
-            } else {
-                run += 1;
-                if run > BOUNDARY_GAP_FRAMES {
-                    break;
-                }
-            }
-        }
-        good
-    }
-
-    /// Speech frames before the onset's `onset` frames, at most `pre_roll` of them, when
-    /// the onset ended `elapsed` frames ago.
-    fn earlier(&self, onset: usize, pre_roll: usize, elapsed: usize) -> u64 {
-        self.walk((onset..onset + pre_roll).map(|k| k + elapsed))
-    }
-
-    /// Speech frames after the last speech frame, `silence` frames of hangover ago.
-    fn later(&self, silence: usize) -> u64 {
-        self.walk((0..silence).rev())
-    }
-
-    fn clear(&mut self) {
-        self.scores.clear();
-        self.since_start = None;
     }
 }
 
