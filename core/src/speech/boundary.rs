@@ -17,11 +17,11 @@ pub const BOUNDARY_THRESHOLD: f32 = 0.0;
 /// at 5 dB 77.7% and 78.1%.
 pub const BOUNDARY_GAP_FRAMES: usize = 3;
 
-/// A boundary net's scorer and its recent logits (each about the frame `delay` frames before
-/// the one it was computed at).
+/// A boundary net, run on the detector's features, and its recent logits (each about the
+/// frame `delay` frames before the one it was computed at).
 #[derive(Debug, Clone)]
 pub(super) struct Boundary {
-    pub(super) scorer: LearnedScorer,
+    pub(super) runner: NetRunner,
     pub(super) scores: Ring,
     pub(super) delay: usize,
     /// Frames since the utterance started, until its start is placed.
@@ -29,18 +29,22 @@ pub(super) struct Boundary {
 }
 
 impl Boundary {
-    pub(super) fn new(net: Arc<DetectorNet>, params: &Params, sample_rate: u32) -> Self {
+    pub(super) fn new(net: Arc<DetectorNet>, params: &Params) -> Self {
         Self {
             delay: net.delay,
             scores: Ring::new(params.boundary_frames() + net.delay + 1),
-            scorer: LearnedScorer::new(net, params.frame_len, sample_rate),
+            runner: NetRunner::new(net),
             since_start: None,
         }
     }
 
-    pub(super) fn push(&mut self, frame: &[f32]) {
-        let s = self.scorer.score(frame);
+    /// The next frame, given the detector's features of it.
+    pub(super) fn push(&mut self, features: &[f32; DETECTOR_FEATURES]) {
+        let s = self.runner.next(features);
         self.scores.push(s);
+        if let Some(e) = self.since_start.as_mut() {
+            *e += 1;
+        }
     }
 
     /// The logit about the frame `age` frames before the newest, if judged yet.
@@ -80,7 +84,9 @@ impl Boundary {
         self.walk((0..silence).rev())
     }
 
+    /// Forgets the frames seen so far (after a flush or a reset).
     pub(super) fn clear(&mut self) {
+        self.runner.forget();
         self.scores.clear();
         self.since_start = None;
     }

@@ -295,12 +295,13 @@ impl DetectorFeatures {
     }
 }
 
-/// The learned detector at run time: features, the ring of recent embeddings, the network.
+/// A [`DetectorNet`] run frame after frame on features computed elsewhere: the ring of recent
+/// embeddings and the layers' buffers. [`LearnedScorer`] feeds it its own features; the
+/// segmenter feeds a boundary net the detector's features of the same frame, so the spectrum
+/// is computed once.
 #[derive(Debug, Clone)]
-pub struct LearnedScorer {
+pub(super) struct NetRunner {
     net: Arc<DetectorNet>,
-    features: DetectorFeatures,
-    frame: [f32; DETECTOR_FEATURES],
     /// `span` embeddings, oldest overwritten first.
     ring: Vec<f32>,
     /// Where the next embedding goes, in embeddings.
@@ -311,10 +312,8 @@ pub struct LearnedScorer {
     hidden: Vec<f32>,
 }
 
-impl LearnedScorer {
-    /// A scorer for frames of `hop` samples at `sample_rate` Hz with `net`.
-    #[must_use]
-    pub fn new(net: Arc<DetectorNet>, hop: usize, sample_rate: u32) -> Self {
+impl NetRunner {
+    pub(super) fn new(net: Arc<DetectorNet>) -> Self {
         let e = net.frame.outputs;
         let mut empty = vec![0.0; e];
         net.frame
@@ -327,12 +326,56 @@ impl LearnedScorer {
         Self {
             concat: vec![0.0; net.hidden.inputs],
             hidden: vec![0.0; net.hidden.outputs],
-            features: DetectorFeatures::new(hop, sample_rate),
-            frame: [0.0; DETECTOR_FEATURES],
             ring,
             pos: 0,
             empty,
             net,
+        }
+    }
+
+    /// Forgets the frames seen so far, as at the stream's start.
+    pub(super) fn forget(&mut self) {
+        for slot in self.ring.chunks_exact_mut(self.empty.len()) {
+            slot.copy_from_slice(&self.empty);
+        }
+        self.pos = 0;
+    }
+
+    /// The logit of the next frame, given its features.
+    pub(super) fn next(&mut self, features: &[f32; DETECTOR_FEATURES]) -> f32 {
+        let net = &self.net;
+        let e = net.frame.outputs;
+        let span = net.span();
+        let slot = &mut self.ring[self.pos * e..(self.pos + 1) * e];
+        net.frame.forward(features, slot, true);
+        for k in 0..net.context {
+            let at = (self.pos + span - k * net.stride) % span;
+            self.concat[k * e..(k + 1) * e].copy_from_slice(&self.ring[at * e..(at + 1) * e]);
+        }
+        self.pos = (self.pos + 1) % span;
+        net.hidden.forward(&self.concat, &mut self.hidden, true);
+        let mut logit = [0.0];
+        net.output.forward(&self.hidden, &mut logit, false);
+        if logit[0].is_finite() { logit[0] } else { 0.0 }
+    }
+}
+
+/// The learned detector at run time: features, the ring of recent embeddings, the network.
+#[derive(Debug, Clone)]
+pub struct LearnedScorer {
+    features: DetectorFeatures,
+    frame: [f32; DETECTOR_FEATURES],
+    runner: NetRunner,
+}
+
+impl LearnedScorer {
+    /// A scorer for frames of `hop` samples at `sample_rate` Hz with `net`.
+    #[must_use]
+    pub fn new(net: Arc<DetectorNet>, hop: usize, sample_rate: u32) -> Self {
+        Self {
+            features: DetectorFeatures::new(hop, sample_rate),
+            frame: [0.0; DETECTOR_FEATURES],
+            runner: NetRunner::new(net),
         }
     }
 
@@ -346,29 +389,19 @@ impl LearnedScorer {
     /// estimates: what [`Segmenter::flush`](super::Segmenter::flush) does to the detector.
     pub fn forget_context(&mut self) {
         self.features.forget_samples();
-        for slot in self.ring.chunks_exact_mut(self.empty.len()) {
-            slot.copy_from_slice(&self.empty);
-        }
-        self.pos = 0;
+        self.runner.forget();
     }
 
     /// Scores the next frame: the logit of its being speech (0 is even odds).
     pub fn score(&mut self, frame: &[f32]) -> f32 {
         self.features.next(frame, &mut self.frame);
-        let net = &self.net;
-        let e = net.frame.outputs;
-        let span = net.span();
-        let slot = &mut self.ring[self.pos * e..(self.pos + 1) * e];
-        net.frame.forward(&self.frame, slot, true);
-        for k in 0..net.context {
-            let at = (self.pos + span - k * net.stride) % span;
-            self.concat[k * e..(k + 1) * e].copy_from_slice(&self.ring[at * e..(at + 1) * e]);
-        }
-        self.pos = (self.pos + 1) % span;
-        net.hidden.forward(&self.concat, &mut self.hidden, true);
-        let mut logit = [0.0];
-        net.output.forward(&self.hidden, &mut logit, false);
-        if logit[0].is_finite() { logit[0] } else { 0.0 }
+        self.runner.next(&self.frame)
+    }
+
+    /// The features of the last scored frame.
+    #[must_use]
+    pub fn features(&self) -> &[f32; DETECTOR_FEATURES] {
+        &self.frame
     }
 }
 

@@ -390,9 +390,7 @@ impl Segmenter {
             )
         });
         let boundary = match (config.detector, boundary) {
-            (Detector::Learned, Some(net)) => {
-                Some(Box::new(Boundary::new(net, &params, sample_rate)))
-            }
+            (Detector::Learned, Some(net)) => Some(Box::new(Boundary::new(net, &params))),
             _ => None,
         };
         Ok(Self {
@@ -531,7 +529,6 @@ impl Segmenter {
             scores.clear();
         }
         if let Some(b) = &mut self.boundary {
-            b.scorer.forget_context();
             b.clear();
         }
         self.clear_frame();
@@ -549,7 +546,6 @@ impl Segmenter {
             scores.clear();
         }
         if let Some(b) = &mut self.boundary {
-            b.scorer.reset();
             b.clear();
         }
         self.last_score = 0.0;
@@ -581,13 +577,10 @@ impl Segmenter {
         let floor = self.noise_floor_db.unwrap_or(level).max(lowest);
         let is_speech = match &mut self.spectral {
             Some((scorer, frame, scores)) => {
-                if let Some(b) = &mut self.boundary {
-                    b.push(frame);
-                    if let Some(e) = b.since_start.as_mut() {
-                        *e += 1;
-                    }
-                }
                 self.last_score = scorer.score(frame);
+                if let (Some(b), FrameScorer::Learned(learned)) = (&mut self.boundary, &*scorer) {
+                    b.push(learned.features());
+                }
                 scores.push(self.last_score);
                 self.last_score > p.score_threshold && level > p.abs_floor_db
             }

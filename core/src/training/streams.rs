@@ -403,9 +403,9 @@ pub fn audible_spans(
         .map(|t| {
             let first = t.start / hop;
             let last = (t.end.div_ceil(hop) + lag / hop).min(audible.len());
-            let frames: Vec<usize> = (first..last).filter(|&f| audible[f]).collect();
-            match (frames.first(), frames.last()) {
-                (Some(&a), Some(&b)) => {
+            let heard = |f: &usize| audible[*f];
+            match ((first..last).find(heard), (first..last).rfind(heard)) {
+                (Some(a), Some(b)) => {
                     let start = (a * hop).saturating_sub(lag).max(t.start);
                     let end = ((b + 1) * hop).saturating_sub(lag).min(t.end).max(start);
                     start..end

@@ -19,7 +19,8 @@ use voice_emotion::audio::{SAMPLE_RATE, load_clip, resample};
 use voice_emotion::engine::EngineConfig;
 use voice_emotion::model::{EmotionClassifier, default_device};
 use voice_emotion::speech::{
-    Detector, DetectorNet, SegmentEvent, Segmenter, VadConfig, trim_silence,
+    DETECTOR_BANDS, DETECTOR_HIGHEST_HZ, DETECTOR_LOWEST_HZ, Detector, DetectorNet, SegmentEvent,
+    Segmenter, VadConfig, trim_silence,
 };
 use voice_emotion::training::streams::{
     Outcome, RoomNoise, SegmentScore, SpeechStream, audible_spans, score_detections,
@@ -101,9 +102,9 @@ pub struct Args {
     pub write: Option<PathBuf>,
     /// Also print how much of each utterance can be heard at all under each noise: the
     /// utterances whose audible span (first to last 10 ms frame where the clean speech is at
-    /// least this many dB above the noise in one of 24 mel bands, 100 Hz to 7 kHz; an ideal
-    /// binary mask, computed from the clean speech and the noise apart) lies within the
-    /// tolerance of the truth. A bound on what any detector can reach; repeatable.
+    /// least this many dB above the noise in one of the learned detector's 24 mel bands, 100 Hz
+    /// to 7 kHz; an ideal binary mask, computed from the clean speech and the noise apart) lies
+    /// within the tolerance of the truth. A bound on what any detector can reach; repeatable.
     #[arg(long, value_delimiter = ',')]
     pub audible_db: Vec<f32>,
     /// Write one line per utterance, condition and detector to this TSV file: the
@@ -415,8 +416,8 @@ pub fn run(args: &Args) -> CmdResult {
                     &stream.truth,
                     SAMPLE_RATE,
                     local,
-                    24,
-                    100.0..7000.0,
+                    DETECTOR_BANDS,
+                    DETECTOR_LOWEST_HZ..DETECTOR_HIGHEST_HZ,
                 );
                 let score = score_detections(&stream.truth, &spans, SAMPLE_RATE, tolerance);
                 audible_rows.push(format!(
