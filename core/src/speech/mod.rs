@@ -125,22 +125,64 @@ mod tests {
         run_segmenter_blocks(Segmenter::new(config.clone(), SR).unwrap(), x, block)
     }
 
-    /// Pushes `x` through `seg` in blocks whose sizes come from `block`, then flushes.
+    /// Pushes `x` through `seg` in blocks whose sizes come from `block`, then flushes. Checks
+    /// that what [`Segmenter::utterance_so_far`] and [`Segmenter::speech_so_far`] promise
+    /// after each block only grows and is a prefix of what the utterance's end carries.
     fn run_segmenter_blocks(
         mut seg: Segmenter,
         x: &[f32],
         mut block: impl FnMut() -> usize,
     ) -> Vec<SegmentEvent> {
         let mut events = Vec::new();
+        let mut promised = Promised::default();
         let mut rest = x;
         while !rest.is_empty() {
             let n = block().clamp(1, rest.len());
+            let before = events.len();
             seg.push(&rest[..n], &mut events);
+            promised.check(&events[before..], Some(&seg));
             rest = &rest[n..];
         }
+        let before = events.len();
         seg.flush(&mut events);
+        promised.check(&events[before..], None);
         check_events(&events);
         events
+    }
+
+    /// What a segmenter said the utterance in progress will keep.
+    #[derive(Default)]
+    struct Promised {
+        utterance: Vec<f32>,
+        speech: Vec<f32>,
+    }
+
+    impl Promised {
+        /// Checks the promises against `events` (what a push or flush reported), then takes
+        /// `seg`'s new ones.
+        fn check(&mut self, events: &[SegmentEvent], seg: Option<&Segmenter>) {
+            for e in events {
+                if let SegmentEvent::SpeechEnded { utterance: u } = e {
+                    assert!(u.samples.starts_with(&self.utterance), "utterance so far");
+                    assert!(u.speech().starts_with(&self.speech), "speech so far");
+                }
+                self.utterance.clear();
+                self.speech.clear();
+            }
+            let Some(seg) = seg else {
+                return;
+            };
+            for (now, promised) in [
+                (seg.utterance_so_far(), &mut self.utterance),
+                (seg.speech_so_far(), &mut self.speech),
+            ] {
+                if let Some(now) = now {
+                    assert!(now.starts_with(promised), "a promise shrank");
+                    promised.clear();
+                    promised.extend_from_slice(now);
+                }
+            }
+        }
     }
 
     fn run(config: &VadConfig, x: &[f32]) -> Vec<SegmentEvent> {

@@ -41,6 +41,21 @@ impl Utterance {
     pub fn duration_seconds(&self, sample_rate: u32) -> f64 {
         self.samples.len() as f64 / f64::from(sample_rate.max(1))
     }
+
+    /// The speech alone: [`samples`](Self::samples) from
+    /// [`speech_start_sample`](Self::speech_start_sample) to
+    /// [`speech_end_sample`](Self::speech_end_sample), without the pre-roll and tail.
+    #[must_use]
+    pub fn speech(&self) -> &[f32] {
+        let at = |sample: u64| {
+            usize::try_from(sample.saturating_sub(self.start_sample))
+                .unwrap_or(usize::MAX)
+                .min(self.samples.len())
+        };
+        let from = at(self.speech_start_sample);
+        let to = at(self.speech_end_sample).max(from);
+        &self.samples[from..to]
+    }
 }
 
 /// What a [`Segmenter`] reports. Every `SpeechStarted` is followed by exactly one
@@ -449,6 +464,30 @@ impl Segmenter {
             .unwrap_or(usize::MAX)
             .min(self.utterance.len());
         Some(&self.utterance[..keep])
+    }
+
+    /// The speech of the utterance in progress that it will keep whatever happens next (a
+    /// prefix of the [`Utterance::speech`] its [`SegmentEvent::SpeechEnded`] will carry):
+    /// from the speech start up to the end of the last speech frame. `None` while idle and,
+    /// with a boundary net, until the net has placed the start (150 ms after the onset). What
+    /// lets a caller work on the speech while it is spoken.
+    #[must_use]
+    pub fn speech_so_far(&self) -> Option<&[f32]> {
+        if !self.speaking
+            || self
+                .boundary
+                .as_ref()
+                .is_some_and(|b| b.since_start.is_some())
+        {
+            return None;
+        }
+        let at = |sample: u64| {
+            usize::try_from(sample.saturating_sub(self.utterance_start))
+                .unwrap_or(usize::MAX)
+                .min(self.utterance.len())
+        };
+        let from = at(self.speech_start);
+        Some(&self.utterance[from..at(self.last_speech_end).max(from)])
     }
 
     /// Whether an utterance is in progress (started and not yet ended).
