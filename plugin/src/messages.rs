@@ -38,7 +38,9 @@ pub struct EmotionProvisional {
     pub arousal: f32,
     /// Expected valence, `-1..=1` (as [`EmotionDetected::valence`]).
     pub valence: f32,
-    /// Seconds of the utterance heard so far (its pre-roll included).
+    /// Seconds of audio the model has heard so far: of the speech (with the engine's
+    /// default [`ClassifiedSpan::Speech`](voice_emotion::engine::ClassifiedSpan)), or of the
+    /// utterance, its pre-roll included.
     pub heard_seconds: f64,
     /// Whether [`confidence`](Self::confidence) reaches
     /// [`VoiceEmotionSettings::sure_confidence`](crate::VoiceEmotionSettings::sure_confidence).

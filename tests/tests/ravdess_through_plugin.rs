@@ -1,5 +1,6 @@
 //! Real RAVDESS clips played through the plugin give the labels the core gives the same
 //! clips.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::time::Duration;
 
@@ -7,19 +8,23 @@ use bevy_voice_emotion::prelude::*;
 use bevy_voice_emotion::testing::{MessageLog, log, update_until};
 use bevy_voice_emotion::voice_emotion;
 use e2e::{Reference, app, clips};
-use voice_emotion::engine::EngineConfig;
+use voice_emotion::engine::{ClassifiedSpan, EngineConfig};
+use voice_emotion::speech::{SegmentEvent, Segmenter};
 
-#[test]
-fn clips_played_through_the_plugin_get_the_cores_labels() {
-    let clips = clips(22, 2);
-    assert_eq!(clips.len(), 16);
-    let mut script = ScriptedSource::new(Pace::Fast).silence(0.5);
-    for c in &clips {
-        script = script.samples(c.samples.to_vec(), 16_000).silence(1.0);
+/// Silence before the first clip and after each one, in seconds.
+const LEAD: f64 = 0.5;
+const GAP: f64 = 1.0;
+
+/// The detections of `clips` played at 16 kHz through the plugin with `config`, one per clip.
+fn play(clips: &[e2e::Clip], config: EngineConfig) -> Vec<EmotionDetected> {
+    let mut script = ScriptedSource::new(Pace::Fast).silence(LEAD);
+    for c in clips {
+        script = script.samples(c.samples.to_vec(), 16_000).silence(GAP);
     }
     let mut app = app(VoiceEmotionPlugin::default()
         .with_source(script.end())
-        .with_profiles(ProfileLocation::Memory));
+        .with_profiles(ProfileLocation::Memory)
+        .with_engine_config(config));
     let finished = update_until(&mut app, Duration::from_secs(180), |w| {
         log(w).detected.len() >= clips.len()
             && w.resource::<MicrophoneStatus>().status == SourceStatus::Finished
@@ -33,17 +38,47 @@ fn clips_played_through_the_plugin_get_the_cores_labels() {
         clips.len()
     );
     assert_eq!(detected.len(), clips.len(), "one detection per clip");
+    detected
+}
 
-    // The core, on the same clips in the same order (classify, then learn the voice).
+/// What the core's segmenter (the engine's settings) finds as the speech of each clip in the
+/// stream [`play`] plays.
+fn speech_the_core_finds(clips: &[e2e::Clip]) -> Vec<Vec<f32>> {
+    let silence = |seconds: f64| vec![0f32; (seconds * 16_000.0).round() as usize];
+    let mut stream = silence(LEAD);
+    for c in clips {
+        stream.extend_from_slice(&c.samples);
+        stream.extend(silence(GAP));
+    }
+    let mut segmenter = Segmenter::new(EngineConfig::default().vad, 16_000).unwrap();
+    let mut events = Vec::new();
+    for block in stream.chunks(1_600) {
+        segmenter.push(block, &mut events);
+    }
+    segmenter.flush(&mut events);
+    events
+        .into_iter()
+        .filter_map(|e| match e {
+            SegmentEvent::SpeechEnded { utterance } => Some(utterance.speech().to_vec()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The plugin's labels against the core's on the audio the model heard (`heard`, one per
+/// clip): the same frames, the same probabilities (classify, then learn the voice).
+fn compare_with_the_core(clips: &[e2e::Clip], detected: &[EmotionDetected], heard: &[Vec<f32>]) {
+    assert_eq!(
+        heard.len(),
+        clips.len(),
+        "the core finds one utterance per clip"
+    );
     let mut core = Reference::default();
     let player = core.fresh_player();
-    let mut agree = 0;
-    let mut correct = (0, 0);
-    for (clip, d) in clips.iter().zip(&detected) {
-        let mfcc = core.extractor.mfcc(&clip.samples).unwrap();
+    let mut correct = 0;
+    for ((clip, d), audio) in clips.iter().zip(detected).zip(heard) {
+        let mfcc = core.extractor.mfcc(audio).unwrap();
         let p = player.classify(&mfcc).unwrap();
-        // The engine keeps enough audio around each utterance (pre-roll, tail) for the
-        // classifier's own silence trimming to find exactly what it finds in the whole clip.
         assert_eq!(
             *d.mfcc,
             mfcc,
@@ -68,16 +103,38 @@ fn clips_played_through_the_plugin_get_the_cores_labels() {
         );
         assert_eq!(d.emotion, p.emotion, "{}", clip.path.display());
         assert!(max_diff < 1e-6, "{}: {max_diff}", clip.path.display());
-        agree += 1;
-        correct.0 += usize::from(d.emotion == clip.name.emotion);
-        correct.1 += 1;
+        correct += usize::from(d.emotion == clip.name.emotion);
     }
     println!(
-        "{agree}/{} labels agree; plugin accuracy on these clips {}/{}",
+        "all {} labels agree; plugin accuracy on these clips {correct}/{}",
         clips.len(),
-        correct.0,
-        correct.1
+        clips.len()
     );
+}
+
+/// By default the model hears the detected speech alone: exactly the speech the core's
+/// segmenter finds in the same stream.
+#[test]
+fn clips_played_through_the_plugin_get_the_cores_labels() {
+    let clips = clips(22, 2);
+    assert_eq!(clips.len(), 16);
+    let detected = play(&clips, EngineConfig::default());
+    compare_with_the_core(&clips, &detected, &speech_the_core_finds(&clips));
+}
+
+/// With the whole utterance classified, the engine keeps enough audio around each one
+/// (pre-roll, tail) for the classifier's own silence trimming to find exactly what it finds
+/// in the whole clip.
+#[test]
+fn whole_utterances_through_the_plugin_get_the_labels_of_the_whole_clips() {
+    let clips = clips(22, 1);
+    let config = EngineConfig {
+        classified_span: ClassifiedSpan::Utterance,
+        ..EngineConfig::default()
+    };
+    let detected = play(&clips, config);
+    let whole: Vec<Vec<f32>> = clips.iter().map(|c| c.samples.to_vec()).collect();
+    compare_with_the_core(&clips, &detected, &whole);
 }
 
 /// The detections of `clips` played at 48 kHz through the plugin with `config`.

@@ -213,13 +213,17 @@ impl Worker {
         });
     }
 
-    /// Feeds the live utterance what the segmenter will surely keep of it, and reports a
-    /// provisional result when one is due.
+    /// Feeds the live utterance what the segmenter will surely keep of what the model hears
+    /// ([`EngineConfig::classified_span`]), and reports a provisional result when one is due.
     fn feed_live(&mut self) {
         let Some(live) = &mut self.live else {
             return;
         };
-        let (Some(id), Some(so_far)) = (live.utterance, self.segmenter.utterance_so_far()) else {
+        let so_far = match self.config.classified_span {
+            ClassifiedSpan::Speech => self.segmenter.speech_so_far(),
+            ClassifiedSpan::Utterance => self.segmenter.utterance_so_far(),
+        };
+        let (Some(id), Some(so_far)) = (live.utterance, so_far) else {
             return;
         };
         if so_far.len() <= live.fed {
@@ -257,7 +261,7 @@ impl Worker {
         });
     }
 
-    /// The end of the live utterance `id` (`samples`: all of it, at `rate`), classified from
+    /// The end of the live utterance `id` (`samples`: all the model hears of it, at `rate`), classified from
     /// what was computed while it was spoken; `None` when it was not followed (streaming off,
     /// another player, a failure on the way), and the whole utterance must be classified.
     fn finish_live(
@@ -333,7 +337,11 @@ impl Worker {
                         duration_seconds,
                         at_seconds: utterance.speech_end_sample as f64 / f64::from(rate),
                     });
-                    self.detect(id, &utterance.samples, rate, duration_seconds, ended_at);
+                    let heard = match self.config.classified_span {
+                        ClassifiedSpan::Speech => utterance.speech(),
+                        ClassifiedSpan::Utterance => &utterance.samples,
+                    };
+                    self.detect(id, heard, rate, duration_seconds, ended_at);
                 }
             }
         }

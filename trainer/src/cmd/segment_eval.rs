@@ -84,9 +84,10 @@ pub struct Args {
     /// Skip emotion classification.
     #[arg(long)]
     pub no_emotions: bool,
-    /// What of a detected utterance the model classifies: `utterance`, the audio the engine
-    /// hands it (pre-roll and tail included), or `speech`, only the detected speech span.
-    #[arg(long, default_value = "utterance", value_parser = ["utterance", "speech"])]
+    /// What of a detected utterance the model classifies (the engine's
+    /// `EngineConfig::classified_span`): `speech`, the detected speech alone (the engine's
+    /// default), or `utterance`, pre-roll and tail included.
+    #[arg(long, default_value = "speech", value_parser = ["speech", "utterance"])]
     pub classify: String,
     /// The microphone's sample rate: the stream is resampled to it and detected there, as
     /// the engine detects at the device's rate (scores stay in 16 kHz samples).
@@ -175,17 +176,12 @@ fn detect(
             _ => None,
         })
         .map(|u| {
+            // Cut, then resampled, as the engine does.
+            let heard = if speech_only { u.speech() } else { &u.samples };
             let audio = if rate == SAMPLE_RATE {
-                u.samples
+                heard.to_vec()
             } else {
-                resample(&u.samples, rate, SAMPLE_RATE).map_err(|e| e.to_string())?
-            };
-            let audio = if speech_only {
-                let from = to_16k(u.speech_start_sample - u.start_sample).min(audio.len());
-                let to = to_16k(u.speech_end_sample - u.start_sample).clamp(from, audio.len());
-                audio[from..to].to_vec()
-            } else {
-                audio
+                resample(heard, rate, SAMPLE_RATE).map_err(|e| e.to_string())?
             };
             Ok((
                 to_16k(u.speech_start_sample)..to_16k(u.speech_end_sample),
