@@ -628,8 +628,8 @@ fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine()
         "{rows}"
     );
     std::fs::remove_file(&errors).unwrap();
-    // Emotions of the detected speech span only: agreement with the whole clip and both
-    // accuracies are shares.
+    // Emotions of the detected speech span only, normalised with the statistics of what is
+    // classified: agreement with the whole clip and both accuracies are shares.
     let model = base_model();
     let speech = segment_eval(
         "4",
@@ -641,6 +641,7 @@ fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine()
             "learned",
             "--classify",
             "speech",
+            "--speaker-stats",
             "--model",
             &model,
         ],

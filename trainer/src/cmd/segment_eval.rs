@@ -17,7 +17,8 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use voice_emotion::audio::{SAMPLE_RATE, load_clip, resample};
 use voice_emotion::engine::EngineConfig;
-use voice_emotion::model::{EmotionClassifier, default_device};
+use voice_emotion::labels::Emotion;
+use voice_emotion::model::{EmotionClassifier, NormStats, default_device};
 use voice_emotion::speech::{
     DETECTOR_BANDS, DETECTOR_HIGHEST_HZ, DETECTOR_LOWEST_HZ, Detector, DetectorNet, SegmentEvent,
     Segmenter, VadConfig, trim_silence,
@@ -114,6 +115,12 @@ pub struct Args {
     /// which utterances miss the tolerance.
     #[arg(long)]
     pub errors: Option<PathBuf>,
+    /// Normalise the model's input with the statistics of the audio it classifies in each
+    /// condition (all the detections, or all the noisy clips), as a player's voice statistics
+    /// would be once learnt in that room (meaningful with one actor, `--actors 20`), instead
+    /// of the training set's.
+    #[arg(long)]
+    pub speaker_stats: bool,
     /// Seed of the clip order, gaps and noise.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -261,6 +268,31 @@ fn write_stream(path: &PathBuf, samples: &[f32], stream: &SpeechStream) -> CmdRe
 }
 
 /// The signed median and the 90th percentile of the absolute errors, in ms.
+/// The emotions `c` gives `audio` (16 kHz utterances), normalised with the training set's
+/// statistics or, with `own_stats`, with the statistics of all of `audio`.
+fn emotions_of(
+    c: &mut EmotionClassifier,
+    audio: &[&[f32]],
+    own_stats: bool,
+) -> Result<Vec<Emotion>, Box<dyn std::error::Error>> {
+    let features = audio
+        .iter()
+        .map(|a| c.features(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let stats = own_stats.then(|| {
+        let mut stats = NormStats::new(features.first().map_or(0, |f| f.n_features));
+        for f in &features {
+            stats.add(f);
+        }
+        stats
+    });
+    let inputs: Vec<_> = features.iter().collect();
+    Ok(c.classify_features(&inputs, stats.as_ref())
+        .into_iter()
+        .map(|p| p.emotion)
+        .collect())
+}
+
 fn median_p90_ms(errors: &[f64]) -> String {
     if errors.is_empty() {
         return "-".to_owned();
@@ -427,11 +459,11 @@ pub fn run(args: &Args) -> CmdResult {
             }
             // Whole-clip classification of the same noisy audio.
             let clip_predictions = match &mut classifier {
-                Some(c) => stream
-                    .truth
-                    .iter()
-                    .map(|t| c.classify(&noisy[t.clone()], None).map(|p| p.emotion))
-                    .collect::<Result<Vec<_>, _>>()?,
+                Some(c) => {
+                    let clips: Vec<&[f32]> =
+                        stream.truth.iter().map(|t| &noisy[t.clone()]).collect();
+                    emotions_of(c, &clips, args.speaker_stats)?
+                }
                 None => Vec::new(),
             };
             for (di, &detector) in detectors.iter().enumerate() {
@@ -460,10 +492,21 @@ pub fn run(args: &Args) -> CmdResult {
                 let once = score.count(|o| matches!(o, Outcome::Once { .. }));
                 let emotions = match &mut classifier {
                     Some(c) => {
+                        let once: Vec<(usize, usize)> = score
+                            .outcomes
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(t, o)| match o {
+                                Outcome::Once { detection } => Some((t, *detection)),
+                                _ => None,
+                            })
+                            .collect();
+                        let heard: Vec<&[f32]> =
+                            once.iter().map(|&(_, d)| found[d].1.as_slice()).collect();
+                        let predicted = emotions_of(c, &heard, args.speaker_stats)?;
                         let (mut agree, mut correct, mut clip_correct, mut total) = (0, 0, 0, 0);
-                        for (t, outcome) in score.outcomes.iter().enumerate() {
-                            if let Outcome::Once { detection } = outcome {
-                                let p = c.classify(&found[*detection].1, None)?.emotion;
+                        for (&(t, _), &p) in once.iter().zip(&predicted) {
+                            {
                                 total += 1;
                                 agree += usize::from(p == clip_predictions[t]);
                                 correct += usize::from(p == stream.labels[t]);
