@@ -629,33 +629,40 @@ fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine()
     );
     std::fs::remove_file(&errors).unwrap();
     // Emotions of the detected speech span only, normalised with the statistics of what is
-    // classified: agreement with the whole clip and both accuracies are shares.
+    // classified, or as the engine's player model learns them: agreement with the whole clip
+    // and both accuracies are shares.
     let model = base_model();
-    let speech = segment_eval(
-        "4",
-        "hum",
-        &[
-            "--noise-seconds",
-            "0",
-            "--detectors",
-            "learned",
-            "--classify",
-            "speech",
-            "--speaker-stats",
-            "--model",
-            &model,
-        ],
-    );
-    let row = speech
-        .lines()
-        .find(|l| l.starts_with("| hum | 10 |"))
-        .unwrap_or_else(|| panic!("no hum row:\n{speech}"));
-    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-    let shares: Vec<f64> = std::iter::once(cells[13])
-        .chain(cells[14].split('/').map(str::trim))
-        .map(|c| c.parse().unwrap_or_else(|e| panic!("{row}: {e}")))
-        .collect();
-    assert!(shares.iter().all(|v| (0.0..=1.0).contains(v)), "{row}");
+    for stats in ["speaker", "player"] {
+        let speech = segment_eval(
+            "4",
+            "hum",
+            &[
+                "--noise-seconds",
+                "0",
+                "--detectors",
+                "learned",
+                "--classify",
+                "speech",
+                "--stats",
+                stats,
+                "--model",
+                &model,
+            ],
+        );
+        let row = speech
+            .lines()
+            .find(|l| l.starts_with("| hum | 10 |"))
+            .unwrap_or_else(|| panic!("no hum row:\n{speech}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let shares: Vec<f64> = std::iter::once(cells[13])
+            .chain(cells[14].split('/').map(str::trim))
+            .map(|c| c.parse().unwrap_or_else(|e| panic!("{row}: {e}")))
+            .collect();
+        assert!(
+            shares.iter().all(|v| (0.0..=1.0).contains(v)),
+            "{stats}: {row}"
+        );
+    }
     let row = text
         .lines()
         .find(|l| l.starts_with("| pink | 10 |"))

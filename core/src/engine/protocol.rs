@@ -118,8 +118,8 @@ pub enum ClassifiedSpan {
     /// room it is what gets the emotions right: on validation actors 19-20 (`trainer
     /// segment-eval --classify speech|utterance`, five noises, seeds 1-3) 0.41 against 0.33 at
     /// 10 dB SNR, 0.52 against 0.46 at 20 dB, and the same on clean speech (0.58); on unseen
-    /// actors 21-24, 0.38 against 0.31 at 10 dB cold, 0.49 against 0.40 with each actor's
-    /// statistics learnt in the noise (`docs/training.md`).
+    /// actors 21-24, 0.38 against 0.31 at 10 dB for a new player, 0.45 against 0.39 as the
+    /// player model learns each actor's voice statistics in the noise (`docs/training.md`).
     #[default]
     Speech,
     /// The whole utterance, pre-roll and tail included (the model's own silence trimming,

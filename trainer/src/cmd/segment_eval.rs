@@ -16,9 +16,10 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use voice_emotion::audio::{SAMPLE_RATE, load_clip, resample};
-use voice_emotion::engine::EngineConfig;
+use voice_emotion::engine::{BaseModel, EngineConfig, ModelSource};
 use voice_emotion::labels::Emotion;
-use voice_emotion::model::{EmotionClassifier, NormStats, default_device};
+use voice_emotion::model::{EmotionClassifier, InputExtractor, NormStats, default_device};
+use voice_emotion::player::adapt::{Adapter, PlayerModel, PlayerState};
 use voice_emotion::speech::{
     DETECTOR_BANDS, DETECTOR_HIGHEST_HZ, DETECTOR_LOWEST_HZ, Detector, DetectorNet, SegmentEvent,
     Segmenter, VadConfig, trim_silence,
@@ -115,12 +116,15 @@ pub struct Args {
     /// which utterances miss the tolerance.
     #[arg(long)]
     pub errors: Option<PathBuf>,
-    /// Normalise the model's input with the statistics of the audio it classifies in each
-    /// condition (all the detections, or all the noisy clips), as a player's voice statistics
-    /// would be once learnt in that room (meaningful with one actor, `--actors 20`), instead
-    /// of the training set's.
-    #[arg(long)]
-    pub speaker_stats: bool,
+    /// What normalises the model's input: `training`, the training set's statistics (a new
+    /// player, cold); `speaker`, the statistics of all the audio classified in the condition
+    /// (all the detections, or all the noisy clips), as a player's voice statistics once
+    /// learnt in that room; `player`, the engine's own path for a new player (its player
+    /// model, `learn_voice`): each utterance in the stream's order with the statistics learnt
+    /// from the ones before it, blended with the training set's. `speaker` and `player` are
+    /// meant for one actor (`--actors 20`).
+    #[arg(long, default_value = "training", value_parser = ["training", "speaker", "player"])]
+    pub stats: String,
     /// Seed of the clip order, gaps and noise.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -268,29 +272,81 @@ fn write_stream(path: &PathBuf, samples: &[f32], stream: &SpeechStream) -> CmdRe
 }
 
 /// The signed median and the 90th percentile of the absolute errors, in ms.
-/// The emotions `c` gives `audio` (16 kHz utterances), normalised with the training set's
-/// statistics or, with `own_stats`, with the statistics of all of `audio`.
-fn emotions_of(
-    c: &mut EmotionClassifier,
-    audio: &[&[f32]],
-    own_stats: bool,
-) -> Result<Vec<Emotion>, Box<dyn std::error::Error>> {
-    let features = audio
-        .iter()
-        .map(|a| c.features(a))
-        .collect::<Result<Vec<_>, _>>()?;
-    let stats = own_stats.then(|| {
-        let mut stats = NormStats::new(features.first().map_or(0, |f| f.n_features));
-        for f in &features {
-            stats.add(f);
+/// What classifies the detected utterances, with the statistics of `--stats`.
+enum Classifier {
+    /// The training set's statistics, or (`speaker`) those of all the audio classified.
+    Model {
+        classifier: Box<EmotionClassifier>,
+        speaker: bool,
+    },
+    /// The engine's path for a new player: its player model learns the voice statistics
+    /// from each utterance after classifying it.
+    Player {
+        adapter: Arc<Adapter>,
+        extractor: Box<InputExtractor>,
+    },
+}
+
+impl Classifier {
+    fn load(dir: &std::path::Path, stats: &str) -> Result<Self, Box<dyn std::error::Error>> {
+        let device = default_device();
+        Ok(if stats == "player" {
+            let base = BaseModel::load(&ModelSource::Directory(dir.to_path_buf()), &device)?;
+            Self::Player {
+                adapter: Arc::new(Adapter::new(
+                    &base.classifier,
+                    &base.anchors,
+                    EngineConfig::default().adapt,
+                )),
+                extractor: Box::new(InputExtractor::new(base.classifier.input_config().clone())?),
+            }
+        } else {
+            Self::Model {
+                classifier: Box::new(EmotionClassifier::load(dir, &device)?),
+                speaker: stats == "speaker",
+            }
+        })
+    }
+
+    /// The emotions of `audio` (16 kHz utterances, in the stream's order).
+    fn emotions(&mut self, audio: &[&[f32]]) -> Result<Vec<Emotion>, Box<dyn std::error::Error>> {
+        match self {
+            Self::Model {
+                classifier,
+                speaker,
+            } => {
+                let features = audio
+                    .iter()
+                    .map(|a| classifier.features(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let stats = speaker.then(|| {
+                    let mut stats = NormStats::new(features.first().map_or(0, |f| f.n_features));
+                    for f in &features {
+                        stats.add(f);
+                    }
+                    stats
+                });
+                let inputs: Vec<_> = features.iter().collect();
+                Ok(classifier
+                    .classify_features(&inputs, stats.as_ref())
+                    .into_iter()
+                    .map(|p| p.emotion)
+                    .collect())
+            }
+            Self::Player { adapter, extractor } => {
+                let player = PlayerModel::new(Arc::clone(adapter), PlayerState::default(), None);
+                audio
+                    .iter()
+                    .map(|a| {
+                        let mfcc = extractor.mfcc(a)?;
+                        let emotion = player.classify(&mfcc)?.emotion;
+                        player.observe(&mfcc)?;
+                        Ok(emotion)
+                    })
+                    .collect()
+            }
         }
-        stats
-    });
-    let inputs: Vec<_> = features.iter().collect();
-    Ok(c.classify_features(&inputs, stats.as_ref())
-        .into_iter()
-        .map(|p| p.emotion)
-        .collect())
+    }
 }
 
 fn median_p90_ms(errors: &[f64]) -> String {
@@ -371,7 +427,7 @@ pub fn run(args: &Args) -> CmdResult {
     }
     let stream = SpeechStream::build(&clips, SAMPLE_RATE, 1.0..2.0, 2.0, &mut rng);
     let mut classifier = match (&args.model, args.no_emotions) {
-        (Some(dir), false) => Some(EmotionClassifier::load(dir, &default_device())?),
+        (Some(dir), false) => Some(Classifier::load(dir, &args.stats)?),
         _ => None,
     };
     let mut levels = stream.relative_levels_db.clone();
@@ -462,7 +518,7 @@ pub fn run(args: &Args) -> CmdResult {
                 Some(c) => {
                     let clips: Vec<&[f32]> =
                         stream.truth.iter().map(|t| &noisy[t.clone()]).collect();
-                    emotions_of(c, &clips, args.speaker_stats)?
+                    c.emotions(&clips)?
                 }
                 None => Vec::new(),
             };
@@ -503,7 +559,7 @@ pub fn run(args: &Args) -> CmdResult {
                             .collect();
                         let heard: Vec<&[f32]> =
                             once.iter().map(|&(_, d)| found[d].1.as_slice()).collect();
-                        let predicted = emotions_of(c, &heard, args.speaker_stats)?;
+                        let predicted = c.emotions(&heard)?;
                         let (mut agree, mut correct, mut clip_correct, mut total) = (0, 0, 0, 0);
                         for (&(t, _), &p) in once.iter().zip(&predicted) {
                             {
