@@ -61,6 +61,7 @@ fn base_model_holds_its_model_card_on_actors_21_to_24() {
             condition,
             pool: &pool,
             seed: 7,
+            speech: None,
         };
         let data = examples_in(
             &test,

@@ -490,6 +490,35 @@ impl Segmenter {
         Some(&self.utterance[from..at(self.last_speech_end).max(from)])
     }
 
+    /// The speech this segmenter finds in a whole recording (pushed in 100 ms blocks, then
+    /// flushed): from the first utterance's speech start to the last one's speech end, as
+    /// indices into `samples`; `None` when it finds no speech. What a caller that classifies
+    /// recordings can cut them to, to hear them as the engine does
+    /// ([`crate::engine::ClassifiedSpan::Speech`]). Continues from the segmenter's state
+    /// (create one per recording for independent results).
+    pub fn speech_span(&mut self, samples: &[f32]) -> Option<Range<usize>> {
+        let mut events = Vec::new();
+        let first = self.position;
+        for block in samples.chunks((self.sample_rate as usize / 10).max(1)) {
+            self.push(block, &mut events);
+        }
+        self.flush(&mut events);
+        let at = |sample: u64| {
+            usize::try_from(sample.saturating_sub(first))
+                .unwrap_or(usize::MAX)
+                .min(samples.len())
+        };
+        events
+            .iter()
+            .filter_map(|e| match e {
+                SegmentEvent::SpeechEnded { utterance } => {
+                    Some(at(utterance.speech_start_sample)..at(utterance.speech_end_sample))
+                }
+                _ => None,
+            })
+            .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end))
+    }
+
     /// Whether an utterance is in progress (started and not yet ended).
     #[must_use]
     pub fn is_speaking(&self) -> bool {

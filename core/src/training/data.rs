@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::audio::{AudioError, SAMPLE_RATE, load_clip};
 use crate::features::{FeatureError, FeatureMatrix};
 use crate::model::{InputConfig, InputExtractor};
+use crate::speech::{Segmenter, VadError};
 use crate::training::Example;
 use crate::training::augment::{AugmentError, Augmenter};
 use crate::training::cache::{CacheError, ClipBytes, FeatureCache};
@@ -86,6 +87,56 @@ pub struct Listening<'a> {
     pub pool: &'a BabblePool,
     /// Base seed; sample `i` uses a seed derived from `(seed, i)`.
     pub seed: u64,
+    /// Cut each clip, once degraded, to the speech a detector finds in it (`None`: the whole
+    /// clip).
+    pub speech: Option<&'a SpeechCut>,
+}
+
+/// Cuts each clip to the speech a [`Segmenter`] finds in it ([`Segmenter::speech_span`]), as
+/// the engine's model hears an utterance ([`crate::engine::ClassifiedSpan::Speech`]), and
+/// counts the clips in which it finds none (heard whole).
+#[derive(Debug)]
+pub struct SpeechCut {
+    segmenter: Segmenter,
+    missed: AtomicUsize,
+}
+
+impl SpeechCut {
+    /// A cut with the engine's speech detection ([`crate::engine::EngineConfig`]'s detector
+    /// settings and nets) at [`SAMPLE_RATE`].
+    ///
+    /// # Errors
+    /// [`VadError`] when the engine's settings do not validate (never with the defaults).
+    pub fn engine() -> Result<Self, VadError> {
+        let config = crate::engine::EngineConfig::default();
+        Ok(Self {
+            segmenter: Segmenter::with_detector_nets(
+                config.vad,
+                SAMPLE_RATE,
+                config.speech_detector,
+                config.boundary_detector,
+            )?,
+            missed: AtomicUsize::new(0),
+        })
+    }
+
+    /// The speech of `clip`, or all of it when none is found.
+    #[must_use]
+    pub fn cut(&self, clip: Vec<f32>) -> Vec<f32> {
+        match self.segmenter.clone().speech_span(&clip) {
+            Some(span) => clip[span].to_vec(),
+            None => {
+                self.missed.fetch_add(1, Ordering::Relaxed);
+                clip
+            }
+        }
+    }
+
+    /// Clips cut so far in which no speech was found.
+    #[must_use]
+    pub fn missed(&self) -> usize {
+        self.missed.load(Ordering::Relaxed)
+    }
 }
 
 /// Turns `samples` into examples: the original of each, then its augmented copies, in
@@ -291,6 +342,9 @@ fn one_sample(
             .condition
             .apply(&signal, SAMPLE_RATE, &sample.speaker, l.pool, seed)
             .map_err(degrade_err)?;
+        if let Some(cut) = l.speech {
+            signal = cut.cut(signal);
+        }
     }
     let example = |features| example_of(sample, features);
     let features_of = |extractor: &mut InputExtractor, s: &[f32]| {

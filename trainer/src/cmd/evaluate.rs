@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use voice_emotion::audio::load_clip;
 use voice_emotion::model::default_device;
 use voice_emotion::model::{EmotionClassifier, Prediction};
-use voice_emotion::training::data::{Listening, examples_in};
+use voice_emotion::training::data::{Listening, SpeechCut, examples_in};
 use voice_emotion::training::dataset::{Dataset, FOLDS, Sample, actors_of_fold};
 use voice_emotion::training::degrade::{BabblePool, Condition};
 use voice_emotion::training::{Evaluation, Example, Normaliser, ensemble};
@@ -99,6 +99,11 @@ pub struct Args {
     /// Seed of the condition's noise.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Cut each clip, once heard through `--condition`, to the speech the engine's detector
+    /// finds in it, as the engine's model hears an utterance (`ClassifiedSpan::Speech`);
+    /// clips in which it finds none are heard whole (and counted).
+    #[arg(long)]
+    pub speech_only: bool,
 }
 
 /// Clips for babble: up to `n` clips, spread evenly over the speakers *not* evaluated when
@@ -131,7 +136,8 @@ pub fn babble_pool(
         .collect()
 }
 
-/// The examples of `samples` heard through `condition` (noise seeded by `seed`).
+/// The examples of `samples` heard through `condition` (noise seeded by `seed`), each cut to
+/// its detected speech with `speech`.
 ///
 /// # Errors
 /// A clip that cannot be read or degraded.
@@ -142,11 +148,13 @@ pub fn examples_under(
     pool: &BabblePool,
     seed: u64,
     threads: usize,
+    speech: Option<&SpeechCut>,
 ) -> Result<Vec<Example>, Box<dyn std::error::Error>> {
-    let listening = (condition != Condition::Clean).then_some(Listening {
+    let listening = (condition != Condition::Clean || speech.is_some()).then_some(Listening {
         condition,
         pool,
         seed,
+        speech,
     });
     Ok(examples_in(
         samples,
@@ -227,14 +235,24 @@ fn heard(
     } else {
         BabblePool::new()
     };
-    examples_under(
+    let cut = args.speech_only.then(SpeechCut::engine).transpose()?;
+    let examples = examples_under(
         samples,
         classifier,
         args.condition,
         &pool,
         args.seed,
         args.threads,
-    )
+        cut.as_ref(),
+    )?;
+    if let Some(cut) = &cut {
+        println!(
+            "speech found in {} of {} clips (the rest heard whole)",
+            samples.len() - cut.missed(),
+            samples.len()
+        );
+    }
+    Ok(examples)
 }
 
 /// What `evaluate` reports on.

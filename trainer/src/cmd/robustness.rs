@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use voice_emotion::model::{EmotionClassifier, default_device};
 use voice_emotion::training::Evaluation;
+use voice_emotion::training::data::SpeechCut;
 use voice_emotion::training::degrade::Condition;
 
 use super::CmdResult;
@@ -33,6 +34,11 @@ pub struct Args {
     /// Worker threads for feature extraction (default: every core).
     #[arg(long, default_value_t = super::all_cores())]
     pub threads: usize,
+    /// Cut each clip, once degraded, to the speech the engine's detector finds in it, as the
+    /// engine's model hears an utterance (`ClassifiedSpan::Speech`); clips in which it finds
+    /// none are heard whole (counted per condition).
+    #[arg(long)]
+    pub speech_only: bool,
     /// Where to write the chart (PNG) and the table (the same name with `.json`).
     #[arg(long, default_value = "robustness.png")]
     pub plot: PathBuf,
@@ -79,6 +85,9 @@ pub struct Row {
     pub speaker: Figures,
     /// Cold (training-set statistics).
     pub cold: Figures,
+    /// With `--speech-only`: the clips in which speech was found (the rest were heard whole).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speech_found: Option<usize>,
 }
 
 /// Runs the subcommand.
@@ -93,6 +102,7 @@ pub fn run(args: &Args) -> CmdResult {
     };
     let mut rows = Vec::new();
     for &condition in &conditions {
+        let cut = args.speech_only.then(SpeechCut::engine).transpose()?;
         let data = examples_under(
             &samples,
             &classifier,
@@ -100,7 +110,9 @@ pub fn run(args: &Args) -> CmdResult {
             &pool,
             args.seed,
             args.threads,
+            cut.as_ref(),
         )?;
+        let found = cut.as_ref().map(|c| samples.len() - c.missed());
         let (speaker, cold) = both_normalisations(&classifier, &data);
         let row = Row {
             condition: condition.name().to_owned(),
@@ -108,6 +120,7 @@ pub fn run(args: &Args) -> CmdResult {
             held_out: condition == Condition::HELD_OUT,
             speaker: Figures::of(&speaker),
             cold: Figures::of(&cold),
+            speech_found: found,
         };
         eprintln!(
             "{:<10} speaker statistics {:.4}, cold {:.4}",
@@ -122,6 +135,24 @@ pub fn run(args: &Args) -> CmdResult {
         classifier.temperature()
     );
     print!("{}", table(&rows));
+    if args.speech_only {
+        let found: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r.condition,
+                    r.speech_found
+                        .map_or_else(|| "-".to_owned(), |n| n.to_string())
+                )
+            })
+            .collect();
+        println!(
+            "\nclips cut to the speech found in them, of {} (the rest heard whole): {}",
+            samples.len(),
+            found.join(", ")
+        );
+    }
     let json = args.plot.with_extension("json");
     std::fs::write(&json, serde_json::to_string_pretty(&rows)?)
         .map_err(|e| format!("cannot write {}: {e}", json.display()))?;

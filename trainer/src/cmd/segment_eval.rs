@@ -24,6 +24,7 @@ use voice_emotion::speech::{
     DETECTOR_BANDS, DETECTOR_HIGHEST_HZ, DETECTOR_LOWEST_HZ, Detector, DetectorNet, SegmentEvent,
     Segmenter, VadConfig, trim_silence,
 };
+use voice_emotion::training::degrade::band_limit;
 use voice_emotion::training::streams::{
     Outcome, RoomNoise, SegmentScore, SpeechStream, audible_spans, score_detections,
 };
@@ -125,9 +126,43 @@ pub struct Args {
     /// meant for one actor (`--actors 20`).
     #[arg(long, default_value = "training", value_parser = ["training", "speaker", "player"])]
     pub stats: String,
+    /// Hear the streams (speech and noise) through a band-limited microphone or line that
+    /// passes only `LOW-HIGH` Hz, e.g. `300-3400` (a telephone line) or `0-4000` (an 8 kHz
+    /// headset).
+    #[arg(long, value_parser = parse_band)]
+    pub band: Option<(f64, f64)>,
     /// Seed of the clip order, gaps and noise.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+fn parse_band(spec: &str) -> Result<(f64, f64), String> {
+    let (low, high) = spec
+        .split_once('-')
+        .ok_or_else(|| format!("band {spec:?}: expected LOW-HIGH in Hz, e.g. 300-3400"))?;
+    let hz = |v: &str| {
+        v.trim()
+            .parse::<f64>()
+            .map_err(|e| format!("band {spec:?}: {v:?}: {e}"))
+    };
+    let (low, high) = (hz(low)?, hz(high)?);
+    if !(0.0..high).contains(&low) || high > f64::from(SAMPLE_RATE) / 2.0 {
+        return Err(format!(
+            "band {spec:?}: expected 0 <= LOW < HIGH <= {} Hz",
+            SAMPLE_RATE / 2
+        ));
+    }
+    Ok((low, high))
+}
+
+/// `samples` through `band` (none: as they are).
+fn through(samples: Vec<f32>, band: Option<(f64, f64)>) -> Result<Vec<f32>, String> {
+    match band {
+        Some((low, high)) => {
+            band_limit(&samples, low, high, SAMPLE_RATE).map_err(|e| e.to_string())
+        }
+        None => Ok(samples),
+    }
 }
 
 fn parse_detector(name: &str) -> Result<Detector, String> {
@@ -479,10 +514,16 @@ pub fn run(args: &Args) -> CmdResult {
     let mut error_rows = String::from(
         "noise\tsnr_db\tdetector\tutterance\tfile\tlevel_db\tlength_ms\toutcome\tstart_err_ms\tend_err_ms\n",
     );
+    // The clean speech as the microphone hears it, for the ideal mask.
+    let heard_speech = if args.audible_db.is_empty() {
+        Vec::new()
+    } else {
+        through(stream.samples.clone(), args.band)?
+    };
     for &kind in &args.noises {
         let noise = kind.generate(stream.samples.len(), SAMPLE_RATE, &mut rng);
         for (si, &snr) in args.snrs.iter().enumerate() {
-            let noisy = stream.with_noise(&noise, snr);
+            let noisy = through(stream.with_noise(&noise, snr), args.band)?;
             if let Some(path) = args.write.as_ref().filter(|_| !written) {
                 write_stream(path, &noisy, &stream)?;
                 written = true;
@@ -491,11 +532,11 @@ pub fn run(args: &Args) -> CmdResult {
             let scaled: Vec<f32> = if args.audible_db.is_empty() {
                 Vec::new()
             } else {
-                noise.iter().map(|v| v * gain).collect()
+                through(noise.iter().map(|v| v * gain).collect(), args.band)?
             };
             for &local in &args.audible_db {
                 let spans = audible_spans(
-                    &stream.samples,
+                    &heard_speech,
                     &scaled,
                     &stream.truth,
                     SAMPLE_RATE,
@@ -655,6 +696,7 @@ pub fn run(args: &Args) -> CmdResult {
                 .into_iter()
                 .map(|v| v * gain)
                 .collect();
+            let noise = through(noise, args.band)?;
             let mut cells = Vec::new();
             for &detector in &detectors {
                 let config = VadConfig {
