@@ -242,6 +242,43 @@ fn evaluate_base_on_21_to_24() -> String {
     ])
 }
 
+/// `evaluate --speech-only` cuts each clip to the speech the engine's detector finds in it,
+/// also through a telephone line (the detector once found speech in 6 of 240 such clips).
+#[test]
+fn evaluate_speech_only_hears_the_speech_the_detector_finds() {
+    let data = ravdess_dir();
+    let found = |condition: &str| -> usize {
+        let text = trainer_ok(&[
+            "evaluate",
+            "--model",
+            &base_model(),
+            "--data",
+            data.to_str().unwrap(),
+            "--actors",
+            "21",
+            "--condition",
+            condition,
+            "--speech-only",
+        ]);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("speech found in "))
+            .unwrap_or_else(|| panic!("no speech-found line:\n{text}"));
+        assert!(line.contains(" of 60 clips"), "{line}");
+        line["speech found in ".len()..]
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"))
+    };
+    assert_eq!(found("clean"), 60);
+    let telephone = found("telephone");
+    assert!(
+        telephone >= 54,
+        "speech found in {telephone} of 60 telephone clips"
+    );
+}
+
 /// Runs `trainer adapt-eval --model models/base ARGS`; its standard output, once it succeeded.
 fn adapt_eval(args: &[&str]) -> String {
     let model = base_model();
@@ -628,6 +665,47 @@ fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine()
         "{rows}"
     );
     std::fs::remove_file(&errors).unwrap();
+    // Through a telephone line the learned detector still finds the utterances (before its
+    // band-limited training it found none).
+    let line = segment_eval(
+        "4",
+        "hum",
+        &[
+            "--noise-seconds",
+            "0",
+            "--no-emotions",
+            "--detectors",
+            "learned",
+            "--band",
+            "300-3400",
+        ],
+    );
+    let row = line
+        .lines()
+        .find(|l| l.starts_with("| hum | 10 |"))
+        .unwrap_or_else(|| panic!("no hum row:\n{line}"));
+    let once: f64 = row
+        .split('|')
+        .nth(6)
+        .unwrap()
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .unwrap();
+    assert!(once >= 75.0, "{row}");
+    let bad = trainer(&[
+        "segment-eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--band",
+        "3400-300",
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("3400-300"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
     // Emotions of the detected speech span only, normalised with the statistics of what is
     // classified, or as the engine's player model learns them: agreement with the whole clip
     // and both accuracies are shares.

@@ -19,7 +19,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::degrade::{NoiseColour, hum, noise, reverberate};
+use super::degrade::{NoiseColour, band_limit, hum, noise, reverberate};
 use super::streams::SpeechStream;
 use crate::labels::Emotion;
 use crate::speech::{DETECTOR_FEATURES, DenseWeights, DetectorFeatures, DetectorNet};
@@ -268,11 +268,14 @@ pub fn varied_music(n: usize, sample_rate: u32, rng: &mut impl Rng) -> Vec<f32> 
 
 /// A training stream: `clips` (each cut to its speech, at `sample_rate`; none: a minute of
 /// noise alone) laid out with gaps of 0.3 to 3 s, some in a reverberant room, under one [`training_noise`] at an SNR drawn
-/// from −5 to 30 dB, the whole scaled to −45 to 0 dB. Returns the audio, the speech spans and
-/// the noise's name.
+/// from −5 to 30 dB; with probability `band_limited` heard through a band-limited
+/// microphone or line (the whole stream band-passed from 0–400 Hz to 3–7 kHz: telephone
+/// lines, 8 kHz headsets, Bluetooth hands-free profiles); the whole scaled to −45 to 0 dB.
+/// Returns the audio, the speech spans and the noise's name.
 pub fn training_stream(
     clips: &[Vec<f32>],
     sample_rate: u32,
+    band_limited: f64,
     rng: &mut impl Rng,
 ) -> (Vec<f32>, Vec<std::ops::Range<usize>>, &'static str) {
     let room = rng.random_bool(0.3).then(|| rng.random_range(0.2..0.9));
@@ -302,6 +305,16 @@ pub fn training_stream(
     let (noise, name) = training_noise(stream.samples.len(), sample_rate, rng);
     let snr = rng.random_range(-5.0..30.0);
     let mut noisy = stream.with_noise(&noise, snr);
+    // No draw at all without band limits: such streams are those drawn before they existed.
+    if band_limited > 0.0 && rng.random_bool(band_limited.min(1.0)) {
+        let low = rng.random_range(0.0..400.0);
+        let high = rng
+            .random_range(3_000.0..7_000.0f64)
+            .min(f64::from(sample_rate) / 2.0);
+        if let Ok(limited) = band_limit(&noisy, low, high, sample_rate) {
+            noisy = limited;
+        }
+    }
     let gain = 10f32.powf(-rng.random_range(0.0..45.0) / 20.0);
     let peak = noisy.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let norm = if peak > 0.0 { gain / peak } else { 1.0 };
@@ -511,7 +524,7 @@ mod tests {
         let net = Arc::new(model.to_net().expect("weights"));
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let clips = vec![vec![0.1f32; 8_000], vec![-0.05f32; 4_000]];
-        let (audio, truth, _) = training_stream(&clips, 16_000, &mut rng);
+        let (audio, truth, _) = training_stream(&clips, 16_000, 0.25, &mut rng);
         let mut set = FrameSet::default();
         set.add_stream(&audio, &truth, 160, 16_000);
         let mut scorer = LearnedScorer::new(net, 160, 16_000);

@@ -63,6 +63,10 @@ pub struct Args {
     /// Seed of the streams, the initialisation and the frame order.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Share of the streams heard through a band-limited microphone or line (band-passed
+    /// from 0-400 Hz to 3-7 kHz).
+    #[arg(long, default_value_t = 0.25)]
+    pub band_limited: f64,
     /// The weights file to write (JSON).
     #[arg(long)]
     pub out: PathBuf,
@@ -86,7 +90,14 @@ fn clips(dataset: &Dataset, actors: &[u8]) -> Result<Vec<Vec<f32>>, Box<dyn std:
 
 /// Frames of `n` training streams drawn from `clips`, stream `i` from its own generator
 /// (seeded by `seed` and `i`), on `threads` threads: the same frames whatever the threads.
-fn frames(clips: &[Vec<f32>], n: usize, per_stream: usize, seed: u64, threads: usize) -> FrameSet {
+fn frames(
+    clips: &[Vec<f32>],
+    n: usize,
+    per_stream: usize,
+    band_limited: f64,
+    seed: u64,
+    threads: usize,
+) -> FrameSet {
     let hop = VadConfig::default().frame_samples(SAMPLE_RATE);
     let stream = |i: usize| {
         let mut rng =
@@ -100,7 +111,7 @@ fn frames(clips: &[Vec<f32>], n: usize, per_stream: usize, seed: u64, threads: u
                 .cloned()
                 .collect()
         };
-        let (audio, truth, _) = training_stream(&picked, SAMPLE_RATE, &mut rng);
+        let (audio, truth, _) = training_stream(&picked, SAMPLE_RATE, band_limited, &mut rng);
         let mut set = FrameSet::default();
         set.add_stream(&audio, &truth, hop, SAMPLE_RATE);
         set
@@ -143,6 +154,7 @@ pub fn run(args: &Args) -> CmdResult {
         &train_clips,
         args.streams,
         args.utterances,
+        args.band_limited,
         args.seed,
         args.threads,
     );
@@ -150,6 +162,7 @@ pub fn run(args: &Args) -> CmdResult {
         &valid_clips,
         (args.streams / 4).max(4),
         args.utterances,
+        args.band_limited,
         args.seed.wrapping_add(1 << 32),
         args.threads,
     );
