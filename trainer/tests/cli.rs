@@ -230,36 +230,31 @@ fn trainer_ok(args: &[&str]) -> String {
 /// `trainer evaluate --model models/base --actors 21-24`: its standard output, once it
 /// succeeded.
 fn evaluate_base_on_21_to_24() -> String {
+    evaluate_base(&["--actors", "21-24"])
+}
+
+/// `trainer evaluate --model models/base --data RAVDESS_DIR ARGS`: its standard output, once
+/// it succeeded.
+fn evaluate_base(args: &[&str]) -> String {
     let data = ravdess_dir();
-    trainer_ok(&[
+    let model = base_model();
+    let mut all = vec![
         "evaluate",
         "--model",
-        &base_model(),
+        model.as_str(),
         "--data",
         data.to_str().unwrap(),
-        "--actors",
-        "21-24",
-    ])
+    ];
+    all.extend_from_slice(args);
+    trainer_ok(&all)
 }
 
 /// `evaluate --speech-only` cuts each clip to the speech the engine's detector finds in it,
 /// also through a telephone line (the detector once found speech in 6 of 240 such clips).
 #[test]
 fn evaluate_speech_only_hears_the_speech_the_detector_finds() {
-    let data = ravdess_dir();
     let found = |condition: &str| -> usize {
-        let text = trainer_ok(&[
-            "evaluate",
-            "--model",
-            &base_model(),
-            "--data",
-            data.to_str().unwrap(),
-            "--actors",
-            "21",
-            "--condition",
-            condition,
-            "--speech-only",
-        ]);
+        let text = evaluate_base(&["--actors", "21", "--condition", condition, "--speech-only"]);
         let line = text
             .lines()
             .find(|l| l.starts_with("speech found in "))
