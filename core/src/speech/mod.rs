@@ -38,12 +38,14 @@ mod learned;
 mod levels;
 mod segmenter;
 mod spectral;
+mod utterance;
 pub use boundary::*;
 pub use config::*;
 pub use learned::*;
 pub use levels::*;
 pub use segmenter::*;
 pub use spectral::*;
+pub use utterance::*;
 
 #[cfg(test)]
 mod tests {
