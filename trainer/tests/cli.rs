@@ -253,8 +253,8 @@ fn evaluate_base(args: &[&str]) -> String {
 /// also through a telephone line (the detector once found speech in 6 of 240 such clips).
 #[test]
 fn evaluate_speech_only_hears_the_speech_the_detector_finds() {
-    let found = |condition: &str| -> usize {
-        let text = evaluate_base(&["--actors", "21", "--condition", condition, "--speech-only"]);
+    let found = |args: &[&str]| -> usize {
+        let text = evaluate_base(&[&["--actors", "21", "--speech-only"], args].concat());
         let line = text
             .lines()
             .find(|l| l.starts_with("speech found in "))
@@ -266,11 +266,22 @@ fn evaluate_speech_only_hears_the_speech_the_detector_finds() {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{line}"))
     };
-    assert_eq!(found("clean"), 60);
-    let telephone = found("telephone");
+    assert_eq!(found(&["--condition", "clean"]), 60);
+    let telephone = found(&["--condition", "telephone"]);
     assert!(
         telephone >= 54,
         "speech found in {telephone} of 60 telephone clips"
+    );
+    // A microphone 26 dB quieter: the engine's floor (-63 dBFS) against -60 dBFS, given
+    // with `--vad`.
+    let quiet = found(&["--condition", "quiet-mic"]);
+    let vad = std::env::temp_dir().join(format!("floor-60-{}.json", std::process::id()));
+    std::fs::write(&vad, r#"{"absolute_floor_dbfs": -60}"#).unwrap();
+    let at_60 = found(&["--condition", "quiet-mic", "--vad", vad.to_str().unwrap()]);
+    std::fs::remove_file(&vad).unwrap();
+    assert!(
+        quiet >= 58 && quiet > at_60,
+        "speech found in {quiet} of 60 quiet-microphone clips ({at_60} at -60 dBFS)"
     );
 }
 
@@ -688,6 +699,46 @@ fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine()
         .parse()
         .unwrap();
     assert!(once >= 75.0, "{row}");
+    // Through a microphone 26 dB quieter, over its own hiss at -70 dBFS: the engine's floor
+    // (-63 dBFS) hears most of the speech (95% of these 20 detected once, 75% at -60 dBFS).
+    let line = segment_eval(
+        "20",
+        "brown",
+        &[
+            "--noise-seconds",
+            "0",
+            "--no-emotions",
+            "--detectors",
+            "learned",
+            "--quiet-mic",
+            "-26",
+        ],
+    );
+    let row = line
+        .lines()
+        .find(|l| l.starts_with("| brown | 10 |"))
+        .unwrap_or_else(|| panic!("no brown row:\n{line}"));
+    let once: f64 = row
+        .split('|')
+        .nth(6)
+        .unwrap()
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .unwrap();
+    assert!(once >= 90.0, "{row}");
+    for bad in ["5", "-61", "loud"] {
+        let out = trainer(&[
+            "segment-eval",
+            "--data",
+            data.to_str().unwrap(),
+            "--quiet-mic",
+            bad,
+        ]);
+        assert!(!out.status.success(), "--quiet-mic {bad} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(bad), "--quiet-mic {bad}: {err}");
+    }
     let bad = trainer(&[
         "segment-eval",
         "--data",

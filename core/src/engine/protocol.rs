@@ -61,10 +61,20 @@ impl ProfileLocation {
     }
 }
 
+/// The engine's default absolute floor for speech detection, in dBFS
+/// ([`VadConfig::absolute_floor_dbfs`], at sensitivity 0.5): frames quieter than this are
+/// never speech. Lower than [`VadConfig`]'s −60 dBFS, which left about a quarter of the
+/// utterances of a microphone 26 dB quieter than RAVDESS's undetected (`trainer segment-eval
+/// --quiet-mic -26`, `docs/training.md`); at −66 dBFS the detector took quiet music under the
+/// microphone's own hiss for speech on the validation actors, and this keeps 3 dB from there.
+pub const ENGINE_FLOOR_DBFS: f32 = -63.0;
+
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Speech detection. The default keeps 800 ms of pre-roll and 500 ms of tail around each
+    /// Speech detection. The default hears frames down to [`ENGINE_FLOOR_DBFS`] (−63 dBFS,
+    /// where [`VadConfig`]'s own default stays at −60 dBFS for silence trimming), so a quiet
+    /// microphone is still heard, and keeps 800 ms of pre-roll and 500 ms of tail around each
     /// utterance: room for the boundary net to move the speech start back over a soft onset,
     /// and, with [`ClassifiedSpan::Utterance`], enough context for the classifier's own
     /// silence trimming (40 dB below the loudest frame, as in training) to find in a live
@@ -134,6 +144,7 @@ impl Default for EngineConfig {
             vad: VadConfig {
                 pre_roll_ms: 800.0,
                 tail_ms: 500.0,
+                absolute_floor_dbfs: ENGINE_FLOOR_DBFS,
                 ..VadConfig::default()
             },
             speech_detector: DetectorNet::builtin(),

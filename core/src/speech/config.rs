@@ -60,7 +60,9 @@ pub struct VadConfig {
     /// [`Detector::Energy`]: a frame must be this many dB above the adaptive noise floor to
     /// count as speech (default 12 dB, at sensitivity 0.5).
     pub threshold_db: f32,
-    /// A frame must also be louder than this, in dBFS (default -60 dBFS, at sensitivity 0.5).
+    /// A frame must also be louder than this, in dBFS (default -60 dBFS, at sensitivity 0.5;
+    /// the engine's default is −63 dBFS, [`crate::engine::ENGINE_FLOOR_DBFS`]). Also the floor
+    /// of [`trim_silence`], which the model's silence trimming uses at −60 dBFS.
     pub absolute_floor_dbfs: f32,
     /// `0..=1`, default 0.5: higher detects quieter speech. Lowers both thresholds by up to
     /// [`SENSITIVITY_SPAN_DB`]` / 2` at 1 and raises them as much at 0.

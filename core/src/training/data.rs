@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::audio::{AudioError, SAMPLE_RATE, load_clip};
 use crate::features::{FeatureError, FeatureMatrix};
 use crate::model::{InputConfig, InputExtractor};
-use crate::speech::{Segmenter, VadError};
+use crate::speech::{Segmenter, VadConfig, VadError};
 use crate::training::Example;
 use crate::training::augment::{AugmentError, Augmenter};
 use crate::training::cache::{CacheError, ClipBytes, FeatureCache};
@@ -108,10 +108,19 @@ impl SpeechCut {
     /// # Errors
     /// [`VadError`] when the engine's settings do not validate (never with the defaults).
     pub fn engine() -> Result<Self, VadError> {
+        Self::with_vad(crate::engine::EngineConfig::default().vad)
+    }
+
+    /// A cut with the engine's detector nets and the speech-detection settings `vad` (to try
+    /// other settings as the engine would use them).
+    ///
+    /// # Errors
+    /// [`VadError`] when `vad` does not validate.
+    pub fn with_vad(vad: VadConfig) -> Result<Self, VadError> {
         let config = crate::engine::EngineConfig::default();
         Ok(Self {
             segmenter: Segmenter::with_detector_nets(
-                config.vad,
+                vad,
                 SAMPLE_RATE,
                 config.speech_detector,
                 config.boundary_detector,

@@ -266,18 +266,32 @@ pub fn varied_music(n: usize, sample_rate: u32, rng: &mut impl Rng) -> Vec<f32> 
     out.iter().map(|v| (v * g) as f32).collect()
 }
 
+/// How the microphones of the training streams vary: the share of streams heard each way.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MicrophoneShares {
+    /// Share heard through a band-limited microphone or line: the whole stream, speech and
+    /// noise, band-passed from 0–400 Hz to 3–7 kHz (telephone lines, 8 kHz headsets,
+    /// Bluetooth hands-free profiles).
+    pub band_limited: f64,
+    /// Share with the microphone's own hiss: white noise 5 to 40 dB under the speech, added
+    /// after the stream is scaled (a quiet microphone's self-noise does not fall with the
+    /// speech's level), on top of the room's noise.
+    pub own_noise: f64,
+}
+
 /// A training stream: `clips` (each cut to its speech, at `sample_rate`; none: a minute of
-/// noise alone) laid out with gaps of 0.3 to 3 s, some in a reverberant room, under one [`training_noise`] at an SNR drawn
-/// from −5 to 30 dB; with probability `band_limited` heard through a band-limited
-/// microphone or line (the whole stream band-passed from 0–400 Hz to 3–7 kHz: telephone
-/// lines, 8 kHz headsets, Bluetooth hands-free profiles); the whole scaled to −45 to 0 dB.
-/// Returns the audio, the speech spans and the noise's name.
+/// noise alone) laid out with gaps of 0.3 to 3 s, some in a reverberant room, under one
+/// [`training_noise`] at an SNR drawn from −5 to 30 dB; heard through a band-limited
+/// microphone and with the microphone's own noise in the shares `microphones` gives; the whole
+/// scaled to −45 to 0 dB. A share of 0 draws nothing from `rng`. Returns the audio, the speech
+/// spans and the noise's name.
 pub fn training_stream(
     clips: &[Vec<f32>],
     sample_rate: u32,
-    band_limited: f64,
+    microphones: MicrophoneShares,
     rng: &mut impl Rng,
 ) -> (Vec<f32>, Vec<std::ops::Range<usize>>, &'static str) {
+    let band_limited = microphones.band_limited;
     let room = rng.random_bool(0.3).then(|| rng.random_range(0.2..0.9));
     let clips: Vec<(Vec<f32>, Emotion)> = clips
         .iter()
@@ -319,6 +333,15 @@ pub fn training_stream(
     let peak = noisy.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let norm = if peak > 0.0 { gain / peak } else { 1.0 };
     noisy.iter_mut().for_each(|v| *v *= norm);
+    if microphones.own_noise > 0.0 && rng.random_bool(microphones.own_noise.min(1.0)) {
+        let snr = rng.random_range(5.0..40.0);
+        let level = (stream.speech_power / 10f64.powf(snr / 10.0)).sqrt() * f64::from(norm);
+        let hiss = super::degrade::noise(NoiseColour::White, noisy.len(), rng);
+        noisy
+            .iter_mut()
+            .zip(&hiss)
+            .for_each(|(v, w)| *v += (level * f64::from(*w)) as f32);
+    }
     (noisy, stream.truth, name)
 }
 
@@ -524,7 +547,15 @@ mod tests {
         let net = Arc::new(model.to_net().expect("weights"));
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let clips = vec![vec![0.1f32; 8_000], vec![-0.05f32; 4_000]];
-        let (audio, truth, _) = training_stream(&clips, 16_000, 0.25, &mut rng);
+        let (audio, truth, _) = training_stream(
+            &clips,
+            16_000,
+            MicrophoneShares {
+                band_limited: 0.25,
+                own_noise: 0.25,
+            },
+            &mut rng,
+        );
         let mut set = FrameSet::default();
         set.add_stream(&audio, &truth, 160, 16_000);
         let mut scorer = LearnedScorer::new(net, 160, 16_000);

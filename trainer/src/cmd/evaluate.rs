@@ -104,6 +104,10 @@ pub struct Args {
     /// clips in which it finds none are heard whole (and counted).
     #[arg(long)]
     pub speech_only: bool,
+    /// With `--speech-only`: the speech-detection settings (JSON, a partial `VadConfig`: the
+    /// fields it leaves out keep the engine's settings); the engine's settings if absent.
+    #[arg(long, requires = "speech_only")]
+    pub vad: Option<PathBuf>,
 }
 
 /// Clips for babble: up to `n` clips, spread evenly over the speakers *not* evaluated when
@@ -235,7 +239,10 @@ fn heard(
     } else {
         BabblePool::new()
     };
-    let cut = args.speech_only.then(SpeechCut::engine).transpose()?;
+    let cut = args
+        .speech_only
+        .then(|| super::read_vad(args.vad.as_deref()).and_then(|v| Ok(SpeechCut::with_vad(v)?)))
+        .transpose()?;
     let examples = examples_under(
         samples,
         classifier,

@@ -39,6 +39,10 @@ pub struct Args {
     /// none are heard whole (counted per condition).
     #[arg(long)]
     pub speech_only: bool,
+    /// With `--speech-only`: the speech-detection settings (JSON, a partial `VadConfig`: the
+    /// fields it leaves out keep the engine's settings); the engine's settings if absent.
+    #[arg(long, requires = "speech_only")]
+    pub vad: Option<PathBuf>,
     /// Where to write the chart (PNG) and the table (the same name with `.json`).
     #[arg(long, default_value = "robustness.png")]
     pub plot: PathBuf,
@@ -102,7 +106,10 @@ pub fn run(args: &Args) -> CmdResult {
     };
     let mut rows = Vec::new();
     for &condition in &conditions {
-        let cut = args.speech_only.then(SpeechCut::engine).transpose()?;
+        let cut = args
+            .speech_only
+            .then(|| super::read_vad(args.vad.as_deref()).and_then(|v| Ok(SpeechCut::with_vad(v)?)))
+            .transpose()?;
         let data = examples_under(
             &samples,
             &classifier,

@@ -24,7 +24,7 @@ use voice_emotion::speech::{
     DETECTOR_BANDS, DETECTOR_HIGHEST_HZ, DETECTOR_LOWEST_HZ, Detector, DetectorNet, SegmentEvent,
     Segmenter, VadConfig, trim_silence,
 };
-use voice_emotion::training::degrade::band_limit;
+use voice_emotion::training::degrade::{NoiseColour, band_limit, noise};
 use voice_emotion::training::streams::{
     Outcome, RoomNoise, SegmentScore, SpeechStream, audible_spans, score_detections,
 };
@@ -66,8 +66,8 @@ pub struct Args {
     /// before the boundary net shipped).
     #[arg(long)]
     pub no_boundary: bool,
-    /// Speech-detection settings (JSON, a partial `VadConfig`: missing fields take
-    /// `VadConfig`'s defaults); the engine's settings if absent.
+    /// Speech-detection settings (JSON, a partial `VadConfig`: the fields it leaves out keep
+    /// the engine's settings); the engine's settings if absent.
     #[arg(long)]
     pub vad: Option<PathBuf>,
     /// The clean-speech boundaries: each clip's first and last 10 ms frame within this many
@@ -131,6 +131,10 @@ pub struct Args {
     /// headset).
     #[arg(long, value_parser = parse_band)]
     pub band: Option<(f64, f64)>,
+    /// Hear the streams through a microphone this many dB quieter (e.g. `-26`), over its own
+    /// white noise at −70 dBFS: `robustness`'s quiet-mic condition. After `--band`.
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_quiet_mic)]
+    pub quiet_mic: Option<f64>,
     /// Seed of the clip order, gaps and noise.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -155,13 +159,57 @@ fn parse_band(spec: &str) -> Result<(f64, f64), String> {
     Ok((low, high))
 }
 
-/// `samples` through `band` (none: as they are).
-fn through(samples: Vec<f32>, band: Option<(f64, f64)>) -> Result<Vec<f32>, String> {
-    match band {
-        Some((low, high)) => {
-            band_limit(&samples, low, high, SAMPLE_RATE).map_err(|e| e.to_string())
+fn parse_quiet_mic(spec: &str) -> Result<f64, String> {
+    match spec.trim().parse::<f64>() {
+        Ok(db) if (-60.0..=0.0).contains(&db) => Ok(db),
+        Ok(db) => Err(format!("quiet mic {db} dB: expected -60 to 0 dB")),
+        Err(e) => Err(format!("quiet mic {spec:?}: {e}")),
+    }
+}
+
+/// The microphone's own noise floor with `--quiet-mic`, in dBFS (as the quiet-mic condition).
+const QUIET_MIC_FLOOR_DBFS: f64 = -70.0;
+
+/// The microphone or line the streams are heard through (`--band`, `--quiet-mic`).
+#[derive(Debug, Clone, Copy)]
+struct Microphone {
+    band: Option<(f64, f64)>,
+    quiet_db: Option<f64>,
+}
+
+impl Microphone {
+    /// `samples` through the band and gain, without the microphone's own noise.
+    fn through(&self, samples: Vec<f32>) -> Result<Vec<f32>, String> {
+        let mut out = match self.band {
+            Some((low, high)) => {
+                band_limit(&samples, low, high, SAMPLE_RATE).map_err(|e| e.to_string())?
+            }
+            None => samples,
+        };
+        if let Some(db) = self.quiet_db {
+            let g = 10f64.powf(db / 20.0) as f32;
+            out.iter_mut().for_each(|v| *v *= g);
         }
-        None => Ok(samples),
+        Ok(out)
+    }
+
+    /// `n` samples of the microphone's own noise (none without `--quiet-mic`).
+    fn own_noise(&self, n: usize, rng: &mut ChaCha8Rng) -> Option<Vec<f32>> {
+        self.quiet_db.map(|_| {
+            let g = 10f64.powf(QUIET_MIC_FLOOR_DBFS / 20.0) as f32;
+            let mut w = noise(NoiseColour::White, n, rng);
+            w.iter_mut().for_each(|v| *v *= g);
+            w
+        })
+    }
+
+    /// `samples` as the microphone hears them: through the band and gain, plus `own` noise.
+    fn hear(&self, samples: Vec<f32>, own: Option<&[f32]>) -> Result<Vec<f32>, String> {
+        let mut out = self.through(samples)?;
+        if let Some(own) = own {
+            out.iter_mut().zip(own).for_each(|(v, w)| *v += w);
+        }
+        Ok(out)
     }
 }
 
@@ -399,15 +447,8 @@ fn median_p90_ms(errors: &[f64]) -> String {
 
 /// Runs the subcommand.
 pub fn run(args: &Args) -> CmdResult {
-    let base = match &args.vad {
-        Some(path) => serde_json::from_str::<VadConfig>(
-            &std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
-        )
-        .map_err(|e| format!("{}: {e}", path.display()))?,
-        // The engine's own settings (its pre-roll bounds how far a start may move back).
-        None => EngineConfig::default().vad,
-    };
-    base.validate()?;
+    // The engine's own settings by default (its pre-roll bounds how far a start may move back).
+    let base = super::read_vad(args.vad.as_deref())?;
     let net = match &args.detector_weights {
         Some(path) => Arc::new(
             DetectorNet::from_json(
@@ -436,6 +477,12 @@ pub fn run(args: &Args) -> CmdResult {
         return Err("need at least one detector, noise and SNR".into());
     }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    // The microphone's own noise draws apart, so `--quiet-mic` leaves the streams unchanged.
+    let mut mic_rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x6d69_6372_6f70_686f);
+    let mic = Microphone {
+        band: args.band,
+        quiet_db: args.quiet_mic,
+    };
     let mut samples = args.source.samples()?;
     if samples.is_empty() {
         return Err("no clips selected".into());
@@ -518,12 +565,13 @@ pub fn run(args: &Args) -> CmdResult {
     let heard_speech = if args.audible_db.is_empty() {
         Vec::new()
     } else {
-        through(stream.samples.clone(), args.band)?
+        mic.through(stream.samples.clone())?
     };
     for &kind in &args.noises {
         let noise = kind.generate(stream.samples.len(), SAMPLE_RATE, &mut rng);
         for (si, &snr) in args.snrs.iter().enumerate() {
-            let noisy = through(stream.with_noise(&noise, snr), args.band)?;
+            let own = mic.own_noise(stream.samples.len(), &mut mic_rng);
+            let noisy = mic.hear(stream.with_noise(&noise, snr), own.as_deref())?;
             if let Some(path) = args.write.as_ref().filter(|_| !written) {
                 write_stream(path, &noisy, &stream)?;
                 written = true;
@@ -532,7 +580,7 @@ pub fn run(args: &Args) -> CmdResult {
             let scaled: Vec<f32> = if args.audible_db.is_empty() {
                 Vec::new()
             } else {
-                through(noise.iter().map(|v| v * gain).collect(), args.band)?
+                mic.hear(noise.iter().map(|v| v * gain).collect(), own.as_deref())?
             };
             for &local in &args.audible_db {
                 let spans = audible_spans(
@@ -696,7 +744,8 @@ pub fn run(args: &Args) -> CmdResult {
                 .into_iter()
                 .map(|v| v * gain)
                 .collect();
-            let noise = through(noise, args.band)?;
+            let own = mic.own_noise(noise.len(), &mut mic_rng);
+            let noise = mic.hear(noise, own.as_deref())?;
             let mut cells = Vec::new();
             for &detector in &detectors {
                 let config = VadConfig {
