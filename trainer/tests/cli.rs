@@ -673,59 +673,44 @@ fn segment_eval_scores_a_noisy_stream_and_stream_replays_it_through_the_engine()
     std::fs::remove_file(&errors).unwrap();
     // Through a telephone line the learned detector still finds the utterances (before its
     // band-limited training it found none).
-    let line = segment_eval(
-        "4",
-        "hum",
-        &[
-            "--noise-seconds",
-            "0",
-            "--no-emotions",
-            "--detectors",
-            "learned",
-            "--band",
-            "300-3400",
-        ],
-    );
-    let row = line
-        .lines()
-        .find(|l| l.starts_with("| hum | 10 |"))
-        .unwrap_or_else(|| panic!("no hum row:\n{line}"));
-    let once: f64 = row
-        .split('|')
-        .nth(6)
-        .unwrap()
-        .trim()
-        .trim_end_matches('%')
-        .parse()
-        .unwrap();
+    // The learned detector alone over `n` utterances under `noise` heard through `mic`: the
+    // share detected exactly once at 10 dB, and its table row.
+    let detected_once = |n: &str, noise: &str, mic: &[&str]| -> (f64, String) {
+        let text = segment_eval(
+            n,
+            noise,
+            &[
+                &[
+                    "--noise-seconds",
+                    "0",
+                    "--no-emotions",
+                    "--detectors",
+                    "learned",
+                ],
+                mic,
+            ]
+            .concat(),
+        );
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| {noise} | 10 |")))
+            .unwrap_or_else(|| panic!("no {noise} row:\n{text}"))
+            .to_owned();
+        let once = row
+            .split('|')
+            .nth(6)
+            .unwrap()
+            .trim()
+            .trim_end_matches('%')
+            .parse()
+            .unwrap();
+        (once, row)
+    };
+    let (once, row) = detected_once("4", "hum", &["--band", "300-3400"]);
     assert!(once >= 75.0, "{row}");
     // Through a microphone 26 dB quieter, over its own hiss at -70 dBFS: the engine's floor
     // (-63 dBFS) hears most of the speech (95% of these 20 detected once, 75% at -60 dBFS).
-    let line = segment_eval(
-        "20",
-        "brown",
-        &[
-            "--noise-seconds",
-            "0",
-            "--no-emotions",
-            "--detectors",
-            "learned",
-            "--quiet-mic",
-            "-26",
-        ],
-    );
-    let row = line
-        .lines()
-        .find(|l| l.starts_with("| brown | 10 |"))
-        .unwrap_or_else(|| panic!("no brown row:\n{line}"));
-    let once: f64 = row
-        .split('|')
-        .nth(6)
-        .unwrap()
-        .trim()
-        .trim_end_matches('%')
-        .parse()
-        .unwrap();
+    let (once, row) = detected_once("20", "brown", &["--quiet-mic", "-26"]);
     assert!(once >= 90.0, "{row}");
     for bad in ["5", "-61", "loud"] {
         let out = trainer(&[
