@@ -69,7 +69,8 @@ pub struct Args {
     pub band_limited: f64,
     /// Share of the streams with the microphone's own hiss (white noise 5 to 40 dB under the
     /// speech, added after the stream's level is drawn: a quiet microphone's self-noise).
-    /// Tried at 0.25 and 0.5 for the shipped detector and not kept (`docs/training.md`).
+    /// Tried at 0.25 and 0.5 for the shipped detector and not kept
+    /// (`models/speech-detector/README.md`, "Quiet microphones and the floor").
     #[arg(long, default_value_t = 0.0)]
     pub own_noise: f64,
     /// The weights file to write (JSON).
