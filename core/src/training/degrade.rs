@@ -347,6 +347,9 @@ pub fn band_limit(
     Ok(out.iter().map(|v| v * norm).collect())
 }
 
+/// The noise floor of [`Condition::QuietMic`]'s microphone (its own hiss), in dBFS.
+pub const QUIET_MIC_FLOOR_DBFS: f64 = -70.0;
+
 /// A quiet microphone: the speech attenuated by `gain_db`, over the microphone's own noise
 /// floor (white noise of `floor_dbfs` mean power relative to full scale).
 ///
@@ -551,7 +554,7 @@ impl Condition {
             }
             Condition::Reverb => reverberate(samples, 0.6, 0.0, sample_rate, rng),
             Condition::Telephone => band_limit(samples, 300.0, 3400.0, sample_rate),
-            Condition::QuietMic => quiet_microphone(samples, -26.0, -70.0, rng),
+            Condition::QuietMic => quiet_microphone(samples, -26.0, QUIET_MIC_FLOOR_DBFS, rng),
             Condition::Clipping => clip(samples, 12.0),
             Condition::Narrowband => narrowband(samples, 8000, sample_rate),
             Condition::Hum => Ok(mix_at_snr(

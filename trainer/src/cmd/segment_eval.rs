@@ -24,7 +24,7 @@ use voice_emotion::speech::{
     DETECTOR_BANDS, DETECTOR_HIGHEST_HZ, DETECTOR_LOWEST_HZ, Detector, DetectorNet, SegmentEvent,
     Segmenter, VadConfig, trim_silence,
 };
-use voice_emotion::training::degrade::{NoiseColour, band_limit, noise};
+use voice_emotion::training::degrade::{NoiseColour, QUIET_MIC_FLOOR_DBFS, band_limit, noise};
 use voice_emotion::training::streams::{
     Outcome, RoomNoise, SegmentScore, SpeechStream, audible_spans, score_detections,
 };
@@ -167,9 +167,6 @@ fn parse_quiet_mic(spec: &str) -> Result<f64, String> {
     }
 }
 
-/// The microphone's own noise floor with `--quiet-mic`, in dBFS (as the quiet-mic condition).
-const QUIET_MIC_FLOOR_DBFS: f64 = -70.0;
-
 /// The microphone or line the streams are heard through (`--band`, `--quiet-mic`).
 #[derive(Debug, Clone, Copy)]
 struct Microphone {
@@ -193,7 +190,8 @@ impl Microphone {
         Ok(out)
     }
 
-    /// `n` samples of the microphone's own noise (none without `--quiet-mic`).
+    /// `n` samples of the microphone's own noise, white at the quiet-mic condition's floor
+    /// (none without `--quiet-mic`).
     fn own_noise(&self, n: usize, rng: &mut ChaCha8Rng) -> Option<Vec<f32>> {
         self.quiet_db.map(|_| {
             let g = 10f64.powf(QUIET_MIC_FLOOR_DBFS / 20.0) as f32;
