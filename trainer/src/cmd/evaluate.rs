@@ -241,7 +241,9 @@ fn heard(
     };
     let cut = args
         .speech_only
-        .then(|| super::read_vad(args.vad.as_deref()).and_then(|v| Ok(SpeechCut::with_vad(v)?)))
+        .then(|| super::read_vad(args.vad.as_deref()))
+        .transpose()?
+        .map(SpeechCut::with_vad)
         .transpose()?;
     let examples = examples_under(
         samples,

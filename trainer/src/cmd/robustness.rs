@@ -105,11 +105,13 @@ pub fn run(args: &Args) -> CmdResult {
         args.conditions.clone()
     };
     let mut rows = Vec::new();
+    // Read once; each condition gets its own cut, which counts its misses.
+    let vad = args
+        .speech_only
+        .then(|| super::read_vad(args.vad.as_deref()))
+        .transpose()?;
     for &condition in &conditions {
-        let cut = args
-            .speech_only
-            .then(|| super::read_vad(args.vad.as_deref()).and_then(|v| Ok(SpeechCut::with_vad(v)?)))
-            .transpose()?;
+        let cut = vad.clone().map(SpeechCut::with_vad).transpose()?;
         let data = examples_under(
             &samples,
             &classifier,
