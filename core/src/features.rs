@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::audio::SAMPLE_RATE;
 
+mod suppression;
+pub use suppression::{NoiseSuppression, Subtraction};
+
 /// Errors of the feature front end. Each carries the offending value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FeatureError {
@@ -321,6 +324,16 @@ impl Mfcc {
     /// [`FeatureError::EmptySignal`], [`FeatureError::NonFinite`] or
     /// [`FeatureError::OutputTooSmall`].
     pub fn process_into(&mut self, signal: &[f32], out: &mut [f32]) -> Result<usize, FeatureError> {
+        self.process_with(signal, None, out)
+    }
+
+    /// [`Mfcc::process_into`], the mel power reduced by `subtraction` where given.
+    fn process_with(
+        &mut self,
+        signal: &[f32],
+        subtraction: Option<&Subtraction>,
+        out: &mut [f32],
+    ) -> Result<usize, FeatureError> {
         let n_frames = self.n_frames(signal.len());
         let n_mfcc = self.config.n_mfcc;
         let needed = n_frames * n_mfcc;
@@ -330,7 +343,7 @@ impl Mfcc {
                 got: out.len(),
             });
         }
-        self.compute_log_mel(signal)?;
+        self.compute_log_mel(signal, subtraction)?;
         let log_mel = std::mem::take(&mut self.log_mel);
         self.cepstra(
             &log_mel[..n_frames * self.config.n_mels],
@@ -369,7 +382,7 @@ impl Mfcc {
                 got: out.len(),
             });
         }
-        self.compute_log_mel(signal)?;
+        self.compute_log_mel(signal, None)?;
         out[..needed].copy_from_slice(&self.log_mel[..needed]);
         Ok(n_frames)
     }
@@ -389,20 +402,18 @@ impl Mfcc {
         })
     }
 
-    /// Fills `self.log_mel` with `n_frames * n_mels` dB values, top_db applied.
-    fn compute_log_mel(&mut self, signal: &[f32]) -> Result<(), FeatureError> {
-        if signal.is_empty() {
-            return Err(FeatureError::EmptySignal);
-        }
-        if !all_finite(signal)
-            && let Some((index, &value)) = signal.iter().enumerate().find(|(_, v)| !v.is_finite())
-        {
-            return Err(FeatureError::NonFinite { index, value });
-        }
+    /// Fills `self.log_mel` with `n_frames * n_mels` dB values, top_db applied, the mel
+    /// power reduced by `subtraction` first where given.
+    fn compute_log_mel(
+        &mut self,
+        signal: &[f32],
+        subtraction: Option<&Subtraction>,
+    ) -> Result<(), FeatureError> {
+        check_signal(signal)?;
         let n_frames = self.n_frames(signal.len());
         let mut log_mel = std::mem::take(&mut self.log_mel);
         log_mel.resize(n_frames * self.config.n_mels, 0.0);
-        let max_db = self.raw_log_mel(signal, 0..n_frames, &mut log_mel);
+        let max_db = self.raw_log_mel_subtracted(signal, 0..n_frames, &mut log_mel, subtraction);
         if let Some(floor) = self.floor(max_db) {
             for v in &mut log_mel {
                 *v = v.max(floor);
@@ -436,18 +447,31 @@ impl Mfcc {
         frames: Range<usize>,
         out: &mut [f32],
     ) -> f32 {
+        self.raw_log_mel_subtracted(signal, frames, out, None)
+    }
+
+    /// [`Mfcc::raw_log_mel`] with each band's mel power reduced by `subtraction` (where
+    /// given) before the logarithm.
+    pub(crate) fn raw_log_mel_subtracted(
+        &mut self,
+        signal: &[f32],
+        frames: Range<usize>,
+        out: &mut [f32],
+        subtraction: Option<&Subtraction>,
+    ) -> f32 {
         struct Op<'a> {
             mfcc: &'a mut Mfcc,
             signal: &'a [f32],
             frames: Range<usize>,
             out: &'a mut [f32],
+            subtraction: Option<&'a Subtraction>,
         }
         impl pulp::WithSimd for Op<'_> {
             type Output = f32;
             #[inline(always)]
             fn with_simd<S: pulp::Simd>(self, _: S) -> f32 {
                 self.mfcc
-                    .raw_log_mel_with(self.signal, self.frames, self.out)
+                    .raw_log_mel_with(self.signal, self.frames, self.out, self.subtraction)
             }
         }
         pulp::Arch::new().dispatch(Op {
@@ -455,11 +479,18 @@ impl Mfcc {
             signal,
             frames,
             out,
+            subtraction,
         })
     }
 
     #[inline(always)]
-    fn raw_log_mel_with(&mut self, signal: &[f32], frames: Range<usize>, out: &mut [f32]) -> f32 {
+    fn raw_log_mel_with(
+        &mut self,
+        signal: &[f32],
+        frames: Range<usize>,
+        out: &mut [f32],
+        subtraction: Option<&Subtraction>,
+    ) -> f32 {
         let n_mels = self.config.n_mels;
         let n_fft = self.config.n_fft;
         let hop = self.config.hop_length;
@@ -546,6 +577,14 @@ impl Mfcc {
                 }
                 *m = acc;
             }
+            if let Some(sub) = subtraction {
+                for ((m, &minus), &floor) in self.mel.iter_mut().zip(&sub.minus).zip(&sub.floor) {
+                    for v in m.iter_mut() {
+                        let left = *v - minus;
+                        *v = if left > floor { left } else { floor };
+                    }
+                }
+            }
             // Lane-wise maxima (no chain of dependent comparisons through every value).
             let mut top = [f32::NEG_INFINITY; BLOCK];
             for m in &mut self.mel {
@@ -600,6 +639,20 @@ fn spread_pair(power: &mut [[f32; BLOCK]], pair_power: &[[f32; 2]], pair: usize)
 
 /// Whether no sample is NaN or infinite: an exponent-bits test OR-ed over the slice, which
 /// vectorises (an early-exit search does not).
+/// [`FeatureError::EmptySignal`] or [`FeatureError::NonFinite`] for a signal the front end
+/// cannot take.
+fn check_signal(signal: &[f32]) -> Result<(), FeatureError> {
+    if signal.is_empty() {
+        return Err(FeatureError::EmptySignal);
+    }
+    if !all_finite(signal)
+        && let Some((index, &value)) = signal.iter().enumerate().find(|(_, v)| !v.is_finite())
+    {
+        return Err(FeatureError::NonFinite { index, value });
+    }
+    Ok(())
+}
+
 fn all_finite(signal: &[f32]) -> bool {
     const EXPONENT: u32 = 0x7f80_0000;
     signal.iter().fold(0u32, |acc, x| {

@@ -1,7 +1,8 @@
 //! Model input: an utterance's features as the model sees them, and normalisation statistics.
 //!
 //! Pipeline ([`InputExtractor::extract`]): trim leading and trailing silence
-//! ([`crate::speech::trim_silence`]), optionally scale to a fixed speech level, reference MFCCs ([`crate::features`]), their deltas
+//! ([`crate::speech::trim_silence`]), optionally scale to a fixed speech level, reference MFCCs ([`crate::features`]; optionally with the room's
+//! steady noise subtracted, [`InputConfig::noise_suppression`]), their deltas
 //! (librosa's `delta`, width 9), then `stack` consecutive frames concatenated into one model step
 //! (100 frames/s become 33 steps/s with the default of 3: the LSTM runs three times fewer
 //! steps and still sees every frame), capped at `max_steps`.
@@ -13,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::audio::normalise_level;
-use crate::features::{FeatureError, FeatureMatrix, Mfcc, MfccConfig};
+use crate::features::{FeatureError, FeatureMatrix, Mfcc, MfccConfig, NoiseSuppression};
 use crate::speech::{VadConfig, trim_silence};
 
 /// How model inputs are computed. Saved with the model.
@@ -36,6 +37,13 @@ pub struct InputConfig {
     /// recorded.
     #[serde(default)]
     pub level_db: Option<f32>,
+    /// Subtract the steady noise of the room, estimated from the utterance's quietest frames,
+    /// from the mel power before the MFCCs ([`NoiseSuppression`]). `None` (the default, and
+    /// the value of a model directory whose `input.json` predates it): as recorded. Not
+    /// combined with `level_db`; an [`InputStream`](crate::model::InputStream) with it computes
+    /// the whole utterance at `finish`.
+    #[serde(default)]
+    pub noise_suppression: Option<NoiseSuppression>,
 }
 
 impl Default for InputConfig {
@@ -47,6 +55,7 @@ impl Default for InputConfig {
             max_steps: 200,
             trim: true,
             level_db: None,
+            noise_suppression: None,
         }
     }
 }
@@ -144,8 +153,19 @@ impl InputExtractor {
     /// An extractor for `config`.
     ///
     /// # Errors
-    /// [`FeatureError::InvalidConfig`] for a bad MFCC configuration or `stack == 0`.
+    /// [`FeatureError::InvalidConfig`] for a bad MFCC configuration, `stack == 0`, bad
+    /// noise-suppression settings or noise suppression with `level_db`.
     pub fn new(config: InputConfig) -> Result<Self, FeatureError> {
+        if let Some(suppression) = &config.noise_suppression {
+            suppression.validate()?;
+            if let Some(level) = config.level_db {
+                return Err(FeatureError::InvalidConfig {
+                    field: "level_db",
+                    value: level.to_string(),
+                    reason: "cannot be combined with noise_suppression",
+                });
+            }
+        }
         if config.stack == 0 || config.max_steps == 0 {
             return Err(FeatureError::InvalidConfig {
                 field: if config.stack == 0 {
@@ -189,6 +209,13 @@ impl InputExtractor {
     /// # Errors
     /// [`FeatureError::EmptySignal`] or [`FeatureError::NonFinite`].
     pub fn mfcc(&mut self, signal: &[f32]) -> Result<FeatureMatrix, FeatureError> {
+        // The room's noise, from the whole utterance before trimming.
+        let subtraction = match &self.config.noise_suppression {
+            Some(settings) => {
+                Some(settings.subtraction(&self.mfcc.noise_estimate(signal, settings.quietest)?))
+            }
+            None => None,
+        };
         let range = if self.config.trim {
             let r = trim_silence(signal, self.config.mfcc.sample_rate, &self.vad);
             // Keep the whole clip when nearly nothing is left (silence or a click).
@@ -216,7 +243,12 @@ impl InputExtractor {
         let n_mfcc = self.config.mfcc.n_mfcc;
         let n_frames = self.mfcc.n_frames(signal.len());
         self.frames.resize(n_frames * n_mfcc, 0.0);
-        self.mfcc.process_into(signal, &mut self.frames)?;
+        match &subtraction {
+            Some(sub) => self
+                .mfcc
+                .process_suppressed_into(signal, sub, &mut self.frames)?,
+            None => self.mfcc.process_into(signal, &mut self.frames)?,
+        };
         let kept = n_frames
             .min(self.config.max_steps * self.config.stack)
             .max(1);
@@ -450,6 +482,88 @@ mod tests {
                 ..InputConfig::default()
             })
             .is_err()
+        );
+    }
+
+    #[test]
+    fn noise_suppression_is_off_for_old_configs_and_checked_when_on() {
+        // An `input.json` written before the field existed.
+        let old: InputConfig = serde_json::from_str(r#"{"deltas": true, "stack": 3}"#).unwrap();
+        assert_eq!(old.noise_suppression, None);
+        assert_eq!(InputConfig::default().noise_suppression, None);
+        let with = |suppression, level_db| InputConfig {
+            noise_suppression: Some(suppression),
+            level_db,
+            ..InputConfig::default()
+        };
+        let bad = NoiseSuppression {
+            floor: 0.0,
+            ..NoiseSuppression::default()
+        };
+        assert!(matches!(
+            InputExtractor::new(with(bad, None)),
+            Err(FeatureError::InvalidConfig {
+                field: "noise_suppression.floor",
+                ..
+            })
+        ));
+        assert!(matches!(
+            InputExtractor::new(with(NoiseSuppression::default(), Some(-23.0))),
+            Err(FeatureError::InvalidConfig {
+                field: "level_db",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn noise_suppression_lowers_steady_noise_under_a_tone() {
+        // A tone in 1 s of low hiss on each side; suppression takes the hiss out of the
+        // cepstra's level (the first coefficient) where the tone is not.
+        let mut seed = 3u64;
+        let mut hiss = || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            0.02 * (((seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0)
+        };
+        let t = tone(1.0, 300.0, 0.3);
+        let signal: Vec<f32> = (0..48_000)
+            .map(|i| {
+                hiss()
+                    + if (16_000..32_000).contains(&i) {
+                        t[i - 16_000]
+                    } else {
+                        0.0
+                    }
+            })
+            .collect();
+        let config = InputConfig {
+            trim: false,
+            ..InputConfig::default()
+        };
+        let plain = InputExtractor::new(config.clone())
+            .unwrap()
+            .mfcc(&signal)
+            .unwrap();
+        let suppressed = InputExtractor::new(InputConfig {
+            noise_suppression: Some(NoiseSuppression::default()),
+            ..config
+        })
+        .unwrap()
+        .mfcc(&signal)
+        .unwrap();
+        assert_eq!(plain.n_frames, suppressed.n_frames);
+        let c0 = |m: &FeatureMatrix, t: usize| m.data[t * m.n_features];
+        // The hiss alone falls (the first coefficient is 8 times the mean dB of the 64
+        // bands), and the tone stands out further from the room.
+        assert!(c0(&suppressed, 50) < c0(&plain, 50) - 40.0);
+        let contrast = |m: &FeatureMatrix| c0(m, 150) - c0(m, 50);
+        assert!(
+            contrast(&suppressed) > contrast(&plain) + 3.0,
+            "{} against {}",
+            contrast(&suppressed),
+            contrast(&plain)
         );
     }
 

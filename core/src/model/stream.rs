@@ -34,7 +34,8 @@ use crate::speech::{frame_level_db, trim_by_levels};
 pub struct InputStream {
     extractor: InputExtractor,
     /// The configuration allows streaming (centred frames a trim frame apart, no level
-    /// normalisation); otherwise everything waits for `finish`.
+    /// normalisation, no noise suppression, whose estimate needs the whole utterance);
+    /// otherwise everything waits for `finish`.
     streamable: bool,
     /// A non-finite sample arrived: `finish` reports it as the whole computation does.
     poisoned: bool,
@@ -74,6 +75,7 @@ impl InputStream {
         let m = &extractor.config.mfcc;
         let streamable = extractor.config.trim
             && extractor.config.level_db.is_none()
+            && extractor.config.noise_suppression.is_none()
             && m.center
             && m.hop_length == chunk;
         Ok(Self {
@@ -323,5 +325,48 @@ impl InputStream {
             n_frames: kept,
             n_features: n_mfcc,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::NoiseSuppression;
+
+    /// With noise suppression, whose estimate needs the whole utterance, nothing is out
+    /// before the end and `finish` is the whole computation.
+    #[test]
+    fn noise_suppression_waits_for_the_whole_utterance() {
+        let config = InputConfig {
+            noise_suppression: Some(NoiseSuppression::default()),
+            ..InputConfig::default()
+        };
+        let mut seed = 11u64;
+        let signal: Vec<f32> = (0..40_000)
+            .map(|i| {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let hiss = 0.01 * (((seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0);
+                let t = i as f32 / 16_000.0;
+                let voice = if (12_000..28_000).contains(&i) {
+                    0.3 * (2.0 * std::f32::consts::PI * 220.0 * t).sin()
+                } else {
+                    0.0
+                };
+                hiss + voice
+            })
+            .collect();
+        let mut whole = InputExtractor::new(config.clone()).unwrap();
+        let mfcc = whole.mfcc(&signal).unwrap();
+        let input = whole.finish(&mfcc);
+        let mut stream = InputStream::new(config).unwrap();
+        for block in signal.chunks(1_000) {
+            stream.push(block);
+            assert!(stream.steps().is_empty());
+        }
+        assert_eq!(stream.finish().unwrap(), mfcc);
+        assert_eq!(stream.steps(), &input.data[..]);
+        assert!(!stream.finished_from_stream());
     }
 }
