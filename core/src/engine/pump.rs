@@ -216,6 +216,7 @@ impl Worker {
     /// Feeds the live utterance what the segmenter will surely keep of what the model hears
     /// ([`EngineConfig::classified_span`]), and reports a provisional result when one is due.
     fn feed_live(&mut self) {
+        let room_needed = self.room_needed();
         let Some(live) = &mut self.live else {
             return;
         };
@@ -228,6 +229,12 @@ impl Worker {
         };
         if so_far.len() <= live.fed {
             return;
+        }
+        if live.fed == 0
+            && room_needed
+            && let Some(room) = self.segmenter.before_speech_so_far()
+        {
+            live.stream.set_room(&room_at_model_rate(room, live.rate));
         }
         live.block.clear();
         if let Err(e) = live.resampler.push(&so_far[live.fed..], &mut live.block) {
@@ -337,11 +344,11 @@ impl Worker {
                         duration_seconds,
                         at_seconds: utterance.speech_end_sample as f64 / f64::from(rate),
                     });
-                    let heard = match self.config.classified_span {
-                        ClassifiedSpan::Speech => utterance.speech(),
-                        ClassifiedSpan::Utterance => &utterance.samples,
+                    let (heard, room) = match self.config.classified_span {
+                        ClassifiedSpan::Speech => (utterance.speech(), utterance.before_speech()),
+                        ClassifiedSpan::Utterance => (&utterance.samples[..], &[][..]),
                     };
-                    self.detect(id, heard, rate, duration_seconds, ended_at);
+                    self.detect(id, (heard, room), rate, duration_seconds, ended_at);
                 }
             }
         }
@@ -349,10 +356,19 @@ impl Worker {
         self.segment_events.clear();
     }
 
+    /// Whether the model's front end estimates the noise from the room before the speech
+    /// (noise suppression, with the detected speech as what the model hears).
+    fn room_needed(&self) -> bool {
+        self.extractor.config().noise_suppression.is_some()
+            && self.config.classified_span == ClassifiedSpan::Speech
+    }
+
+    /// Classifies utterance `id`: `samples` (at `rate`) heard in `room` (the audio before
+    /// them, for the front end's noise estimate; may be empty).
     pub(super) fn detect(
         &mut self,
         id: u64,
-        samples: &[f32],
+        (samples, room): (&[f32], &[f32]),
         rate: u32,
         duration: f64,
         ended_at: Instant,
@@ -361,6 +377,11 @@ impl Worker {
             return;
         }
         let streamed = self.finish_live(id, samples, rate);
+        let room = if streamed.is_none() && self.room_needed() {
+            room_at_model_rate(room, rate)
+        } else {
+            Vec::new()
+        };
         let Some(active) = &mut self.active else {
             return;
         };
@@ -370,7 +391,7 @@ impl Worker {
                 .and_then(|audio| {
                     let mfcc = self
                         .extractor
-                        .mfcc(&audio)
+                        .mfcc_in_room(&audio, &room)
                         .map_err(DetectionFailure::Features)?;
                     let prediction = active
                         .model
@@ -585,4 +606,16 @@ impl Worker {
         }
         any
     }
+}
+
+/// The room's audio (at `rate`) resampled for the front end; empty (so the noise estimate
+/// falls back to the speech) when it cannot be.
+fn room_at_model_rate(room: &[f32], rate: u32) -> Vec<f32> {
+    if room.is_empty() {
+        return Vec::new();
+    }
+    resample(room, rate, SAMPLE_RATE).unwrap_or_else(|e| {
+        tracing::warn!("room audio before the speech: {e}");
+        Vec::new()
+    })
 }

@@ -37,11 +37,14 @@ pub struct InputConfig {
     /// recorded.
     #[serde(default)]
     pub level_db: Option<f32>,
-    /// Subtract the steady noise of the room, estimated from the utterance's quietest frames,
-    /// from the mel power before the MFCCs ([`NoiseSuppression`]). `None` (the default, and
-    /// the value of a model directory whose `input.json` predates it): as recorded. Not
-    /// combined with `level_db`; an [`InputStream`](crate::model::InputStream) with it computes
-    /// the whole utterance at `finish`.
+    /// Subtract the steady noise of the room from the mel power before the MFCCs
+    /// ([`NoiseSuppression`]), estimated from the room's sound alone where the caller has it
+    /// ([`InputExtractor::mfcc_in_room`]: the engine passes the pre-roll before the detected
+    /// speech), otherwise from the utterance's quietest frames. `None` (the default, and the
+    /// value of a model directory whose `input.json` predates it): as recorded. Not combined
+    /// with `level_db`. An [`InputStream`](crate::model::InputStream) with it streams once it
+    /// is given the room ([`InputStream::set_room`](crate::model::InputStream::set_room));
+    /// without one it computes the whole utterance at `finish`.
     #[serde(default)]
     pub noise_suppression: Option<NoiseSuppression>,
 }
@@ -139,6 +142,11 @@ impl InputConfig {
     }
 }
 
+/// Frames of a room's sound alone (20: 200 ms at the default hop) that
+/// [`InputExtractor::mfcc_in_room`] needs to estimate the noise from it rather than from the
+/// speech.
+pub const MIN_ROOM_FRAMES: usize = 20;
+
 /// Computes model inputs; keeps the MFCC extractor and scratch between calls.
 #[derive(Debug)]
 pub struct InputExtractor {
@@ -202,6 +210,19 @@ impl InputExtractor {
         Ok(self.finish(&mfcc))
     }
 
+    /// [`InputExtractor::extract`] of speech heard in `room` ([`InputExtractor::mfcc_in_room`]).
+    ///
+    /// # Errors
+    /// As [`InputExtractor::mfcc_in_room`].
+    pub fn extract_in_room(
+        &mut self,
+        signal: &[f32],
+        room: &[f32],
+    ) -> Result<FeatureMatrix, FeatureError> {
+        let mfcc = self.mfcc_in_room(signal, room)?;
+        Ok(self.finish(&mfcc))
+    }
+
     /// The first half of [`InputExtractor::extract`]: the utterance's MFCC frames
     /// (`frames x n_mfcc`, silence trimmed, at most `max_steps * stack` frames). Three times
     /// smaller than the model input: what a player profile stores of a confirmed utterance.
@@ -209,10 +230,31 @@ impl InputExtractor {
     /// # Errors
     /// [`FeatureError::EmptySignal`] or [`FeatureError::NonFinite`].
     pub fn mfcc(&mut self, signal: &[f32]) -> Result<FeatureMatrix, FeatureError> {
-        // The room's noise, from the whole utterance before trimming.
+        self.mfcc_in_room(signal, &[])
+    }
+
+    /// [`InputExtractor::mfcc`] of speech heard in a room whose sound alone is `room` (e.g. the
+    /// engine's pre-roll before the detected speech): with
+    /// [`InputConfig::noise_suppression`], the noise estimate comes from `room` when it holds
+    /// at least [`MIN_ROOM_FRAMES`] frames, otherwise from `signal` itself. Without noise
+    /// suppression `room` is not used.
+    ///
+    /// # Errors
+    /// [`FeatureError::EmptySignal`] or [`FeatureError::NonFinite`] (of `signal`, or of a
+    /// `room` long enough to be used).
+    pub fn mfcc_in_room(
+        &mut self,
+        signal: &[f32],
+        room: &[f32],
+    ) -> Result<FeatureMatrix, FeatureError> {
         let subtraction = match &self.config.noise_suppression {
             Some(settings) => {
-                Some(settings.subtraction(&self.mfcc.noise_estimate(signal, settings.quietest)?))
+                let source = if self.room_is_enough(room) {
+                    room
+                } else {
+                    signal
+                };
+                Some(settings.subtraction(&self.mfcc.noise_estimate(source, settings.quietest)?))
             }
             None => None,
         };
@@ -257,6 +299,11 @@ impl InputExtractor {
             n_frames: kept,
             n_features: n_mfcc,
         })
+    }
+
+    /// Whether `room` is long enough to estimate the noise from ([`MIN_ROOM_FRAMES`]).
+    pub(super) fn room_is_enough(&self, room: &[f32]) -> bool {
+        self.mfcc.n_frames(room.len()) >= MIN_ROOM_FRAMES
     }
 
     /// The second half of [`InputExtractor::extract`]: [`InputConfig::finish`].

@@ -24,7 +24,7 @@
 use std::ops::Range;
 
 use super::*;
-use crate::features::{FeatureError, FeatureMatrix};
+use crate::features::{FeatureError, FeatureMatrix, Subtraction};
 use crate::speech::{frame_level_db, trim_by_levels};
 
 /// A model input computed while the utterance's 16 kHz audio arrives (see the module docs):
@@ -34,9 +34,13 @@ use crate::speech::{frame_level_db, trim_by_levels};
 pub struct InputStream {
     extractor: InputExtractor,
     /// The configuration allows streaming (centred frames a trim frame apart, no level
-    /// normalisation, no noise suppression, whose estimate needs the whole utterance);
-    /// otherwise everything waits for `finish`.
+    /// normalisation); otherwise everything waits for `finish`. With noise suppression it
+    /// also needs the room ([`InputStream::set_room`]).
     streamable: bool,
+    /// The room's sound alone ([`InputStream::set_room`]) and, with noise suppression, what
+    /// its estimate subtracts.
+    room: Vec<f32>,
+    subtraction: Option<Subtraction>,
     /// A non-finite sample arrived: `finish` reports it as the whole computation does.
     poisoned: bool,
     /// Samples of one trim level (10 ms).
@@ -75,12 +79,13 @@ impl InputStream {
         let m = &extractor.config.mfcc;
         let streamable = extractor.config.trim
             && extractor.config.level_db.is_none()
-            && extractor.config.noise_suppression.is_none()
             && m.center
             && m.hop_length == chunk;
         Ok(Self {
             extractor,
             streamable,
+            room: Vec::new(),
+            subtraction: None,
             poisoned: false,
             chunk,
             audio: Vec::new(),
@@ -107,10 +112,42 @@ impl InputStream {
     /// Starts a new utterance (buffers are kept).
     pub fn reset(&mut self) {
         self.poisoned = false;
+        self.room.clear();
+        self.subtraction = None;
         self.audio.clear();
         self.levels.clear();
         self.clear_from_origin(None);
         self.generation += 1;
+    }
+
+    /// The room the utterance is heard in: its sound alone, at the stream's rate (the
+    /// engine's pre-roll before the detected speech), as
+    /// [`InputExtractor::mfcc_in_room`] takes it. With noise suppression and a room long
+    /// enough, the noise estimate is its and the stream streams; otherwise, with noise
+    /// suppression, `finish` computes the whole utterance. Call it after
+    /// [`reset`](Self::reset); given later, what was computed is computed again.
+    pub fn set_room(&mut self, room: &[f32]) {
+        self.room.clear();
+        self.room.extend_from_slice(room);
+        self.subtraction = match &self.extractor.config.noise_suppression {
+            Some(settings) if self.extractor.room_is_enough(room) => self
+                .extractor
+                .mfcc
+                .noise_estimate(room, settings.quietest)
+                .ok()
+                .map(|noise| settings.subtraction(&noise)),
+            _ => None,
+        };
+        if !self.rows.is_empty() || !self.steps.is_empty() {
+            self.clear_from_origin(None);
+            self.generation += 1;
+        }
+    }
+
+    /// Steps can be computed as the audio arrives.
+    fn streams(&self) -> bool {
+        self.streamable
+            && (self.extractor.config.noise_suppression.is_none() || self.subtraction.is_some())
     }
 
     /// Whether the last [`finish`](Self::finish) completed the steps computed on the way
@@ -145,7 +182,7 @@ impl InputStream {
     pub fn push(&mut self, samples: &[f32]) {
         self.poisoned |= !samples.iter().all(|x| x.is_finite());
         self.audio.extend_from_slice(samples);
-        if !self.streamable || self.poisoned {
+        if !self.streams() || self.poisoned {
             return;
         }
         while (self.levels.len() + 1) * self.chunk <= self.audio.len() {
@@ -195,7 +232,7 @@ impl InputStream {
             self.streamed = true;
             return Ok(mfcc);
         }
-        let mfcc = self.extractor.mfcc(&self.audio)?;
+        let mfcc = self.extractor.mfcc_in_room(&self.audio, &self.room)?;
         let input = self.extractor.finish(&mfcc);
         self.steps.clear();
         self.steps.extend_from_slice(&input.data);
@@ -205,7 +242,7 @@ impl InputStream {
 
     /// `finish` from what was computed on the way; `None` when a guess was wrong.
     fn finish_streamed(&mut self) -> Option<FeatureMatrix> {
-        if !self.streamable || self.poisoned || self.audio.is_empty() {
+        if !self.streams() || self.poisoned || self.audio.is_empty() {
             return None;
         }
         let whole = self.levels.len() * self.chunk;
@@ -246,10 +283,11 @@ impl InputStream {
         let done = self.rows.len() / n_mels;
         if frames > done {
             self.rows.resize(frames * n_mels, 0.0);
-            let max = self.extractor.mfcc.raw_log_mel(
+            let max = self.extractor.mfcc.raw_log_mel_subtracted(
                 signal,
                 done..frames,
                 &mut self.rows[done * n_mels..],
+                self.subtraction.as_ref(),
             );
             self.max_db = self.max_db.max(max);
             for row in self.rows[done * n_mels..].chunks_exact(n_mels) {
@@ -333,10 +371,11 @@ mod tests {
     use super::*;
     use crate::features::NoiseSuppression;
 
-    /// With noise suppression, whose estimate needs the whole utterance, nothing is out
-    /// before the end and `finish` is the whole computation.
+    /// With noise suppression and no room, the estimate needs the whole utterance: nothing
+    /// is out before the end and `finish` is the whole computation. With the room, it
+    /// streams.
     #[test]
-    fn noise_suppression_waits_for_the_whole_utterance() {
+    fn noise_suppression_streams_given_the_room() {
         let config = InputConfig {
             noise_suppression: Some(NoiseSuppression::default()),
             ..InputConfig::default()
@@ -367,6 +406,36 @@ mod tests {
         }
         assert_eq!(stream.finish().unwrap(), mfcc);
         assert_eq!(stream.steps(), &input.data[..]);
+        assert!(!stream.finished_from_stream());
+
+        // Given the room before the speech, it streams, and gives what the whole
+        // computation in that room gives, value for value.
+        let room = &signal[..8_000];
+        let speech = &signal[8_000..];
+        let mfcc = whole.mfcc_in_room(speech, room).unwrap();
+        assert_ne!(mfcc, whole.mfcc(speech).unwrap());
+        let input = whole.finish(&mfcc);
+        stream.reset();
+        stream.set_room(room);
+        let mut early = 0;
+        for block in speech.chunks(1_000) {
+            stream.push(block);
+            early = stream.steps().len();
+        }
+        assert!(early > 0);
+        assert_eq!(stream.finish().unwrap(), mfcc);
+        assert_eq!(stream.steps(), &input.data[..]);
+        assert!(stream.finished_from_stream());
+        // A room given late recomputes; one too short falls back to the speech's estimate.
+        stream.reset();
+        stream.push(&speech[..10_000]);
+        stream.set_room(room);
+        stream.push(&speech[10_000..]);
+        assert_eq!(stream.finish().unwrap(), mfcc);
+        stream.reset();
+        stream.set_room(&room[..1_000]);
+        stream.push(speech);
+        assert_eq!(stream.finish().unwrap(), whole.mfcc(speech).unwrap());
         assert!(!stream.finished_from_stream());
     }
 }

@@ -407,6 +407,19 @@ impl Segmenter {
         Some(&self.utterance[from..at(self.last_speech_end).max(from)])
     }
 
+    /// The audio of the utterance in progress before its speech (a prefix of the
+    /// [`Utterance::before_speech`] its [`SegmentEvent::SpeechEnded`] will carry, and equal to
+    /// it once [`speech_so_far`](Self::speech_so_far) is `Some`, as the start is then placed).
+    /// `None` when `speech_so_far` is.
+    #[must_use]
+    pub fn before_speech_so_far(&self) -> Option<&[f32]> {
+        self.speech_so_far()?;
+        let from = usize::try_from(self.speech_start.saturating_sub(self.utterance_start))
+            .unwrap_or(usize::MAX)
+            .min(self.utterance.len());
+        Some(&self.utterance[..from])
+    }
+
     /// The speech this segmenter finds in a whole recording (pushed in 100 ms blocks, then
     /// flushed): from the first utterance's speech start to the last one's speech end, as
     /// indices into `samples`; `None` when it finds no speech. What a caller that classifies
@@ -414,6 +427,13 @@ impl Segmenter {
     /// ([`crate::engine::ClassifiedSpan::Speech`]). Continues from the segmenter's state
     /// (create one per recording for independent results).
     pub fn speech_span(&mut self, samples: &[f32]) -> Option<Range<usize>> {
+        self.speech_span_in_room(samples).map(|(_, speech)| speech)
+    }
+
+    /// [`speech_span`](Self::speech_span), and before it the first utterance's audio before
+    /// its speech ([`Utterance::before_speech`]: the room alone, as the engine hands it to
+    /// the front end).
+    pub fn speech_span_in_room(&mut self, samples: &[f32]) -> Option<(Range<usize>, Range<usize>)> {
         let mut events = Vec::new();
         let first = self.position;
         for block in samples.chunks((self.sample_rate as usize / 10).max(1)) {
@@ -428,12 +448,13 @@ impl Segmenter {
         events
             .iter()
             .filter_map(|e| match e {
-                SegmentEvent::SpeechEnded { utterance } => {
-                    Some(at(utterance.speech_start_sample)..at(utterance.speech_end_sample))
-                }
+                SegmentEvent::SpeechEnded { utterance } => Some((
+                    at(utterance.start_sample)..at(utterance.speech_start_sample),
+                    at(utterance.speech_start_sample)..at(utterance.speech_end_sample),
+                )),
                 _ => None,
             })
-            .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end))
+            .reduce(|(room, a), (_, b)| (room, a.start.min(b.start)..a.end.max(b.end)))
     }
 
     /// Whether an utterance is in progress (started and not yet ended).

@@ -41,6 +41,16 @@ impl Utterance {
         self.samples.len() as f64 / f64::from(sample_rate.max(1))
     }
 
+    /// The audio before [`speech`](Self::speech): the pre-roll, the room's sound before the
+    /// player spoke (what the front end's noise suppression estimates the noise from).
+    #[must_use]
+    pub fn before_speech(&self) -> &[f32] {
+        let from = usize::try_from(self.speech_start_sample.saturating_sub(self.start_sample))
+            .unwrap_or(usize::MAX)
+            .min(self.samples.len());
+        &self.samples[..from]
+    }
+
     /// The speech alone: [`samples`](Self::samples) from
     /// [`speech_start_sample`](Self::speech_start_sample) to
     /// [`speech_end_sample`](Self::speech_end_sample), without the pre-roll and tail.

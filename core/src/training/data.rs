@@ -141,6 +141,19 @@ impl SpeechCut {
         }
     }
 
+    /// [`SpeechCut::cut`], and the room before the speech as the engine hands it to the front
+    /// end ([`crate::speech::Utterance::before_speech`]; empty when no speech is found).
+    #[must_use]
+    pub fn cut_in_room(&self, clip: Vec<f32>) -> (Vec<f32>, Vec<f32>) {
+        match self.segmenter.clone().speech_span_in_room(&clip) {
+            Some((room, speech)) => (clip[speech].to_vec(), clip[room].to_vec()),
+            None => {
+                self.missed.fetch_add(1, Ordering::Relaxed);
+                (clip, Vec::new())
+            }
+        }
+    }
+
     /// Clips cut so far in which no speech was found.
     #[must_use]
     pub fn missed(&self) -> usize {
@@ -345,6 +358,9 @@ fn one_sample(
         source,
     };
     let mut signal = load_clip(&sample.path)?;
+    // The room's sound before the speech, where a cut found it (the front end's noise
+    // estimate, as in the engine).
+    let mut room = Vec::new();
     if let Some(l) = listening {
         let seed = mix_seed(l.seed, index, 0);
         signal = l
@@ -352,19 +368,19 @@ fn one_sample(
             .apply(&signal, SAMPLE_RATE, &sample.speaker, l.pool, seed)
             .map_err(degrade_err)?;
         if let Some(cut) = l.speech {
-            signal = cut.cut(signal);
+            (signal, room) = cut.cut_in_room(signal);
         }
     }
     let example = |features| example_of(sample, features);
-    let features_of = |extractor: &mut InputExtractor, s: &[f32]| {
+    let features_of = |extractor: &mut InputExtractor, s: &[f32], room: &[f32]| {
         extractor
-            .extract(s)
+            .extract_in_room(s, room)
             .map_err(|source| ExampleError::Features {
                 path: sample.path.clone(),
                 source,
             })
     };
-    let mut out = vec![example(features_of(extractor, &signal)?)];
+    let mut out = vec![example(features_of(extractor, &signal, &room)?)];
     if let Some(a) = augmentation {
         for copy in 0..a.copies {
             let seed = mix_seed(a.seed, index, copy);
@@ -386,7 +402,8 @@ fn one_sample(
                     )
                     .map_err(degrade_err)?;
             }
-            out.push(example(features_of(extractor, &augmented)?));
+            // An augmented copy has no room of its own: its estimate comes from itself.
+            out.push(example(features_of(extractor, &augmented, &[])?));
         }
     }
     Ok(out)

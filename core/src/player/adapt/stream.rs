@@ -100,6 +100,14 @@ impl UtteranceStream {
         self.state.steps()
     }
 
+    /// The room the utterance is heard in, its sound alone at 16 kHz (the pre-roll before the
+    /// detected speech): [`InputStream::set_room`]. Call it after [`restart`](Self::restart),
+    /// before the first [`push`](Self::push).
+    pub fn set_room(&mut self, room: &[f32]) {
+        self.input.set_room(room);
+        self.catch_up();
+    }
+
     /// Adds a block of the utterance's 16 kHz audio and runs the network over the steps it
     /// made final.
     pub fn push(&mut self, samples: &[f32]) {
