@@ -7,7 +7,9 @@
 //! A last table times each again in the same run and prints the fast path's speed-up over
 //! burn. With `BENCH_BASELINE_MODEL=DIR` (e.g. a previous model's folder, from git) the
 //! table also times that model's fast path on the same clip and prints the shipped model's
-//! cost against it.
+//! cost against it. The table also times the input pipeline with the front end's opt-in noise
+//! suppression, its estimate from 0.8 s of the room before the clip (as the engine hands it
+//! over), against the plain pipeline.
 #![expect(clippy::expect_used, reason = "benches fail loudly")]
 
 use std::hint::black_box;
@@ -17,10 +19,10 @@ use std::time::{Duration, Instant};
 use criterion::Criterion;
 
 mod common;
-use voice_emotion::features::FeatureMatrix;
+use voice_emotion::features::{FeatureMatrix, NoiseSuppression};
 use voice_emotion::model::{
-    EmotionClassifier, FastNetwork, FastScratch, Prediction, SimdLevel, default_device, normalised,
-    predict, with_temperature,
+    EmotionClassifier, FastNetwork, FastScratch, InputConfig, InputExtractor, Prediction,
+    SimdLevel, default_device, normalised, predict, with_temperature,
 };
 
 /// The model through burn, as `EmotionClassifier::classify_features` ran it before the fast
@@ -56,9 +58,22 @@ fn main() {
         EmotionClassifier::load(&dir, &default_device()).expect("models/base loads");
     let signal = common::speech_like(3.5);
     let features = classifier.features(&signal).expect("valid clip");
+    let room = common::speech_like(0.8);
+    let mut suppressed = InputExtractor::new(InputConfig {
+        noise_suppression: Some(NoiseSuppression::default()),
+        ..classifier.input_config().clone()
+    })
+    .expect("the model's pipeline with noise suppression is valid");
     let mut c = Criterion::default().configure_from_args();
     c.bench_function("input_pipeline_3.5s", |b| {
         b.iter(|| classifier.features(black_box(&signal)).expect("valid clip"))
+    });
+    c.bench_function("input_pipeline_noise_suppression_3.5s", |b| {
+        b.iter(|| {
+            suppressed
+                .extract_in_room(black_box(&signal), &room)
+                .expect("valid clip")
+        })
     });
     c.bench_function("model_burn_3.5s", |b| {
         b.iter(|| classify_with_burn(&classifier, black_box(&features)))
@@ -84,6 +99,13 @@ fn main() {
     let front = median(500, || {
         black_box(classifier.features(&signal).expect("valid clip"));
     });
+    let front_suppressed = median(500, || {
+        black_box(
+            suppressed
+                .extract_in_room(&signal, &room)
+                .expect("valid clip"),
+        );
+    });
     let burn = median(200, || {
         black_box(classify_with_burn(&classifier, &features));
     });
@@ -98,6 +120,11 @@ fn main() {
         features.n_frames, features.n_features
     );
     println!("  front end                 {:.3} ms", ms(front));
+    println!(
+        "  front end, noise suppression (opt-in, 0.8 s room)  {:.3} ms  ({:.2}x the front end)",
+        ms(front_suppressed),
+        ms(front_suppressed) / ms(front)
+    );
     println!("  model, burn (reference)   {:.3} ms", ms(burn));
     println!(
         "  model, fast path          {:.3} ms  ({:.1}x faster than burn; target <= 0.5 ms)",
