@@ -132,13 +132,7 @@ impl SpeechCut {
     /// The speech of `clip`, or all of it when none is found.
     #[must_use]
     pub fn cut(&self, clip: Vec<f32>) -> Vec<f32> {
-        match self.segmenter.clone().speech_span(&clip) {
-            Some(span) => clip[span].to_vec(),
-            None => {
-                self.missed.fetch_add(1, Ordering::Relaxed);
-                clip
-            }
-        }
+        self.cut_in_room(clip).0
     }
 
     /// [`SpeechCut::cut`], and the room before the speech as the engine hands it to the front
