@@ -14,7 +14,8 @@ use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::InputExtractor;
 use voice_emotion::model::default_device;
 use voice_emotion::player::adapt::{
-    ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel, PlayerState, calibration_order,
+    ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerHeads, PlayerModel, PlayerState,
+    calibration_order,
 };
 use voice_emotion::player::profile::{
     BaseModelRef, ConfirmedSample, PlayerId, ProfileStore, QuantisedMatrix,
@@ -120,11 +121,14 @@ fn adaptation_raises_accuracy_for_a_held_out_actor() {
         (score.base_correct, score.player_correct, score.total),
         (hits(cold), hits(adapted), 30)
     );
-    // Measured: 0.5667 cold, 0.7000 adapted: 4 more of the 30 test clips right. At least 3.
+    // Measured: 0.5667 cold, 0.6333 adapted: 2 more of the 30 test clips right (0.7000 with
+    // the voice head alone: the weight copy, in use from the 15th confirmation, costs this
+    // actor two clips; actors 21 and 23 gain, docs/adaptation.md). At least 2.
     assert!(
-        adapted - cold > 0.09,
+        adapted - cold > 0.06,
         "cold {cold:.4}, adapted {adapted:.4}"
     );
+    assert!(player.weight_copy().is_some(), "{records:#?}");
     // Saved through the profile store and loaded again: the same voice head and statistics.
     let root = tempfile::tempdir().unwrap();
     let store = ProfileStore::new(root.path()).unwrap();
@@ -200,7 +204,7 @@ fn the_guard_refuses_a_voice_head_that_contradicts_the_other_confirmations() {
         .collect();
     let refs: Vec<&FeatureMatrix> = kept.iter().collect();
     let heard: Vec<Emotion> = adapter
-        .classify(None, &refs, &stats)
+        .classify(&PlayerHeads::default(), &refs, &stats)
         .iter()
         .map(|p| p.emotion)
         .collect();
@@ -236,7 +240,7 @@ fn without_a_voice_head_the_adapter_is_the_calibrated_classifier() {
     let (calibration, _) = actor_clips(&classifier, 21);
     let stats = classifier.global_stats().clone();
     for clip in calibration.iter().take(4) {
-        let ours = adapter.classify(None, &[&clip.mfcc], &stats)[0].clone();
+        let ours = adapter.classify(&PlayerHeads::default(), &[&clip.mfcc], &stats)[0].clone();
         let extractor = InputExtractor::new(classifier.input_config().clone()).unwrap();
         let input = extractor.finish(&clip.mfcc);
         let theirs = classifier.classify_features(&[&input], None)[0].clone();

@@ -118,8 +118,7 @@ fn a_players_stream_equals_classifying_the_whole_utterance() {
                 stream.push(&x[at..at + n]);
                 at += n;
             }
-            let voice = player.voice_head();
-            provisional += usize::from(stream.provisional(voice.as_deref()).is_some());
+            provisional += usize::from(stream.provisional(&player.heads()).is_some());
             let (mfcc, streamed) = stream.finish(player).unwrap();
             assert_eq!(mfcc, extractor.mfcc(x).unwrap());
             assert_eq!(streamed, whole, "{name:?}");

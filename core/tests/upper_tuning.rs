@@ -1,4 +1,4 @@
-//! A player's fine-tuned copy of the upper layers (`voice_emotion::training::upper`). In a
+//! A player's fine-tuned copy of the upper layers (`voice_emotion::player::copy`). In a
 //! test binary of its own: it checks that the same samples and seed give the same copy, and
 //! burn's random generator is shared by every test running in one process (another test
 //! drawing from it between the seed and the dropout masks made it fail now and then).
@@ -6,6 +6,7 @@
 use voice_emotion::features::FeatureMatrix;
 use voice_emotion::labels::Emotion;
 use voice_emotion::model::{EmotionModel, EmotionModelConfig, default_device};
+use voice_emotion::player::UpperCopy;
 use voice_emotion::training::upper::{
     UpperTuning, fine_tune_upper, head_probabilities, last_states,
 };
@@ -74,5 +75,27 @@ fn the_copy_learns_the_player_and_keeps_the_lstm() {
         fine_tune_upper(&base, (states, &labels[..3]), anchors_in, &tuning, &device),
     ] {
         assert_eq!(sad(&same), base_sad);
+    }
+    // The engine's form of the copy (plain weights over the last state) gives the fine-tuned
+    // model's probabilities.
+    let copy = UpperCopy::fine_tune(
+        &base,
+        (states, &labels),
+        anchors_in,
+        &UpperTuning {
+            anchor_weight: 0.0,
+            ..tuning
+        },
+        &device,
+    )
+    .unwrap();
+    for (row, p) in states
+        .iter()
+        .zip(head_probabilities(&free, states, &device))
+    {
+        let ours = copy.probabilities(row).unwrap();
+        for (a, b) in ours.iter().zip(&p) {
+            assert!((a - b).abs() < 1e-5, "{ours:?} vs {p:?}");
+        }
     }
 }

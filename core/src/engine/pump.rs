@@ -251,10 +251,10 @@ impl Worker {
         if heard < live.next_provisional || active.id != live.player {
             return;
         }
-        let voice = active.model.voice_head();
+        let heads = active.model.heads();
         // Before the first step of speech is final there is nothing to say yet: ask again
         // with the next block.
-        let Some(prediction) = live.stream.provisional(voice.as_deref()) else {
+        let Some(prediction) = live.stream.provisional(&heads) else {
             return;
         };
         while live.next_provisional <= heard {

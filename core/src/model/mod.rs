@@ -36,6 +36,7 @@ mod device;
 mod fast;
 mod inference;
 mod input;
+mod loss;
 mod network;
 mod stream;
 pub use batch::*;
@@ -43,10 +44,11 @@ pub use config::*;
 pub use device::{DeviceSpec, DeviceSpecError, DeviceSpecs, WgpuAdapter};
 pub use fast::{
     FastLstmTrainer, FastNetwork, FastNetworkError, FastScratch, FastState, FastTrainingError,
-    Logits, LstmGradients, LstmLayerGradients, SimdLevel,
+    LinearValues, Logits, LstmGradients, LstmLayerGradients, SimdLevel,
 };
 pub use inference::*;
 pub use input::*;
+pub use loss::cross_entropy;
 pub use network::*;
 pub use stream::InputStream;
 

@@ -4,9 +4,11 @@
 //! May import `labels`, `features` and `model`; never `engine` or `training`.
 
 pub mod adapt;
+pub mod copy;
 pub mod profile;
 pub mod voice;
 
 pub use adapt::{AdaptConfig, PlayerModel};
+pub use copy::UpperCopy;
 pub use profile::{PlayerId, PlayerProfile, ProfileStore};
 pub use voice::VoiceHead;

@@ -20,25 +20,7 @@ use crate::training::{
     BatchLabels, Example, Normaliser, length_batches, make_batch, make_labels, softened,
 };
 
-/// Mean cross-entropy of `logits` `[batch, classes]` against `targets`, each example weighted
-/// by `weights` (`None`: all 1); the mean is over the total weight.
-pub fn cross_entropy(
-    logits: Tensor<2>,
-    targets: Tensor<1, Int>,
-    weights: Option<Tensor<1>>,
-) -> Tensor<1> {
-    let [b, _] = logits.dims();
-    let picked: Tensor<1> = log_softmax(logits, 1)
-        .gather(1, targets.reshape([b, 1]))
-        .reshape([b]);
-    match weights {
-        Some(w) => {
-            let total = w.clone().sum().add_scalar(1e-6);
-            (picked * w).sum().neg() / total
-        }
-        None => picked.mean().neg(),
-    }
-}
+pub use crate::model::cross_entropy;
 
 /// [`cross_entropy`] with `penalty` (`[batch, classes]`, as [`crate::training::Batch::emotion_penalty`])
 /// added to the logits first: a class whose penalty is [`crate::training::MASKED_LOGIT`] is

@@ -1,46 +1,14 @@
-//! A player's own copy of the network's upper layers, fine-tuned on their confirmed samples:
-//! what `trainer adapt-eval --fine-tune` measures on top of the voice head
-//! (`docs/adaptation.md`, "The player's own weight copy"). The engine does not use it.
-//!
-//! The LSTM layers stay the shipped ones, so a voice head's descriptors (the first layer's
-//! mean output) do not move; the copy is the dense layer and both heads, trained from the
-//! shipped weights on the last LSTM states of the player's samples, with the anchor set (the
-//! training speakers' utterances) replayed in every step so the copy keeps what the network
-//! learnt from them.
+//! What `trainer adapt-eval --fine-tune` needs beside the player's own copy of the upper
+//! layers ([`crate::player::copy`], re-exported here): the last LSTM states through burn and
+//! the heads' probabilities of a fine-tuned model.
 
-use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 
 use crate::features::FeatureMatrix;
 use crate::labels::Emotion;
 use crate::model::{EmotionModel, pad};
-use crate::training::cross_entropy;
-
-/// How the copy is fine-tuned.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct UpperTuning {
-    /// Full-batch Adam steps.
-    pub steps: usize,
-    /// Adam learning rate.
-    pub learning_rate: f64,
-    /// Total weight of the anchors in the loss, relative to the player's samples (which
-    /// weigh 1 together, each emotion equally).
-    pub anchor_weight: f32,
-    /// Seed of the dropout masks: the device's random generator is seeded with it before
-    /// fine-tuning, so the same samples give the same copy.
-    pub seed: u64,
-}
-
-impl Default for UpperTuning {
-    fn default() -> Self {
-        Self {
-            steps: 60,
-            learning_rate: 1e-3,
-            anchor_weight: 1.0,
-            seed: 1,
-        }
-    }
-}
+use crate::player::copy::matrix;
+pub use crate::player::copy::{UpperTuning, fine_tune_upper};
 
 /// The last LSTM states (the dense layer's input), one row of `hidden_2` values per input, of
 /// already-normalised model inputs, without autodiff.
@@ -62,71 +30,6 @@ pub fn last_states(
         return Vec::new();
     }
     values.chunks_exact(width).map(<[f32]>::to_vec).collect()
-}
-
-fn matrix(rows: &[&[f32]], device: &Device) -> Tensor<2> {
-    let width = rows.first().map_or(0, |r| r.len());
-    let values: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
-    Tensor::from_data(TensorData::new(values, [rows.len(), width]), device)
-}
-
-/// A copy of `base` whose dense layer and heads are fine-tuned on the player's last LSTM
-/// `states` (from [`last_states`]) labelled `labels`, with the anchors' `anchor_states`
-/// labelled `anchor_labels` in every step. Each of the player's emotions weighs the same in
-/// the loss however often it was confirmed (as in the voice head). Dropout stays on while
-/// fine-tuning (seeded by [`UpperTuning::seed`]). Returns `base` unchanged for no samples, labels that do not match the rows,
-/// or rows of differing widths.
-#[must_use]
-pub fn fine_tune_upper(
-    base: &EmotionModel,
-    (states, labels): (&[&[f32]], &[Emotion]),
-    (anchor_states, anchor_labels): (&[&[f32]], &[Emotion]),
-    tuning: &UpperTuning,
-    device: &Device,
-) -> EmotionModel {
-    let width = states.first().map_or(0, |r| r.len());
-    if labels.is_empty()
-        || labels.len() != states.len()
-        || anchor_labels.len() != anchor_states.len()
-        || states.iter().chain(anchor_states).any(|r| r.len() != width)
-    {
-        return base.clone();
-    }
-    let autodiff = device.clone().autodiff();
-    autodiff.seed(tuning.seed);
-    let mut count = [0usize; Emotion::COUNT];
-    for e in labels {
-        count[e.index()] += 1;
-    }
-    let heard = count.iter().filter(|&&c| c > 0).count().max(1) as f32;
-    let mut weights: Vec<f32> = labels
-        .iter()
-        .map(|e| 1.0 / (heard * count[e.index()] as f32))
-        .collect();
-    let n_anchors = anchor_labels.len();
-    weights.extend(std::iter::repeat_n(
-        tuning.anchor_weight / n_anchors.max(1) as f32,
-        n_anchors,
-    ));
-    let targets: Vec<i64> = labels
-        .iter()
-        .chain(anchor_labels)
-        .map(|e| e.index() as i64)
-        .collect();
-    let n = targets.len();
-    let rows: Vec<&[f32]> = states.iter().chain(anchor_states).copied().collect();
-    let x = matrix(&rows, &autodiff);
-    let targets: Tensor<1, Int> = Tensor::from_data(TensorData::new(targets, [n]), &autodiff);
-    let weights: Tensor<1> = Tensor::from_data(TensorData::new(weights, [n]), &autodiff);
-    let mut model = base.clone().fork(&autodiff).train();
-    let mut optim = AdamConfig::new().init();
-    for _ in 0..tuning.steps {
-        let out = model.heads(x.clone());
-        let loss = cross_entropy(out.emotion, targets.clone(), Some(weights.clone()));
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(tuning.learning_rate, model, grads);
-    }
-    model.valid().to_device(device)
 }
 
 /// Emotion probabilities (softmax) of `model`'s heads on last LSTM `states`.

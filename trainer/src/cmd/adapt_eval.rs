@@ -17,9 +17,9 @@ use voice_emotion::model::default_device;
 use voice_emotion::model::{EmotionClassifier, Prediction};
 use voice_emotion::model::{InputExtractor, NormStats};
 use voice_emotion::player::adapt::{
-    ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerModel, PlayerState, calibration_order,
+    ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerHeads, PlayerModel, PlayerState,
+    calibration_order,
 };
-use voice_emotion::player::voice::VoiceHead;
 use voice_emotion::training::dataset::{FOLDS, RavdessName, Sample, Split, actors_of_fold};
 use voice_emotion::training::degrade::{BabblePool, Condition};
 use voice_emotion::training::upper::UpperTuning;
@@ -313,15 +313,15 @@ fn lowest_after_base(curve: &[f64]) -> Option<(usize, f64)> {
         })
 }
 
-/// Accuracy of `voice` and `stats` on `test`: over the 8 emotions, and over their families.
+/// Accuracy of `heads` and `stats` on `test`: over the 8 emotions, and over their families.
 fn accuracies(
     adapter: &Adapter,
-    voice: Option<&VoiceHead>,
+    heads: &PlayerHeads,
     stats: &NormStats,
     test: &[(FeatureMatrix, Sample)],
 ) -> (f64, f64) {
     let mfcc: Vec<&FeatureMatrix> = test.iter().map(|(m, _)| m).collect();
-    let predictions = adapter.classify(voice, &mfcc, stats);
+    let predictions = adapter.classify(heads, &mfcc, stats);
     let (mut hits, mut family_hits) = (0usize, 0usize);
     for (p, (_, s)) in predictions.iter().zip(test) {
         hits += usize::from(p.emotion == s.emotion);
@@ -335,13 +335,13 @@ fn accuracies(
 /// over all test clips, how many are predicted as an unused emotion (counts).
 fn unused_counts(
     adapter: &Adapter,
-    voice: Option<&VoiceHead>,
+    heads: &PlayerHeads,
     stats: &NormStats,
     test: &[(FeatureMatrix, Sample)],
     unused: &[Emotion],
 ) -> (usize, usize, usize) {
     let mfcc: Vec<&FeatureMatrix> = test.iter().map(|(m, _)| m).collect();
-    let predictions = adapter.classify(voice, &mfcc, stats);
+    let predictions = adapter.classify(heads, &mfcc, stats);
     let (mut clips, mut hits, mut predicted) = (0, 0, 0);
     for (p, (_, s)) in predictions.iter().zip(test) {
         if unused.contains(&s.emotion) {
@@ -353,14 +353,14 @@ fn unused_counts(
     (clips, hits, predicted)
 }
 
-/// Accuracy over the 8 emotions of `voice` and `stats` on `test`.
+/// Accuracy over the 8 emotions of `heads` and `stats` on `test`.
 fn accuracy(
     adapter: &Adapter,
-    voice: Option<&VoiceHead>,
+    heads: &PlayerHeads,
     stats: &NormStats,
     test: &[(FeatureMatrix, Sample)],
 ) -> f64 {
-    accuracies(adapter, voice, stats, test).0
+    accuracies(adapter, heads, stats, test).0
 }
 
 /// Runs the subcommand.
@@ -500,7 +500,7 @@ pub fn run(args: &Args) -> CmdResult {
             idx.shuffle(&mut rng);
             let wrong: Vec<usize> = idx.into_iter().take(n_wrong).collect();
 
-            let cold = accuracy(&adapter, None, &global, &speaker.test);
+            let cold = accuracy(&adapter, &PlayerHeads::default(), &global, &speaker.test);
             let player = PlayerModel::new(Arc::clone(&adapter), PlayerState::default(), None);
             // Statistics only: the calibration speech, no labels.
             let mut own = NormStats::new(classifier.training_config().model.n_features);
@@ -509,7 +509,7 @@ pub fn run(args: &Args) -> CmdResult {
             }
             let stats_only = accuracy(
                 &adapter,
-                None,
+                &PlayerHeads::default(),
                 &adapter.blended_stats(Some(&own)),
                 &speaker.test,
             );
@@ -536,11 +536,7 @@ pub fn run(args: &Args) -> CmdResult {
                             .iter()
                             .map(|&i| &speaker.calibration[i].0)
                             .collect();
-                        let predictions = adapter.classify(
-                            player.voice_head().as_deref(),
-                            &mfcc,
-                            &player.stats(),
-                        );
+                        let predictions = adapter.classify(&player.heads(), &mfcc, &player.stats());
                         let scores: Vec<f32> =
                             predictions.iter().map(Prediction::teach_score).collect();
                         let best = scores
@@ -576,7 +572,7 @@ pub fn run(args: &Args) -> CmdResult {
                 }
                 curve.push(accuracy(
                     &adapter,
-                    player.voice_head().as_deref(),
+                    &player.heads(),
                     &player.stats(),
                     &speaker.test,
                 ));
@@ -630,11 +626,16 @@ pub fn run(args: &Args) -> CmdResult {
             }
             if !args.unused.is_empty() {
                 total_test_clips += speaker.test.len();
-                let (clips, cold_hits, cold_predicted) =
-                    unused_counts(&adapter, None, &global, &speaker.test, &args.unused);
+                let (clips, cold_hits, cold_predicted) = unused_counts(
+                    &adapter,
+                    &PlayerHeads::default(),
+                    &global,
+                    &speaker.test,
+                    &args.unused,
+                );
                 let (_, hits, predicted) = unused_counts(
                     &adapter,
-                    player.voice_head().as_deref(),
+                    &player.heads(),
                     &player.stats(),
                     &speaker.test,
                     &args.unused,
@@ -650,14 +651,10 @@ pub fn run(args: &Args) -> CmdResult {
             cold_sum += cold;
             stats_sum += stats_only;
             adapted_sum += adapted;
-            family_sums.0 += accuracies(&adapter, None, &global, &speaker.test).1;
-            family_sums.1 += accuracies(
-                &adapter,
-                player.voice_head().as_deref(),
-                &player.stats(),
-                &speaker.test,
-            )
-            .1;
+            family_sums.0 +=
+                accuracies(&adapter, &PlayerHeads::default(), &global, &speaker.test).1;
+            family_sums.1 +=
+                accuracies(&adapter, &player.heads(), &player.stats(), &speaker.test).1;
             curves.push((speaker.name.clone(), curve));
         }
     }

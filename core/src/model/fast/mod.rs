@@ -359,6 +359,23 @@ fn read_linear(
     Ok((weight, bias, inputs, outputs))
 }
 
+/// A linear layer's values: row-major weight `[inputs][outputs]`, bias, inputs, outputs.
+pub type LinearValues = (Vec<f32>, Vec<f32>, usize, usize);
+
+impl EmotionModel {
+    /// The dense layer's and the emotion head's values (what a player's own copy of the
+    /// upper layers, [`crate::player::copy::UpperCopy`], is made of).
+    ///
+    /// # Errors
+    /// [`FastNetworkError`] if burn cannot hand back a weight tensor as `f32`.
+    pub fn upper_values(&self) -> Result<(LinearValues, LinearValues), FastNetworkError> {
+        Ok((
+            read_linear(&self.dense, "dense")?,
+            read_linear(&self.emotion_head, "emotion_head")?,
+        ))
+    }
+}
+
 /// One LSTM layer in the fast layout.
 #[derive(Debug, Clone)]
 struct Lstm {
@@ -419,6 +436,8 @@ pub struct FastScratch {
     intensity: AlignedBuf,
     /// The first layer's mean output (see [`FastNetwork::forward_described`]).
     mean: Vec<f32>,
+    /// The top layer's last hidden state (see [`FastNetwork::forward_analysed`]).
+    top: Vec<f32>,
 }
 
 /// The network of an [`EmotionModel`] (stacked LSTM layers, the dense layer and both heads)
@@ -536,6 +555,17 @@ impl FastNetwork {
         })
     }
 
+    /// [`FastNetwork::forward_described`], also returning the top LSTM layer's last hidden
+    /// state (the dense layer's input, `hidden_2` values): what a player's own copy of the
+    /// upper layers ([`crate::player::copy::UpperCopy`]) reads.
+    #[must_use]
+    pub fn forward_analysed(&self, input: &FeatureMatrix) -> (Logits, Vec<f32>, Vec<f32>) {
+        self.with_scratch(|s| {
+            let logits = self.run(steps_of(input), s, true);
+            (logits, s.mean.clone(), s.top.clone())
+        })
+    }
+
     /// The logits of one normalised model input given as its values, step after step
     /// (`steps * n_features` values; a partial last step is ignored and no step at all counts
     /// as one step of zeros, as a padded batch of burn would). Allocates nothing once
@@ -606,6 +636,7 @@ impl WithSimd for Forward<'_> {
             emotion,
             intensity,
             mean,
+            top: top_last,
         } = scratch;
         // The current layer's input: values, the stride between steps, values used per step.
         let mut last_width = net.n_features;
@@ -634,6 +665,10 @@ impl WithSimd for Forward<'_> {
         };
         let width = net.layers.last().map_or(0, |l| l.recurrent.width);
         let last = &top.as_slice()[(steps - 1) * width..][..last_width];
+        if describe {
+            top_last.clear();
+            top_last.extend_from_slice(last);
+        }
         heads(simd, net, last, dense, emotion, intensity)
     }
 }

@@ -69,6 +69,18 @@ impl FastNetwork {
         });
     }
 
+    /// The top LSTM layer's hidden state after the steps seen so far (what
+    /// [`FastNetwork::forward_analysed`] gives last for those steps); `None` before the first
+    /// step.
+    #[must_use]
+    pub fn state_top(&self, state: &FastState) -> Option<Vec<f32>> {
+        if state.steps == 0 || state.hidden.len() != self.layers.len() {
+            return None;
+        }
+        let top = self.layers.len() - 1;
+        Some(state.hidden[top].as_slice()[..self.layers[top].hidden].to_vec())
+    }
+
     /// The logits after the steps seen so far and the mean of the first layer's outputs over
     /// them (what [`FastNetwork::forward_described`] gives for those steps); `None` before the
     /// first step.

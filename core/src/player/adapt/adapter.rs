@@ -17,6 +17,13 @@ pub struct Adapter {
     /// The classifier's fitted temperature, applied to what [`Adapter::classify`] returns
     /// (never to what voice heads are fitted on), so a game's `confidence` is calibrated.
     pub(super) temperature: f64,
+    /// Where weight copies are fine-tuned (the classifier's device).
+    pub(super) device: Device,
+    /// The anchors' top-layer last states and emotions: what a weight copy replays.
+    pub(super) anchor_states: Vec<Vec<f32>>,
+    pub(super) anchor_labels: Vec<Emotion>,
+    /// The network's own upper layers as a copy: the shape a player's copy must have.
+    pub(super) upper: Option<UpperCopy>,
 }
 
 impl Adapter {
@@ -32,17 +39,27 @@ impl Adapter {
             prior: None,
             config,
             temperature: classifier.temperature(),
+            device: classifier.device().clone(),
+            anchor_states: Vec::new(),
+            anchor_labels: Vec::new(),
+            upper: UpperCopy::from_model(classifier.model()).ok(),
         };
-        let described: Vec<_> = anchors
-            .anchors
-            .iter()
-            .map(|anchor| {
-                let a = adapter.analyse(&anchor.input.decode());
-                (a.descriptor, anchor.emotion, anchor.intensity)
-            })
-            .collect();
+        let mut described = Vec::with_capacity(anchors.anchors.len());
+        for anchor in &anchors.anchors {
+            let a = adapter.analyse(&anchor.input.decode());
+            adapter.anchor_states.push(a.last);
+            adapter.anchor_labels.push(anchor.emotion);
+            described.push((a.descriptor, anchor.emotion, anchor.intensity));
+        }
         adapter.prior = DescriptorPrior::new(&described);
         adapter
+    }
+
+    /// Whether `copy` (a saved weight copy) fits this network: its shape, and values that
+    /// are all finite.
+    #[must_use]
+    pub fn copy_fits(&self, copy: &UpperCopy) -> bool {
+        copy.is_consistent() && self.upper.as_ref().is_some_and(|u| u.same_shape(copy))
     }
 
     /// The configuration.
@@ -107,13 +124,31 @@ impl Adapter {
     /// The probabilities are the network's plain softmax, without the classifier's fitted
     /// temperature: what the voice heads and the guard have always been fitted and judged on.
     pub(super) fn analyse(&self, input: &FeatureMatrix) -> Analysis {
-        let (logits, mean) = self.fast.forward_described(input);
+        let (logits, mean, last) = self.fast.forward_analysed(input);
         let (emotion, intensity) = logits.probabilities(1.0);
         Analysis {
             emotion,
             intensity,
             descriptor: describe(&mean, input, self.per_frame()),
+            last,
         }
+    }
+
+    /// The most recent [`AdaptConfig::max_samples`] of `samples`, analysed with `stats`,
+    /// and their labels. Each sample's input lives only until it is analysed.
+    fn analyse_samples(
+        &self,
+        samples: &[ConfirmedSample],
+        stats: &NormStats,
+    ) -> (Vec<Analysis>, Vec<Emotion>) {
+        let recent = &samples[samples.len().saturating_sub(self.config.max_samples.max(1))..];
+        recent
+            .iter()
+            .map(|s| {
+                let input = normalised(&self.input.finish(&s.features.decode()), stats);
+                (self.analyse(&input), s.emotion)
+            })
+            .unzip()
     }
 
     /// The guard's figures: the held-back accuracy of the base network and of the network
@@ -185,14 +220,7 @@ impl Adapter {
                 ),
             );
         }
-        // Each sample's input lives only until it is analysed.
-        let (analyses, labels): (Vec<Analysis>, Vec<Emotion>) = recent
-            .iter()
-            .map(|s| {
-                let input = normalised(&self.input.finish(&s.features.decode()), stats);
-                (self.analyse(&input), s.emotion)
-            })
-            .unzip();
+        let (analyses, labels) = self.analyse_samples(recent, stats);
         let descriptors: Vec<&[f32]> = analyses.iter().map(|a| a.descriptor.as_slice()).collect();
         let head = match VoiceHead::fit(&descriptors, &labels, self.prior.as_ref(), &c.voice_fit())
         {
@@ -225,33 +253,140 @@ impl Adapter {
         }
     }
 
-    /// Classifies MFCC frames with a player's `voice` head and already blended `stats`. The
+    /// Classifies MFCC frames with a player's `heads` and already blended `stats`. The
     /// fused probabilities are recalibrated at the classifier's fitted temperature
     /// ([`with_temperature`]: the ranking, so the detected emotion, never changes); without a
-    /// voice head this is exactly [`EmotionClassifier::classify_features`].
+    /// voice head or copy this is exactly [`EmotionClassifier::classify_features`].
     #[must_use]
     pub fn classify(
         &self,
-        voice: Option<&VoiceHead>,
+        heads: &PlayerHeads,
         mfcc: &[&FeatureMatrix],
         stats: &NormStats,
     ) -> Vec<Prediction> {
         mfcc.iter()
             .map(|m| self.analyse(&normalised(&self.input.finish(m), stats)))
-            .map(|a| self.prediction(voice, &a))
+            .map(|a| self.prediction(heads, &a))
             .collect()
     }
 
-    /// What a player with `voice` is told of an analysed utterance: the network's and the
-    /// voice head's opinions fused, at the classifier's temperature.
-    pub(super) fn prediction(&self, voice: Option<&VoiceHead>, a: &Analysis) -> Prediction {
-        let opinion = voice.and_then(|v| v.opinion(&a.descriptor));
+    /// What a player with `heads` is told of an analysed utterance: the network's (or their
+    /// weight copy's) and the voice head's opinions fused, at the classifier's temperature.
+    pub(super) fn prediction(&self, heads: &PlayerHeads, a: &Analysis) -> Prediction {
+        let opinion = heads.voice.as_ref().and_then(|v| v.opinion(&a.descriptor));
+        let network = heads
+            .copy
+            .as_ref()
+            .and_then(|c| c.probabilities(&a.last))
+            .unwrap_or(a.emotion);
         Prediction::from_probabilities(
             with_temperature(
-                fuse(&a.emotion, opinion.as_ref(), self.config.network_weight),
+                fuse(&network, opinion.as_ref(), self.config.network_weight),
                 self.temperature,
             ),
             a.intensity,
         )
+    }
+
+    /// A weight copy fine-tuned on the samples `which` of `analyses` (with the anchors).
+    fn fit_copy(
+        &self,
+        analyses: &[Analysis],
+        labels: &[Emotion],
+        which: &[usize],
+    ) -> Option<UpperCopy> {
+        let rows: Vec<&[f32]> = which.iter().map(|&i| analyses[i].last.as_slice()).collect();
+        let labels: Vec<Emotion> = which.iter().map(|&i| labels[i]).collect();
+        let anchors: Vec<&[f32]> = self.anchor_states.iter().map(Vec::as_slice).collect();
+        UpperCopy::fine_tune(
+            &self.base,
+            (&rows, &labels),
+            (&anchors, &self.anchor_labels),
+            &UpperTuning::default(),
+            &self.device,
+        )
+        .map_err(|e| tracing::warn!("no weight copy: {e}"))
+        .ok()
+    }
+
+    /// One update of the player's own copy of the upper layers ([`crate::player::copy`]),
+    /// once they have [`AdaptConfig::copy_samples`]: fine-tuned on `samples` normalised with
+    /// `stats` (already blended), with the anchors replayed. Guarded as the voice head is:
+    /// the samples in [`AdaptConfig::guard_folds`] parts (which sample goes where turns with
+    /// `round`), each classified by a voice head and a copy fitted on the others, fused,
+    /// against the same voice head with the base network's upper layers; the copy is kept
+    /// unless it loses more than [`AdaptConfig::copy_margin`] of that held-back accuracy.
+    #[must_use]
+    pub fn update_copy(
+        &self,
+        samples: &[ConfirmedSample],
+        stats: &NormStats,
+        round: usize,
+    ) -> CopyResult {
+        let c = &self.config;
+        let recent = samples.len().min(c.max_samples.max(1));
+        if c.copy_samples == 0 || recent < c.copy_samples {
+            return CopyResult {
+                copy: None,
+                held_back: (0.0, 0.0),
+                reason: format!("weight copy from {} confirmed samples", c.copy_samples),
+            };
+        }
+        let (analyses, labels) = self.analyse_samples(samples, stats);
+        let fit = c.voice_fit();
+        let k = c.guard_folds.max(2);
+        let n = analyses.len();
+        let (mut base_hits, mut copy_hits) = (0usize, 0usize);
+        for fold in 0..k {
+            let (held, train): (Vec<usize>, Vec<usize>) =
+                (0..n).partition(|&i| (i + round) % k == fold);
+            if held.is_empty() || train.is_empty() {
+                continue;
+            }
+            let (train_x, train_y): (Vec<&[f32]>, Vec<Emotion>) = train
+                .iter()
+                .map(|&i| (analyses[i].descriptor.as_slice(), labels[i]))
+                .unzip();
+            let head = VoiceHead::fit(&train_x, &train_y, self.prior.as_ref(), &fit).ok();
+            let copy = self.fit_copy(&analyses, &labels, &train);
+            for &i in &held {
+                let a = &analyses[i];
+                let voice = head.as_ref().and_then(|h| h.opinion(&a.descriptor));
+                let tuned = copy
+                    .as_ref()
+                    .and_then(|c| c.probabilities(&a.last))
+                    .unwrap_or(a.emotion);
+                let truth = labels[i].index();
+                let fused = |p: &[f32; Emotion::COUNT]| {
+                    argmax(&fuse(p, voice.as_ref(), c.network_weight)) == truth
+                };
+                base_hits += usize::from(fused(&a.emotion));
+                copy_hits += usize::from(fused(&tuned));
+            }
+        }
+        let n_f = n.max(1) as f64;
+        let (before, after) = (base_hits as f64 / n_f, copy_hits as f64 / n_f);
+        if after + c.copy_margin < before {
+            return CopyResult {
+                copy: None,
+                held_back: (before, after),
+                reason: format!(
+                    "kept the previous weight copy: with a new one {after:.2} held back, \
+                     without {before:.2}"
+                ),
+            };
+        }
+        let all: Vec<usize> = (0..n).collect();
+        let copy = self.fit_copy(&analyses, &labels, &all);
+        let reason = if copy.is_some() {
+            format!("weight copy: {after:.2} held back (without {before:.2})")
+        } else {
+            "kept the previous weight copy: fine-tuning failed".to_owned()
+        };
+        CopyResult {
+            copy,
+            held_back: (before, after),
+            reason,
+        }
     }
 }

@@ -24,11 +24,16 @@
 //! [`PlayerModel`] runs updates on its own worker thread and swaps the new head in
 //! atomically; prediction never waits for an update.
 //!
-//! Why not fine-tune the network's last layers: measured against the voice head on
-//! cross-validation folds of RAVDESS (`docs/adaptation.md`), it gained less, took ten times
-//! longer per update, and added nothing on top of it.
+//! - From [`AdaptConfig::copy_samples`] confirmed samples, an update also fine-tunes the
+//!   player's own **copy of the upper layers** ([`crate::player::copy`]: the dense layer and
+//!   emotion head, on the last LSTM states of their samples with the anchors replayed), which
+//!   replaces the network's in the fusion with the voice head. Its guard compares it with
+//!   the network's upper layers on held-back samples and lets it lose at most
+//!   [`AdaptConfig::copy_margin`]. Instead of the voice head, fine-tuning gained less
+//!   (`docs/adaptation.md`); on top of it, it adds a point or two.
 //!
-//! Files: `anchors.rs` (the anchor set), `adapter.rs` (the algorithm), `player_model.rs`
+//! Files: `anchors.rs` (the anchor set), `adapter.rs` (the algorithm, `Adapter::update` and
+//! `Adapter::update_copy`), `player_model.rs`
 //! ([`PlayerModel`]: the worker thread, profile conversion), `order.rs`
 //! ([`calibration_order`]: the calibration screen's order), `stream.rs`
 //! ([`UtteranceStream`]: the player's model run while they speak). May import
@@ -49,6 +54,7 @@ use crate::model::normalised;
 use crate::model::{EmotionClassifier, Prediction, with_temperature};
 use crate::model::{EmotionModel, FastNetwork};
 use crate::model::{InputConfig, NormStats};
+use crate::player::copy::{UpperCopy, UpperTuning};
 use crate::player::profile::{
     BaseModelRef, ConfirmedSample, PlayerId, PlayerProfile, QuantisedMatrix, RecordKind,
     UpdateRecord,
@@ -98,6 +104,14 @@ pub struct AdaptConfig {
     /// Strength, in model steps, of the training-set statistics blended into a player's own.
     #[config(default = 300)]
     pub prior_steps: u64,
+    /// Confirmed samples from which an update also fine-tunes the player's own copy of the
+    /// network's upper layers ([`crate::player::copy`]); 0: never.
+    #[config(default = 15)]
+    pub copy_samples: usize,
+    /// How much held-back accuracy the copy's guard lets it lose against the network it
+    /// replaces before refusing it (a share of the samples).
+    #[config(default = 0.1)]
+    pub copy_margin: f64,
 }
 
 impl AdaptConfig {
@@ -119,6 +133,27 @@ struct Analysis {
     emotion: [f32; Emotion::COUNT],
     intensity: [f32; Intensity::COUNT],
     descriptor: Vec<f32>,
+    /// The top LSTM layer's last state: what a weight copy reads.
+    last: Vec<f32>,
+}
+
+/// What a player's model adds to the base network: their voice head and their own copy of
+/// the upper layers, each `None` until an update fitted one.
+#[derive(Debug, Clone, Default)]
+pub struct PlayerHeads {
+    /// The voice head ([`crate::player::voice`]).
+    pub voice: Option<Arc<VoiceHead>>,
+    /// The copy of the dense layer and emotion head ([`crate::player::copy`]), which replaces
+    /// the network's in the fusion with the voice head.
+    pub copy: Option<Arc<UpperCopy>>,
+}
+
+impl PlayerHeads {
+    /// A voice head alone.
+    #[must_use]
+    pub fn voice(voice: Option<Arc<VoiceHead>>) -> Self {
+        Self { voice, copy: None }
+    }
 }
 
 /// Errors of adaptation.
@@ -157,6 +192,18 @@ pub struct UpdateResult {
     pub voice: Option<VoiceHead>,
     /// The record.
     pub record: UpdateRecord,
+}
+
+/// What an update of the player's weight copy produced ([`Adapter::update_copy`]).
+#[derive(Debug)]
+pub struct CopyResult {
+    /// The new copy, when the guard accepted it.
+    pub copy: Option<UpperCopy>,
+    /// Held-back accuracy of the voice head fused with the base network's upper layers and
+    /// with the copy's (0 when no guard ran).
+    pub held_back: (f64, f64),
+    /// What happened, in words (appended to the update's record).
+    pub reason: String,
 }
 
 fn argmax(p: &[f32]) -> usize {

@@ -101,7 +101,10 @@ impl PlayerState {
 }
 
 pub(super) enum Job {
+    /// The voice head, then the weight copy.
     Update,
+    /// The weight copy alone (a profile loaded with enough samples for one).
+    Copy,
     Stop,
 }
 
@@ -110,6 +113,8 @@ pub(super) struct Shared {
     pub(super) state: Mutex<PlayerState>,
     /// The player's voice head in use (`None`: the base network alone).
     pub(super) voice: RwLock<Option<Arc<VoiceHead>>>,
+    /// The player's weight copy in use (`None`: the network's upper layers).
+    pub(super) copy: RwLock<Option<Arc<UpperCopy>>>,
     /// Jobs queued or running; `Condvar` wakes [`PlayerModel::wait_idle`].
     pub(super) pending: (Mutex<usize>, Condvar),
     pub(super) outcomes: Mutex<VecDeque<UpdateRecord>>,
@@ -144,6 +149,7 @@ impl PlayerModel {
             adapter,
             state: Mutex::new(state),
             voice: RwLock::new(voice.map(Arc::new)),
+            copy: RwLock::new(None),
             pending: (Mutex::new(0), Condvar::new()),
             outcomes: Mutex::new(VecDeque::new()),
         });
@@ -187,10 +193,29 @@ impl PlayerModel {
             .clone()
     }
 
-    /// Whether the player has their own voice head.
+    /// The weight copy in use (`None`: the network's own upper layers).
+    #[must_use]
+    pub fn weight_copy(&self) -> Option<Arc<UpperCopy>> {
+        self.shared
+            .copy
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The voice head and weight copy in use.
+    #[must_use]
+    pub fn heads(&self) -> PlayerHeads {
+        PlayerHeads {
+            voice: self.voice_head(),
+            copy: self.weight_copy(),
+        }
+    }
+
+    /// Whether the player has their own voice head (or weight copy).
     #[must_use]
     pub fn is_adapted(&self) -> bool {
-        self.voice_head().is_some()
+        self.voice_head().is_some() || self.weight_copy().is_some()
     }
 
     /// The normalisation statistics in use (the player's blended with the training set's).
@@ -200,17 +225,17 @@ impl PlayerModel {
         self.shared.adapter.blended_stats(state.stats.as_ref())
     }
 
-    /// Classifies an utterance's MFCC frames with the player's voice head and statistics.
+    /// Classifies an utterance's MFCC frames with the player's voice head, weight copy and
+    /// statistics.
     ///
     /// # Errors
     /// [`AdaptError::Shape`] for frames of another size.
     pub fn classify(&self, mfcc: &FeatureMatrix) -> Result<Prediction, AdaptError> {
         self.check(mfcc)?;
         let stats = self.stats();
-        let voice = self.voice_head();
         self.shared
             .adapter
-            .classify(voice.as_deref(), &[mfcc], &stats)
+            .classify(&self.heads(), &[mfcc], &stats)
             .pop()
             .ok_or(AdaptError::Shape {
                 expected: self.shared.adapter.input.mfcc.n_mfcc,
@@ -232,11 +257,10 @@ impl PlayerModel {
         };
         let decoded: Vec<FeatureMatrix> = samples.iter().map(|s| s.features.decode()).collect();
         let refs: Vec<&FeatureMatrix> = decoded.iter().collect();
-        let voice = self.voice_head();
         let correct = self
             .shared
             .adapter
-            .classify(voice.as_deref(), &refs, &stats)
+            .classify(&self.heads(), &refs, &stats)
             .iter()
             .zip(&samples)
             .filter(|(p, s)| p.emotion == s.emotion)
@@ -269,9 +293,12 @@ impl PlayerModel {
                 .filter(|(p, (_, truth))| p.emotion == *truth)
                 .count()
         };
-        let base = correct(adapter.classify(None, &frames, &adapter.blended_stats(None)));
-        let voice = self.voice_head();
-        let player = correct(adapter.classify(voice.as_deref(), &frames, &self.stats()));
+        let base = correct(adapter.classify(
+            &PlayerHeads::default(),
+            &frames,
+            &adapter.blended_stats(None),
+        ));
+        let player = correct(adapter.classify(&self.heads(), &frames, &self.stats()));
         Ok(HeldOutScore {
             base_correct: base,
             player_correct: player,
@@ -334,8 +361,12 @@ impl PlayerModel {
     }
 
     pub(super) fn queue(&self) {
+        self.queue_job(Job::Update);
+    }
+
+    fn queue_job(&self, job: Job) {
         *lock(&self.shared.pending.0) += 1;
-        if self.jobs.send(Job::Update).is_err() {
+        if self.jobs.send(job).is_err() {
             *lock(&self.shared.pending.0) -= 1;
         }
     }
@@ -383,8 +414,8 @@ impl PlayerModel {
         lock(&self.shared.state).history.clone()
     }
 
-    /// Back to the base network alone (no voice head); drops the confirmed samples unless
-    /// `keep_samples`.
+    /// Back to the base network alone (no voice head, no weight copy); drops the confirmed
+    /// samples unless `keep_samples`.
     pub fn reset(&self, keep_samples: bool) {
         self.wait_idle();
         {
@@ -396,6 +427,11 @@ impl PlayerModel {
         *self
             .shared
             .voice
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+        *self
+            .shared
+            .copy
             .write()
             .unwrap_or_else(PoisonError::into_inner) = None;
     }
@@ -421,6 +457,7 @@ impl PlayerModel {
         let state = self.state();
         let mut profile = PlayerProfile::new(id, base);
         profile.voice = self.voice_head().map(|v| (*v).clone());
+        profile.copy = self.weight_copy().map(|c| (*c).clone());
         profile.samples = state.samples;
         profile.norm = state.stats;
         profile.history = state.history;
@@ -430,8 +467,11 @@ impl PlayerModel {
         profile
     }
 
-    /// A player from a saved profile (whose base the store has already checked). A profile
-    /// whose voice head was dropped, because it was read from an older format with a
+    /// A player from a saved profile (whose base the store has already checked). A saved
+    /// weight copy that does not fit the network ([`Adapter::copy_fits`]) is dropped with a
+    /// warning and fitted again from the samples on the worker thread, as is a missing one
+    /// when the player has [`AdaptConfig::copy_samples`] (a profile of an older format). A
+    /// profile whose voice head was dropped, because it was read from an older format with a
     /// fine-tuned network or carried over from another base model (its last record is of kind
     /// [`RecordKind::MigratedFromV1`] or [`RecordKind::Rebased`]), queues an update at once, so
     /// the player's own model is back within milliseconds of loading.
@@ -456,9 +496,28 @@ impl PlayerModel {
             stats: profile.norm,
             history: profile.history,
         };
+        let saved = profile.copy.filter(|c| {
+            let fits = adapter.copy_fits(c);
+            if !fits {
+                tracing::warn!(
+                    "player {}: the saved weight copy does not fit this model; fitting it again",
+                    profile.id
+                );
+            }
+            fits
+        });
+        let copy_from = adapter.config().copy_samples;
+        let copy_missing = saved.is_none() && copy_from > 0 && state.samples.len() >= copy_from;
         let player = Self::new(adapter, state, profile.voice);
+        *player
+            .shared
+            .copy
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = saved.map(Arc::new);
         if refit {
             player.queue();
+        } else if copy_missing {
+            player.queue_job(Job::Copy);
         }
         Ok(player)
     }
@@ -477,15 +536,21 @@ pub(super) fn worker(shared: &Shared, jobs: &Receiver<Job>) {
     let mut round = 0usize;
     loop {
         let Ok(job) = jobs.recv() else { return };
-        if matches!(job, Job::Stop) {
-            return;
-        }
+        let mut voice = match job {
+            Job::Stop => return,
+            Job::Update => true,
+            Job::Copy => false,
+        };
         // Confirmations that arrived meanwhile are covered by this one update.
         let mut covered = 1usize;
         let mut stop = false;
         loop {
             match jobs.try_recv() {
-                Ok(Job::Update) => covered += 1,
+                Ok(Job::Update) => {
+                    covered += 1;
+                    voice = true;
+                }
+                Ok(Job::Copy) => covered += 1,
                 Ok(Job::Stop) | Err(TryRecvError::Disconnected) => {
                     stop = true;
                     break;
@@ -500,13 +565,31 @@ pub(super) fn worker(shared: &Shared, jobs: &Receiver<Job>) {
                 shared.adapter.blended_stats(state.stats.as_ref()),
             )
         };
-        let result = shared.adapter.update(&samples, &stats, round);
+        let record = if voice {
+            let result = shared.adapter.update(&samples, &stats, round);
+            if let Some(head) = result.voice {
+                *shared.voice.write().unwrap_or_else(PoisonError::into_inner) =
+                    Some(Arc::new(head));
+            }
+            Some(result.record)
+        } else {
+            None
+        };
+        // The voice head is in use already; the weight copy follows.
+        let copy = shared.adapter.update_copy(&samples, &stats, round);
         round += 1;
-        if let Some(head) = result.voice {
-            *shared.voice.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(head));
+        if let Some(copy) = copy.copy {
+            *shared.copy.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(copy));
         }
-        lock(&shared.state).add_record(result.record.clone());
-        lock(&shared.outcomes).push_back(result.record);
+        if let Some(mut record) = record {
+            if shared.adapter.config().copy_samples > 0
+                && samples.len() >= shared.adapter.config().copy_samples
+            {
+                record.reason = format!("{}; {}", record.reason, copy.reason);
+            }
+            lock(&shared.state).add_record(record.clone());
+            lock(&shared.outcomes).push_back(record);
+        }
         {
             let (count, cv) = &shared.pending;
             let mut n = lock(count);

@@ -148,21 +148,23 @@ impl UtteranceStream {
         self.consumed = available;
     }
 
-    /// What the player's model makes of the steps heard so far, with `voice` (the player's
-    /// voice head); `None` before the first step is final (about a quarter of a second into
-    /// the speech).
-    pub fn provisional(&mut self, voice: Option<&VoiceHead>) -> Option<Prediction> {
+    /// What the player's model makes of the steps heard so far, with `heads` (the player's
+    /// voice head and weight copy, [`PlayerModel::heads`]); `None` before the first step is
+    /// final (about a quarter of a second into the speech).
+    pub fn provisional(&mut self, heads: &PlayerHeads) -> Option<Prediction> {
         let analysis = self.analysis()?;
-        Some(self.adapter.prediction(voice, &analysis))
+        Some(self.adapter.prediction(heads, &analysis))
     }
 
     fn analysis(&mut self) -> Option<Analysis> {
         let (logits, mean) = self.adapter.fast.state_logits(&mut self.state)?;
+        let last = self.adapter.fast.state_top(&self.state)?;
         let (emotion, intensity) = logits.probabilities(1.0);
         Some(Analysis {
             emotion,
             intensity,
             descriptor: describe_sums(&mean, &self.sum, &self.sum_sq, self.frames),
+            last,
         })
     }
 
@@ -188,8 +190,7 @@ impl UtteranceStream {
             expected: self.adapter.input.mfcc.n_mfcc,
             found: 0,
         })?;
-        let voice = model.voice_head();
-        Ok((mfcc, self.adapter.prediction(voice.as_deref(), &analysis)))
+        Ok((mfcc, self.adapter.prediction(&model.heads(), &analysis)))
     }
 }
 

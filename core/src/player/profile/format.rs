@@ -89,17 +89,20 @@ pub fn decode_profile(bytes: &[u8]) -> Result<PlayerProfile, CorruptReason> {
         1 => decode_payload::<PlayerProfileV1>(payload).map(PlayerProfile::from),
         2 => decode_payload::<PlayerProfileV2>(payload).map(PlayerProfile::from),
         // Version 4 has version 3's layout; only version 4 may hold `RecordKind::Rebased`.
-        3 => decode_payload::<PlayerProfile>(payload).and_then(|p| {
-            match p.history.iter().position(|r| r.kind == RecordKind::Rebased) {
-                Some(i) => Err(R::Decode {
-                    message: format!(
-                        "update record {i} is of kind Rebased, which format version 3 does \
+        3 => decode_payload::<PlayerProfileV4>(payload)
+            .map(PlayerProfile::from)
+            .and_then(
+                |p| match p.history.iter().position(|r| r.kind == RecordKind::Rebased) {
+                    Some(i) => Err(R::Decode {
+                        message: format!(
+                            "update record {i} is of kind Rebased, which format version 3 does \
                          not have"
-                    ),
-                }),
-                None => Ok(p),
-            }
-        }),
+                        ),
+                    }),
+                    None => Ok(p),
+                },
+            ),
+        4 => decode_payload::<PlayerProfileV4>(payload).map(PlayerProfile::from),
         FORMAT_VERSION => decode_payload::<PlayerProfile>(payload),
         found => Err(R::UnsupportedVersion { found }),
     }

@@ -1,5 +1,5 @@
-//! Reading profiles written by format versions 1 and 2 (version 3 has the current layout:
-//! `format.rs` reads it).
+//! Reading profiles written by format versions 1 to 4 (versions 3 and 4 share a layout,
+//! version 5 is the current one).
 
 use super::*;
 
@@ -45,6 +45,7 @@ impl From<PlayerProfileV1> for PlayerProfile {
             id: p.id,
             base: p.base,
             voice: None,
+            copy: None,
             samples: p.samples,
             norm: p.norm,
             history,
@@ -107,9 +108,55 @@ impl From<PlayerProfileV2> for PlayerProfile {
             id: p.id,
             base: p.base,
             voice: p.voice,
+            copy: None,
             samples: p.samples,
             norm: p.norm,
             history: p.history.into_iter().map(UpdateRecord::from).collect(),
+            created_unix_ms: p.created_unix_ms,
+            updated_unix_ms: p.updated_unix_ms,
+        }
+    }
+}
+
+/// A profile as format versions 3 and 4 wrote it: without the weight copy.
+#[derive(Deserialize, Serialize)]
+pub(super) struct PlayerProfileV4 {
+    id: PlayerId,
+    base: BaseModelRef,
+    voice: Option<VoiceHead>,
+    samples: Vec<ConfirmedSample>,
+    norm: Option<NormStats>,
+    history: Vec<UpdateRecord>,
+    created_unix_ms: u64,
+    updated_unix_ms: u64,
+}
+
+impl From<PlayerProfileV4> for PlayerProfile {
+    fn from(p: PlayerProfileV4) -> Self {
+        Self {
+            id: p.id,
+            base: p.base,
+            voice: p.voice,
+            copy: None,
+            samples: p.samples,
+            norm: p.norm,
+            history: p.history,
+            created_unix_ms: p.created_unix_ms,
+            updated_unix_ms: p.updated_unix_ms,
+        }
+    }
+}
+
+impl From<&PlayerProfile> for PlayerProfileV4 {
+    /// What a version-4 build would have saved of `p` (its weight copy left out).
+    fn from(p: &PlayerProfile) -> Self {
+        Self {
+            id: p.id.clone(),
+            base: p.base.clone(),
+            voice: p.voice.clone(),
+            samples: p.samples.clone(),
+            norm: p.norm.clone(),
+            history: p.history.clone(),
             created_unix_ms: p.created_unix_ms,
             updated_unix_ms: p.updated_unix_ms,
         }

@@ -60,6 +60,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::FeatureMatrix;
 use crate::labels::{Emotion, Intensity};
 use crate::model::NormStats;
+use crate::player::copy::UpperCopy;
 use crate::player::voice::VoiceHead;
 
 mod error;
@@ -85,8 +86,9 @@ pub const MAGIC: [u8; 8] = *b"\x89VEPROF\n";
 /// version 3 the kind of each update record ([`UpdateRecord::kind`]), version 4 (the same
 /// layout as 3) the record kind [`RecordKind::Rebased`]: a build that reads only up to 3 would
 /// take a file holding that kind for a damaged one and move it aside, while a version above
-/// its own makes it leave the file untouched ([`ProfileError::NewerVersion`]).
-pub const FORMAT_VERSION: u32 = 4;
+/// its own makes it leave the file untouched ([`ProfileError::NewerVersion`]), version 5 the
+/// player's weight copy ([`PlayerProfile::copy`]).
+pub const FORMAT_VERSION: u32 = 5;
 /// Header size in bytes: magic (8), version (u32 LE), payload length (u64 LE), xxh3-64 of the
 /// payload (u64 LE).
 pub const HEADER_LEN: usize = 8 + 4 + 8 + 8;
@@ -221,6 +223,9 @@ pub struct PlayerProfile {
     pub base: BaseModelRef,
     /// The player's voice head ([`crate::player::voice`]), once fitted: their own weights.
     pub voice: Option<VoiceHead>,
+    /// The player's own copy of the network's upper layers ([`crate::player::copy`]), once
+    /// fitted (from format version 5 on).
+    pub copy: Option<UpperCopy>,
     /// The utterances the player confirmed, oldest first.
     pub samples: Vec<ConfirmedSample>,
     /// Normalisation statistics of all the player's speech (not only confirmed samples).
@@ -242,6 +247,7 @@ impl PlayerProfile {
             id,
             base,
             voice: None,
+            copy: None,
             samples: Vec::new(),
             norm: None,
             history: Vec::new(),

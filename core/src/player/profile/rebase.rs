@@ -71,6 +71,7 @@ impl PlayerProfile {
             kind: RecordKind::Rebased,
         });
         self.voice = None;
+        self.copy = None;
         self.base = to;
         self.updated_unix_ms = now;
         self
@@ -182,6 +183,7 @@ impl ProfileWriter {
 mod tests {
     use super::*;
     use crate::labels::Emotion;
+    use crate::player::copy::UpperCopy;
     use crate::player::voice::{VoiceFit, VoiceHead};
 
     const N_MFCC: usize = 40;
@@ -209,8 +211,22 @@ mod tests {
         VoiceHead::fit(&refs, &labels, None, &VoiceFit::default()).unwrap()
     }
 
+    /// A weight copy over a top layer of 3 values, a dense layer of 2 units.
+    fn copy() -> UpperCopy {
+        UpperCopy::from_values(
+            (vec![0.5, -0.25, 0.0, 1.0, 2.0, -1.0], vec![0.1, 0.2], 3, 2),
+            (
+                (0..2 * Emotion::COUNT).map(|i| i as f32 / 10.0).collect(),
+                vec![0.0; Emotion::COUNT],
+                2,
+                Emotion::COUNT,
+            ),
+        )
+        .unwrap()
+    }
+
     /// An adapted player on base "old": samples of `cols` coefficients, statistics, a voice
-    /// head and one update record.
+    /// head, a weight copy and one update record.
     fn adapted(player: &str, cols: usize) -> PlayerProfile {
         let mut p = PlayerProfile::new(PlayerId::new(player).unwrap(), base("old"));
         p.samples = (0..5)
@@ -226,6 +242,7 @@ mod tests {
         norm.add(&features(20, cols, 9).decode());
         p.norm = Some(norm);
         p.voice = Some(voice());
+        p.copy = Some(copy());
         p.history.push(UpdateRecord {
             time_unix_ms: 1_700_000_100_000,
             samples_used: 5,
@@ -260,6 +277,7 @@ mod tests {
         let rebased = old.clone().rebase(base("new"));
         assert_eq!(rebased.base, base("new"));
         assert_eq!(rebased.voice, None);
+        assert_eq!(rebased.copy, None);
         assert_eq!(rebased.samples, old.samples);
         assert_eq!(rebased.norm, old.norm);
         assert_eq!(
@@ -449,18 +467,39 @@ mod tests {
         assert_eq!(name.len(), "dee.profile.base-".len() + 16, "{name}");
     }
 
+    /// `profile` as a build of format `version` (3 or 4, which share a layout) wrote it: its
+    /// weight copy left out.
     fn file_with_version(profile: &PlayerProfile, version: u32) -> Vec<u8> {
-        let mut bytes = encode_profile(profile).unwrap();
-        bytes[8..12].copy_from_slice(&version.to_le_bytes());
+        let payload = bincode::serde::encode_to_vec(
+            super::super::migrate::PlayerProfileV4::from(profile),
+            bincode_config(),
+        )
+        .unwrap();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&version.to_le_bytes());
+        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&payload).to_le_bytes());
+        bytes.extend_from_slice(&payload);
         bytes
     }
 
     #[test]
-    fn a_rebased_profile_round_trips_in_format_4() {
-        assert_eq!(FORMAT_VERSION, 4);
+    fn a_profile_with_a_weight_copy_round_trips_in_format_5() {
+        assert_eq!(FORMAT_VERSION, 5);
+        let p = adapted("dot", N_MFCC);
+        assert!(p.copy.is_some());
+        let bytes = encode_profile(&p).unwrap();
+        assert_eq!(bytes[8..12], 5u32.to_le_bytes());
+        assert_eq!(decode_profile(&bytes).unwrap(), p);
+        let (_dir, store) = store();
+        store.acquire(&p.id).unwrap().save(&p).unwrap();
+        assert_eq!(store.load(&p.id, &base("old")).unwrap(), Some(p));
+    }
+
+    #[test]
+    fn a_rebased_profile_round_trips() {
         let p = adapted("eve", N_MFCC).rebase(base("new"));
         let bytes = encode_profile(&p).unwrap();
-        assert_eq!(bytes[8..12], 4u32.to_le_bytes());
         assert_eq!(decode_profile(&bytes).unwrap(), p);
         let (_dir, store) = store();
         store.acquire(&p.id).unwrap().save(&p).unwrap();
@@ -468,9 +507,23 @@ mod tests {
     }
 
     #[test]
+    fn a_version_4_file_decodes_without_a_weight_copy() {
+        for p in [
+            adapted("ida", N_MFCC),
+            adapted("ida", N_MFCC).rebase(base("new")),
+        ] {
+            let v4 = file_with_version(&p, 4);
+            let mut expected = p;
+            expected.copy = None;
+            assert_eq!(decode_profile(&v4).unwrap(), expected);
+        }
+    }
+
+    #[test]
     fn a_version_3_file_still_decodes_but_may_not_hold_a_rebased_record() {
         // Version 3 has version 4's layout: a file as the version-3 build wrote it.
-        let p = adapted("fay", N_MFCC);
+        let mut p = adapted("fay", N_MFCC);
+        p.copy = None;
         let v3 = file_with_version(&p, 3);
         assert_eq!(decode_profile(&v3).unwrap(), p);
         let (_dir, store) = store();
@@ -487,8 +540,9 @@ mod tests {
     }
 
     #[test]
-    fn a_build_that_reads_up_to_3_leaves_a_version_4_file_untouched() {
-        // What the version-3 build's loader does with a file whose version is above its own.
+    fn a_build_leaves_a_file_of_a_newer_version_untouched() {
+        // What this build's loader does with a file whose version is above its own (as the
+        // version-3 build did with version 4).
         let p = adapted("gus", N_MFCC).rebase(base("new"));
         let bytes = encode_profile(&p).unwrap();
         let mut future = bytes.clone();
