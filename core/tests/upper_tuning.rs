@@ -76,26 +76,28 @@ fn the_copy_learns_the_player_and_keeps_the_lstm() {
     ] {
         assert_eq!(sad(&same), base_sad);
     }
-    // The engine's form of the copy (plain weights over the last state) gives the fine-tuned
-    // model's probabilities.
-    let copy = UpperCopy::fine_tune(
-        &base,
+    // The engine fine-tunes in plain `f32` (`UpperCopy::fine_tune`): without dropout it
+    // follows burn's loop step for step.
+    let still = EmotionModelConfig::new(6).with_dropout(0.0).init(&device);
+    let both = UpperTuning {
+        anchor_weight: 0.5,
+        ..tuning
+    };
+    let reference = fine_tune_upper(&still, (states, &labels), anchors_in, &both, &device);
+    let ours = UpperCopy::from_model(&still).unwrap().fine_tune(
+        still.dropout_probability(),
         (states, &labels),
         anchors_in,
-        &UpperTuning {
-            anchor_weight: 0.0,
-            ..tuning
-        },
-        &device,
-    )
-    .unwrap();
+        &both,
+    );
     for (row, p) in states
         .iter()
-        .zip(head_probabilities(&free, states, &device))
+        .chain(anchors)
+        .zip(head_probabilities(&reference, &rows, &device))
     {
-        let ours = copy.probabilities(row).unwrap();
-        for (a, b) in ours.iter().zip(&p) {
-            assert!((a - b).abs() < 1e-5, "{ours:?} vs {p:?}");
+        let mine = ours.probabilities(row).unwrap();
+        for (a, b) in mine.iter().zip(&p) {
+            assert!((a - b).abs() < 1e-4, "{mine:?} vs {p:?}");
         }
     }
 }

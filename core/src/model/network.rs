@@ -283,6 +283,12 @@ impl EmotionModel {
         }
     }
 
+    /// The dropout probability between layers while training.
+    #[must_use]
+    pub fn dropout_probability(&self) -> f64 {
+        self.dropout.prob
+    }
+
     /// Number of trainable parameters.
     pub fn parameter_count(&self) -> usize {
         self.num_params()

@@ -9,12 +9,12 @@
 //! stays the shipped network's. The copy runs as plain `f32` arithmetic over the top
 //! layer's last state ([`crate::model::FastNetwork::forward_analysed`]).
 
-use burn::optim::{AdamConfig, GradientsParams};
-use burn::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::labels::Emotion;
-use crate::model::{EmotionModel, FastNetworkError, LinearValues, cross_entropy};
+use crate::model::{EmotionModel, FastNetworkError, LinearValues};
 
 /// How a copy is fine-tuned.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,8 +26,7 @@ pub struct UpperTuning {
     /// Total weight of the anchors in the loss, relative to the player's samples (which
     /// weigh 1 together, each emotion equally).
     pub anchor_weight: f32,
-    /// Seed of the dropout masks: the device's random generator is seeded with it before
-    /// fine-tuning, so the same samples give the same copy.
+    /// Seed of the dropout masks: the same samples and seed give the same copy.
     pub seed: u64,
 }
 
@@ -40,72 +39,6 @@ impl Default for UpperTuning {
             seed: 1,
         }
     }
-}
-
-/// A copy of `base` whose dense layer and heads are fine-tuned on the player's last LSTM
-/// `states` (the dense layer's inputs) labelled `labels`, with the anchors' `anchor_states`
-/// labelled `anchor_labels` in every step. Each of the player's emotions weighs the same in
-/// the loss however often it was confirmed (as in the voice head). Dropout stays on while
-/// fine-tuning (seeded by [`UpperTuning::seed`]). Returns `base` unchanged for no samples,
-/// labels that do not match the rows, or rows of differing widths.
-#[must_use]
-pub fn fine_tune_upper(
-    base: &EmotionModel,
-    (states, labels): (&[&[f32]], &[Emotion]),
-    (anchor_states, anchor_labels): (&[&[f32]], &[Emotion]),
-    tuning: &UpperTuning,
-    device: &Device,
-) -> EmotionModel {
-    let width = states.first().map_or(0, |r| r.len());
-    if labels.is_empty()
-        || labels.len() != states.len()
-        || anchor_labels.len() != anchor_states.len()
-        || states.iter().chain(anchor_states).any(|r| r.len() != width)
-    {
-        return base.clone();
-    }
-    let autodiff = device.clone().autodiff();
-    autodiff.seed(tuning.seed);
-    let mut count = [0usize; Emotion::COUNT];
-    for e in labels {
-        count[e.index()] += 1;
-    }
-    let heard = count.iter().filter(|&&c| c > 0).count().max(1) as f32;
-    let mut weights: Vec<f32> = labels
-        .iter()
-        .map(|e| 1.0 / (heard * count[e.index()] as f32))
-        .collect();
-    let n_anchors = anchor_labels.len();
-    weights.extend(std::iter::repeat_n(
-        tuning.anchor_weight / n_anchors.max(1) as f32,
-        n_anchors,
-    ));
-    let targets: Vec<i64> = labels
-        .iter()
-        .chain(anchor_labels)
-        .map(|e| e.index() as i64)
-        .collect();
-    let n = targets.len();
-    let rows: Vec<&[f32]> = states.iter().chain(anchor_states).copied().collect();
-    let x = matrix(&rows, &autodiff);
-    let targets: Tensor<1, Int> = Tensor::from_data(TensorData::new(targets, [n]), &autodiff);
-    let weights: Tensor<1> = Tensor::from_data(TensorData::new(weights, [n]), &autodiff);
-    let mut model = base.clone().fork(&autodiff).train();
-    let mut optim = AdamConfig::new().init();
-    for _ in 0..tuning.steps {
-        let out = model.heads(x.clone());
-        let loss = cross_entropy(out.emotion, targets.clone(), Some(weights.clone()));
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(tuning.learning_rate, model, grads);
-    }
-    model.valid().to_device(device)
-}
-
-/// `rows` (all of one width) as a `[rows, width]` tensor.
-pub(crate) fn matrix(rows: &[&[f32]], device: &Device) -> Tensor<2> {
-    let width = rows.first().map_or(0, |r| r.len());
-    let values: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
-    Tensor::from_data(TensorData::new(values, [rows.len(), width]), device)
 }
 
 /// A player's copy of the dense layer and the emotion head, as plain row-major weights.
@@ -183,19 +116,151 @@ impl UpperCopy {
         })
     }
 
-    /// A copy of `base`'s upper layers fine-tuned on the player's samples:
-    /// [`fine_tune_upper`], then [`UpperCopy::from_model`].
-    ///
-    /// # Errors
-    /// As [`UpperCopy::from_model`].
+    /// This copy fine-tuned on the player's top-layer `states` labelled `labels`, with the
+    /// anchors' `anchor_states` labelled `anchor_labels` in every step: full-batch Adam (burn's
+    /// defaults: 0.9, 0.999, 1e-5) on the weighted cross-entropy of the emotion head, each of
+    /// the player's emotions weighing the same however often it was confirmed (as in the
+    /// voice head) and the anchors [`UpperTuning::anchor_weight`] together. Dropout with
+    /// probability `dropout` (the network's) on the state and on the dense layer's output, as
+    /// the network trains, drawn from a generator seeded with [`UpperTuning::seed`]. Plain
+    /// `f32` arithmetic: no allocation per step, nothing shared between players. Returns this
+    /// copy unchanged for no samples, labels that do not match the rows, or rows of another
+    /// width.
+    #[must_use]
     pub fn fine_tune(
-        base: &EmotionModel,
-        samples: (&[&[f32]], &[Emotion]),
-        anchors: (&[&[f32]], &[Emotion]),
+        &self,
+        dropout: f64,
+        (states, labels): (&[&[f32]], &[Emotion]),
+        (anchor_states, anchor_labels): (&[&[f32]], &[Emotion]),
         tuning: &UpperTuning,
-        device: &Device,
-    ) -> Result<Self, FastNetworkError> {
-        Self::from_model(&fine_tune_upper(base, samples, anchors, tuning, device))
+    ) -> UpperCopy {
+        let (d, u, k) = (self.inputs, self.units, Emotion::COUNT);
+        if labels.is_empty()
+            || labels.len() != states.len()
+            || anchor_labels.len() != anchor_states.len()
+            || states.iter().chain(anchor_states).any(|r| r.len() != d)
+            || !self.is_consistent()
+        {
+            return self.clone();
+        }
+        let mut count = [0usize; Emotion::COUNT];
+        for e in labels {
+            count[e.index()] += 1;
+        }
+        let heard = count.iter().filter(|&&c| c > 0).count().max(1) as f32;
+        let anchor_each = tuning.anchor_weight / anchor_labels.len().max(1) as f32;
+        let rows: Vec<(&[f32], usize, f32)> = states
+            .iter()
+            .zip(labels)
+            .map(|(r, e)| (*r, e.index(), 1.0 / (heard * count[e.index()] as f32)))
+            .chain(
+                anchor_states
+                    .iter()
+                    .zip(anchor_labels)
+                    .map(|(r, e)| (*r, e.index(), anchor_each)),
+            )
+            .collect();
+        let total: f32 = rows.iter().map(|r| r.2).sum::<f32>() + 1e-6;
+        let keep = (1.0 - dropout.clamp(0.0, 1.0)) as f32;
+        let mut rng = ChaCha8Rng::seed_from_u64(tuning.seed);
+        // A value's factor: kept and scaled by 1 / keep, or dropped.
+        let mask = |rng: &mut ChaCha8Rng| {
+            if keep >= 1.0 {
+                1.0
+            } else if rng.random::<f32>() < keep {
+                1.0 / keep
+            } else {
+                0.0
+            }
+        };
+        let mut copy = self.clone();
+        let mut grads = [
+            vec![0.0f32; d * u],
+            vec![0.0f32; u],
+            vec![0.0f32; u * k],
+            vec![0.0f32; k],
+        ];
+        let mut adam = AdamState::new(&grads);
+        let (mut x, mut pre, mut z, mut mask_z, mut dz) = (
+            vec![0.0f32; d],
+            vec![0.0f32; u],
+            vec![0.0f32; u],
+            vec![0.0f32; u],
+            vec![0.0f32; u],
+        );
+        for step in 1..=tuning.steps {
+            for g in &mut grads {
+                g.fill(0.0);
+            }
+            let [gdw, gdb, gew, geb] = &mut grads;
+            for &(row, target, weight) in &rows {
+                for (xi, &r) in x.iter_mut().zip(row) {
+                    *xi = r * mask(&mut rng);
+                }
+                pre.copy_from_slice(&copy.dense_bias);
+                for (&xi, w) in x.iter().zip(copy.dense_weight.chunks_exact(u)) {
+                    if xi != 0.0 {
+                        for (p, &w) in pre.iter_mut().zip(w) {
+                            *p += xi * w;
+                        }
+                    }
+                }
+                for ((zi, mi), &p) in z.iter_mut().zip(&mut mask_z).zip(&pre) {
+                    *mi = mask(&mut rng);
+                    *zi = p.max(0.0) * *mi;
+                }
+                let mut logits = [0.0f32; Emotion::COUNT];
+                logits.copy_from_slice(&copy.emotion_bias);
+                for (&zi, w) in z.iter().zip(copy.emotion_weight.chunks_exact(k)) {
+                    for (l, &w) in logits.iter_mut().zip(w) {
+                        *l += zi * w;
+                    }
+                }
+                // d(loss)/d(logits) = weight / total * (softmax - one-hot).
+                let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut g = logits.map(|l| (l - max).exp());
+                let sum: f32 = g.iter().sum();
+                for (c, gc) in g.iter_mut().enumerate() {
+                    *gc = (*gc / sum - f32::from(u8::from(c == target))) * weight / total;
+                }
+                for (b, &gc) in geb.iter_mut().zip(&g) {
+                    *b += gc;
+                }
+                for (((&zi, gw), w), dzi) in z
+                    .iter()
+                    .zip(gew.chunks_exact_mut(k))
+                    .zip(copy.emotion_weight.chunks_exact(k))
+                    .zip(&mut dz)
+                {
+                    for (gw, &gc) in gw.iter_mut().zip(&g) {
+                        *gw += zi * gc;
+                    }
+                    *dzi = w.iter().zip(&g).map(|(w, g)| w * g).sum();
+                }
+                // Through the dropout mask and the ReLU.
+                for ((dzi, &p), &m) in dz.iter_mut().zip(&pre).zip(&mask_z) {
+                    *dzi = if p > 0.0 { *dzi * m } else { 0.0 };
+                }
+                for (b, &dzi) in gdb.iter_mut().zip(&dz) {
+                    *b += dzi;
+                }
+                for (&xi, gw) in x.iter().zip(gdw.chunks_exact_mut(u)) {
+                    if xi != 0.0 {
+                        for (gw, &dzi) in gw.iter_mut().zip(&dz) {
+                            *gw += xi * dzi;
+                        }
+                    }
+                }
+            }
+            let params: [&mut Vec<f32>; 4] = [
+                &mut copy.dense_weight,
+                &mut copy.dense_bias,
+                &mut copy.emotion_weight,
+                &mut copy.emotion_bias,
+            ];
+            adam.step(step, tuning.learning_rate as f32, params, &grads);
+        }
+        copy
     }
 
     /// Values of the top LSTM layer's state it reads.
@@ -265,6 +330,43 @@ impl UpperCopy {
     }
 }
 
+/// Adam's moments for the copy's four parameter groups.
+struct AdamState {
+    m: [Vec<f32>; 4],
+    v: [Vec<f32>; 4],
+}
+
+impl AdamState {
+    fn new(grads: &[Vec<f32>; 4]) -> Self {
+        let zeros = || grads.clone().map(|g| vec![0.0; g.len()]);
+        Self {
+            m: zeros(),
+            v: zeros(),
+        }
+    }
+
+    /// One step (`step` from 1) as burn's `Adam` takes it: `p -= lr * m̂ / (sqrt(v̂) + ε)`.
+    fn step(&mut self, step: usize, lr: f32, params: [&mut Vec<f32>; 4], grads: &[Vec<f32>; 4]) {
+        const B1: f32 = 0.9;
+        const B2: f32 = 0.999;
+        const EPS: f32 = 1e-5;
+        let t = i32::try_from(step).unwrap_or(i32::MAX);
+        let (c1, c2) = (1.0 - B1.powi(t), 1.0 - B2.powi(t));
+        for (((p, g), m), v) in params
+            .into_iter()
+            .zip(grads)
+            .zip(&mut self.m)
+            .zip(&mut self.v)
+        {
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m = B1 * *m + (1.0 - B1) * g;
+                *v = B2 * *v + (1.0 - B2) * g * g;
+                *p -= lr * (*m / c1) / ((*v / c2).sqrt() + EPS);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,8 +388,13 @@ mod tests {
         assert_eq!(copy.inputs(), 6);
         let rows: Vec<Vec<f32>> = (0..3).map(|k| state(6, k as f32)).collect();
         let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+        let values: Vec<f32> = refs.iter().flat_map(|r| r.iter().copied()).collect();
+        let states = burn::tensor::Tensor::from_data(
+            burn::tensor::TensorData::new(values, [refs.len(), 6]),
+            &device,
+        );
         let burn: Vec<f32> = model
-            .heads(matrix(&refs, &device))
+            .heads(states)
             .emotion
             .into_data()
             .try_to_vec::<f32>()
@@ -340,5 +447,75 @@ mod tests {
                 Err(FastNetworkError::Shape { .. })
             ));
         }
+    }
+
+    #[test]
+    fn fine_tuning_learns_the_players_labels_the_same_way_each_time() {
+        let base = UpperCopy::from_values(
+            (
+                (0..6 * 5)
+                    .map(|i| ((i * 7) as f32 * 0.13).sin() * 0.5)
+                    .collect(),
+                vec![0.1; 5],
+                6,
+                5,
+            ),
+            (
+                (0..5 * Emotion::COUNT)
+                    .map(|i| ((i * 3) as f32 * 0.29).cos() * 0.5)
+                    .collect(),
+                vec![0.0; Emotion::COUNT],
+                5,
+                Emotion::COUNT,
+            ),
+        )
+        .unwrap();
+        let rows: Vec<Vec<f32>> = (0..8).map(|k| state(6, k as f32 * 1.3)).collect();
+        let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+        let labels = vec![Emotion::Sad; 8];
+        let tuning = UpperTuning {
+            steps: 100,
+            learning_rate: 1e-2,
+            ..UpperTuning::default()
+        };
+        let tune = |anchor_weight: f32| {
+            let anchors = [Emotion::Happy; 2];
+            base.fine_tune(
+                0.3,
+                (&refs, &labels),
+                (&refs[..2], &anchors),
+                &UpperTuning {
+                    anchor_weight,
+                    ..tuning
+                },
+            )
+        };
+        let sad = |c: &UpperCopy| -> f32 {
+            rows.iter()
+                .map(|r| c.probabilities(r).unwrap()[Emotion::Sad.index()])
+                .sum::<f32>()
+                / 8.0
+        };
+        let tuned = tune(0.0);
+        assert!(tuned.same_shape(&base));
+        assert!(
+            sad(&tuned) > sad(&base) + 0.3,
+            "{} vs {}",
+            sad(&tuned),
+            sad(&base)
+        );
+        assert_eq!(tune(0.0), tuned, "the same samples and seed, the same copy");
+        assert!(sad(&tune(10.0)) < sad(&tuned), "anchors hold it back");
+        // No samples, labels that do not match, rows of another width: unchanged.
+        assert_eq!(base.fine_tune(0.3, (&[], &[]), (&[], &[]), &tuning), base);
+        assert_eq!(
+            base.fine_tune(0.3, (&refs, &labels[..3]), (&[], &[]), &tuning),
+            base
+        );
+        let short = [&rows[0][..5]];
+        assert_eq!(
+            base.fine_tune(0.3, (&short, &labels[..1]), (&[], &[]), &tuning),
+            base
+        );
     }
 }

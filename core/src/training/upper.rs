@@ -1,14 +1,14 @@
-//! What `trainer adapt-eval --fine-tune` needs beside the player's own copy of the upper
-//! layers ([`crate::player::copy`], re-exported here): the last LSTM states through burn and
-//! the heads' probabilities of a fine-tuned model.
+//! The player's own copy of the upper layers through burn: what `trainer adapt-eval
+//! --fine-tune` measured before the copy shipped, and the reference the engine's plain `f32`
+//! fine-tuning ([`crate::player::copy::UpperCopy::fine_tune`]) is checked against.
 
+use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 
 use crate::features::FeatureMatrix;
 use crate::labels::Emotion;
-use crate::model::{EmotionModel, pad};
-use crate::player::copy::matrix;
-pub use crate::player::copy::{UpperTuning, fine_tune_upper};
+use crate::model::{EmotionModel, cross_entropy, pad};
+pub use crate::player::copy::UpperTuning;
 
 /// The last LSTM states (the dense layer's input), one row of `hidden_2` values per input, of
 /// already-normalised model inputs, without autodiff.
@@ -30,6 +30,72 @@ pub fn last_states(
         return Vec::new();
     }
     values.chunks_exact(width).map(<[f32]>::to_vec).collect()
+}
+
+/// A copy of `base` whose dense layer and heads are fine-tuned on the player's last LSTM
+/// `states` (the dense layer's inputs) labelled `labels`, with the anchors' `anchor_states`
+/// labelled `anchor_labels` in every step. Each of the player's emotions weighs the same in
+/// the loss however often it was confirmed (as in the voice head). Dropout stays on while
+/// fine-tuning (seeded by [`UpperTuning::seed`]). Returns `base` unchanged for no samples,
+/// labels that do not match the rows, or rows of differing widths.
+#[must_use]
+pub fn fine_tune_upper(
+    base: &EmotionModel,
+    (states, labels): (&[&[f32]], &[Emotion]),
+    (anchor_states, anchor_labels): (&[&[f32]], &[Emotion]),
+    tuning: &UpperTuning,
+    device: &Device,
+) -> EmotionModel {
+    let width = states.first().map_or(0, |r| r.len());
+    if labels.is_empty()
+        || labels.len() != states.len()
+        || anchor_labels.len() != anchor_states.len()
+        || states.iter().chain(anchor_states).any(|r| r.len() != width)
+    {
+        return base.clone();
+    }
+    let autodiff = device.clone().autodiff();
+    autodiff.seed(tuning.seed);
+    let mut count = [0usize; Emotion::COUNT];
+    for e in labels {
+        count[e.index()] += 1;
+    }
+    let heard = count.iter().filter(|&&c| c > 0).count().max(1) as f32;
+    let mut weights: Vec<f32> = labels
+        .iter()
+        .map(|e| 1.0 / (heard * count[e.index()] as f32))
+        .collect();
+    let n_anchors = anchor_labels.len();
+    weights.extend(std::iter::repeat_n(
+        tuning.anchor_weight / n_anchors.max(1) as f32,
+        n_anchors,
+    ));
+    let targets: Vec<i64> = labels
+        .iter()
+        .chain(anchor_labels)
+        .map(|e| e.index() as i64)
+        .collect();
+    let n = targets.len();
+    let rows: Vec<&[f32]> = states.iter().chain(anchor_states).copied().collect();
+    let x = matrix(&rows, &autodiff);
+    let targets: Tensor<1, Int> = Tensor::from_data(TensorData::new(targets, [n]), &autodiff);
+    let weights: Tensor<1> = Tensor::from_data(TensorData::new(weights, [n]), &autodiff);
+    let mut model = base.clone().fork(&autodiff).train();
+    let mut optim = AdamConfig::new().init();
+    for _ in 0..tuning.steps {
+        let out = model.heads(x.clone());
+        let loss = cross_entropy(out.emotion, targets.clone(), Some(weights.clone()));
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(tuning.learning_rate, model, grads);
+    }
+    model.valid().to_device(device)
+}
+
+/// `rows` (all of one width) as a `[rows, width]` tensor.
+pub(crate) fn matrix(rows: &[&[f32]], device: &Device) -> Tensor<2> {
+    let width = rows.first().map_or(0, |r| r.len());
+    let values: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+    Tensor::from_data(TensorData::new(values, [rows.len(), width]), device)
 }
 
 /// Emotion probabilities (softmax) of `model`'s heads on last LSTM `states`.

@@ -17,8 +17,6 @@ pub struct Adapter {
     /// The classifier's fitted temperature, applied to what [`Adapter::classify`] returns
     /// (never to what voice heads are fitted on), so a game's `confidence` is calibrated.
     pub(super) temperature: f64,
-    /// Where weight copies are fine-tuned (the classifier's device).
-    pub(super) device: Device,
     /// The anchors' top-layer last states and emotions: what a weight copy replays.
     pub(super) anchor_states: Vec<Vec<f32>>,
     pub(super) anchor_labels: Vec<Emotion>,
@@ -39,7 +37,6 @@ impl Adapter {
             prior: None,
             config,
             temperature: classifier.temperature(),
-            device: classifier.device().clone(),
             anchor_states: Vec::new(),
             anchor_labels: Vec::new(),
             upper: UpperCopy::from_model(classifier.model()).ok(),
@@ -295,18 +292,21 @@ impl Adapter {
         labels: &[Emotion],
         which: &[usize],
     ) -> Option<UpperCopy> {
+        let top = self.config.copy_top;
+        let which: Vec<usize> = which
+            .iter()
+            .copied()
+            .filter(|&i| top == 0 || rank(&analyses[i].emotion, labels[i].index()) < top)
+            .collect();
         let rows: Vec<&[f32]> = which.iter().map(|&i| analyses[i].last.as_slice()).collect();
         let labels: Vec<Emotion> = which.iter().map(|&i| labels[i]).collect();
         let anchors: Vec<&[f32]> = self.anchor_states.iter().map(Vec::as_slice).collect();
-        UpperCopy::fine_tune(
-            &self.base,
+        Some(self.upper.as_ref()?.fine_tune(
+            self.base.dropout_probability(),
             (&rows, &labels),
             (&anchors, &self.anchor_labels),
             &UpperTuning::default(),
-            &self.device,
-        )
-        .map_err(|e| tracing::warn!("no weight copy: {e}"))
-        .ok()
+        ))
     }
 
     /// One update of the player's own copy of the upper layers ([`crate::player::copy`]),
@@ -389,4 +389,9 @@ impl Adapter {
             reason,
         }
     }
+}
+
+/// How many of `p`'s classes are likelier than class `k`.
+fn rank(p: &[f32], k: usize) -> usize {
+    p.iter().filter(|&&q| q > p[k]).count()
 }

@@ -112,6 +112,12 @@ pub struct AdaptConfig {
     /// replaces before refusing it (a share of the samples).
     #[config(default = 0.1)]
     pub copy_margin: f64,
+    /// A confirmed sample teaches the weight copy only when its emotion is among the base
+    /// network's this many likeliest for it (0, the default: every sample). A wrongly
+    /// confirmed emotion is usually not, but neither are the utterances the network misjudges
+    /// most, which are what the copy is for (`docs/adaptation.md`).
+    #[config(default = 0)]
+    pub copy_top: usize,
 }
 
 impl AdaptConfig {
