@@ -13,6 +13,7 @@ use voice_emotion::labels::Emotion;
 use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::InputExtractor;
 use voice_emotion::model::default_device;
+use voice_emotion::player::UpperCopy;
 use voice_emotion::player::adapt::{
     ANCHORS_FILE, AdaptConfig, Adapter, AnchorSet, PlayerHeads, PlayerModel, PlayerState,
     calibration_order,
@@ -145,6 +146,21 @@ fn adaptation_raises_accuracy_for_a_held_out_actor() {
     drop(writer);
     let profile = store.load(&id, &base_ref).unwrap().unwrap();
     assert_eq!(profile.samples.len(), 15);
+    assert!(profile.copy.is_some(), "the weight copy is saved");
+    // A saved copy that does not fit the network is dropped and fitted again from the
+    // samples on the worker thread.
+    let mut foreign = profile.clone();
+    foreign.copy = Some(
+        UpperCopy::from_values(
+            (vec![0.0; 6], vec![0.0; 2], 3, 2),
+            (vec![0.0; 16], vec![0.0; 8], 2, 8),
+        )
+        .unwrap(),
+    );
+    let refitted = PlayerModel::from_profile(Arc::clone(&adapter), foreign).unwrap();
+    refitted.wait_idle();
+    let copy = refitted.weight_copy().expect("a copy fitted at load");
+    assert!(adapter.copy_fits(&copy));
     let restored = PlayerModel::from_profile(Arc::clone(&adapter), profile).unwrap();
     assert!(restored.is_adapted());
     assert_eq!(accuracy(&restored, &test), adapted);

@@ -275,14 +275,19 @@ impl UpperCopy {
         self.inputs == other.inputs && self.units == other.units
     }
 
-    /// Whether the copy's weights have the sizes its shape says (a damaged saved copy does
-    /// not).
-    #[must_use]
-    pub fn is_consistent(&self) -> bool {
+    /// Whether the copy's weights have the sizes its shape says.
+    fn has_its_sizes(&self) -> bool {
         self.dense_weight.len() == self.inputs * self.units
             && self.dense_bias.len() == self.units
             && self.emotion_weight.len() == self.units * Emotion::COUNT
             && self.emotion_bias.len() == Emotion::COUNT
+    }
+
+    /// Whether the copy's weights have the sizes its shape says and are all finite (a
+    /// damaged saved copy may not be).
+    #[must_use]
+    pub fn is_consistent(&self) -> bool {
+        self.has_its_sizes()
             && self
                 .dense_weight
                 .iter()
@@ -293,10 +298,11 @@ impl UpperCopy {
     }
 
     /// The emotion logits for the top layer's last state `last`; `None` for a state of
-    /// another width or an inconsistent copy.
+    /// another width or weights of the wrong sizes (their values are checked where a copy
+    /// is loaded, [`UpperCopy::is_consistent`]).
     #[must_use]
     pub fn logits(&self, last: &[f32]) -> Option<[f32; Emotion::COUNT]> {
-        if last.len() != self.inputs || !self.is_consistent() {
+        if last.len() != self.inputs || !self.has_its_sizes() {
             return None;
         }
         let mut hidden = self.dense_bias.clone();
@@ -412,7 +418,10 @@ mod tests {
         let mut damaged = copy.clone();
         damaged.dense_bias[0] = f32::NAN;
         assert!(!damaged.is_consistent());
-        assert_eq!(damaged.logits(&state(6, 0.0)), None);
+        let mut cut = copy.clone();
+        cut.dense_bias.pop();
+        assert!(!cut.is_consistent());
+        assert_eq!(cut.logits(&state(6, 0.0)), None);
     }
 
     #[test]

@@ -301,12 +301,13 @@ impl Adapter {
         let rows: Vec<&[f32]> = which.iter().map(|&i| analyses[i].last.as_slice()).collect();
         let labels: Vec<Emotion> = which.iter().map(|&i| labels[i]).collect();
         let anchors: Vec<&[f32]> = self.anchor_states.iter().map(Vec::as_slice).collect();
-        Some(self.upper.as_ref()?.fine_tune(
+        let copy = self.upper.as_ref()?.fine_tune(
             self.base.dropout_probability(),
             (&rows, &labels),
             (&anchors, &self.anchor_labels),
-            &UpperTuning::default(),
-        ))
+            &self.config.copy_tuning(),
+        );
+        copy.is_consistent().then_some(copy)
     }
 
     /// One update of the player's own copy of the upper layers ([`crate::player::copy`]),

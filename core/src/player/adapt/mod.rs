@@ -118,9 +118,30 @@ pub struct AdaptConfig {
     /// most, which are what the copy is for (`docs/adaptation.md`).
     #[config(default = 0)]
     pub copy_top: usize,
+    /// Full-batch Adam steps of a weight copy's fine-tuning ([`UpperTuning::steps`]).
+    #[config(default = 60)]
+    pub copy_steps: usize,
+    /// Adam learning rate of a weight copy's fine-tuning ([`UpperTuning::learning_rate`]).
+    #[config(default = 1e-3)]
+    pub copy_learning_rate: f64,
+    /// Total weight of the anchors in a weight copy's loss against the player's samples
+    /// ([`UpperTuning::anchor_weight`]).
+    #[config(default = 1.0)]
+    pub copy_anchor_weight: f32,
 }
 
 impl AdaptConfig {
+    /// The weight copy's fine-tuning settings.
+    #[must_use]
+    pub fn copy_tuning(&self) -> UpperTuning {
+        UpperTuning {
+            steps: self.copy_steps,
+            learning_rate: self.copy_learning_rate,
+            anchor_weight: self.copy_anchor_weight,
+            ..UpperTuning::default()
+        }
+    }
+
     /// The voice head's fitting settings.
     #[must_use]
     pub fn voice_fit(&self) -> VoiceFit {
