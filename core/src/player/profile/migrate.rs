@@ -103,18 +103,19 @@ pub(super) struct PlayerProfileV2 {
 }
 
 impl From<PlayerProfileV2> for PlayerProfile {
+    /// Through version 4's layout: the records gain their kind.
     fn from(p: PlayerProfileV2) -> Self {
-        Self {
+        PlayerProfileV4 {
             id: p.id,
             base: p.base,
             voice: p.voice,
-            copy: None,
             samples: p.samples,
             norm: p.norm,
             history: p.history.into_iter().map(UpdateRecord::from).collect(),
             created_unix_ms: p.created_unix_ms,
             updated_unix_ms: p.updated_unix_ms,
         }
+        .into()
     }
 }
 
