@@ -133,11 +133,7 @@ impl Adapter {
 
     /// The most recent [`AdaptConfig::max_samples`] of `samples`, analysed with `stats`,
     /// and their labels. Each sample's input lives only until it is analysed.
-    fn analyse_samples(
-        &self,
-        samples: &[ConfirmedSample],
-        stats: &NormStats,
-    ) -> (Vec<Analysis>, Vec<Emotion>) {
+    fn analyse_samples(&self, samples: &[ConfirmedSample], stats: &NormStats) -> Analysed {
         let recent = &samples[samples.len().saturating_sub(self.config.max_samples.max(1))..];
         recent
             .iter()
@@ -189,6 +185,18 @@ impl Adapter {
         stats: &NormStats,
         round: usize,
     ) -> UpdateResult {
+        self.update_cached(samples, stats, round, &mut None)
+    }
+
+    /// [`Adapter::update`], analysing the samples into `cache` unless it holds them already
+    /// (the worker runs [`Adapter::update_copy`] on the same analyses).
+    pub(super) fn update_cached(
+        &self,
+        samples: &[ConfirmedSample],
+        stats: &NormStats,
+        round: usize,
+        cache: &mut Option<Analysed>,
+    ) -> UpdateResult {
         let started = Instant::now();
         let c = &self.config;
         let recent = &samples[samples.len().saturating_sub(c.max_samples.max(1))..];
@@ -217,14 +225,13 @@ impl Adapter {
                 ),
             );
         }
-        let (analyses, labels) = self.analyse_samples(recent, stats);
+        let (analyses, labels) = &*cache.get_or_insert_with(|| self.analyse_samples(recent, stats));
         let descriptors: Vec<&[f32]> = analyses.iter().map(|a| a.descriptor.as_slice()).collect();
-        let head = match VoiceHead::fit(&descriptors, &labels, self.prior.as_ref(), &c.voice_fit())
-        {
+        let head = match VoiceHead::fit(&descriptors, labels, self.prior.as_ref(), &c.voice_fit()) {
             Ok(head) => head,
             Err(e) => return refused(0.0, 0.0, format!("kept the previous weights: {e}")),
         };
-        let (before, after) = self.guard(&analyses, &labels, round);
+        let (before, after) = self.guard(analyses, labels, round);
         let held = format!(
             "on {} samples, each held back from a fit on the others",
             recent.len()
@@ -324,6 +331,17 @@ impl Adapter {
         stats: &NormStats,
         round: usize,
     ) -> CopyResult {
+        self.update_copy_cached(samples, stats, round, &mut None)
+    }
+
+    /// [`Adapter::update_copy`] with the analyses `cache` of [`Adapter::update_cached`].
+    pub(super) fn update_copy_cached(
+        &self,
+        samples: &[ConfirmedSample],
+        stats: &NormStats,
+        round: usize,
+        cache: &mut Option<Analysed>,
+    ) -> CopyResult {
         let c = &self.config;
         let recent = samples.len().min(c.max_samples.max(1));
         if c.copy_samples == 0 || recent < c.copy_samples {
@@ -333,7 +351,8 @@ impl Adapter {
                 reason: format!("weight copy from {} confirmed samples", c.copy_samples),
             };
         }
-        let (analyses, labels) = self.analyse_samples(samples, stats);
+        let (analyses, labels) =
+            &*cache.get_or_insert_with(|| self.analyse_samples(samples, stats));
         let fit = c.voice_fit();
         let k = c.guard_folds.max(2);
         let n = analyses.len();
@@ -349,7 +368,7 @@ impl Adapter {
                 .map(|&i| (analyses[i].descriptor.as_slice(), labels[i]))
                 .unzip();
             let head = VoiceHead::fit(&train_x, &train_y, self.prior.as_ref(), &fit).ok();
-            let copy = self.fit_copy(&analyses, &labels, &train);
+            let copy = self.fit_copy(analyses, labels, &train);
             for &i in &held {
                 let a = &analyses[i];
                 let voice = head.as_ref().and_then(|h| h.opinion(&a.descriptor));
@@ -378,7 +397,7 @@ impl Adapter {
             };
         }
         let all: Vec<usize> = (0..n).collect();
-        let copy = self.fit_copy(&analyses, &labels, &all);
+        let copy = self.fit_copy(analyses, labels, &all);
         let reason = if copy.is_some() {
             format!("weight copy: {after:.2} held back (without {before:.2})")
         } else {

@@ -164,6 +164,9 @@ struct Analysis {
     last: Vec<f32>,
 }
 
+/// A player's recent samples analysed with their statistics, and their labels.
+type Analysed = (Vec<Analysis>, Vec<Emotion>);
+
 /// What a player's model adds to the base network: their voice head and their own copy of
 /// the upper layers, each `None` until an update fitted one.
 #[derive(Debug, Clone, Default)]

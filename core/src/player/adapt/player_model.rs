@@ -565,8 +565,12 @@ pub(super) fn worker(shared: &Shared, jobs: &Receiver<Job>) {
                 shared.adapter.blended_stats(state.stats.as_ref()),
             )
         };
+        // Each sample is analysed once for both fits.
+        let mut analysed = None;
         let record = if voice {
-            let result = shared.adapter.update(&samples, &stats, round);
+            let result = shared
+                .adapter
+                .update_cached(&samples, &stats, round, &mut analysed);
             if let Some(head) = result.voice {
                 *shared.voice.write().unwrap_or_else(PoisonError::into_inner) =
                     Some(Arc::new(head));
@@ -576,7 +580,9 @@ pub(super) fn worker(shared: &Shared, jobs: &Receiver<Job>) {
             None
         };
         // The voice head is in use already; the weight copy follows.
-        let copy = shared.adapter.update_copy(&samples, &stats, round);
+        let copy = shared
+            .adapter
+            .update_copy_cached(&samples, &stats, round, &mut analysed);
         round += 1;
         if let Some(copy) = copy.copy {
             *shared.copy.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(copy));
