@@ -580,6 +580,7 @@ pub(super) fn worker(shared: &Shared, jobs: &Receiver<Job>) {
             None
         };
         // The voice head is in use already; the weight copy follows.
+        let copy_started = Instant::now();
         let copy = shared
             .adapter
             .update_copy_cached(&samples, &stats, round, &mut analysed);
@@ -592,6 +593,9 @@ pub(super) fn worker(shared: &Shared, jobs: &Receiver<Job>) {
                 && samples.len() >= shared.adapter.config().copy_samples
             {
                 record.reason = format!("{}; {}", record.reason, copy.reason);
+                // The record times the whole update: the voice head's fit and guard (in use
+                // from their end) and the weight copy's.
+                record.seconds += copy_started.elapsed().as_secs_f64();
             }
             lock(&shared.state).add_record(record.clone());
             lock(&shared.outcomes).push_back(record);

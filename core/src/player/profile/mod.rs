@@ -151,7 +151,10 @@ pub struct UpdateRecord {
     pub accepted: bool,
     /// Why they were (or were not) kept, for people reading the history.
     pub reason: String,
-    /// Seconds the update took.
+    /// Seconds the update took on the worker thread: the voice head's fit and guard, and
+    /// from [`AdaptConfig::copy_samples`](crate::player::adapt::AdaptConfig::copy_samples)
+    /// samples on the weight copy's fine-tuning and guard as well (the voice head is in use
+    /// before the copy's part starts).
     pub seconds: f64,
     /// What kind of record it is: what loading the profile decides from it.
     pub kind: RecordKind,
