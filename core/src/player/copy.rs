@@ -8,6 +8,12 @@
 //! replayed in every step so the copy keeps what the network learnt from them. Intensity
 //! stays the shipped network's. The copy runs as plain `f32` arithmetic over the top
 //! layer's last state ([`crate::model::FastNetwork::forward_analysed`]).
+//!
+//! A copy speaks only for the emotions the player confirmed ([`UpperCopy::heard`]): for the
+//! others [`UpperCopy::beside`] hands back the network's probability, as the voice head's
+//! fusion does, so a player who never acts an emotion does not have it learnt away (the
+//! cross-entropy over the player's samples pushes every emotion they never confirmed down;
+//! `docs/adaptation.md`, "Emotions a player never confirms").
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -54,6 +60,9 @@ pub struct UpperCopy {
     /// `[units][Emotion::COUNT]`.
     emotion_weight: Vec<f32>,
     emotion_bias: Vec<f32>,
+    /// The emotions among the samples it was fine-tuned on (every emotion for a copy not
+    /// fine-tuned).
+    heard: [bool; Emotion::COUNT],
 }
 
 impl UpperCopy {
@@ -113,6 +122,7 @@ impl UpperCopy {
             dense_bias,
             emotion_weight,
             emotion_bias,
+            heard: [true; Emotion::COUNT],
         })
     }
 
@@ -123,7 +133,8 @@ impl UpperCopy {
     /// voice head) and the anchors [`UpperTuning::anchor_weight`] together. Dropout with
     /// probability `dropout` (the network's) on the state and on the dense layer's output, as
     /// the network trains, drawn from a generator seeded with [`UpperTuning::seed`]. Plain
-    /// `f32` arithmetic: no allocation per step, nothing shared between players. Returns this
+    /// `f32` arithmetic: no allocation per step, nothing shared between players. The copy
+    /// returned has heard the emotions among `labels` ([`UpperCopy::heard`]). Returns this
     /// copy unchanged for no samples, labels that do not match the rows, or rows of another
     /// width.
     #[must_use]
@@ -174,6 +185,7 @@ impl UpperCopy {
             }
         };
         let mut copy = self.clone();
+        copy.heard = count.map(|c| c > 0);
         let mut grads = [
             vec![0.0f32; d * u],
             vec![0.0f32; u],
@@ -269,6 +281,13 @@ impl UpperCopy {
         self.inputs
     }
 
+    /// Which emotions (in the order of [`Emotion::ALL`]) were among the samples it was
+    /// fine-tuned on: those it speaks for in [`UpperCopy::beside`].
+    #[must_use]
+    pub fn heard(&self) -> &[bool; Emotion::COUNT] {
+        &self.heard
+    }
+
     /// Whether `other` has this copy's shape (a saved copy against the base network's).
     #[must_use]
     pub fn same_shape(&self, other: &UpperCopy) -> bool {
@@ -333,6 +352,58 @@ impl UpperCopy {
         let exp = logits.map(|l| f64::from(l - max).exp());
         let sum: f64 = exp.iter().sum();
         Some(exp.map(|e| (e / sum) as f32))
+    }
+
+    /// What the copy says beside the `network`'s own probabilities for the same utterance
+    /// (`last` its top layer's last state): the network's share of the emotions the copy
+    /// heard, split among them as the copy's probabilities are; the network's probability
+    /// for every other emotion. With every emotion heard, [`UpperCopy::probabilities`].
+    /// `None` as for [`UpperCopy::logits`].
+    #[must_use]
+    pub fn beside(
+        &self,
+        last: &[f32],
+        network: &[f32; Emotion::COUNT],
+    ) -> Option<[f32; Emotion::COUNT]> {
+        let own = self.probabilities(last)?;
+        if self.heard.iter().all(|&h| h) {
+            return Some(own);
+        }
+        let heard = || (0..Emotion::COUNT).filter(|&k| self.heard[k]);
+        let share: f32 = heard().map(|k| network[k]).sum();
+        let mass: f32 = heard().map(|k| own[k]).sum();
+        let mut out = *network;
+        if mass > 0.0 {
+            for k in heard() {
+                out[k] = share * own[k] / mass;
+            }
+        }
+        Some(out)
+    }
+}
+
+/// A weight copy as profile format 5 saved it: without [`UpperCopy::heard`]. Read to skip
+/// it (the copy is fitted again from the samples at load); written only by tests.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct UpperCopyV5 {
+    inputs: usize,
+    units: usize,
+    dense_weight: Vec<f32>,
+    dense_bias: Vec<f32>,
+    emotion_weight: Vec<f32>,
+    emotion_bias: Vec<f32>,
+}
+
+impl From<&UpperCopy> for UpperCopyV5 {
+    fn from(c: &UpperCopy) -> Self {
+        Self {
+            inputs: c.inputs,
+            units: c.units,
+            dense_weight: c.dense_weight.clone(),
+            dense_bias: c.dense_bias.clone(),
+            emotion_weight: c.emotion_weight.clone(),
+            emotion_bias: c.emotion_bias.clone(),
+        }
     }
 }
 
@@ -526,5 +597,70 @@ mod tests {
             base.fine_tune(0.3, (&short, &labels[..1]), (&[], &[]), &tuning),
             base
         );
+    }
+
+    #[test]
+    fn a_copy_speaks_only_for_the_emotions_it_heard() {
+        let base = UpperCopy::from_values(
+            (
+                (0..6 * 5).map(|i| ((i * 5) as f32 * 0.11).sin()).collect(),
+                vec![0.1; 5],
+                6,
+                5,
+            ),
+            (
+                (0..5 * Emotion::COUNT)
+                    .map(|i| ((i * 3) as f32 * 0.23).cos())
+                    .collect(),
+                vec![0.0; Emotion::COUNT],
+                5,
+                Emotion::COUNT,
+            ),
+        )
+        .unwrap();
+        assert!(
+            base.heard().iter().all(|&h| h),
+            "an unchanged copy: every emotion"
+        );
+        let rows: Vec<Vec<f32>> = (0..6).map(|k| state(6, k as f32 * 0.9)).collect();
+        let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+        let labels = [Emotion::Sad, Emotion::Angry, Emotion::Sad];
+        let anchors = [Emotion::Calm, Emotion::Happy, Emotion::Surprised];
+        let tuned = base.fine_tune(
+            0.0,
+            (&refs[..3], &labels),
+            (&refs[3..], &anchors),
+            &UpperTuning::default(),
+        );
+        let heard: Vec<Emotion> = Emotion::ALL
+            .into_iter()
+            .filter(|e| tuned.heard()[e.index()])
+            .collect();
+        assert_eq!(
+            heard,
+            [Emotion::Sad, Emotion::Angry],
+            "the player's, not the anchors'"
+        );
+        let network = [0.05, 0.1, 0.2, 0.25, 0.15, 0.1, 0.05, 0.1];
+        for row in &rows {
+            let own = tuned.probabilities(row).unwrap();
+            let out = tuned.beside(row, &network).unwrap();
+            assert!((out.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            let (sad, angry) = (Emotion::Sad.index(), Emotion::Angry.index());
+            for e in Emotion::ALL.map(Emotion::index) {
+                if e != sad && e != angry {
+                    assert_eq!(out[e], network[e], "the network's for an emotion not heard");
+                }
+            }
+            // The network's share of the two, split as the copy splits them.
+            assert!((out[sad] + out[angry] - (network[sad] + network[angry])).abs() < 1e-6);
+            assert!((out[sad] / out[angry] - own[sad] / own[angry]).abs() < 1e-4);
+        }
+        // Every emotion heard: the copy's own probabilities.
+        assert_eq!(
+            base.beside(&rows[0], &network),
+            base.probabilities(&rows[0])
+        );
+        assert_eq!(base.beside(&rows[0][..5], &network), None);
     }
 }

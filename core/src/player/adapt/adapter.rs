@@ -281,7 +281,7 @@ impl Adapter {
         let network = heads
             .copy
             .as_ref()
-            .and_then(|c| c.probabilities(&a.last))
+            .and_then(|c| c.beside(&a.last, &a.emotion))
             .unwrap_or(a.emotion);
         Prediction::from_probabilities(
             with_temperature(
@@ -374,7 +374,7 @@ impl Adapter {
                 let voice = head.as_ref().and_then(|h| h.opinion(&a.descriptor));
                 let tuned = copy
                     .as_ref()
-                    .and_then(|c| c.probabilities(&a.last))
+                    .and_then(|c| c.beside(&a.last, &a.emotion))
                     .unwrap_or(a.emotion);
                 let truth = labels[i].index();
                 let fused = |p: &[f32; Emotion::COUNT]| {

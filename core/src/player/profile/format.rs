@@ -103,6 +103,7 @@ pub fn decode_profile(bytes: &[u8]) -> Result<PlayerProfile, CorruptReason> {
                 },
             ),
         4 => decode_payload::<PlayerProfileV4>(payload).map(PlayerProfile::from),
+        5 => decode_payload::<PlayerProfileV5>(payload).map(PlayerProfile::from),
         FORMAT_VERSION => decode_payload::<PlayerProfile>(payload),
         found => Err(R::UnsupportedVersion { found }),
     }

@@ -1,5 +1,5 @@
-//! Reading profiles written by format versions 1 to 4 (versions 3 and 4 share a layout,
-//! version 5 is the current one).
+//! Reading profiles written by format versions 1 to 5 (versions 3 and 4 share a layout,
+//! version 6 is the current one).
 
 use super::*;
 
@@ -155,6 +155,56 @@ impl From<&PlayerProfile> for PlayerProfileV4 {
             id: p.id.clone(),
             base: p.base.clone(),
             voice: p.voice.clone(),
+            samples: p.samples.clone(),
+            norm: p.norm.clone(),
+            history: p.history.clone(),
+            created_unix_ms: p.created_unix_ms,
+            updated_unix_ms: p.updated_unix_ms,
+        }
+    }
+}
+
+/// A profile as format version 5 wrote it: its weight copy without the emotions it heard
+/// ([`UpperCopy::heard`]). Read without the copy, which
+/// [`PlayerModel::from_profile`](crate::player::adapt::PlayerModel::from_profile) fits again
+/// from the samples at load (as for versions 3 and 4, which had none).
+#[derive(Deserialize, Serialize)]
+pub(super) struct PlayerProfileV5 {
+    id: PlayerId,
+    base: BaseModelRef,
+    voice: Option<VoiceHead>,
+    copy: Option<UpperCopyV5>,
+    samples: Vec<ConfirmedSample>,
+    norm: Option<NormStats>,
+    history: Vec<UpdateRecord>,
+    created_unix_ms: u64,
+    updated_unix_ms: u64,
+}
+
+impl From<PlayerProfileV5> for PlayerProfile {
+    fn from(p: PlayerProfileV5) -> Self {
+        Self {
+            id: p.id,
+            base: p.base,
+            voice: p.voice,
+            copy: None,
+            samples: p.samples,
+            norm: p.norm,
+            history: p.history,
+            created_unix_ms: p.created_unix_ms,
+            updated_unix_ms: p.updated_unix_ms,
+        }
+    }
+}
+
+impl From<&PlayerProfile> for PlayerProfileV5 {
+    /// What a version-5 build would have saved of `p`.
+    fn from(p: &PlayerProfile) -> Self {
+        Self {
+            id: p.id.clone(),
+            base: p.base.clone(),
+            voice: p.voice.clone(),
+            copy: p.copy.as_ref().map(UpperCopyV5::from),
             samples: p.samples.clone(),
             norm: p.norm.clone(),
             history: p.history.clone(),

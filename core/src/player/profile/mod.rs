@@ -60,7 +60,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::FeatureMatrix;
 use crate::labels::{Emotion, Intensity};
 use crate::model::NormStats;
-use crate::player::copy::UpperCopy;
+use crate::player::copy::{UpperCopy, UpperCopyV5};
 use crate::player::voice::VoiceHead;
 
 mod error;
@@ -87,8 +87,9 @@ pub const MAGIC: [u8; 8] = *b"\x89VEPROF\n";
 /// layout as 3) the record kind [`RecordKind::Rebased`]: a build that reads only up to 3 would
 /// take a file holding that kind for a damaged one and move it aside, while a version above
 /// its own makes it leave the file untouched ([`ProfileError::NewerVersion`]), version 5 the
-/// player's weight copy ([`PlayerProfile::copy`]).
-pub const FORMAT_VERSION: u32 = 5;
+/// player's weight copy ([`PlayerProfile::copy`]), version 6 the emotions the copy heard
+/// ([`UpperCopy::heard`]; a version-5 copy is dropped and fitted again at load).
+pub const FORMAT_VERSION: u32 = 6;
 /// Header size in bytes: magic (8), version (u32 LE), payload length (u64 LE), xxh3-64 of the
 /// payload (u64 LE).
 pub const HEADER_LEN: usize = 8 + 4 + 8 + 8;
@@ -227,7 +228,7 @@ pub struct PlayerProfile {
     /// The player's voice head ([`crate::player::voice`]), once fitted: their own weights.
     pub voice: Option<VoiceHead>,
     /// The player's own copy of the network's upper layers ([`crate::player::copy`]), once
-    /// fitted (from format version 5 on).
+    /// fitted (from format version 5 on; version 6 on for copies this build reads).
     pub copy: Option<UpperCopy>,
     /// The utterances the player confirmed, oldest first.
     pub samples: Vec<ConfirmedSample>,

@@ -223,6 +223,19 @@ mod tests {
             ),
         )
         .unwrap()
+        // Fine-tuned a little on two emotions, so that it has heard some and not others.
+        .fine_tune(
+            0.0,
+            (
+                &[&[1.0, 0.0, -1.0], &[0.0, 1.0, 0.5]],
+                &[Emotion::Sad, Emotion::Angry],
+            ),
+            (&[], &[]),
+            &crate::player::copy::UpperTuning {
+                steps: 3,
+                ..Default::default()
+            },
+        )
     }
 
     /// An adapted player on base "old": samples of `cols` coefficients, statistics, a voice
@@ -467,13 +480,20 @@ mod tests {
         assert_eq!(name.len(), "dee.profile.base-".len() + 16, "{name}");
     }
 
-    /// `profile` as a build of format `version` (3 or 4, which share a layout) wrote it: its
-    /// weight copy left out.
+    /// `profile` as a build of format `version` wrote it: 3 or 4 (which share a layout) its
+    /// weight copy left out, 5 its weight copy without the emotions it heard.
     fn file_with_version(profile: &PlayerProfile, version: u32) -> Vec<u8> {
-        let payload = bincode::serde::encode_to_vec(
-            super::super::migrate::PlayerProfileV4::from(profile),
-            bincode_config(),
-        )
+        let payload = match version {
+            3 | 4 => bincode::serde::encode_to_vec(
+                super::super::migrate::PlayerProfileV4::from(profile),
+                bincode_config(),
+            ),
+            5 => bincode::serde::encode_to_vec(
+                super::super::migrate::PlayerProfileV5::from(profile),
+                bincode_config(),
+            ),
+            _ => panic!("no layout for version {version}"),
+        }
         .unwrap();
         let mut bytes = MAGIC.to_vec();
         bytes.extend_from_slice(&version.to_le_bytes());
@@ -484,12 +504,12 @@ mod tests {
     }
 
     #[test]
-    fn a_profile_with_a_weight_copy_round_trips_in_format_5() {
-        assert_eq!(FORMAT_VERSION, 5);
+    fn a_profile_with_a_weight_copy_round_trips_in_format_6() {
+        assert_eq!(FORMAT_VERSION, 6);
         let p = adapted("dot", N_MFCC);
         assert!(p.copy.is_some());
         let bytes = encode_profile(&p).unwrap();
-        assert_eq!(bytes[8..12], 5u32.to_le_bytes());
+        assert_eq!(bytes[8..12], 6u32.to_le_bytes());
         assert_eq!(decode_profile(&bytes).unwrap(), p);
         let (_dir, store) = store();
         store.acquire(&p.id).unwrap().save(&p).unwrap();
@@ -504,6 +524,19 @@ mod tests {
         let (_dir, store) = store();
         store.acquire(&p.id).unwrap().save(&p).unwrap();
         assert_eq!(store.load(&p.id, &base("new")).unwrap(), Some(p));
+    }
+
+    #[test]
+    fn a_version_5_file_decodes_without_its_weight_copy() {
+        for p in [
+            adapted("ivy", N_MFCC),
+            adapted("ivy", N_MFCC).rebase(base("new")),
+        ] {
+            let v5 = file_with_version(&p, 5);
+            let mut expected = p;
+            expected.copy = None;
+            assert_eq!(decode_profile(&v5).unwrap(), expected);
+        }
     }
 
     #[test]
