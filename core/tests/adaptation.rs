@@ -161,6 +161,18 @@ fn adaptation_raises_accuracy_for_a_held_out_actor() {
     refitted.wait_idle();
     let copy = refitted.weight_copy().expect("a copy fitted at load");
     assert!(adapter.copy_fits(&copy));
+    // A profile without one (as format 5's are read) gets the same copy from the same
+    // samples, knowing which emotions it heard.
+    let mut without = profile.clone();
+    without.copy = None;
+    let refitted = PlayerModel::from_profile(Arc::clone(&adapter), without).unwrap();
+    refitted.wait_idle();
+    let copy = refitted.weight_copy().expect("a copy fitted at load");
+    assert_eq!(Some(&*copy), profile.copy.as_ref());
+    assert!(
+        copy.heard().iter().all(|&h| h),
+        "actor 22 confirmed every emotion"
+    );
     let restored = PlayerModel::from_profile(Arc::clone(&adapter), profile).unwrap();
     assert!(restored.is_adapted());
     assert_eq!(accuracy(&restored, &test), adapted);
