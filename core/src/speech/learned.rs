@@ -276,6 +276,13 @@ impl DetectorFeatures {
         self.scorer.forget_samples();
     }
 
+    /// Whether the last frame's noise estimates jumped to a noise that stepped up
+    /// ([`SpectralScorer::followed_a_step`]).
+    #[must_use]
+    pub fn followed_a_step(&self) -> bool {
+        self.scorer.followed_a_step()
+    }
+
     /// The next frame's features into `out` (bands merged at low sample rates leave their
     /// slots 0). Returns the spectral score of the same bands.
     pub fn next(&mut self, frame: &[f32], out: &mut [f32; DETECTOR_FEATURES]) -> f32 {
@@ -395,7 +402,19 @@ impl LearnedScorer {
     /// Scores the next frame: the logit of its being speech (0 is even odds).
     pub fn score(&mut self, frame: &[f32]) -> f32 {
         self.features.next(frame, &mut self.frame);
+        if self.features.followed_a_step() {
+            // The frames since the noise stepped up were the noise: the network forgets
+            // them, as at the stream's start.
+            self.runner.forget();
+        }
         self.runner.next(&self.frame)
+    }
+
+    /// Whether the last scored frame's noise estimates jumped to a noise that stepped up
+    /// ([`SpectralScorer::followed_a_step`]).
+    #[must_use]
+    pub fn followed_a_step(&self) -> bool {
+        self.features.followed_a_step()
     }
 
     /// The features of the last scored frame.

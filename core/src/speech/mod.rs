@@ -504,6 +504,23 @@ mod tests {
     }
 
     #[test]
+    fn a_noise_stepping_up_is_not_an_utterance_but_speech_at_the_step_is() {
+        // Room noise that steps up by 10 dB (a fan switching on) alone: no utterance.
+        let config = VadConfig::default();
+        let mut x = noise(4 * SEC, -50.0, 5);
+        x.extend(noise(4 * SEC, -40.0, 6));
+        let events = run(&config, &x);
+        assert!(utterances(&events).is_empty(), "{events:?}");
+        // Speech that starts with the step is still heard.
+        let mut y = x.clone();
+        add_at(&mut y, &burst(SEC + SEC / 2, -20.0), 4 * SEC);
+        let events = run(&config, &y);
+        let utts = utterances(&events);
+        assert_eq!(utts.len(), 1, "{events:?}");
+        near(utts[0].speech_start_sample, 4 * SEC, "start");
+    }
+
+    #[test]
     fn a_steady_hum_becomes_noise_for_the_spectral_detector() {
         let config = VadConfig {
             detector: Detector::Spectral,

@@ -67,6 +67,8 @@ pub(super) struct Params {
     pub(super) pre_roll: usize,
     pub(super) tail: u64,
     pub(super) min_speech: u64,
+    /// [`STEP_SPEECH_MS`] in samples.
+    pub(super) speech_after_step: u64,
     pub(super) max_len: usize,
     pub(super) threshold_db: f32,
     pub(super) abs_floor_db: f32,
@@ -95,6 +97,7 @@ impl Params {
             pre_roll: ms_to_samples(config.pre_roll_ms, sample_rate),
             tail: ms_to_samples(config.tail_ms, sample_rate) as u64,
             min_speech: ms_to_samples(config.min_speech_ms, sample_rate) as u64,
+            speech_after_step: ms_to_samples(STEP_SPEECH_MS, sample_rate) as u64,
             max_len: ms_to_samples(config.max_utterance_ms, sample_rate),
             threshold_db,
             abs_floor_db,
@@ -116,6 +119,13 @@ impl Params {
 
     pub(super) fn onset_len(&self) -> usize {
         self.onset_frames as usize * self.frame_len
+    }
+
+    /// How far back from the frame whose noise estimates followed a step the step may have
+    /// begun: the run of uniform frames, the frames the smoothed powers take to rise
+    /// [`STEP_RISE_DB`](crate::speech::STEP_RISE_DB), and the onset.
+    pub(super) fn step_len(&self) -> usize {
+        (STEP_FRAMES as usize + STEP_RISE_FRAMES) * self.frame_len + self.onset_len()
     }
 
     /// Samples kept while idle: the onset frames plus the pre-roll before them.
@@ -152,6 +162,15 @@ impl Params {
         };
     }
 }
+
+/// Frames a noise stepping up takes to reach [`STEP_RISE_DB`](crate::speech::STEP_RISE_DB)
+/// in the smoothed band powers, with a margin for the detector's start extension.
+const STEP_RISE_FRAMES: usize = 20;
+
+/// Speech an utterance that began with a noise stepping up needs after the detector's noise
+/// estimates followed the step, to be kept (ms): the detector still hears the step for a
+/// few hundred milliseconds after it (chosen on actors 19-20: 250 ms let it through).
+pub const STEP_SPEECH_MS: f32 = 500.0;
 
 /// Fixed-capacity ring of the most recent samples.
 #[derive(Debug, Clone)]
@@ -250,6 +269,10 @@ pub struct Segmenter {
     /// The speech start the detector found (before a boundary net moved it).
     pub(super) detected_start: u64,
     pub(super) last_speech_end: u64,
+    /// Where the detector's noise estimates followed a noise stepping up, when the utterance
+    /// in progress began with that step ([`crate::speech::STEP_FRAMES`]): it is
+    /// kept only if it has [`STEP_SPEECH_MS`] of speech after this point.
+    pub(super) began_with_a_step: Option<u64>,
     pub(super) utterance: Vec<f32>,
     pub(super) history: Ring,
 }
@@ -346,6 +369,7 @@ impl Segmenter {
             speech_start: 0,
             detected_start: 0,
             last_speech_end: 0,
+            began_with_a_step: None,
         })
     }
 
@@ -558,6 +582,7 @@ impl Segmenter {
         self.onset_run = 0;
         self.silence_run = 0;
         self.speaking = false;
+        self.began_with_a_step = None;
         self.utterance_start = 0;
         self.speech_start = 0;
         self.detected_start = 0;
@@ -584,6 +609,20 @@ impl Segmenter {
         let is_speech = match &mut self.spectral {
             Some((scorer, frame, scores)) => {
                 self.last_score = scorer.score(frame);
+                let stepped = matches!(&*scorer, FrameScorer::Learned(l) if l.followed_a_step());
+                if stepped {
+                    // What the detector heard since the noise began to rise was the noise.
+                    let since = self.position.saturating_sub(self.params.step_len() as u64);
+                    if self.speaking && self.detected_start >= since {
+                        self.began_with_a_step = Some(self.position);
+                    }
+                    if !self.speaking {
+                        self.onset_run = 0;
+                        if let Some(b) = &mut self.boundary {
+                            b.clear();
+                        }
+                    }
+                }
                 if let (Some(b), FrameScorer::Learned(learned)) = (&mut self.boundary, &*scorer) {
                     b.push(learned.features());
                 }
@@ -702,6 +741,7 @@ impl Segmenter {
         self.speech_start = speech_start;
         self.detected_start = speech_start;
         self.last_speech_end = now;
+        self.began_with_a_step = None;
         if let Some(b) = &mut self.boundary {
             b.since_start = Some(0);
         }
@@ -737,7 +777,12 @@ impl Segmenter {
             .unwrap_or(usize::MAX)
             .min(self.utterance.len());
         let end = start + keep as u64;
-        if detected_len < self.params.min_speech {
+        // An utterance that began with a noise stepping up is the noise unless speech goes
+        // on for `STEP_SPEECH_MS` after the noise estimates followed the step.
+        let after_step = self
+            .began_with_a_step
+            .map_or(u64::MAX, |at| end_after(own).saturating_sub(at));
+        if detected_len < self.params.min_speech || after_step < self.params.speech_after_step {
             events.push(SegmentEvent::SpeechDiscarded {
                 start_sample: start,
                 end_sample: end,

@@ -88,6 +88,11 @@ pub struct SpectralScorer {
     history_len: usize,
     warm_up_frames: u64,
     frames: u64,
+    /// Consecutive frames in which every band rose above its noise estimate by about the
+    /// same amount ([`STEP_RISE_DB`], [`STEP_SPREAD_DB`]).
+    uniform_frames: u32,
+    /// Whether the last frame's noise estimates jumped to a noise that stepped up.
+    stepped: bool,
 }
 
 impl fmt::Debug for SpectralScorer {
@@ -174,6 +179,8 @@ impl SpectralScorer {
             history_frames,
             history_pos: 0,
             history_len: 0,
+            uniform_frames: 0,
+            stepped: false,
             warm_up_frames: (WARM_UP_S * frames_per_s).ceil() as u64,
             frames: 0,
         }
@@ -204,6 +211,8 @@ impl SpectralScorer {
         self.history_pos = 0;
         self.history_len = 0;
         self.frames = 0;
+        self.uniform_frames = 0;
+        self.stepped = false;
     }
 
     /// Forgets the samples of its analysis window but not the noise estimates: the next frame
@@ -285,6 +294,7 @@ impl SpectralScorer {
                 *n = *s;
             }
         }
+        self.follow_steps();
         let n_bands = self.bands.len();
         let row = self.history_pos * n_bands;
         self.history[row..row + n_bands].copy_from_slice(&self.smoothed);
@@ -307,6 +317,48 @@ impl SpectralScorer {
     }
 }
 
+impl SpectralScorer {
+    /// A noise that steps up raises every band by about the same amount at once, which
+    /// speech never does (it raises the bands of its formants and fricatives, not a copy of
+    /// the room's spectrum): after [`STEP_FRAMES`] such frames the noise estimates jump to the
+    /// smoothed powers instead of waiting up to [`NOISE_WINDOW_S`] for minimum statistics.
+    fn follow_steps(&mut self) {
+        let rise = || {
+            self.smoothed
+                .iter()
+                .zip(&self.noise)
+                .map(|(s, n)| 10.0 * (s / n).log10())
+        };
+        let n = self.noise.len().max(1) as f32;
+        let mean = rise().sum::<f32>() / n;
+        let spread = (rise().map(|r| (r - mean).powi(2)).sum::<f32>() / n).sqrt();
+        if mean >= STEP_RISE_DB && spread <= STEP_SPREAD_DB {
+            self.uniform_frames += 1;
+        } else {
+            self.uniform_frames = 0;
+        }
+        self.stepped = self.uniform_frames >= STEP_FRAMES;
+        if self.stepped {
+            self.noise.copy_from_slice(&self.smoothed);
+            self.uniform_frames = 0;
+        }
+    }
+
+    /// Whether the last scored frame's noise estimates jumped to a noise that had stepped up
+    /// (see [`STEP_FRAMES`]): what the frames since the step looked like was the noise.
+    #[must_use]
+    pub fn followed_a_step(&self) -> bool {
+        self.stepped
+    }
+}
+
+/// Least mean rise of the bands over their noise estimates, in dB, that counts as a step.
+pub const STEP_RISE_DB: f32 = 6.0;
+/// Largest spread (standard deviation over the bands) of that rise, in dB, for a step.
+pub const STEP_SPREAD_DB: f32 = 3.0;
+/// Consecutive frames of a uniform rise after which the noise estimates follow it.
+pub const STEP_FRAMES: u32 = 15;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,6 +377,48 @@ mod tests {
 
     fn scores(scorer: &mut SpectralScorer, x: &[f32]) -> Vec<f32> {
         x.chunks(scorer.hop()).map(|f| scorer.score(f)).collect()
+    }
+
+    #[test]
+    fn a_noise_that_steps_up_is_followed_at_once_and_a_tone_is_not() {
+        let mut s = SpectralScorer::with_bands(160, 16_000, 24, 100.0..7_000.0);
+        let mut x = lcg_noise(16_000 * 4, 0.01, 3);
+        x.extend(lcg_noise(16_000 * 2, 0.0316, 5));
+        let mut followed = Vec::new();
+        for (t, frame) in x.chunks(160).enumerate() {
+            s.score(frame);
+            if s.followed_a_step() {
+                followed.push(t);
+            }
+        }
+        // The step is at frame 400: followed once, within 300 ms, never before.
+        assert_eq!(followed.len(), 1, "{followed:?}");
+        assert!((400..430).contains(&followed[0]), "{followed:?}");
+        let after = scores(&mut s, &lcg_noise(16_000, 0.0316, 7));
+        assert!(
+            after.iter().all(|&v| v < 2.0),
+            "the louder noise is noise: {after:?}"
+        );
+
+        // A loud tone over the noise raises a few bands only: never a step, however long.
+        let mut s = SpectralScorer::with_bands(160, 16_000, 24, 100.0..7_000.0);
+        let noise = lcg_noise(16_000 * 6, 0.01, 3);
+        let toned: Vec<f32> = noise
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let on = i >= 16_000 * 4;
+                n + if on {
+                    0.3 * (std::f32::consts::TAU * 440.0 * i as f32 / 16e3).sin()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        for frame in toned.chunks(160) {
+            s.score(frame);
+            assert!(!s.followed_a_step());
+        }
     }
 
     #[test]
