@@ -51,6 +51,13 @@ pub const NOISE_LIKE_DB: f32 = 4.0;
 const SMOOTHING: f32 = 0.1;
 /// Weight of a noise-like frame in the noise estimate's update.
 const NOISE_UPDATE: f32 = 0.05;
+/// Least mean rise of the bands' smoothed powers over their noise estimates, in dB, that
+/// counts as a noise stepping up.
+pub const STEP_RISE_DB: f32 = 6.0;
+/// Largest spread (standard deviation over the bands) of that rise, in dB, for a step.
+pub const STEP_SPREAD_DB: f32 = 3.0;
+/// Consecutive frames of a uniform rise after which the noise estimates follow it.
+pub const STEP_FRAMES: u32 = 15;
 /// Largest sample magnitude taken as it is (audio is nominally within ±1).
 const MAX_SAMPLE: f32 = 1e6;
 /// Power below which a band counts as empty.
@@ -323,15 +330,16 @@ impl SpectralScorer {
     /// the room's spectrum): after [`STEP_FRAMES`] such frames the noise estimates jump to the
     /// smoothed powers instead of waiting up to [`NOISE_WINDOW_S`] for minimum statistics.
     fn follow_steps(&mut self) {
-        let rise = || {
-            self.smoothed
-                .iter()
-                .zip(&self.noise)
-                .map(|(s, n)| 10.0 * (s / n).log10())
-        };
+        // One pass over the bands (a logarithm each): the rise's mean and spread.
+        let (sum, sum_sq) = self
+            .smoothed
+            .iter()
+            .zip(&self.noise)
+            .map(|(s, n)| 10.0 * (s / n).log10())
+            .fold((0.0f32, 0.0f32), |(a, q), r| (a + r, q + r * r));
         let n = self.noise.len().max(1) as f32;
-        let mean = rise().sum::<f32>() / n;
-        let spread = (rise().map(|r| (r - mean).powi(2)).sum::<f32>() / n).sqrt();
+        let mean = sum / n;
+        let spread = (sum_sq / n - mean * mean).max(0.0).sqrt();
         if mean >= STEP_RISE_DB && spread <= STEP_SPREAD_DB {
             self.uniform_frames += 1;
         } else {
@@ -351,13 +359,6 @@ impl SpectralScorer {
         self.stepped
     }
 }
-
-/// Least mean rise of the bands over their noise estimates, in dB, that counts as a step.
-pub const STEP_RISE_DB: f32 = 6.0;
-/// Largest spread (standard deviation over the bands) of that rise, in dB, for a step.
-pub const STEP_SPREAD_DB: f32 = 3.0;
-/// Consecutive frames of a uniform rise after which the noise estimates follow it.
-pub const STEP_FRAMES: u32 = 15;
 
 #[cfg(test)]
 mod tests {
