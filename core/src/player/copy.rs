@@ -154,22 +154,13 @@ impl UpperCopy {
         {
             return self.clone();
         }
-        let mut count = [0usize; Emotion::COUNT];
-        for e in labels {
-            count[e.index()] += 1;
-        }
-        let heard = count.iter().filter(|&&c| c > 0).count().max(1) as f32;
-        let anchor_each = tuning.anchor_weight / anchor_labels.len().max(1) as f32;
+        let weights = sample_weights(labels, anchor_labels.len(), tuning.anchor_weight);
         let rows: Vec<(&[f32], usize, f32)> = states
             .iter()
-            .zip(labels)
-            .map(|(r, e)| (*r, e.index(), 1.0 / (heard * count[e.index()] as f32)))
-            .chain(
-                anchor_states
-                    .iter()
-                    .zip(anchor_labels)
-                    .map(|(r, e)| (*r, e.index(), anchor_each)),
-            )
+            .chain(anchor_states)
+            .zip(labels.iter().chain(anchor_labels))
+            .zip(weights)
+            .map(|((r, e), w)| (*r, e.index(), w))
             .collect();
         let total: f32 = rows.iter().map(|r| r.2).sum::<f32>() + 1e-6;
         let keep = (1.0 - dropout.clamp(0.0, 1.0)) as f32;
@@ -185,7 +176,7 @@ impl UpperCopy {
             }
         };
         let mut copy = self.clone();
-        copy.heard = count.map(|c| c > 0);
+        copy.heard = Emotion::ALL.map(|e| labels.contains(&e));
         let mut grads = [
             vec![0.0f32; d * u],
             vec![0.0f32; u],
@@ -380,6 +371,25 @@ impl UpperCopy {
         }
         Some(out)
     }
+}
+
+/// The loss weight of each of the player's samples labelled `labels`, then of each of
+/// `n_anchors` anchors: each emotion the player confirmed weighs the same in total, however
+/// often it was confirmed (as in the voice head), and the anchors `anchor_weight` together.
+pub(crate) fn sample_weights(labels: &[Emotion], n_anchors: usize, anchor_weight: f32) -> Vec<f32> {
+    let mut count = [0usize; Emotion::COUNT];
+    for e in labels {
+        count[e.index()] += 1;
+    }
+    let heard = count.iter().filter(|&&c| c > 0).count().max(1) as f32;
+    labels
+        .iter()
+        .map(|e| 1.0 / (heard * count[e.index()] as f32))
+        .chain(std::iter::repeat_n(
+            anchor_weight / n_anchors.max(1) as f32,
+            n_anchors,
+        ))
+        .collect()
 }
 
 /// A weight copy as profile format 5 saved it: without [`UpperCopy::heard`]. Read to skip

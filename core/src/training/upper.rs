@@ -9,6 +9,7 @@ use crate::features::FeatureMatrix;
 use crate::labels::Emotion;
 use crate::model::{EmotionModel, cross_entropy, pad};
 pub use crate::player::copy::UpperTuning;
+use crate::player::copy::sample_weights;
 
 /// The last LSTM states (the dense layer's input), one row of `hidden_2` values per input, of
 /// already-normalised model inputs, without autodiff.
@@ -56,20 +57,7 @@ pub fn fine_tune_upper(
     }
     let autodiff = device.clone().autodiff();
     autodiff.seed(tuning.seed);
-    let mut count = [0usize; Emotion::COUNT];
-    for e in labels {
-        count[e.index()] += 1;
-    }
-    let heard = count.iter().filter(|&&c| c > 0).count().max(1) as f32;
-    let mut weights: Vec<f32> = labels
-        .iter()
-        .map(|e| 1.0 / (heard * count[e.index()] as f32))
-        .collect();
-    let n_anchors = anchor_labels.len();
-    weights.extend(std::iter::repeat_n(
-        tuning.anchor_weight / n_anchors.max(1) as f32,
-        n_anchors,
-    ));
+    let weights = sample_weights(labels, anchor_labels.len(), tuning.anchor_weight);
     let targets: Vec<i64> = labels
         .iter()
         .chain(anchor_labels)
