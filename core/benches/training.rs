@@ -21,7 +21,7 @@ use voice_emotion::features::FeatureMatrix;
 use voice_emotion::labels::{Emotion, Intensity};
 use voice_emotion::model::{EmotionModel, EmotionModelConfig, FastLstmTrainer, default_device};
 use voice_emotion::training::dataset::EmotionSet;
-use voice_emotion::training::{BatchItem, TrainingConfig, cross_entropy, fast_step};
+use voice_emotion::training::{BatchItem, StepTargets, TrainingConfig, cross_entropy, fast_step};
 
 const BATCH: usize = 32;
 
@@ -137,7 +137,7 @@ fn fast(shape: &EmotionModelConfig, steps: usize, threads: usize, device: &Devic
             &mut optim,
             &mut trainer,
             &items,
-            None,
+            StepTargets::default(),
             device,
             &config,
         ) {

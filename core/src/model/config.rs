@@ -68,6 +68,13 @@ pub struct TrainingConfig {
     /// which carry what a larger ensemble learnt about how alike the emotions sound. `None`
     /// (the default): labels only.
     pub distillation: Option<DistillationConfig>,
+    /// Mixup (Zhang et al., 2018): each batch's normalised inputs are mixed with those of a
+    /// shuffled copy of the batch, `λ x + (1 − λ) x'` over `x`'s frames (`x'` cut to them or
+    /// padded with zeros, the normalised mean), and the loss weighs both examples' labels likewise; `λ` is drawn
+    /// per batch from Beta(α, α) with this α, and the larger of `λ` and `1 − λ` is kept. Not
+    /// with [`distillation`](Self::distillation). `None` (the default, and configs that
+    /// predate it): no mixing.
+    pub mixup: Option<f64>,
     /// How the LSTM layers' gradients are computed ([`LstmPass`]). `None` (configs that
     /// predate it): [`LstmPass::Burn`].
     pub lstm_pass: Option<LstmPass>,
@@ -116,6 +123,18 @@ impl TrainingConfig {
             "[0, 1)",
         )?;
         check("weight_average", self.weight_average, below_one, "[0, 1)")?;
+        check(
+            "mixup",
+            self.mixup,
+            |v| v > 0.0 && v.is_finite(),
+            "(0, inf)",
+        )?;
+        if self.mixup.is_some() && self.distillation.is_some() {
+            return Err(TrainingConfigError::Together {
+                first: "mixup",
+                second: "distillation",
+            });
+        }
         if let Some(d) = &self.distillation {
             check(
                 "distillation.weight",
@@ -165,6 +184,14 @@ pub enum TrainingConfigError {
         value: f64,
         /// The values it may take, e.g. `[0, 1)`.
         range: &'static str,
+    },
+    /// Two settings that do not go together.
+    #[error("config: {first} and {second} cannot be used together")]
+    Together {
+        /// The first setting.
+        first: &'static str,
+        /// The second.
+        second: &'static str,
     },
 }
 
@@ -309,6 +336,21 @@ mod tests {
                 range: "[0, 1)"
             })
         );
+        let mut mixup = config();
+        mixup.mixup = Some(0.0);
+        assert_eq!(
+            mixup.check(&input),
+            Err(TrainingConfigError::OutOfRange {
+                field: "mixup",
+                value: 0.0,
+                range: "(0, inf)"
+            })
+        );
+        mixup.mixup = Some(0.4);
+        assert_eq!(mixup.check(&input), Ok(()));
+        mixup.distillation = Some(DistillationConfig::new());
+        let err = mixup.check(&input).unwrap_err();
+        assert!(err.to_string().contains("mixup and distillation"), "{err}");
         let mut teachers = config();
         teachers.distillation = Some(DistillationConfig::new().with_weight(1.0));
         assert_eq!(teachers.check(&input), Ok(()));

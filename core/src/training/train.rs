@@ -204,12 +204,27 @@ pub fn train(
                     m
                 })
                 .collect();
-            let targets = config.distillation.is_some().then_some(&targets[..]);
+            let mut normed = normed;
+            let mixing = config
+                .mixup
+                .map(|alpha| mix_inputs(&mut normed, alpha, &mut rng));
+            let teachers = config.distillation.is_some().then_some(&targets[..]);
             let items: Vec<BatchItem<'_>> = normed
                 .iter()
                 .zip(chunk)
                 .map(|(m, &i)| (m, train[i].emotion, train[i].intensity, train[i].classes))
                 .collect();
+            let partners: Vec<BatchItem<'_>> = match &mixing {
+                Some((_, order)) => order.iter().map(|&j| items[j]).collect(),
+                None => Vec::new(),
+            };
+            let targets = StepTargets {
+                teachers,
+                mix: mixing.as_ref().map(|&(lambda, _)| Mix {
+                    lambda,
+                    partners: &partners,
+                }),
+            };
             let stepped_config;
             let config = match config.lr_schedule {
                 Some(schedule) => {
@@ -293,6 +308,42 @@ pub fn train(
     })
 }
 
+/// Mixup of a batch ([`TrainingConfig::mixup`]): draws `λ` from Beta(`alpha`, `alpha`) (the
+/// larger of `λ` and `1 - λ`) and a shuffled order of the batch, and replaces each input with
+/// `λ` times itself plus `1 - λ` times its partner's over its own frames (the partner cut to
+/// them, or padded with zeros, the normalised features' mean). Returns `λ` and each item's
+/// partner. A batch of one is mixed with itself.
+fn mix_inputs(inputs: &mut [FeatureMatrix], alpha: f64, rng: &mut ChaCha8Rng) -> (f32, Vec<usize>) {
+    use rand::seq::SliceRandom;
+    use rand_distr::Distribution;
+    let lambda = rand_distr::Beta::new(alpha, alpha)
+        .map_or(1.0, |beta| beta.sample(rng))
+        .max(0.5) as f32;
+    let lambda = if lambda.is_finite() { lambda } else { 1.0 };
+    let mut order: Vec<usize> = (0..inputs.len()).collect();
+    order.shuffle(rng);
+    let own: Vec<FeatureMatrix> = inputs.to_vec();
+    for (input, &j) in inputs.iter_mut().zip(&order) {
+        *input = mixed(input, &own[j], lambda);
+    }
+    (lambda, order)
+}
+
+/// `lambda · a + (1 - lambda) · b` over `a`'s frames: `b` is cut to `a`'s length, or padded
+/// with zeros past its end, so the network's last state (which the heads read) still ends on
+/// `a`, the example that weighs most.
+fn mixed(a: &FeatureMatrix, b: &FeatureMatrix, lambda: f32) -> FeatureMatrix {
+    let mut data: Vec<f32> = a.data.iter().map(|v| lambda * v).collect();
+    for (out, v) in data.iter_mut().zip(&b.data) {
+        *out += (1.0 - lambda) * v;
+    }
+    FeatureMatrix {
+        data,
+        n_frames: a.n_frames,
+        n_features: a.n_features,
+    }
+}
+
 /// One item of a training batch: normalised features, emotion, intensity (when labelled) and
 /// the emotions its corpus labels, as [`make_batch`] takes them.
 pub type BatchItem<'a> = (&'a FeatureMatrix, Emotion, Option<Intensity>, EmotionSet);
@@ -300,6 +351,28 @@ pub type BatchItem<'a> = (&'a FeatureMatrix, Emotion, Option<Intensity>, Emotion
 /// Teacher targets of a batch's items, in order (softened, [`softened`]), with
 /// [`TrainingConfig::distillation`]; `None` without.
 pub type BatchTargets<'a> = Option<&'a [[f32; Emotion::COUNT]]>;
+
+/// Mixup partners of a batch ([`TrainingConfig::mixup`]): item `i`'s input is already
+/// `lambda` times its own plus `1 - lambda` times that of `partners[i]`, whose labels the loss
+/// weighs by `1 - lambda` (its own by `lambda`; each label's softmax keeps to its own corpus's
+/// emotions; teacher targets, which mixup does not go with, count for the item's own term
+/// only). `partners` is in the items' order.
+#[derive(Debug, Clone, Copy)]
+pub struct Mix<'a> {
+    /// Weight of each item's own example, in `[0.5, 1]`.
+    pub lambda: f32,
+    /// The example each item was mixed with (only its labels are read).
+    pub partners: &'a [BatchItem<'a>],
+}
+
+/// What a step trains towards besides its items' own labels.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepTargets<'a> {
+    /// The items' teacher targets, when distilling.
+    pub teachers: BatchTargets<'a>,
+    /// Their mixup partners, with [`TrainingConfig::mixup`].
+    pub mix: Option<Mix<'a>>,
+}
 
 /// One optimisation step of `model` over `items` (with their teacher `targets`, when
 /// distilling) on `devices` (autodiff devices, at least one; the model lives on the first).
@@ -318,7 +391,7 @@ pub fn data_parallel_step(
     model: EmotionModel,
     optim: &mut ModuleOptimizer,
     items: &[BatchItem<'_>],
-    targets: BatchTargets<'_>,
+    targets: StepTargets<'_>,
     devices: &[Device],
     config: &TrainingConfig,
 ) -> (EmotionModel, f64, usize) {
@@ -332,6 +405,14 @@ pub fn data_parallel_step(
     }
     let known = |part: &[BatchItem<'_>]| part.iter().filter(|i| i.2.is_some()).count();
     let known_total = known(items);
+    let partners_known_total = targets.mix.map_or(0, |m| known(m.partners));
+    let fraction = |n: usize, total: usize| {
+        if total == 0 {
+            0.0
+        } else {
+            n as f32 / total as f32
+        }
+    };
     let size = items.len().div_ceil(parts);
     let results: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = items
@@ -339,16 +420,23 @@ pub fn data_parallel_step(
             .enumerate()
             .zip(devices)
             .map(|((k, part), device)| {
-                let part_targets =
-                    targets.map(|t| &t[(k * size).min(t.len())..((k + 1) * size).min(t.len())]);
+                let part_targets = StepTargets {
+                    teachers: targets
+                        .teachers
+                        .map(|t| &t[(k * size).min(t.len())..((k + 1) * size).min(t.len())]),
+                    mix: targets.mix.map(|m| Mix {
+                        lambda: m.lambda,
+                        partners: &m.partners[(k * size).min(m.partners.len())
+                            ..((k + 1) * size).min(m.partners.len())],
+                    }),
+                };
                 let replica = model.clone().fork(device);
                 let share = Share {
                     emotion: part.len() as f32 / items.len() as f32,
-                    intensity: if known_total == 0 {
-                        0.0
-                    } else {
-                        known(part) as f32 / known_total as f32
-                    },
+                    intensity: fraction(known(part), known_total),
+                    partner_intensity: part_targets
+                        .mix
+                        .map_or(0.0, |m| fraction(known(m.partners), partners_known_total)),
                 };
                 scope.spawn(move || {
                     let result =
@@ -393,7 +481,7 @@ pub fn fast_step(
     optim: &mut ModuleOptimizer,
     trainer: &mut FastLstmTrainer,
     items: &[BatchItem<'_>],
-    targets: BatchTargets<'_>,
+    targets: StepTargets<'_>,
     device: &Device,
     config: &TrainingConfig,
 ) -> Result<(EmotionModel, f64, usize), FastTrainingError> {
@@ -429,13 +517,15 @@ pub fn fast_step(
 struct Share {
     emotion: f32,
     intensity: f32,
+    /// Of the mixup partners' labelled intensities.
+    partner_intensity: f32,
 }
 
 /// The gradients of `model`'s loss on `items` (on `device`), the loss and the emotions right.
 fn part_gradients(
     model: &EmotionModel,
     items: &[BatchItem<'_>],
-    targets: BatchTargets<'_>,
+    targets: StepTargets<'_>,
     device: &Device,
     config: &TrainingConfig,
     share: Option<Share>,
@@ -455,16 +545,18 @@ fn part_gradients(
 
 /// The loss of the network's outputs `out` on a batch with `labels` (and teacher `targets`
 /// when distilling), weighted by the part's `share` in a data-parallel step; its value and
-/// how many emotions were right.
+/// how many emotions were right (against `labels`). With mixup partners the loss is `lambda`
+/// times that against `labels` plus `1 - lambda` times that against the partners' labels.
 fn batch_loss(
     out: EmotionOutput,
     batch: BatchLabels,
-    targets: BatchTargets<'_>,
+    targets: StepTargets<'_>,
     config: &TrainingConfig,
     share: Option<Share>,
 ) -> (Tensor<1>, f64, usize) {
     let n = out.emotion.dims()[0];
     let device = out.emotion.device();
+    let teachers = targets.teachers;
     let predicted = out.emotion.clone().argmax(1).reshape([n]);
     let hits: Vec<i64> = predicted
         .equal(batch.emotions.clone())
@@ -474,6 +566,33 @@ fn batch_loss(
         .try_to_vec::<i64>()
         .unwrap_or_default();
     let hits = hits.iter().filter(|&&h| h != 0).count();
+    let loss = match targets.mix {
+        None => labelled_loss(out, batch, teachers, config, share),
+        Some(mix) => {
+            let theirs = make_labels(mix.partners, &device);
+            let own = labelled_loss(out.clone(), batch, teachers, config, share);
+            let theirs_share = share.map(|s| Share {
+                intensity: s.partner_intensity,
+                ..s
+            });
+            let other = labelled_loss(out, theirs, None, config, theirs_share);
+            own.mul_scalar(mix.lambda) + other.mul_scalar(1.0 - mix.lambda)
+        }
+    };
+    let value = f64::from(loss.clone().into_scalar::<f32>());
+    (loss, value, hits)
+}
+
+/// [`batch_loss`]'s loss against one set of labels.
+fn labelled_loss(
+    out: EmotionOutput,
+    batch: BatchLabels,
+    targets: BatchTargets<'_>,
+    config: &TrainingConfig,
+    share: Option<Share>,
+) -> Tensor<1> {
+    let n = out.emotion.dims()[0];
+    let device = out.emotion.device();
     // Emotions a clip's corpus never labels are left out of its softmax; intensity counts
     // only where labelled.
     let emotion = match config.label_smoothing.filter(|&e| e > 0.0) {
@@ -511,12 +630,10 @@ fn batch_loss(
         Some(batch.intensity_known),
     )
     .mul_scalar(config.intensity_weight);
-    let loss = match share {
+    match share {
         None => emotion + intensity,
         Some(share) => emotion.mul_scalar(share.emotion) + intensity.mul_scalar(share.intensity),
-    };
-    let value = f64::from(loss.clone().into_scalar::<f32>());
-    (loss, value, hits)
+    }
 }
 
 fn evaluate_loss(
@@ -817,12 +934,24 @@ mod tests {
 
     #[test]
     fn a_data_parallel_step_over_two_replicas_is_the_single_device_step() {
-        data_parallel_matches_one_device(false);
+        data_parallel_matches_one_device(false, false);
     }
 
     #[test]
     fn a_distilling_data_parallel_step_gives_each_replica_its_own_targets() {
-        data_parallel_matches_one_device(true);
+        data_parallel_matches_one_device(true, false);
+    }
+
+    #[test]
+    fn a_mixup_data_parallel_step_gives_each_replica_its_own_partners() {
+        data_parallel_matches_one_device(false, true);
+    }
+
+    /// Mixup partners for the six toy items, chosen so that each half of the batch has
+    /// partners with another count of labelled intensities than its own (3 and 1 against 2
+    /// and 2), as a data-parallel step must weigh.
+    fn partners_of<'a>(items: &[BatchItem<'a>]) -> Vec<BatchItem<'a>> {
+        [0, 1, 3, 4, 2, 5].map(|i| items[i]).to_vec()
     }
 
     type ToyExample = (FeatureMatrix, Emotion, Option<Intensity>, EmotionSet);
@@ -891,10 +1020,18 @@ mod tests {
             .fold(0.0f32, f32::max)
     }
 
-    fn data_parallel_matches_one_device(distil: bool) {
+    fn data_parallel_matches_one_device(distil: bool, mixed: bool) {
         let (config, device, start, examples, targets) = toy_run(8, distil, 0.7, 7, 2);
         let items = items_of(&examples);
-        let targets = distil.then_some(&targets[..]);
+        let partners = partners_of(&items);
+        let teachers = distil.then_some(&targets[..]);
+        let targets = StepTargets {
+            teachers,
+            mix: mixed.then(|| Mix {
+                lambda: 0.7,
+                partners: &partners,
+            }),
+        };
         let probe = |model: &EmotionModel| probe(model, &items);
         let before = probe(&start);
         let mut single_optim = AdamConfig::new().init();
@@ -932,7 +1069,10 @@ mod tests {
             single,
             &mut single_optim,
             &items[..2],
-            targets.map(|t| &t[..2]),
+            StepTargets {
+                teachers: teachers.map(|t| &t[..2]),
+                mix: None,
+            },
             &three,
             &config,
         );
@@ -940,14 +1080,21 @@ mod tests {
     }
 
     /// Three steps with the fast LSTM pass (one thread and two) land where burn's steps land
-    /// (losses, hits and the stepped model's outputs), with and without distillation and with
-    /// clips whose corpus leaves emotions out.
+    /// (losses, hits and the stepped model's outputs), with and without distillation and
+    /// mixup partners, and with clips whose corpus leaves emotions out.
     #[test]
     fn fast_lstm_steps_are_burns_steps() {
-        for distil in [false, true] {
+        for (distil, mixed) in [(false, false), (true, false), (false, true)] {
             let (config, device, start, examples, targets) = toy_run(20, distil, 0.5, 3, 3);
             let items = items_of(&examples);
-            let targets = distil.then_some(&targets[..]);
+            let partners = partners_of(&items);
+            let targets = StepTargets {
+                teachers: distil.then_some(&targets[..]),
+                mix: mixed.then(|| Mix {
+                    lambda: 0.6,
+                    partners: &partners,
+                }),
+            };
             let probe = |model: &EmotionModel| probe(model, &items);
             let mut burn_optim = AdamConfig::new().init();
             let mut burn = start.clone();
@@ -989,10 +1136,48 @@ mod tests {
                 let apart = largest_difference(&probe(&model), &reference);
                 assert!(
                     apart < 1e-5,
-                    "distil {distil}, {threads} threads: the fast steps went elsewhere ({apart})"
+                    "distil {distil}, mixed {mixed}, {threads} threads: the fast steps went elsewhere ({apart})"
                 );
             }
         }
+    }
+
+    #[test]
+    fn mixup_mixes_each_input_with_its_partner_over_its_own_frames() {
+        let matrix = |n_frames: usize, value: f32| FeatureMatrix {
+            data: vec![value; n_frames * 2],
+            n_frames,
+            n_features: 2,
+        };
+        let originals = vec![
+            matrix(3, 1.0),
+            matrix(5, -2.0),
+            matrix(1, 4.0),
+            matrix(2, 8.0),
+        ];
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut lambdas = Vec::new();
+        for _ in 0..50 {
+            let mut inputs = originals.clone();
+            let (lambda, order) = mix_inputs(&mut inputs, 0.4, &mut rng);
+            assert!((0.5..=1.0).contains(&lambda), "{lambda}");
+            lambdas.push(lambda);
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, vec![0, 1, 2, 3], "not a shuffle: {order:?}");
+            for (i, (input, &j)) in inputs.iter().zip(&order).enumerate() {
+                let (a, b) = (&originals[i], &originals[j]);
+                assert_eq!(input.n_frames, a.n_frames);
+                for t in 0..input.n_frames {
+                    let own = if t < a.n_frames { a.data[2 * t] } else { 0.0 };
+                    let theirs = if t < b.n_frames { b.data[2 * t] } else { 0.0 };
+                    let want = lambda * own + (1.0 - lambda) * theirs;
+                    assert!((input.data[2 * t] - want).abs() < 1e-6, "{i} at {t}");
+                }
+            }
+        }
+        // Beta(0.4, 0.4): most draws near the ends, so both strong and even mixes occur.
+        assert!(lambdas.iter().any(|&l| l > 0.9) && lambdas.iter().any(|&l| l < 0.7));
     }
 
     #[test]
