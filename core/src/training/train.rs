@@ -179,7 +179,7 @@ pub fn train(
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         for (step, chunk) in batches.iter().enumerate() {
             let mut targets = Vec::new();
-            let normed: Vec<FeatureMatrix> = chunk
+            let mut normed: Vec<FeatureMatrix> = chunk
                 .iter()
                 .map(|&i| {
                     let e = &train[i];
@@ -204,7 +204,6 @@ pub fn train(
                     m
                 })
                 .collect();
-            let mut normed = normed;
             let mixing = config
                 .mixup
                 .map(|alpha| mix_inputs(&mut normed, alpha, &mut rng));
@@ -374,10 +373,10 @@ pub struct StepTargets<'a> {
     pub mix: Option<Mix<'a>>,
 }
 
-/// One optimisation step of `model` over `items` (with their teacher `targets`, when
-/// distilling) on `devices` (autodiff devices, at least one; the model lives on the first).
-/// Returns the stepped model, the batch's loss and how many emotions the model got right
-/// before the step.
+/// One optimisation step of `model` over `items` (with their `targets`: teacher targets when
+/// distilling, mixup partners) on `devices` (autodiff devices, at least one; the model lives
+/// on the first). Returns the stepped model, the batch's loss and how many emotions the model
+/// got right before the step.
 ///
 /// With one device this is a plain step. With several, burn's data-parallel step: the batch
 /// is cut into one contiguous part per device, each device computes its part's gradients on a
