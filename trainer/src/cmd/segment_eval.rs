@@ -81,6 +81,10 @@ pub struct Args {
     /// 0 skips it.
     #[arg(long, default_value_t = 600.0)]
     pub noise_seconds: f64,
+    /// Also print where the false detections in the noise alone start and end (the first
+    /// ten per noise and detector).
+    #[arg(long)]
+    pub show_false: bool,
     /// The model that classifies detections (none: skip emotions).
     #[arg(long, default_value = "models/base")]
     pub model: Option<PathBuf>,
@@ -224,6 +228,9 @@ fn parse_detector(name: &str) -> Result<Detector, String> {
 
 /// A detected utterance: its speech span and the audio the engine would classify.
 type Found = (Range<usize>, Vec<f32>);
+
+/// False detections `--show-false` prints per noise and detector.
+const SHOWN_FALSE: usize = 10;
 
 /// Detected utterances in 16 kHz `samples`, heard at `rate` as a microphone at that rate
 /// would give them (the stream is resampled first): speech spans in 16 kHz samples and the
@@ -736,6 +743,7 @@ pub fn run(args: &Args) -> CmdResult {
         println!("|---|{}", "---|".repeat(detectors.len()));
         let len = (args.noise_seconds * f64::from(SAMPLE_RATE)) as usize;
         let gain = stream.noise_gain(10.0);
+        let mut false_spans = Vec::new();
         for &kind in &args.noises {
             let noise: Vec<f32> = kind
                 .generate(len, SAMPLE_RATE, &mut rng)
@@ -750,21 +758,35 @@ pub fn run(args: &Args) -> CmdResult {
                     detector,
                     ..base.clone()
                 };
-                cells.push(
-                    detect(
-                        false,
-                        &net,
-                        boundary.as_ref(),
-                        &config,
-                        &noise,
-                        args.rate,
-                        None,
-                    )?
-                    .len()
-                    .to_string(),
-                );
+                let found = detect(
+                    false,
+                    &net,
+                    boundary.as_ref(),
+                    &config,
+                    &noise,
+                    args.rate,
+                    None,
+                )?;
+                if args.show_false && !found.is_empty() {
+                    let mut spans: Vec<String> = found
+                        .iter()
+                        .take(SHOWN_FALSE)
+                        .map(|(r, _)| {
+                            let s = |i: usize| i as f64 / f64::from(SAMPLE_RATE);
+                            format!("{:.2}-{:.2} s", s(r.start), s(r.end))
+                        })
+                        .collect();
+                    if found.len() > SHOWN_FALSE {
+                        spans.push(format!("and {} more", found.len() - SHOWN_FALSE));
+                    }
+                    false_spans.push(format!("{kind}, {detector:?}: {}", spans.join(", ")));
+                }
+                cells.push(found.len().to_string());
             }
             println!("| {kind} | {} |", cells.join(" | "));
+        }
+        for line in &false_spans {
+            println!("false detections under {line}");
         }
     }
     if let Some(path) = &args.errors {
