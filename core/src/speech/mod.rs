@@ -24,8 +24,12 @@
 //! this lets it catch up quickly when a stream opens with digital silence.
 //!
 //! Files: `config.rs` (the settings and their validation), `segmenter.rs` (the streaming
-//! detector and `trim_silence`), `spectral.rs` (the band-by-band frame scorer), `learned.rs`
-//! (the learned frame scorer; its weights are `models/speech-detector/detector.json`). May import [`crate::audio`].
+//! detector's state machine), `params.rs` (its settings at one sample rate), `frames.rs` (its
+//! frame scorer and rings), `boundary.rs` (where an utterance's speech starts and ends, with
+//! or without the boundary net), `utterance.rs` (what it reports), `levels.rs` (frame levels
+//! and `trim_silence`), `spectral.rs` (the band-by-band frame scorer), `learned.rs` (the
+//! learned frame scorer; its weights are `models/speech-detector/detector.json`). May import
+//! [`crate::audio`].
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -34,15 +38,19 @@ use serde::{Deserialize, Serialize};
 
 mod boundary;
 mod config;
+mod frames;
 mod learned;
 mod levels;
+mod params;
 mod segmenter;
 mod spectral;
 mod utterance;
 pub use boundary::*;
 pub use config::*;
+use frames::*;
 pub use learned::*;
 pub use levels::*;
+pub use params::*;
 pub use segmenter::*;
 pub use spectral::*;
 pub use utterance::*;
