@@ -8,6 +8,10 @@
 //! Then the noise alone, at its 10 dB level, for `--noise-seconds`: every detection is false.
 //! Prints last `worst detected once within tolerance: 10 dB X, 5 dB Y` for the first detector.
 
+mod classifier;
+mod mic;
+mod noise_alone;
+
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,18 +20,16 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use voice_emotion::audio::{SAMPLE_RATE, load_clip, resample};
-use voice_emotion::engine::{BaseModel, EngineConfig, ModelSource};
-use voice_emotion::labels::Emotion;
-use voice_emotion::model::{EmotionClassifier, InputExtractor, NormStats, default_device};
-use voice_emotion::player::adapt::{Adapter, PlayerModel, PlayerState};
 use voice_emotion::speech::{
     DETECTOR_BANDS, DETECTOR_HIGHEST_HZ, DETECTOR_LOWEST_HZ, Detector, DetectorNet, SegmentEvent,
     Segmenter, VadConfig, trim_silence,
 };
-use voice_emotion::training::degrade::{NoiseColour, QUIET_MIC_FLOOR_DBFS, band_limit, noise};
 use voice_emotion::training::streams::{
     Outcome, RoomNoise, SegmentScore, SpeechStream, audible_spans, score_detections,
 };
+
+use classifier::Classifier;
+use mic::{Microphone, parse_band, parse_quiet_mic};
 
 use super::CmdResult;
 use super::evaluate::Source;
@@ -144,77 +146,6 @@ pub struct Args {
     pub seed: u64,
 }
 
-fn parse_band(spec: &str) -> Result<(f64, f64), String> {
-    let (low, high) = spec
-        .split_once('-')
-        .ok_or_else(|| format!("band {spec:?}: expected LOW-HIGH in Hz, e.g. 300-3400"))?;
-    let hz = |v: &str| {
-        v.trim()
-            .parse::<f64>()
-            .map_err(|e| format!("band {spec:?}: {v:?}: {e}"))
-    };
-    let (low, high) = (hz(low)?, hz(high)?);
-    if !(0.0..high).contains(&low) || high > f64::from(SAMPLE_RATE) / 2.0 {
-        return Err(format!(
-            "band {spec:?}: expected 0 <= LOW < HIGH <= {} Hz",
-            SAMPLE_RATE / 2
-        ));
-    }
-    Ok((low, high))
-}
-
-fn parse_quiet_mic(spec: &str) -> Result<f64, String> {
-    match spec.trim().parse::<f64>() {
-        Ok(db) if (-60.0..=0.0).contains(&db) => Ok(db),
-        Ok(db) => Err(format!("quiet mic {db} dB: expected -60 to 0 dB")),
-        Err(e) => Err(format!("quiet mic {spec:?}: {e}")),
-    }
-}
-
-/// The microphone or line the streams are heard through (`--band`, `--quiet-mic`).
-#[derive(Debug, Clone, Copy)]
-struct Microphone {
-    band: Option<(f64, f64)>,
-    quiet_db: Option<f64>,
-}
-
-impl Microphone {
-    /// `samples` through the band and gain, without the microphone's own noise.
-    fn through(&self, samples: Vec<f32>) -> Result<Vec<f32>, String> {
-        let mut out = match self.band {
-            Some((low, high)) => {
-                band_limit(&samples, low, high, SAMPLE_RATE).map_err(|e| e.to_string())?
-            }
-            None => samples,
-        };
-        if let Some(db) = self.quiet_db {
-            let g = 10f64.powf(db / 20.0) as f32;
-            out.iter_mut().for_each(|v| *v *= g);
-        }
-        Ok(out)
-    }
-
-    /// `n` samples of the microphone's own noise, white at the quiet-mic condition's floor
-    /// (none without `--quiet-mic`).
-    fn own_noise(&self, n: usize, rng: &mut ChaCha8Rng) -> Option<Vec<f32>> {
-        self.quiet_db.map(|_| {
-            let g = 10f64.powf(QUIET_MIC_FLOOR_DBFS / 20.0) as f32;
-            let mut w = noise(NoiseColour::White, n, rng);
-            w.iter_mut().for_each(|v| *v *= g);
-            w
-        })
-    }
-
-    /// `samples` as the microphone hears them: through the band and gain, plus `own` noise.
-    fn hear(&self, samples: Vec<f32>, own: Option<&[f32]>) -> Result<Vec<f32>, String> {
-        let mut out = self.through(samples)?;
-        if let Some(own) = own {
-            out.iter_mut().zip(own).for_each(|(v, w)| *v += w);
-        }
-        Ok(out)
-    }
-}
-
 fn parse_detector(name: &str) -> Result<Detector, String> {
     match name {
         "spectral" => Ok(Detector::Spectral),
@@ -226,11 +157,25 @@ fn parse_detector(name: &str) -> Result<Detector, String> {
     }
 }
 
+/// Detector weights from a JSON file (`trainer train-detector`'s output).
+fn read_net(path: &std::path::Path) -> Result<Arc<DetectorNet>, String> {
+    let json = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    DetectorNet::from_json(&json)
+        .map(Arc::new)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// What every detection run shares: the learned detector's nets, the speech-detection
+/// settings (whose `detector` each run sets) and the microphone's rate.
+struct Detection<'a> {
+    net: &'a Arc<DetectorNet>,
+    boundary: Option<&'a Arc<DetectorNet>>,
+    base: &'a VadConfig,
+    rate: u32,
+}
+
 /// A detected utterance: its speech span and the audio the engine would classify.
 type Found = (Range<usize>, Vec<f32>);
-
-/// False detections `--show-false` prints per noise and detector.
-const SHOWN_FALSE: usize = 10;
 
 /// Detected utterances in 16 kHz `samples`, heard at `rate` as a microphone at that rate
 /// would give them (the stream is resampled first): speech spans in 16 kHz samples and the
@@ -360,83 +305,6 @@ fn write_stream(path: &PathBuf, samples: &[f32], stream: &SpeechStream) -> CmdRe
 }
 
 /// The signed median and the 90th percentile of the absolute errors, in ms.
-/// What classifies the detected utterances, with the statistics of `--stats`.
-enum Classifier {
-    /// The training set's statistics, or (`speaker`) those of all the audio classified.
-    Model {
-        classifier: Box<EmotionClassifier>,
-        speaker: bool,
-    },
-    /// The engine's path for a new player: its player model learns the voice statistics
-    /// from each utterance after classifying it.
-    Player {
-        adapter: Arc<Adapter>,
-        extractor: Box<InputExtractor>,
-    },
-}
-
-impl Classifier {
-    fn load(dir: &std::path::Path, stats: &str) -> Result<Self, Box<dyn std::error::Error>> {
-        let device = default_device();
-        Ok(if stats == "player" {
-            let base = BaseModel::load(&ModelSource::Directory(dir.to_path_buf()), &device)?;
-            Self::Player {
-                adapter: Arc::new(Adapter::new(
-                    &base.classifier,
-                    &base.anchors,
-                    EngineConfig::default().adapt,
-                )),
-                extractor: Box::new(InputExtractor::new(base.classifier.input_config().clone())?),
-            }
-        } else {
-            Self::Model {
-                classifier: Box::new(EmotionClassifier::load(dir, &device)?),
-                speaker: stats == "speaker",
-            }
-        })
-    }
-
-    /// The emotions of `audio` (16 kHz utterances, in the stream's order).
-    fn emotions(&mut self, audio: &[&[f32]]) -> Result<Vec<Emotion>, Box<dyn std::error::Error>> {
-        match self {
-            Self::Model {
-                classifier,
-                speaker,
-            } => {
-                let features = audio
-                    .iter()
-                    .map(|a| classifier.features(a))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let stats = speaker.then(|| {
-                    let mut stats = NormStats::new(features.first().map_or(0, |f| f.n_features));
-                    for f in &features {
-                        stats.add(f);
-                    }
-                    stats
-                });
-                let inputs: Vec<_> = features.iter().collect();
-                Ok(classifier
-                    .classify_features(&inputs, stats.as_ref())
-                    .into_iter()
-                    .map(|p| p.emotion)
-                    .collect())
-            }
-            Self::Player { adapter, extractor } => {
-                let player = PlayerModel::new(Arc::clone(adapter), PlayerState::default(), None);
-                audio
-                    .iter()
-                    .map(|a| {
-                        let mfcc = extractor.mfcc(a)?;
-                        let emotion = player.classify(&mfcc)?.emotion;
-                        player.observe(&mfcc)?;
-                        Ok(emotion)
-                    })
-                    .collect()
-            }
-        }
-    }
-}
-
 fn median_p90_ms(errors: &[f64]) -> String {
     if errors.is_empty() {
         return "-".to_owned();
@@ -455,22 +323,12 @@ pub fn run(args: &Args) -> CmdResult {
     // The engine's own settings by default (its pre-roll bounds how far a start may move back).
     let base = super::read_vad(args.vad.as_deref())?;
     let net = match &args.detector_weights {
-        Some(path) => Arc::new(
-            DetectorNet::from_json(
-                &std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
-            )
-            .map_err(|e| format!("{}: {e}", path.display()))?,
-        ),
+        Some(path) => read_net(path)?,
         None => DetectorNet::builtin(),
     };
     let boundary = match (&args.boundary_weights, args.no_boundary) {
         (_, true) => None,
-        (Some(path), false) => Some(Arc::new(
-            DetectorNet::from_json(
-                &std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
-            )
-            .map_err(|e| format!("{}: {e}", path.display()))?,
-        )),
+        (Some(path), false) => Some(read_net(path)?),
         (None, false) => Some(DetectorNet::builtin_boundary()),
     };
     let detectors: Vec<Detector> = args
@@ -734,60 +592,14 @@ pub fn run(args: &Args) -> CmdResult {
         }
     }
     if args.noise_seconds > 0.0 {
-        println!(
-            "\n## Noise alone, {:.0} s of each at its 10 dB level: false detections\n",
-            args.noise_seconds
-        );
-        let names: Vec<String> = detectors.iter().map(|d| format!("{d:?}")).collect();
-        println!("| noise | {} |", names.join(" | "));
-        println!("|---|{}", "---|".repeat(detectors.len()));
-        let len = (args.noise_seconds * f64::from(SAMPLE_RATE)) as usize;
         let gain = stream.noise_gain(10.0);
-        let mut false_spans = Vec::new();
-        for &kind in &args.noises {
-            let noise: Vec<f32> = kind
-                .generate(len, SAMPLE_RATE, &mut rng)
-                .into_iter()
-                .map(|v| v * gain)
-                .collect();
-            let own = mic.own_noise(noise.len(), &mut mic_rng);
-            let noise = mic.hear(noise, own.as_deref())?;
-            let mut cells = Vec::new();
-            for &detector in &detectors {
-                let config = VadConfig {
-                    detector,
-                    ..base.clone()
-                };
-                let found = detect(
-                    false,
-                    &net,
-                    boundary.as_ref(),
-                    &config,
-                    &noise,
-                    args.rate,
-                    None,
-                )?;
-                if args.show_false && !found.is_empty() {
-                    let mut spans: Vec<String> = found
-                        .iter()
-                        .take(SHOWN_FALSE)
-                        .map(|(r, _)| {
-                            let s = |i: usize| i as f64 / f64::from(SAMPLE_RATE);
-                            format!("{:.2}-{:.2} s", s(r.start), s(r.end))
-                        })
-                        .collect();
-                    if found.len() > SHOWN_FALSE {
-                        spans.push(format!("and {} more", found.len() - SHOWN_FALSE));
-                    }
-                    false_spans.push(format!("{kind}, {detector:?}: {}", spans.join(", ")));
-                }
-                cells.push(found.len().to_string());
-            }
-            println!("| {kind} | {} |", cells.join(" | "));
-        }
-        for line in &false_spans {
-            println!("false detections under {line}");
-        }
+        let ctx = Detection {
+            net: &net,
+            boundary: boundary.as_ref(),
+            base: &base,
+            rate: args.rate,
+        };
+        noise_alone::print(args, &ctx, &detectors, gain, &mic, &mut rng, &mut mic_rng)?;
     }
     if let Some(path) = &args.errors {
         std::fs::write(path, error_rows).map_err(|e| format!("{}: {e}", path.display()))?;
