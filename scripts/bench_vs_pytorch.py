@@ -83,13 +83,23 @@ class Network(nn.Module):
                 layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(t[f"{name}.weight"].T)))
                 layer.bias.copy_(torch.from_numpy(t[f"{name}.bias"].copy()))
         self.temperature = float(ref["temperature"])
+        # Attention pooling ("pooling": "attention"): a score w . h_t per step, the outputs
+        # weighted by its softmax over the steps; else the last state.
+        self.attention = None
+        if ref.get("pooling", "last") == "attention":
+            self.attention = torch.from_numpy(np.ascontiguousarray(t["attention.weight"][:, 0]))
 
     def forward(self, x):
         """x: [1, steps, n_features] normalised. Returns the emotion and intensity
         probabilities, the emotion logits divided by the temperature first."""
         out, _ = self.lstm_1(x)
         out, _ = self.lstm_2(out)
-        z = torch.relu(self.dense(out[:, -1]))
+        if self.attention is None:
+            pooled = out[:, -1]
+        else:
+            weights = torch.softmax(out @ self.attention, dim=1)
+            pooled = (out * weights.unsqueeze(-1)).sum(dim=1)
+        z = torch.relu(self.dense(pooled))
         emotion = torch.softmax(self.emotion_head(z) / self.temperature, dim=1)
         intensity = torch.softmax(self.intensity_head(z), dim=1)
         return emotion, intensity

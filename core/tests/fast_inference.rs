@@ -14,7 +14,7 @@ use voice_emotion::features::FeatureMatrix;
 use voice_emotion::labels::{Emotion, Intensity};
 use voice_emotion::model::{
     EmotionClassifier, EmotionModel, EmotionModelConfig, FastNetwork, FastScratch, FastState,
-    Logits, SimdLevel, default_device, normalised, pad, predict, with_temperature,
+    Logits, Pooling, SimdLevel, default_device, normalised, pad, predict, with_temperature,
 };
 use voice_emotion::training::Normaliser;
 use voice_emotion::training::data::examples;
@@ -204,8 +204,8 @@ fn check_shape_at(
 }
 
 /// The configuration fixes two LSTM layers and both heads (8 emotions, 2 intensities); what it
-/// lets vary is the input width, both layers' units and the dense layer's (dropout does
-/// nothing at inference). Each is tried at 1, below, at and above a multiple of the 16-value
+/// lets vary is the input width, both layers' units, the dense layer's and the pooling
+/// (dropout does nothing at inference). Each is tried at 1, below, at and above a multiple of the 16-value
 /// padding, and at the shipped size.
 #[test]
 fn fast_path_matches_burn_for_every_shape_the_config_allows() {
@@ -226,14 +226,20 @@ fn fast_path_matches_burn_for_every_shape_the_config_allows() {
     shapes.push((1, 1, 1, 1));
     let mut worst = 0.0f32;
     for (k, &(n_features, hidden_1, hidden_2, dense)) in shapes.iter().enumerate() {
-        let config = EmotionModelConfig::new(n_features)
-            .with_hidden_1(hidden_1)
-            .with_hidden_2(hidden_2)
-            .with_dense(dense)
-            .with_dropout(if k % 2 == 0 { 0.3 } else { 0.0 });
-        worst = worst.max(check_shape(&config, k as f32));
+        for pooling in [Pooling::Last, Pooling::Attention] {
+            let config = EmotionModelConfig::new(n_features)
+                .with_hidden_1(hidden_1)
+                .with_hidden_2(hidden_2)
+                .with_dense(dense)
+                .with_dropout(if k % 2 == 0 { 0.3 } else { 0.0 })
+                .with_pooling(Some(pooling));
+            worst = worst.max(check_shape(&config, k as f32));
+        }
     }
-    println!("{} shapes: largest difference {worst:.2e}", shapes.len());
+    println!(
+        "{} shapes, each pooling: largest difference {worst:.2e}",
+        shapes.len()
+    );
 }
 
 /// The fast network copies weights from whichever backend the model lives on.
@@ -268,26 +274,80 @@ fn scratch_reuse_does_not_change_results() {
 /// all of it gives, value for value; and a level this CPU lacks is refused by name.
 #[test]
 fn every_simd_level_streams_like_a_whole_pass() {
-    let model = EmotionModelConfig::new(24)
-        .with_hidden_1(33)
-        .with_hidden_2(17)
-        .init(&default_device())
-        .valid();
     let x = input(29, 24, 0.25);
-    for level in SimdLevel::available() {
-        let fast = FastNetwork::from_model_with(&model, level).unwrap();
-        let whole = fast.forward_described(&x);
-        let mut state = FastState::default();
-        fast.start(&mut state);
-        for piece in x.data.chunks(24 * 5) {
-            fast.advance(&mut state, piece);
+    for pooling in [Pooling::Last, Pooling::Attention] {
+        let model = EmotionModelConfig::new(24)
+            .with_hidden_1(33)
+            .with_hidden_2(17)
+            .with_pooling(Some(pooling))
+            .init(&default_device())
+            .valid();
+        for level in SimdLevel::available() {
+            let fast = FastNetwork::from_model_with(&model, level).unwrap();
+            let (logits, mean, top) = fast.forward_analysed(&x);
+            let mut state = FastState::default();
+            fast.start(&mut state);
+            for piece in x.data.chunks(24 * 5) {
+                fast.advance(&mut state, piece);
+            }
+            assert_eq!(
+                fast.state_logits(&mut state),
+                Some((logits, mean)),
+                "{level}, {pooling:?}"
+            );
+            assert_eq!(fast.state_top(&state), Some(top), "{level}, {pooling:?}");
         }
-        assert_eq!(fast.state_logits(&mut state), Some(whole), "{level}");
     }
+    let model = EmotionModelConfig::new(24).init(&default_device()).valid();
     for level in [SimdLevel::Avx2, SimdLevel::Avx512] {
         if !level.is_available() {
             let err = FastNetwork::from_model_with(&model, level).unwrap_err();
             assert!(err.to_string().contains(&level.to_string()), "{err}");
         }
     }
+}
+
+/// A model with attention pooling is saved with its score weights and loads back as the same
+/// network; a `config.json` written before the field existed loads as the last state.
+#[test]
+fn attention_pooling_survives_a_save_and_load() {
+    use voice_emotion::model::{InputConfig, NormStats, TrainingConfig};
+    let device = default_device();
+    let input = InputConfig::default();
+    let n = input.n_features();
+    let config = EmotionModelConfig::new(n)
+        .with_hidden_1(20)
+        .with_hidden_2(9)
+        .with_pooling(Some(Pooling::Attention));
+    let model = config.init(&device);
+    let mut norm = NormStats::new(n);
+    norm.add(&self::input(7, n, 0.1));
+    let classifier = EmotionClassifier::new(
+        model,
+        TrainingConfig::new(config),
+        input,
+        norm,
+        device.clone(),
+    )
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("attention-{}", std::process::id()));
+    classifier.save(&dir).unwrap();
+    let loaded = EmotionClassifier::load(&dir, &device).unwrap();
+    let x = self::input(11, n, 0.3);
+    assert_eq!(loaded.model().pooling(), Pooling::Attention);
+    assert_eq!(
+        loaded.fast_network().forward(&x),
+        classifier.fast_network().forward(&x)
+    );
+    // The same config without the field (as every model before it was written).
+    let path = dir.join("config.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(json["model"]["pooling"], "attention");
+    let old = json["model"].as_object_mut().unwrap();
+    old.remove("pooling");
+    let old: EmotionModelConfig = serde_json::from_value(json["model"].clone()).unwrap();
+    assert_eq!(old.pooling, None);
+    assert_eq!(old.init(&device).pooling(), Pooling::Last);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -6,7 +6,8 @@
 //! recurrent product per step, and at inference projects the inputs of every time step in one
 //! product before the recurrence. Variable lengths: the LSTM is causal, so its outputs at valid
 //! steps never depend on the padding after them; the heads read each sequence's output at its
-//! last valid step, so padding is never read as speech.
+//! last valid step (or, with [`Pooling::Attention`], its outputs over the valid steps weighted
+//! by a learnt score's softmax), so padding is never read as speech.
 //!
 //! At inference the same network runs as [`FastNetwork`] (`fast/`): plain `f32` arithmetic
 //! over the loaded weights, one utterance at a time, about four times faster than through

@@ -19,6 +19,23 @@ pub struct EmotionModelConfig {
     /// Dropout probability between layers (training only).
     #[config(default = 0.3)]
     pub dropout: f64,
+    /// What the dense layer reads of the top LSTM layer's outputs; `None` (every model before
+    /// the field was written): [`Pooling::Last`].
+    pub pooling: Option<Pooling>,
+}
+
+/// What the dense layer reads of the top LSTM layer's outputs over an utterance's steps. Both
+/// can be updated step by step as audio arrives (the streaming path).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pooling {
+    /// The state at the utterance's last step.
+    #[default]
+    Last,
+    /// Attention pooling: the outputs weighted by the softmax over the steps of a learnt
+    /// score, one weight vector `w` (`score_t = w . h_t`). Causal: a running maximum, sum of
+    /// weights and weighted sum update it step by step.
+    Attention,
 }
 
 impl EmotionModelConfig {
@@ -31,6 +48,11 @@ impl EmotionModelConfig {
             dense: LinearConfig::new(self.hidden_2, self.dense).init(device),
             emotion_head: LinearConfig::new(self.dense, Emotion::COUNT).init(device),
             intensity_head: LinearConfig::new(self.dense, Intensity::COUNT).init(device),
+            attention: (self.pooling == Some(Pooling::Attention)).then(|| {
+                LinearConfig::new(self.hidden_2, 1)
+                    .with_bias(false)
+                    .init(device)
+            }),
         }
     }
 }
@@ -108,19 +130,15 @@ impl FusedLstm {
     }
 }
 
-/// Each sequence's output at its last valid step, `[batch, hidden]`, from the per-step outputs
-/// `[batch, 1, hidden]` and the prefix `mask` `[batch, steps, 1]`: `mask[t] - mask[t + 1]` is
-/// 1 exactly there. The LSTM is causal, so outputs at valid steps never depend on padding.
-pub(super) fn select_last(
-    outputs: Vec<Tensor<3>>,
-    final_hidden: Tensor<2>,
-    mask: Tensor<3>,
-) -> Tensor<2> {
-    let [batch, steps, _] = mask.dims();
+/// Each sequence's output at its last valid step, `[batch, hidden]`, from the outputs at every
+/// step `[batch, steps, hidden]` and the prefix `mask` `[batch, steps, 1]`: `mask[t] -
+/// mask[t + 1]` is 1 exactly there. The LSTM is causal, so outputs at valid steps never depend
+/// on padding.
+pub(super) fn select_last(outputs: Tensor<3>, mask: Tensor<3>) -> Tensor<2> {
+    let [batch, steps, hidden] = outputs.dims();
     if steps <= 1 {
-        return final_hidden;
+        return outputs.reshape([batch, hidden]);
     }
-    let hidden = final_hidden.dims()[1];
     let device = mask.device();
     let next = Tensor::cat(
         vec![
@@ -129,9 +147,20 @@ pub(super) fn select_last(
         ],
         1,
     );
-    (Tensor::cat(outputs, 1) * (mask - next))
+    (outputs * (mask - next))
         .sum_dim(1)
         .reshape([batch, hidden])
+}
+
+/// The attention-pooled outputs, `[batch, hidden]`: `outputs` `[batch, steps, hidden]`
+/// weighted by the softmax over each sequence's valid steps (`mask` `[batch, steps, 1]`) of
+/// `score`'s projection of them.
+pub(super) fn attention_pool(score: &Linear, outputs: Tensor<3>, mask: Tensor<3>) -> Tensor<2> {
+    let [batch, _, hidden] = outputs.dims();
+    // Padding steps get a score far below any real one: their weight underflows to zero.
+    let scores = score.forward(outputs.clone()) + (mask - 1.0).mul_scalar(1e9);
+    let weights = burn::tensor::activation::softmax(scores, 1);
+    (outputs * weights).sum_dim(1).reshape([batch, hidden])
 }
 
 /// Output of [`EmotionModel::forward`].
@@ -152,6 +181,8 @@ pub struct EmotionModel {
     pub(super) dense: Linear,
     pub(super) emotion_head: Linear,
     pub(super) intensity_head: Linear,
+    /// The score of attention pooling ([`Pooling::Attention`]); `None`: the last state.
+    pub(super) attention: Option<Linear>,
 }
 
 impl EmotionModel {
@@ -162,7 +193,7 @@ impl EmotionModel {
     ///   comes last)
     ///
     /// Returns logits `[batch, 8]` and `[batch, 2]` computed from each sequence's state at its
-    /// last valid step.
+    /// last valid step, or its attention-pooled outputs ([`Pooling`]).
     ///
     /// Both layers advance together, one time step at a time. Under autodiff each step's
     /// input projection is computed from that step's slice of `x` (which carries no gradient):
@@ -197,8 +228,29 @@ impl EmotionModel {
             (hidden_2, cell_2) = self.lstm_2.step(p_2, hidden_2, cell_2);
             outputs.push(hidden_2.clone().unsqueeze_dim::<3>(1));
         }
-        let last = select_last(outputs, hidden_2, mask);
-        self.heads(last)
+        let pooled = self.pool(Tensor::cat(outputs, 1), mask);
+        self.heads(pooled)
+    }
+
+    /// The pooled embedding (see [`Pooling`]), `[batch, hidden_2]`, from the top layer's
+    /// outputs at every step `[batch, steps, hidden_2]` and the prefix `mask`. Also what the
+    /// LSTM layers' fast training pass ([`FastLstmTrainer`]) hands to burn for a model with
+    /// attention pooling.
+    pub fn pool(&self, outputs: Tensor<3>, mask: Tensor<3>) -> Tensor<2> {
+        match &self.attention {
+            Some(score) => attention_pool(score, outputs, mask),
+            None => select_last(outputs, mask),
+        }
+    }
+
+    /// How the top layer's outputs are pooled.
+    #[must_use]
+    pub fn pooling(&self) -> Pooling {
+        if self.attention.is_some() {
+            Pooling::Attention
+        } else {
+            Pooling::Last
+        }
     }
 
     /// The first LSTM layer's outputs at every step, `[batch, steps, hidden_1]`, for
@@ -232,8 +284,8 @@ impl EmotionModel {
         self.heads(last)
     }
 
-    /// The second layer's state at each sequence's last valid step, `[batch, hidden_2]`, from
-    /// the first layer's outputs (see [`EmotionModel::forward_from_first_layer`]).
+    /// The second layer's pooled outputs (its state at each sequence's last valid step, or
+    /// their attention pooling), `[batch, hidden_2]`, from the first layer's outputs (see [`EmotionModel::forward_from_first_layer`]).
     pub fn embedding_from_first_layer(&self, first: Tensor<3>, mask: Tensor<3>) -> Tensor<2> {
         let [batch, steps, h_1] = first.dims();
         let device = first.device();
@@ -249,7 +301,7 @@ impl EmotionModel {
             (hidden, cell) = self.lstm_2.step(p, hidden, cell);
             outputs.push(hidden.clone().unsqueeze_dim::<3>(1));
         }
-        select_last(outputs, hidden, mask)
+        self.pool(Tensor::cat(outputs, 1), mask)
     }
 
     /// [`EmotionModel::forward`] for a model without autodiff, also returning the mean of the
@@ -272,7 +324,7 @@ impl EmotionModel {
         self.lstm_1.hidden()
     }
 
-    /// Dense layer and both heads on the last LSTM state `[batch, hidden_2]` (from
+    /// Dense layer and both heads on the pooled LSTM outputs `[batch, hidden_2]` (from
     /// [`EmotionModel::embedding_from_first_layer`]).
     pub fn heads(&self, last: Tensor<2>) -> EmotionOutput {
         let z = relu(self.dense.forward(self.dropout.forward(last)));

@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::features::FeatureMatrix;
 use crate::labels::{Emotion, Intensity};
 use crate::model::{
-    EmotionModel, EmotionOutput, FastLstmTrainer, FastTrainingError, LstmPass, Selection,
+    EmotionModel, EmotionOutput, FastLstmTrainer, FastTrainingError, LstmPass, Pooling, Selection,
     TrainingConfig, normalised, predict,
 };
 use crate::training::average::WeightAverage;
@@ -469,8 +469,9 @@ pub fn data_parallel_step(
 /// One optimisation step of `model` (on the autodiff `device`) over `items` with the LSTM
 /// layers' pass of `trainer` ([`LstmPass::Fast`]): the trainer runs both layers (its
 /// threads splitting the batch), burn runs the dense layer, the heads and the loss on the
-/// second layer's last states as a leaf tensor, the trainer turns burn's gradient with
-/// respect to them into the LSTM weights' gradients, and Adam steps every weight. The same
+/// second layer's last states as a leaf tensor (with attention pooling: its outputs at every
+/// step, which burn pools), the trainer turns burn's gradient with respect to them into the
+/// LSTM weights' gradients, and Adam steps every weight. The same
 /// loss as [`data_parallel_step`]; returns the same.
 ///
 /// # Errors
@@ -488,20 +489,56 @@ pub fn fast_step(
         return Ok((model, 0.0, 0));
     }
     let inputs: Vec<&FeatureMatrix> = items.iter().map(|i| i.0).collect();
-    let last = trainer.forward(&model, &inputs, config.model.dropout)?;
-    let width = last.len() / items.len();
-    let last =
-        Tensor::<2>::from_data(TensorData::new(last, [items.len(), width]), device).require_grad();
-    let out = model.heads(last.clone());
+    let n = items.len();
+    // The LSTM layers' output as a leaf tensor burn differentiates to: the last states, or
+    // every step's outputs for a model that pools them.
+    let (leaf, out) = match model.pooling() {
+        Pooling::Last => {
+            let last = trainer.forward(&model, &inputs, config.model.dropout)?;
+            let width = last.len() / n;
+            let leaf =
+                Tensor::<2>::from_data(TensorData::new(last, [n, width]), device).require_grad();
+            let out = model.heads(leaf.clone());
+            (Leaf::Last(leaf), out)
+        }
+        Pooling::Attention => {
+            let (all, steps) = trainer.forward_outputs(&model, &inputs, config.model.dropout)?;
+            let steps = steps.max(1);
+            let width = all.len() / (n * steps).max(1);
+            let all = if all.is_empty() {
+                vec![0.0; n * steps * width]
+            } else {
+                all
+            };
+            let leaf = Tensor::<3>::from_data(TensorData::new(all, [n, steps, width]), device)
+                .require_grad();
+            let mask: Vec<f32> = inputs
+                .iter()
+                .flat_map(|m| (0..steps).map(move |t| f32::from(u8::from(t < m.n_frames))))
+                .collect();
+            let mask = Tensor::<3>::from_data(TensorData::new(mask, [n, steps, 1]), device);
+            let out = model.heads(model.pool(leaf.clone(), mask));
+            (Leaf::All(leaf), out)
+        }
+    };
     let (loss, value, hits) = batch_loss(out, make_labels(items, device), targets, config, None);
     let grads = loss.backward();
-    let d_last: Vec<f32> = last
-        .grad(&grads)
-        .map(|g| g.into_data().try_into_vec::<f32>().unwrap_or_default())
+    let (d_leaf, size) = match &leaf {
+        Leaf::Last(t) => (
+            t.grad(&grads).map(|g| g.into_data()),
+            t.dims().iter().product(),
+        ),
+        Leaf::All(t) => (
+            t.grad(&grads).map(|g| g.into_data()),
+            t.dims().iter().product(),
+        ),
+    };
+    let d_last: Vec<f32> = d_leaf
+        .map(|g| g.try_into_vec::<f32>().unwrap_or_default())
         .unwrap_or_default();
     let mut params = GradientsParams::from_grads(grads, &model);
     let d_last = if d_last.is_empty() {
-        vec![0.0; items.len() * width]
+        vec![0.0; size]
     } else {
         d_last
     };
@@ -509,6 +546,13 @@ pub fn fast_step(
         .backward(&d_last)?
         .register(&model, &mut params, &device.clone().inner());
     Ok((optim.step(config.learning_rate, model, params), value, hits))
+}
+
+/// What [`fast_step`] hands burn of the LSTM layers: the last states `[batch, hidden_2]` or
+/// every step's outputs `[batch, steps, hidden_2]`.
+enum Leaf {
+    Last(Tensor<2>),
+    All(Tensor<3>),
 }
 
 /// A part's share of its batch, weighting its losses in a data-parallel step.
@@ -1080,11 +1124,22 @@ mod tests {
 
     /// Three steps with the fast LSTM pass (one thread and two) land where burn's steps land
     /// (losses, hits and the stepped model's outputs), with and without distillation and
-    /// mixup partners, and with clips whose corpus leaves emotions out.
+    /// mixup partners, with attention pooling, and with clips whose corpus leaves emotions
+    /// out.
     #[test]
     fn fast_lstm_steps_are_burns_steps() {
-        for (distil, mixed) in [(false, false), (true, false), (false, true)] {
-            let (config, device, start, examples, targets) = toy_run(20, distil, 0.5, 3, 3);
+        for (distil, mixed, pooling) in [
+            (false, false, Pooling::Last),
+            (true, false, Pooling::Last),
+            (false, true, Pooling::Last),
+            (false, false, Pooling::Attention),
+        ] {
+            let (mut config, device, mut start, examples, targets) = toy_run(20, distil, 0.5, 3, 3);
+            if pooling == Pooling::Attention {
+                config.model.pooling = Some(pooling);
+                start = config.model.init(&device);
+                assert_eq!(start.pooling(), Pooling::Attention);
+            }
             let items = items_of(&examples);
             let partners = partners_of(&items);
             let targets = StepTargets {
@@ -1135,7 +1190,8 @@ mod tests {
                 let apart = largest_difference(&probe(&model), &reference);
                 assert!(
                     apart < 1e-5,
-                    "distil {distil}, mixed {mixed}, {threads} threads: the fast steps went elsewhere ({apart})"
+                    "distil {distil}, mixed {mixed}, {pooling:?}, {threads} threads: the fast \
+                     steps went elsewhere ({apart})"
                 );
             }
         }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use voice_emotion::labels::{Emotion, Intensity};
-use voice_emotion::model::{EmotionClassifier, FastScratch, default_device, normalised};
+use voice_emotion::model::{EmotionClassifier, FastScratch, Pooling, default_device, normalised};
 use voice_emotion::training::data::examples;
 
 use super::CmdResult;
@@ -57,6 +57,9 @@ struct Reference {
     hidden_1: usize,
     hidden_2: usize,
     dense: usize,
+    /// `last` or `attention` (the `attention.weight` tensor, `[hidden_2, 1]`, scores each
+    /// step's second-layer output; the outputs are weighted by the scores' softmax).
+    pooling: Pooling,
     gate_order: [&'static str; 4],
     /// Softmax temperature of the emotion head (divides the emotion logits).
     temperature: f64,
@@ -177,6 +180,7 @@ pub fn run(args: &Args) -> CmdResult {
         hidden_1: config.hidden_1,
         hidden_2: config.hidden_2,
         dense: config.dense,
+        pooling: config.pooling.unwrap_or_default(),
         gate_order: ["input", "forget", "output", "cell"],
         temperature: classifier.temperature(),
         emotions: Emotion::ALL.iter().map(ToString::to_string).collect(),

@@ -37,9 +37,11 @@ use super::*;
 use crate::features::FeatureMatrix;
 
 mod kernels;
+mod pool;
 mod state;
 mod training;
 use kernels::*;
+use pool::AttentionSum;
 pub use state::FastState;
 pub use training::{FastLstmTrainer, FastTrainingError, LstmGradients, LstmLayerGradients};
 
@@ -436,8 +438,11 @@ pub struct FastScratch {
     intensity: AlignedBuf,
     /// The first layer's mean output (see [`FastNetwork::forward_described`]).
     mean: Vec<f32>,
-    /// The top layer's last hidden state (see [`FastNetwork::forward_analysed`]).
+    /// The top layer's pooled output, the dense layer's input (see
+    /// [`FastNetwork::forward_analysed`]).
     top: Vec<f32>,
+    /// Attention pooling's running sums ([`Pooling::Attention`]).
+    attention: AttentionSum,
 }
 
 /// The network of an [`EmotionModel`] (stacked LSTM layers, the dense layer and both heads)
@@ -451,6 +456,8 @@ pub struct FastNetwork {
     dense: Dense,
     emotion: Dense,
     intensity: Dense,
+    /// Attention pooling's score weights over the top layer's outputs; `None`: the last state.
+    attention: Option<Vec<f32>>,
     /// The SIMD it runs with (the panels are laid out for it).
     simd: SimdLevel,
     /// Scratch for the convenience calls, taken with `try_lock` (a caller that finds it busy
@@ -466,6 +473,7 @@ impl Clone for FastNetwork {
             dense: self.dense.clone(),
             emotion: self.emotion.clone(),
             intensity: self.intensity.clone(),
+            attention: self.attention.clone(),
             simd: self.simd,
             scratch: Mutex::default(),
         }
@@ -508,12 +516,17 @@ impl FastNetwork {
             lstm(&model.lstm_2, "lstm_2.input", "lstm_2.recurrent")?,
         ];
         let n_features = layers[0].input.inputs;
+        let attention = match &model.attention {
+            Some(score) => Some(read_linear(score, "attention")?.0),
+            None => None,
+        };
         Ok(Self {
             n_features,
             layers,
             dense: Dense::from_linear(&model.dense, 1, panel, "dense")?,
             emotion: Dense::from_linear(&model.emotion_head, 1, panel, "emotion_head")?,
             intensity: Dense::from_linear(&model.intensity_head, 1, panel, "intensity_head")?,
+            attention,
             simd,
             scratch: Mutex::default(),
         })
@@ -555,8 +568,9 @@ impl FastNetwork {
         })
     }
 
-    /// [`FastNetwork::forward_described`], also returning the top LSTM layer's last hidden
-    /// state (the dense layer's input, `hidden_2` values): what a player's own copy of the
+    /// [`FastNetwork::forward_described`], also returning the top LSTM layer's pooled output
+    /// (its last hidden state, or the attention pooling of its outputs: the dense layer's
+    /// input, `hidden_2` values): what a player's own copy of the
     /// upper layers ([`crate::player::copy::UpperCopy`]) reads.
     #[must_use]
     pub fn forward_analysed(&self, input: &FeatureMatrix) -> (Logits, Vec<f32>, Vec<f32>) {
@@ -636,7 +650,8 @@ impl WithSimd for Forward<'_> {
             emotion,
             intensity,
             mean,
-            top: top_last,
+            top: pooled,
+            attention,
         } = scratch;
         // The current layer's input: values, the stride between steps, values used per step.
         let mut last_width = net.n_features;
@@ -664,12 +679,21 @@ impl WithSimd for Forward<'_> {
             &*odd
         };
         let width = net.layers.last().map_or(0, |l| l.recurrent.width);
-        let last = &top.as_slice()[(steps - 1) * width..][..last_width];
-        if describe {
-            top_last.clear();
-            top_last.extend_from_slice(last);
+        let rows = top.as_slice().chunks_exact(width).take(steps);
+        match &net.attention {
+            Some(w) => {
+                attention.reset(last_width);
+                for row in rows {
+                    attention.add(w, &row[..last_width]);
+                }
+                attention.pooled_into(pooled);
+            }
+            None => {
+                pooled.clear();
+                pooled.extend_from_slice(&top.as_slice()[(steps - 1) * width..][..last_width]);
+            }
         }
-        heads(simd, net, last, dense, emotion, intensity)
+        heads(simd, net, pooled, dense, emotion, intensity)
     }
 }
 
@@ -702,7 +726,7 @@ impl FastNetwork {
     }
 }
 
-/// The dense layer and both heads on the top layer's last hidden state.
+/// The dense layer and both heads on the top layer's pooled output.
 #[inline(always)]
 fn heads<S: Simd>(
     simd: S,

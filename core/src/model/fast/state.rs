@@ -3,7 +3,8 @@
 use super::*;
 
 /// An utterance part-way through a [`FastNetwork`]: each layer's last hidden state and cell
-/// after the steps seen so far, and the sum of the first layer's outputs. What lets the
+/// after the steps seen so far, the sum of the first layer's outputs and, with attention
+/// pooling, its running sums. What lets the
 /// engine run the network while the player speaks ([`FastNetwork::advance`]); the result is
 /// the same, value for value, as one [`FastNetwork::forward_described`] over all the steps,
 /// however they were split.
@@ -13,6 +14,8 @@ pub struct FastState {
     hidden: Vec<AlignedBuf>,
     cell: Vec<AlignedBuf>,
     first_sum: Vec<f32>,
+    attention: AttentionSum,
+    pooled: Vec<f32>,
     gates: AlignedBuf,
     outputs: [AlignedBuf; 2],
     dense: AlignedBuf,
@@ -51,6 +54,9 @@ impl FastNetwork {
         }
         state.first_sum.clear();
         state.first_sum.resize(self.first_layer_units(), 0.0);
+        state
+            .attention
+            .reset(self.layers.last().map_or(0, |l| l.hidden));
     }
 
     /// Runs the network over more normalised steps of the utterance (`steps * n_features`
@@ -69,7 +75,7 @@ impl FastNetwork {
         });
     }
 
-    /// The top LSTM layer's hidden state after the steps seen so far (what
+    /// The top LSTM layer's pooled output after the steps seen so far (what
     /// [`FastNetwork::forward_analysed`] gives last for those steps); `None` before the first
     /// step.
     #[must_use]
@@ -77,8 +83,20 @@ impl FastNetwork {
         if state.steps == 0 || state.hidden.len() != self.layers.len() {
             return None;
         }
-        let top = self.layers.len() - 1;
-        Some(state.hidden[top].as_slice()[..self.layers[top].hidden].to_vec())
+        let mut pooled = Vec::new();
+        self.pooled_into(state, &mut pooled);
+        Some(pooled)
+    }
+
+    /// The top layer's pooled output for the steps `state` has seen, into `out`.
+    fn pooled_into(&self, state: &FastState, out: &mut Vec<f32>) {
+        if self.attention.is_some() {
+            state.attention.pooled_into(out);
+        } else {
+            let top = self.layers.len() - 1;
+            out.clear();
+            out.extend_from_slice(&state.hidden[top].as_slice()[..self.layers[top].hidden]);
+        }
     }
 
     /// The logits after the steps seen so far and the mean of the first layer's outputs over
@@ -118,6 +136,7 @@ impl WithSimd for Advance<'_> {
             hidden,
             cell,
             first_sum,
+            attention,
             gates,
             outputs: [even, odd],
             ..
@@ -147,6 +166,11 @@ impl WithSimd for Advance<'_> {
                     }
                 }
             }
+            if let (Some(w), true) = (&net.attention, l + 1 == net.layers.len()) {
+                for row in out.chunks_exact(hp).take(steps) {
+                    attention.add(w, &row[..layer.hidden]);
+                }
+            }
             hidden[l]
                 .as_mut_slice()
                 .copy_from_slice(&out[(steps - 1) * hp..steps * hp]);
@@ -168,15 +192,17 @@ impl WithSimd for StateHeads<'_> {
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) -> Logits {
         let StateHeads { net, state } = self;
-        let top = net.layers.len() - 1;
-        let last = &state.hidden[top].as_slice()[..net.layers[top].hidden];
-        heads(
+        let mut pooled = std::mem::take(&mut state.pooled);
+        net.pooled_into(state, &mut pooled);
+        let logits = heads(
             simd,
             net,
-            last,
+            &pooled,
             &mut state.dense,
             &mut state.emotion,
             &mut state.intensity,
-        )
+        );
+        state.pooled = pooled;
+        logits
     }
 }

@@ -215,6 +215,9 @@ pub struct FastLstmTrainer {
     parts: Vec<Part>,
     /// Sequences of each part in the last forward pass.
     sizes: Vec<usize>,
+    /// Steps of the last forward pass's outputs when it returned every step's
+    /// ([`FastLstmTrainer::forward_outputs`]); `None`: the last states.
+    all_steps: Option<usize>,
 }
 
 impl FastLstmTrainer {
@@ -229,6 +232,7 @@ impl FastLstmTrainer {
             layers: None,
             parts: Vec::new(),
             sizes: Vec::new(),
+            all_steps: None,
         }
     }
 
@@ -261,6 +265,63 @@ impl FastLstmTrainer {
         inputs: &[&FeatureMatrix],
         dropout: f64,
     ) -> Result<Vec<f32>, FastTrainingError> {
+        self.run_forward(model, inputs, dropout)?;
+        self.all_steps = None;
+        let h2 = self.layers.as_ref().map_or(0, |l| l[1].hidden);
+        let mut last = Vec::with_capacity(inputs.len() * h2);
+        for part in &self.parts[..self.sizes.len()] {
+            last.extend_from_slice(&part.last);
+        }
+        Ok(last)
+    }
+
+    /// [`FastLstmTrainer::forward`], returning the second layer's outputs at every step
+    /// instead of its last states (for a model that pools them, [`Pooling::Attention`]):
+    /// `inputs.len() x steps x hidden_2` values, input by input, where `steps` (returned
+    /// beside them) is the longest input's; zeros past an input's end.
+    ///
+    /// # Errors
+    /// As [`FastLstmTrainer::forward`].
+    pub fn forward_outputs(
+        &mut self,
+        model: &EmotionModel,
+        inputs: &[&FeatureMatrix],
+        dropout: f64,
+    ) -> Result<(Vec<f32>, usize), FastTrainingError> {
+        self.run_forward(model, inputs, dropout)?;
+        let Some(layers) = &self.layers else {
+            return Ok((Vec::new(), 0));
+        };
+        let (h2, hp2) = (layers[1].hidden, layers[1].padded_hidden());
+        let parts = &self.parts[..self.sizes.len()];
+        let steps = parts
+            .iter()
+            .flat_map(|p| p.lengths.iter().copied())
+            .max()
+            .unwrap_or(0);
+        let mut all = vec![0.0f32; inputs.len() * steps * h2];
+        let mut row = 0;
+        for part in parts {
+            let out = part.layers[1].hidden.as_slice();
+            for (i, &len) in part.lengths.iter().enumerate() {
+                for t in 0..len {
+                    let r = t * part.batch + i;
+                    all[((row + i) * steps + t) * h2..][..h2]
+                        .copy_from_slice(&out[r * hp2..r * hp2 + h2]);
+                }
+            }
+            row += part.batch;
+        }
+        self.all_steps = Some(steps);
+        Ok((all, steps))
+    }
+
+    fn run_forward(
+        &mut self,
+        model: &EmotionModel,
+        inputs: &[&FeatureMatrix],
+        dropout: f64,
+    ) -> Result<(), FastTrainingError> {
         let panel = self.simd.panel_width();
         let layers = [
             TrainLayer::new(
@@ -322,21 +383,17 @@ impl FastLstmTrainer {
                 }
             });
         }
-        let h2 = layers[1].hidden;
-        let mut last = Vec::with_capacity(inputs.len() * h2);
-        for part in &self.parts[..self.sizes.len()] {
-            last.extend_from_slice(&part.last);
-        }
         if inputs.is_empty() {
             self.sizes.clear();
         }
         self.layers = Some(layers);
-        Ok(last)
+        Ok(())
     }
 
-    /// The weights' gradients given `d_last`, the loss's gradient with respect to
-    /// [`FastLstmTrainer::forward`]'s output (same shape), for the weights and inputs of that
-    /// last forward pass.
+    /// The weights' gradients given `d_last`, the loss's gradient with respect to the last
+    /// forward pass's output ([`FastLstmTrainer::forward`]'s or
+    /// [`FastLstmTrainer::forward_outputs`]'s, same shape), for the weights and inputs of
+    /// that pass.
     ///
     /// # Errors
     /// [`FastTrainingError::Gradient`] without a forward pass, or if `d_last` is not the size
@@ -348,7 +405,8 @@ impl FastLstmTrainer {
                 found: d_last.len(),
             });
         };
-        let h2 = layers[1].hidden;
+        let all_steps = self.all_steps;
+        let h2 = layers[1].hidden * all_steps.unwrap_or(1);
         let expected = self.sizes.iter().sum::<usize>() * h2;
         if d_last.len() != expected {
             return Err(FastTrainingError::Gradient {
@@ -362,6 +420,7 @@ impl FastLstmTrainer {
                 layers,
                 part,
                 d_last: d,
+                all_steps,
             });
         };
         let mut slices = Vec::with_capacity(self.sizes.len());
@@ -489,6 +548,18 @@ mod tests {
     ) -> LstmGradients {
         let device = model.lstm_1.input.weight.device();
         let h2 = model.lstm_2.hidden();
+        if model.pooling() == Pooling::Attention {
+            // Every step's outputs, pooled by burn.
+            let (all, steps) = trainer.forward_outputs(model, inputs, 0.0).unwrap();
+            let n = inputs.len();
+            let all = Tensor::<3>::from_data(TensorData::new(all, [n, steps, h2]), &device)
+                .require_grad();
+            let mask = pad(inputs, &device).mask;
+            assert_eq!(mask.dims(), [n, steps, 1]);
+            let grads = loss(model.heads(model.pool(all.clone(), mask))).backward();
+            let d_all = values(all.grad(&grads).unwrap());
+            return trainer.backward(&d_all).unwrap();
+        }
         let last = trainer.forward(model, inputs, 0.0).unwrap();
         let last = Tensor::<2>::from_data(TensorData::new(last, [inputs.len(), h2]), &device)
             .require_grad();
@@ -557,6 +628,23 @@ mod tests {
             .with_dense(32)
             .with_dropout(0.0);
         check(tiny, &[2, 5, 1]);
+    }
+
+    /// With attention pooling the loss reaches every step's outputs, and the trainer's
+    /// gradients still match burn's.
+    #[test]
+    fn gradients_match_burns_autodiff_with_attention_pooling() {
+        let odd = EmotionModelConfig::new(13)
+            .with_hidden_1(20)
+            .with_hidden_2(9)
+            .with_dense(24)
+            .with_dropout(0.0)
+            .with_pooling(Some(Pooling::Attention));
+        check(odd, &[1, 4, 7, 7, 3]);
+        let shipped = EmotionModelConfig::new(240)
+            .with_dropout(0.0)
+            .with_pooling(Some(Pooling::Attention));
+        check(shipped, &[30, 12, 30, 25, 1, 17]);
     }
 
     #[test]

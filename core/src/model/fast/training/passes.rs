@@ -177,8 +177,10 @@ fn cell_forward<S: Simd>(
 pub(super) struct BackwardPass<'a> {
     pub(super) layers: &'a [TrainLayer; 2],
     pub(super) part: &'a mut Part,
-    /// Gradient with respect to the part's last states, `batch x hidden_2`.
+    /// Gradient with respect to the part's last states, `batch x hidden_2`, or with
+    /// `all_steps` its outputs at every step, `batch x all_steps x hidden_2`.
     pub(super) d_last: &'a [f32],
+    pub(super) all_steps: Option<usize>,
 }
 
 impl WithSimd for BackwardPass<'_> {
@@ -190,19 +192,31 @@ impl WithSimd for BackwardPass<'_> {
             layers,
             part,
             d_last,
+            all_steps,
         } = self;
         let (b, steps) = (part.batch, part.steps);
         let rows = b * steps;
         let [first, second] = &mut part.layers;
-        // The second layer: its outputs' gradient is `d_last` at each sequence's last step.
+        // The second layer: its outputs' gradient is `d_last` at each sequence's last step, or
+        // at every step.
         let (h2, hp2) = (layers[1].hidden, layers[1].padded_hidden());
         part.d_outputs.resize(rows * hp2);
         let d_out = part.d_outputs.as_mut_slice();
         d_out.fill(0.0);
         for (i, &len) in part.lengths.iter().enumerate() {
-            if len > 0 {
-                let r = (len - 1) * b + i;
-                d_out[r * hp2..r * hp2 + h2].copy_from_slice(&d_last[i * h2..(i + 1) * h2]);
+            match all_steps {
+                None if len > 0 => {
+                    let r = (len - 1) * b + i;
+                    d_out[r * hp2..r * hp2 + h2].copy_from_slice(&d_last[i * h2..(i + 1) * h2]);
+                }
+                None => {}
+                Some(all) => {
+                    for t in 0..len {
+                        let r = t * b + i;
+                        d_out[r * hp2..r * hp2 + h2]
+                            .copy_from_slice(&d_last[(i * all + t) * h2..][..h2]);
+                    }
+                }
             }
         }
         part.zeros.clear();
