@@ -87,7 +87,7 @@ class Network(nn.Module):
         # weighted by its softmax over the steps; else the last state.
         self.attention = None
         if ref.get("pooling", "last") == "attention":
-            self.attention = torch.from_numpy(np.ascontiguousarray(t["attention.weight"][:, 0]))
+            self.attention = torch.from_numpy(t["attention.weight"][:, 0].copy())
 
     def forward(self, x):
         """x: [1, steps, n_features] normalised. Returns the emotion and intensity
