@@ -502,14 +502,9 @@ pub fn fast_step(
             (Leaf::Last(leaf), out)
         }
         Pooling::Attention => {
+            // At least one step (zeros for inputs without any), and `n` is at least 1.
             let (all, steps) = trainer.forward_outputs(&model, &inputs, config.model.dropout)?;
-            let steps = steps.max(1);
-            let width = all.len() / (n * steps).max(1);
-            let all = if all.is_empty() {
-                vec![0.0; n * steps * width]
-            } else {
-                all
-            };
+            let width = all.len() / (n * steps);
             let leaf = Tensor::<3>::from_data(TensorData::new(all, [n, steps, width]), device)
                 .require_grad();
             let mask: Vec<f32> = inputs

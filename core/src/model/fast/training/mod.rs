@@ -278,7 +278,8 @@ impl FastLstmTrainer {
     /// [`FastLstmTrainer::forward`], returning the second layer's outputs at every step
     /// instead of its last states (for a model that pools them, [`Pooling::Attention`]):
     /// `inputs.len() x steps x hidden_2` values, input by input, where `steps` (returned
-    /// beside them) is the longest input's; zeros past an input's end.
+    /// beside them) is the longest input's (at least 1, as burn's padding gives); zeros past
+    /// an input's end.
     ///
     /// # Errors
     /// As [`FastLstmTrainer::forward`].
@@ -298,7 +299,8 @@ impl FastLstmTrainer {
             .iter()
             .flat_map(|p| p.lengths.iter().copied())
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .max(1);
         let mut all = vec![0.0f32; inputs.len() * steps * h2];
         let mut row = 0;
         for part in parts {
@@ -645,6 +647,23 @@ mod tests {
             .with_dropout(0.0)
             .with_pooling(Some(Pooling::Attention));
         check(shipped, &[30, 12, 30, 25, 1, 17]);
+        // Inputs without steps give one step of zeros, as burn's padded batch has one step.
+        let model = EmotionModelConfig::new(6)
+            .with_hidden_2(5)
+            .with_pooling(Some(Pooling::Attention))
+            .init(&default_device());
+        let empty = matrix(0, 6, 0.0);
+        let mut trainer = FastLstmTrainer::new(1, 0);
+        let (all, steps) = trainer
+            .forward_outputs(&model, &[&empty, &empty], 0.0)
+            .unwrap();
+        assert_eq!((all, steps), (vec![0.0; 10], 1));
+        assert_eq!(
+            trainer.backward(&[0.0; 10]).unwrap().layers[1]
+                .input_bias
+                .len(),
+            20
+        );
     }
 
     #[test]
