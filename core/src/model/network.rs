@@ -137,7 +137,8 @@ impl FusedLstm {
 pub(super) fn select_last(outputs: Tensor<3>, mask: Tensor<3>) -> Tensor<2> {
     let [batch, steps, hidden] = outputs.dims();
     if steps <= 1 {
-        return outputs.reshape([batch, hidden]);
+        // An input without steps (only padding) gives zeros, as below.
+        return (outputs * mask).reshape([batch, hidden]);
     }
     let device = mask.device();
     let next = Tensor::cat(
@@ -158,8 +159,10 @@ pub(super) fn select_last(outputs: Tensor<3>, mask: Tensor<3>) -> Tensor<2> {
 pub(super) fn attention_pool(score: &Linear, outputs: Tensor<3>, mask: Tensor<3>) -> Tensor<2> {
     let [batch, _, hidden] = outputs.dims();
     // Padding steps get a score far below any real one: their weight underflows to zero.
-    let scores = score.forward(outputs.clone()) + (mask - 1.0).mul_scalar(1e9);
-    let weights = burn::tensor::activation::softmax(scores, 1);
+    let scores = score.forward(outputs.clone()) + (mask.clone() - 1.0).mul_scalar(1e9);
+    // The mask again for an input without steps, whose softmax spreads over its padding: it
+    // gives zeros, as the last state does (and the fast training pass).
+    let weights = burn::tensor::activation::softmax(scores, 1) * mask;
     (outputs * weights).sum_dim(1).reshape([batch, hidden])
 }
 
