@@ -9,7 +9,7 @@
 //! table also times that model's fast path on the same clip and prints the shipped model's
 //! cost against it. The table also times the input pipeline with the front end's opt-in noise
 //! suppression, its estimate from 0.8 s of the room before the clip (as the engine hands it
-//! over), against the plain pipeline.
+//! over), and with its opt-in pitch features, against the plain pipeline.
 #![expect(clippy::expect_used, reason = "benches fail loudly")]
 
 use std::hint::black_box;
@@ -64,6 +64,11 @@ fn main() {
         ..classifier.input_config().clone()
     })
     .expect("the model's pipeline with noise suppression is valid");
+    let mut with_pitch = InputExtractor::new(InputConfig {
+        pitch: true,
+        ..classifier.input_config().clone()
+    })
+    .expect("the model's pipeline with pitch features is valid");
     let mut c = Criterion::default().configure_from_args();
     c.bench_function("input_pipeline_3.5s", |b| {
         b.iter(|| classifier.features(black_box(&signal)).expect("valid clip"))
@@ -74,6 +79,9 @@ fn main() {
                 .extract_in_room(black_box(&signal), &room)
                 .expect("valid clip")
         })
+    });
+    c.bench_function("input_pipeline_pitch_3.5s", |b| {
+        b.iter(|| with_pitch.extract(black_box(&signal)).expect("valid clip"))
     });
     c.bench_function("model_burn_3.5s", |b| {
         b.iter(|| classify_with_burn(&classifier, black_box(&features)))
@@ -106,6 +114,9 @@ fn main() {
                 .expect("valid clip"),
         );
     });
+    let front_pitch = median(200, || {
+        black_box(with_pitch.extract(&signal).expect("valid clip"));
+    });
     let burn = median(200, || {
         black_box(classify_with_burn(&classifier, &features));
     });
@@ -124,6 +135,11 @@ fn main() {
         "  front end, noise suppression (opt-in, 0.8 s room)  {:.3} ms  ({:.2}x the front end)",
         ms(front_suppressed),
         ms(front_suppressed) / ms(front)
+    );
+    println!(
+        "  front end, pitch features (opt-in)  {:.3} ms  ({:.2}x the front end)",
+        ms(front_pitch),
+        ms(front_pitch) / ms(front)
     );
     println!("  model, burn (reference)   {:.3} ms", ms(burn));
     println!(

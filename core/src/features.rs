@@ -20,8 +20,10 @@ use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 
 mod config;
+mod pitch;
 mod suppression;
 pub use config::MfccConfig;
+pub use pitch::{F0_MAX, F0_MIN, PITCH_VALUES, PitchTracker, UNVOICED_START, YIN_THRESHOLD};
 pub use suppression::{NoiseSuppression, Subtraction};
 
 /// Errors of the feature front end. Each carries the offending value.

@@ -335,6 +335,116 @@ fn trains_one_epoch_on_two_corpora_then_evaluates_and_adapts() {
     assert!(!untaught_out.exists());
 }
 
+/// A model whose input has pitch features (`input.json` `"pitch": true`, 252 inputs a step)
+/// trains, evaluates, and adapts to a player: the player's samples carry the pitch columns
+/// through the voice head and the weight copy.
+#[test]
+fn a_model_with_pitch_features_trains_evaluates_and_adapts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let studio = studio_manifest(tmp.path());
+    let mut input: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/base/input.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    input["pitch"] = serde_json::json!(true);
+    let input_path = tmp.path().join("input.json");
+    std::fs::write(&input_path, input.to_string()).unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/base/config.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let config_path = tmp.path().join("config.json");
+    let out = tmp.path().join("model");
+    let train = |config: &serde_json::Value| {
+        std::fs::write(&config_path, config.to_string()).unwrap();
+        trainer(&[
+            "train",
+            "--manifest",
+            path(&studio),
+            "--out",
+            path(&out),
+            "--config",
+            path(&config_path),
+            "--input",
+            path(&input_path),
+            "--max-epochs",
+            "1",
+            "--clips-per-speaker",
+            "6",
+            "--no-feature-cache",
+        ])
+    };
+    // The shipped config's widths do not fit the wider input: refused, naming both.
+    let refused = train(&config);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("model.n_features = 240 but the input pipeline gives 252"),
+        "{err}"
+    );
+    config["model"]["n_features"] = serde_json::json!(252);
+    let refused = train(&config);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && err.contains("coefficients = 40 but the input has 42"),
+        "{err}"
+    );
+    config["spec_augment"]["coefficients"] = serde_json::json!(42);
+    let trained = ok(&train(&config), "train with pitch features");
+    assert!(
+        trained.lines().last().unwrap().starts_with("accuracy: "),
+        "{trained}"
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("input.json")).unwrap()).unwrap();
+    assert_eq!(written["pitch"], true);
+    let eval = ok(
+        &trainer(&[
+            "evaluate",
+            "--model",
+            path(&out),
+            "--manifest",
+            path(&studio),
+        ]),
+        "evaluate",
+    );
+    assert!(
+        eval.lines().last().unwrap().starts_with("accuracy: "),
+        "{eval}"
+    );
+    let adapt = ok(
+        &trainer(&[
+            "adapt-eval",
+            "--model",
+            path(&out),
+            "--manifest",
+            path(&studio),
+            "--per-class",
+            "1",
+            "--fine-tune",
+            "--tune-steps",
+            "5",
+            "--plot",
+            path(&tmp.path().join("adapt.png")),
+        ]),
+        "adapt-eval",
+    );
+    assert!(
+        adapt
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("adapted accuracy: "),
+        "{adapt}"
+    );
+}
+
 #[test]
 fn bad_manifests_fail_with_a_message_naming_the_problem() {
     let tmp = tempfile::tempdir().unwrap();

@@ -38,8 +38,8 @@ impl Worker {
         };
         // A profile made for another base model is carried over to this one (a copy of the
         // file kept first) when its samples fit this model's front end.
-        let n_mfcc = self.adapter.input_config().mfcc.n_mfcc;
-        match writer.load_or_rebase(&self.reference, n_mfcc) {
+        let width = self.adapter.input_config().frame_width();
+        match writer.load_or_rebase(&self.reference, width) {
             Ok(None) => (self.fresh(id, Some(writer)), None),
             Ok(Some(Loaded { profile, rebased })) => {
                 match PlayerModel::from_profile(Arc::clone(&self.adapter), profile) {

@@ -99,11 +99,11 @@ impl TrainingConfig {
             });
         }
         if let Some(masks) = &self.spec_augment
-            && masks.coefficients != input.mfcc.n_mfcc
+            && masks.coefficients != input.frame_width()
         {
             return Err(TrainingConfigError::MaskCoefficients {
                 config: masks.coefficients,
-                input: input.mfcc.n_mfcc,
+                input: input.frame_width(),
             });
         }
         let check =
@@ -165,14 +165,15 @@ pub enum TrainingConfigError {
         /// The input pipeline's.
         input: usize,
     },
-    /// `spec_augment.coefficients` differs from the input's `n_mfcc`.
+    /// `spec_augment.coefficients` differs from the input's values a frame
+    /// ([`InputConfig::frame_width`]: `n_mfcc`, plus 2 with pitch features).
     #[error(
         "config: spec_augment.coefficients = {config} but the input has {input} coefficients a frame"
     )]
     MaskCoefficients {
         /// The configuration's coefficients.
         config: usize,
-        /// The input's `n_mfcc`.
+        /// The input's values a frame.
         input: usize,
     },
     /// A value outside its range.
@@ -213,8 +214,11 @@ pub struct SpecAugmentConfig {
     /// Most coefficients one coefficient mask covers.
     #[config(default = 6)]
     pub max_coefficient_width: usize,
-    /// Cepstral coefficients per frame: the input's `n_mfcc` (the trainer checks it against
-    /// `input.json`). Column `j` of a step is coefficient `j % coefficients`.
+    /// Values per frame: the input's `n_mfcc`, plus 2 with pitch features
+    /// ([`InputConfig::frame_width`]; the trainer checks it against `input.json`). Column `j`
+    /// of a step is value `j % coefficients` of its frame (or that value's delta), so a band
+    /// of masked coefficients masks their deltas too (and the pitch values when it reaches
+    /// them).
     #[config(default = 40)]
     pub coefficients: usize,
 }
@@ -319,7 +323,7 @@ mod tests {
             masks.check(&input),
             Err(TrainingConfigError::MaskCoefficients {
                 config: 13,
-                input: input.mfcc.n_mfcc
+                input: input.frame_width()
             })
         );
         let mut smooth = config();

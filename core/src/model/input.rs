@@ -14,7 +14,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::audio::normalise_level;
-use crate::features::{FeatureError, FeatureMatrix, Mfcc, MfccConfig, NoiseSuppression};
+use crate::features::{
+    FeatureError, FeatureMatrix, Mfcc, MfccConfig, NoiseSuppression, PITCH_VALUES, PitchTracker,
+};
 use crate::speech::{VadConfig, trim_silence};
 
 /// How model inputs are computed. Saved with the model.
@@ -47,6 +49,12 @@ pub struct InputConfig {
     /// without one it computes the whole utterance at `finish`.
     #[serde(default)]
     pub noise_suppression: Option<NoiseSuppression>,
+    /// Append pitch features to each MFCC frame ([`PitchTracker`]: `log2(f0 / 100 Hz)`, held
+    /// through unvoiced frames, and periodicity), so a frame holds `n_mfcc + 2` values
+    /// ([`InputConfig::frame_width`]) and their deltas. `false` (the default, and the value of
+    /// a model directory whose `input.json` predates it): MFCCs alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pitch: bool,
 }
 
 impl Default for InputConfig {
@@ -59,6 +67,7 @@ impl Default for InputConfig {
             trim: true,
             level_db: None,
             noise_suppression: None,
+            pitch: false,
         }
     }
 }
@@ -67,7 +76,14 @@ impl InputConfig {
     /// Features per model step.
     #[must_use]
     pub fn n_features(&self) -> usize {
-        self.mfcc.n_mfcc * if self.deltas { 2 } else { 1 } * self.stack.max(1)
+        self.frame_width() * if self.deltas { 2 } else { 1 } * self.stack.max(1)
+    }
+
+    /// Values per frame of [`InputExtractor::mfcc`]: the cepstral coefficients, and the pitch
+    /// features after them with [`InputConfig::pitch`].
+    #[must_use]
+    pub fn frame_width(&self) -> usize {
+        self.mfcc.n_mfcc + if self.pitch { PITCH_VALUES } else { 0 }
     }
 
     /// Deltas and frame stacking of MFCC frames from [`InputExtractor::mfcc`]: the second half
@@ -75,7 +91,7 @@ impl InputConfig {
     /// number of coefficients, or none, gives one step of zeros.
     #[must_use]
     pub fn finish(&self, mfcc: &FeatureMatrix) -> FeatureMatrix {
-        let n_mfcc = self.mfcc.n_mfcc;
+        let n_mfcc = self.frame_width();
         let per_frame = if self.deltas { 2 * n_mfcc } else { n_mfcc };
         let stack = self.stack;
         let frames: &[f32] = if mfcc.n_features == n_mfcc && mfcc.data.len() >= n_mfcc {
@@ -129,7 +145,7 @@ impl InputConfig {
     /// below `n_frames` is the same for every longer clip with these frames.
     #[inline(always)]
     pub(crate) fn fill_step(&self, frames: &[f32], n_frames: usize, step: usize, dst: &mut [f32]) {
-        let n_mfcc = self.mfcc.n_mfcc;
+        let n_mfcc = self.frame_width();
         let per_frame = if self.deltas { 2 * n_mfcc } else { n_mfcc };
         for (k, dst) in dst.chunks_exact_mut(per_frame).take(self.stack).enumerate() {
             // A short last step repeats the clip's last frame.
@@ -153,7 +169,9 @@ pub struct InputExtractor {
     pub(super) config: InputConfig,
     pub(super) mfcc: Mfcc,
     pub(super) vad: VadConfig,
+    pitch: Option<PitchTracker>,
     frames: Vec<f32>,
+    pitches: Vec<f32>,
     levelled: Vec<f32>,
 }
 
@@ -188,7 +206,13 @@ impl InputExtractor {
         Ok(Self {
             mfcc: Mfcc::new(config.mfcc.clone())?,
             vad: VadConfig::default(),
+            pitch: if config.pitch {
+                Some(PitchTracker::new(config.mfcc.clone())?)
+            } else {
+                None
+            },
             frames: Vec::new(),
+            pitches: Vec::new(),
             levelled: Vec::new(),
             config,
         })
@@ -294,10 +318,29 @@ impl InputExtractor {
         let kept = n_frames
             .min(self.config.max_steps * self.config.stack)
             .max(1);
+        let Some(tracker) = &mut self.pitch else {
+            return Ok(FeatureMatrix {
+                data: self.frames[..kept * n_mfcc].to_vec(),
+                n_frames: kept,
+                n_features: n_mfcc,
+            });
+        };
+        self.pitches.resize(n_frames * PITCH_VALUES, 0.0);
+        tracker.process_into(signal, &mut self.pitches)?;
+        let width = n_mfcc + PITCH_VALUES;
+        let mut data = Vec::with_capacity(kept * width);
+        for t in 0..kept {
+            if t < n_frames {
+                data.extend_from_slice(&self.frames[t * n_mfcc..(t + 1) * n_mfcc]);
+                data.extend_from_slice(&self.pitches[t * PITCH_VALUES..(t + 1) * PITCH_VALUES]);
+            } else {
+                data.extend(std::iter::repeat_n(0.0, width));
+            }
+        }
         Ok(FeatureMatrix {
-            data: self.frames[..kept * n_mfcc].to_vec(),
+            data,
             n_frames: kept,
-            n_features: n_mfcc,
+            n_features: width,
         })
     }
 
@@ -501,6 +544,45 @@ mod tests {
         (0..(seconds * 16_000.0) as usize)
             .map(|i| amp * (2.0 * std::f32::consts::PI * hz * i as f32 / 16_000.0).sin())
             .collect()
+    }
+
+    #[test]
+    fn pitch_features_follow_the_cepstra_in_each_frame() {
+        let plain = InputConfig::default();
+        let config = InputConfig {
+            pitch: true,
+            ..InputConfig::default()
+        };
+        assert_eq!(config.frame_width(), 42);
+        assert_eq!(config.n_features(), 252);
+        // Off by default, and a config without the field reads as off and is written as
+        // before (so the feature cache's keys of existing front ends do not move).
+        assert!(!serde_json::to_string(&plain).unwrap().contains("pitch"));
+        let read: InputConfig = serde_json::from_str(r#"{"stack": 3}"#).unwrap();
+        assert!(!read.pitch);
+        let signal = tone(1.0, 220.0, 0.3);
+        let mut with = InputExtractor::new(config.clone()).unwrap();
+        let mut without = InputExtractor::new(plain).unwrap();
+        let (m, base) = (with.mfcc(&signal).unwrap(), without.mfcc(&signal).unwrap());
+        assert_eq!((m.n_frames, m.n_features), (base.n_frames, 42));
+        for (frame, cepstra) in m.data.chunks_exact(42).zip(base.data.chunks_exact(40)) {
+            assert_eq!(&frame[..40], cepstra);
+        }
+        // A steady tone: its pitch and full periodicity in the middle frames.
+        let middle = &m.data[50 * 42..51 * 42];
+        assert!(
+            (100.0 * middle[40].exp2() - 220.0).abs() < 2.0,
+            "{}",
+            middle[40]
+        );
+        assert!(middle[41] > 0.95, "{}", middle[41]);
+        let input = with.finish(&m);
+        assert_eq!(input.n_features, 252);
+        assert_eq!(input, with.extract(&signal).unwrap());
+        // The pitch's delta sits after the cepstra's deltas: zero for a steady tone.
+        assert!(input.data[10 * 252 + 82].abs() < 1e-3);
+        // A matrix without the pitch columns is not this model's input.
+        assert_eq!(with.finish(&base).data, vec![0.0; 252]);
     }
 
     #[test]

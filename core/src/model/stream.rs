@@ -147,6 +147,7 @@ impl InputStream {
     /// Steps can be computed as the audio arrives.
     fn streams(&self) -> bool {
         self.streamable
+            && !self.extractor.config.pitch
             && (self.extractor.config.noise_suppression.is_none() || self.subtraction.is_some())
     }
 
@@ -436,6 +437,29 @@ mod tests {
         stream.set_room(&room[..1_000]);
         stream.push(speech);
         assert_eq!(stream.finish().unwrap(), whole.mfcc(speech).unwrap());
+        assert!(!stream.finished_from_stream());
+    }
+
+    /// With pitch features the stream computes the whole utterance at `finish` (the tracker
+    /// does not stream yet), and gives what the whole computation gives.
+    #[test]
+    fn pitch_features_are_computed_at_the_end() {
+        let config = InputConfig {
+            pitch: true,
+            ..InputConfig::default()
+        };
+        let signal: Vec<f32> = (0..24_000)
+            .map(|i| 0.3 * (2.0 * std::f32::consts::PI * 180.0 * i as f32 / 16_000.0).sin())
+            .collect();
+        let mut whole = InputExtractor::new(config.clone()).unwrap();
+        let mfcc = whole.mfcc(&signal).unwrap();
+        let mut stream = InputStream::new(config).unwrap();
+        for block in signal.chunks(1_000) {
+            stream.push(block);
+            assert!(stream.steps().is_empty());
+        }
+        assert_eq!(stream.finish().unwrap(), mfcc);
+        assert_eq!(stream.steps(), &whole.finish(&mfcc).data[..]);
         assert!(!stream.finished_from_stream());
     }
 }

@@ -86,7 +86,7 @@ pub fn measure(
     let model = classifier.model();
     let device = classifier.device();
     let input = classifier.input_config();
-    let per_frame = input.mfcc.n_mfcc * if input.deltas { 2 } else { 1 };
+    let per_frame = input.frame_width() * if input.deltas { 2 } else { 1 };
     let weight = adapter.config().network_weight;
     // Normalised inputs, last states, descriptors.
     let prepare = |clips: &[(&FeatureMatrix, Emotion)]| {

@@ -89,9 +89,10 @@ impl Adapter {
         self.fast.first_layer_units() + 2 * self.per_frame()
     }
 
-    /// Coefficients per frame of the model input (MFCCs, and deltas where used).
+    /// Values per frame of the model input (MFCCs, pitch where used, and their deltas where
+    /// used).
     pub(super) fn per_frame(&self) -> usize {
-        self.input.mfcc.n_mfcc * if self.input.deltas { 2 } else { 1 }
+        self.input.frame_width() * if self.input.deltas { 2 } else { 1 }
     }
 
     /// A player's statistics blended with the training set's ([`AdaptConfig::prior_steps`]).

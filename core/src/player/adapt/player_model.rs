@@ -172,7 +172,7 @@ impl PlayerModel {
     }
 
     pub(super) fn check(&self, mfcc: &FeatureMatrix) -> Result<(), AdaptError> {
-        let expected = self.shared.adapter.input.mfcc.n_mfcc;
+        let expected = self.shared.adapter.input.frame_width();
         if mfcc.n_features == expected {
             Ok(())
         } else {
@@ -238,7 +238,7 @@ impl PlayerModel {
             .classify(&self.heads(), &[mfcc], &stats)
             .pop()
             .ok_or(AdaptError::Shape {
-                expected: self.shared.adapter.input.mfcc.n_mfcc,
+                expected: self.shared.adapter.input.frame_width(),
                 found: 0,
             })
     }

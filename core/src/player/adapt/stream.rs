@@ -187,7 +187,7 @@ impl UtteranceStream {
         }
         self.catch_up();
         let analysis = self.analysis().ok_or(AdaptError::Shape {
-            expected: self.adapter.input.mfcc.n_mfcc,
+            expected: self.adapter.input.frame_width(),
             found: 0,
         })?;
         Ok((mfcc, self.adapter.prediction(&model.heads(), &analysis)))

@@ -125,7 +125,8 @@ pub fn unix_ms_now() -> u64 {
 /// One utterance the player confirmed the emotion of: a training example for adaptation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfirmedSample {
-    /// The utterance's MFCC frames (`frames x n_mfcc`, before deltas and stacking).
+    /// The utterance's MFCC frames (`frames x n_mfcc`, or `n_mfcc + 2` with pitch features;
+    /// before deltas and stacking).
     pub features: QuantisedMatrix,
     /// The emotion the player confirmed.
     pub emotion: Emotion,

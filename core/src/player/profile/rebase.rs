@@ -40,14 +40,15 @@ pub fn rebased_reason(from: &BaseModelRef, to: &BaseModelRef, samples: usize) ->
 }
 
 impl PlayerProfile {
-    /// Whether every confirmed sample has `n_mfcc` coefficients per frame: whether the
-    /// samples fit a front end of `n_mfcc` MFCCs (e.g. the current model's
-    /// `input_config().mfcc.n_mfcc`). A profile without samples fits any.
+    /// Whether every confirmed sample has `width` values per frame: whether the samples fit a
+    /// front end whose frames hold `width` values (the current model's
+    /// `input_config().frame_width()`: its MFCCs, and pitch where used). A profile without
+    /// samples fits any.
     #[must_use]
-    pub fn samples_fit(&self, n_mfcc: usize) -> bool {
+    pub fn samples_fit(&self, width: usize) -> bool {
         self.samples
             .iter()
-            .all(|s| s.features.n_features() == n_mfcc)
+            .all(|s| s.features.n_features() == width)
     }
 
     /// This profile carried over to the base model `to`: samples, statistics and history are
@@ -92,7 +93,7 @@ fn file_safe_hash(hash: &str) -> String {
 impl ProfileWriter {
     /// As [`ProfileWriter::load`], except that a profile made for another base model is
     /// carried over to `base` when its samples fit the current front end (every sample has
-    /// `n_mfcc` coefficients per frame, [`PlayerProfile::samples_fit`]): the file is first
+    /// `width` values per frame, [`PlayerProfile::samples_fit`]): the file is first
     /// copied byte for byte to `<id>.profile.base-<old hash>` ([`ProfileWriter::back_up`]),
     /// then the profile is re-based ([`PlayerProfile::rebase`]) and returned with
     /// [`Loaded::rebased`] set.
@@ -103,15 +104,15 @@ impl ProfileWriter {
     ///
     /// # Errors
     /// As [`ProfileWriter::load`]; [`ProfileError::WrongBase`] (file untouched, no copy made)
-    /// when the profile is for another base model and its samples do not fit `n_mfcc`;
+    /// when the profile is for another base model and its samples do not fit `width` values a frame;
     /// [`ProfileError::Io`] when the copy cannot be written (the file is then untouched too).
     pub fn load_or_rebase(
         &self,
         base: &BaseModelRef,
-        n_mfcc: usize,
+        width: usize,
     ) -> Result<Option<Loaded>, ProfileError> {
         match self.store.read_checked(&self.id, base)? {
-            Checked::OtherBase { profile, bytes } if profile.samples_fit(n_mfcc) => {
+            Checked::OtherBase { profile, bytes } if profile.samples_fit(width) => {
                 let backup = self.back_up(&profile.base, &bytes)?;
                 let from = profile.base.clone();
                 let profile = profile.rebase(base.clone());
