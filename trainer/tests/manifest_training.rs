@@ -28,6 +28,28 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `adapt-eval` of `model` on a manifest's speakers, the first clip of each emotion
+/// calibrating, with the weight copy tuned for 5 steps; its chart at `plot`.
+fn adapt_per_class(model: &Path, manifest: &Path, plot: &Path) -> String {
+    ok(
+        &trainer(&[
+            "adapt-eval",
+            "--model",
+            path(model),
+            "--manifest",
+            path(manifest),
+            "--per-class",
+            "1",
+            "--fine-tune",
+            "--tune-steps",
+            "5",
+            "--plot",
+            path(plot),
+        ]),
+        "adapt-eval",
+    )
+}
+
 /// `studio.tsv`: RAVDESS actors 1-6 as they are (absolute paths), every emotion but
 /// surprised, with intensity.
 fn studio_manifest(dir: &Path) -> PathBuf {
@@ -255,23 +277,7 @@ fn trains_one_epoch_on_two_corpora_then_evaluates_and_adapts() {
     assert!(last.starts_with("accuracy: "), "{eval}");
     // ... and adapts to its speakers: the first clip of each emotion calibrates.
     let plot = tmp.path().join("adapt.png");
-    let adapt = ok(
-        &trainer(&[
-            "adapt-eval",
-            "--model",
-            path(&out),
-            "--manifest",
-            path(&lab),
-            "--per-class",
-            "1",
-            "--fine-tune",
-            "--tune-steps",
-            "5",
-            "--plot",
-            path(&plot),
-        ]),
-        "adapt-eval",
-    );
+    let adapt = adapt_per_class(&out, &lab, &plot);
     assert!(plot.is_file(), "{adapt}");
     // The player's own weight copy was measured beside the voice head.
     let copy = adapt
@@ -418,23 +424,7 @@ fn a_model_with_pitch_features_trains_evaluates_and_adapts() {
         eval.lines().last().unwrap().starts_with("accuracy: "),
         "{eval}"
     );
-    let adapt = ok(
-        &trainer(&[
-            "adapt-eval",
-            "--model",
-            path(&out),
-            "--manifest",
-            path(&studio),
-            "--per-class",
-            "1",
-            "--fine-tune",
-            "--tune-steps",
-            "5",
-            "--plot",
-            path(&tmp.path().join("adapt.png")),
-        ]),
-        "adapt-eval",
-    );
+    let adapt = adapt_per_class(&out, &studio, &tmp.path().join("adapt.png"));
     assert!(
         adapt
             .lines()
