@@ -21,6 +21,8 @@ pub const F0_MAX: f32 = 500.0;
 pub const YIN_THRESHOLD: f32 = 0.2;
 /// The pitch value before the first voiced frame: `log2(150 Hz / 100 Hz)`.
 pub const UNVOICED_START: f32 = 0.584_962_5;
+/// Frames whose blocks are computed at once (bounds the scratch memory).
+const CHUNK_FRAMES: usize = 128;
 
 /// A YIN pitch tracker on the frame grid of an [`MfccConfig`] (frame `t` centred at
 /// `t * hop_length`, or `n_fft / 2` later without centring). Keeps its scratch.
@@ -38,7 +40,7 @@ pub struct PitchTracker {
     block: usize,
     tau_min: usize,
     tau_max: usize,
-    /// The signal with zeros around it, as the frames see it.
+    /// A chunk of frames' samples, zeros outside the signal.
     padded: Vec<f32>,
     /// Per block, the differences for lags `1..=tau_max + 1`.
     blocks: Vec<f32>,
@@ -83,7 +85,22 @@ impl PitchTracker {
     /// # Errors
     /// [`FeatureError::OutputTooSmall`] when `out` is short.
     pub fn process_into(&mut self, signal: &[f32], out: &mut [f32]) -> Result<usize, FeatureError> {
-        let n_frames = self.config.n_frames(signal.len());
+        self.process_frames_into(signal, usize::MAX, out)
+    }
+
+    /// [`PitchTracker::process_into`] of the first `frames` frames only (all of them when the
+    /// signal has fewer): the same values, each frame's depending only on the frames before
+    /// it. Work and scratch memory follow the frames computed, not the signal's length.
+    ///
+    /// # Errors
+    /// [`FeatureError::OutputTooSmall`] when `out` is short.
+    pub fn process_frames_into(
+        &mut self,
+        signal: &[f32],
+        frames: usize,
+        out: &mut [f32],
+    ) -> Result<usize, FeatureError> {
+        let n_frames = self.config.n_frames(signal.len()).min(frames);
         let needed = n_frames * PITCH_VALUES;
         if out.len() < needed {
             return Err(FeatureError::OutputTooSmall {
@@ -91,53 +108,57 @@ impl PitchTracker {
                 got: out.len(),
             });
         }
-        if n_frames == 0 {
-            return Ok(0);
-        }
         let offset = if self.config.center {
             0
         } else {
             self.config.n_fft / 2
         };
-        // Frame t reads `span` samples from `centre - span / 2`; in `padded` coordinates
-        // (the signal starts at `lead`) that is `t * hop + offset + lead - span / 2`.
+        // Frame t reads `span` samples from its centre minus `span / 2`: the window is the
+        // first `window` of them, the lags reach the rest.
         let lags = self.tau_max + 1;
-        let span = self.window + lags;
-        let lead = span / 2;
+        let lead = (self.window + lags) / 2;
         let hop = self.config.hop_length;
         let per_hop = hop / self.block;
         let per_window = self.window / self.block;
-        let n_blocks = (n_frames - 1) * per_hop + per_window;
-        let first = offset;
-        let len = first + n_blocks * self.block + lags;
-        self.padded.clear();
-        self.padded.resize(len.max(lead + signal.len()), 0.0);
-        let copied = signal.len().min(self.padded.len() - lead);
-        self.padded[lead..lead + copied].copy_from_slice(&signal[..copied]);
-        self.blocks.resize(n_blocks * lags, 0.0);
-        block_differences(
-            &self.padded[first..],
-            self.block,
-            lags,
-            &mut self.blocks[..n_blocks * lags],
-        );
         let mut held = UNVOICED_START;
-        for (t, dst) in out[..needed].chunks_exact_mut(PITCH_VALUES).enumerate() {
-            self.diff[0] = 0.0;
-            let rows = &self.blocks[t * per_hop * lags..(t * per_hop + per_window) * lags];
-            let diff = &mut self.diff[1..=lags];
-            diff.copy_from_slice(&rows[..lags]);
-            for row in rows.chunks_exact(lags).skip(1) {
-                for (d, &r) in diff.iter_mut().zip(row) {
-                    *d += r;
+        for first in (0..n_frames).step_by(CHUNK_FRAMES) {
+            let count = CHUNK_FRAMES.min(n_frames - first);
+            // The chunk's samples, zeros outside the signal, from its first frame's start.
+            let start = (first * hop + offset) as isize - lead as isize;
+            let n_blocks = (count - 1) * per_hop + per_window;
+            let len = n_blocks * self.block + lags;
+            self.padded.clear();
+            self.padded.extend((0..len as isize).map(|i| {
+                usize::try_from(start + i)
+                    .ok()
+                    .and_then(|i| signal.get(i))
+                    .copied()
+                    .unwrap_or(0.0)
+            }));
+            self.blocks.resize(n_blocks * lags, 0.0);
+            block_differences(
+                &self.padded,
+                self.block,
+                lags,
+                &mut self.blocks[..n_blocks * lags],
+            );
+            let chunk = &mut out[first * PITCH_VALUES..(first + count) * PITCH_VALUES];
+            for (t, dst) in chunk.chunks_exact_mut(PITCH_VALUES).enumerate() {
+                let rows = &self.blocks[t * per_hop * lags..(t * per_hop + per_window) * lags];
+                let diff = &mut self.diff[1..=lags];
+                diff.copy_from_slice(&rows[..lags]);
+                for row in rows.chunks_exact(lags).skip(1) {
+                    for (d, &r) in diff.iter_mut().zip(row) {
+                        *d += r;
+                    }
                 }
+                let (f0, normalised) = self.estimate();
+                if let Some(f0) = f0 {
+                    held = (f0 / 100.0).log2();
+                }
+                dst[0] = held;
+                dst[1] = (1.0 - normalised).clamp(0.0, 1.0);
             }
-            let (f0, normalised) = self.estimate();
-            if let Some(f0) = f0 {
-                held = (f0 / 100.0).log2();
-            }
-            dst[0] = held;
-            dst[1] = (1.0 - normalised).clamp(0.0, 1.0);
         }
         Ok(n_frames)
     }
@@ -323,8 +344,9 @@ mod tests {
     #[test]
     fn block_sums_equal_the_frame_by_frame_difference() {
         let mut state = 99u32;
-        let mut noisy = voiced(140.0, 0.4);
-        noisy.extend(voiced(310.0, 0.3));
+        // Long enough for three chunks of frames.
+        let mut noisy = voiced(140.0, 1.4);
+        noisy.extend(voiced(310.0, 1.2));
         for v in &mut noisy {
             state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             *v += 0.05 * ((state >> 8) as f32 / (1 << 24) as f32 - 0.5);
@@ -342,6 +364,14 @@ mod tests {
                 assert_eq!(tracker.process_into(signal, &mut fast).unwrap(), n);
                 let slow = reference(&mut tracker, signal);
                 assert_eq!(fast.len(), slow.len());
+                // The first frames alone are the same values.
+                let k = n.min(150);
+                let mut first = vec![0.0; k * PITCH_VALUES];
+                assert_eq!(
+                    tracker.process_frames_into(signal, k, &mut first).unwrap(),
+                    k
+                );
+                assert_eq!(first[..], fast[..k * PITCH_VALUES]);
                 for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
                     assert!(
                         (a - b).abs() < 1e-3,

@@ -325,12 +325,13 @@ impl InputExtractor {
                 n_features: n_mfcc,
             });
         };
-        self.pitches.resize(n_frames * PITCH_VALUES, 0.0);
-        tracker.process_into(signal, &mut self.pitches)?;
+        // Only the kept frames' pitch: each frame's depends on those before it alone.
+        self.pitches.resize(kept * PITCH_VALUES, 0.0);
+        let pitched = tracker.process_frames_into(signal, kept, &mut self.pitches)?;
         let width = n_mfcc + PITCH_VALUES;
         let mut data = Vec::with_capacity(kept * width);
         for t in 0..kept {
-            if t < n_frames {
+            if t < pitched {
                 data.extend_from_slice(&self.frames[t * n_mfcc..(t + 1) * n_mfcc]);
                 data.extend_from_slice(&self.pitches[t * PITCH_VALUES..(t + 1) * PITCH_VALUES]);
             } else {
@@ -583,6 +584,15 @@ mod tests {
         assert!(input.data[10 * 252 + 82].abs() < 1e-3);
         // A matrix without the pitch columns is not this model's input.
         assert_eq!(with.finish(&base).data, vec![0.0; 252]);
+        // Past `max_steps` only the kept frames are computed, pitch included.
+        let long = with.mfcc(&tone(7.0, 220.0, 0.3)).unwrap();
+        assert_eq!((long.n_frames, long.n_features), (600, 42));
+        let last = &long.data[599 * 42..];
+        assert!(
+            (100.0 * last[40].exp2() - 220.0).abs() < 2.0,
+            "{}",
+            last[40]
+        );
     }
 
     #[test]
