@@ -33,7 +33,7 @@ const CHUNK_FRAMES: usize = 128;
 /// differences for every lag are computed once (2.5 times fewer operations than frame by
 /// frame with the defaults), and for one sample the lags run over contiguous memory, which
 /// vectorises under `pulp`'s run-time dispatch.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PitchTracker {
     config: MfccConfig,
     window: usize,
@@ -45,6 +45,19 @@ pub struct PitchTracker {
     /// Per block, the differences for lags `1..=tau_max + 1`.
     blocks: Vec<f32>,
     diff: Vec<f32>,
+}
+
+impl std::fmt::Debug for PitchTracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The settings, not the scratch buffers.
+        f.debug_struct("PitchTracker")
+            .field("sample_rate", &self.config.sample_rate)
+            .field("hop_length", &self.config.hop_length)
+            .field("window", &self.window)
+            .field("block", &self.block)
+            .field("lags", &(self.tau_min..=self.tau_max))
+            .finish_non_exhaustive()
+    }
 }
 
 impl PitchTracker {
