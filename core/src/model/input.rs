@@ -91,15 +91,15 @@ impl InputConfig {
     /// number of coefficients, or none, gives one step of zeros.
     #[must_use]
     pub fn finish(&self, mfcc: &FeatureMatrix) -> FeatureMatrix {
-        let n_mfcc = self.frame_width();
-        let per_frame = if self.deltas { 2 * n_mfcc } else { n_mfcc };
+        let width = self.frame_width();
+        let per_frame = if self.deltas { 2 * width } else { width };
         let stack = self.stack;
-        let frames: &[f32] = if mfcc.n_features == n_mfcc && mfcc.data.len() >= n_mfcc {
-            &mfcc.data[..mfcc.n_frames.min(mfcc.data.len() / n_mfcc) * n_mfcc]
+        let frames: &[f32] = if mfcc.n_features == width && mfcc.data.len() >= width {
+            &mfcc.data[..mfcc.n_frames.min(mfcc.data.len() / width) * width]
         } else {
             &[]
         };
-        let n_frames = frames.len() / n_mfcc.max(1);
+        let n_frames = frames.len() / width.max(1);
         let steps = n_frames.div_ceil(stack).clamp(1, self.max_steps);
         let mut data = vec![0.0f32; steps * per_frame * stack];
         if n_frames > 0 {
@@ -138,21 +138,22 @@ impl InputConfig {
 }
 
 impl InputConfig {
-    /// Step `step` of the model input of `n_frames` MFCC `frames` (`n_frames * n_mfcc`
-    /// values, `n_frames >= 1`) into `dst` (`n_features` values): what
-    /// [`InputConfig::finish`] writes there. A step past the last frames repeats it. Frames
-    /// up to `step`'s last plus 4 (the deltas' reach) are read, so a step whose reach stays
-    /// below `n_frames` is the same for every longer clip with these frames.
+    /// Step `step` of the model input of `n_frames` MFCC `frames` (`n_frames *`
+    /// [`InputConfig::frame_width`] values, `n_frames >= 1`) into `dst` (`n_features`
+    /// values): what [`InputConfig::finish`] writes there. A step past the last frames
+    /// repeats it. Frames up to `step`'s last plus 4 (the deltas' reach) are read, so a step
+    /// whose reach stays below `n_frames` is the same for every longer clip with these
+    /// frames.
     #[inline(always)]
     pub(crate) fn fill_step(&self, frames: &[f32], n_frames: usize, step: usize, dst: &mut [f32]) {
-        let n_mfcc = self.frame_width();
-        let per_frame = if self.deltas { 2 * n_mfcc } else { n_mfcc };
+        let width = self.frame_width();
+        let per_frame = if self.deltas { 2 * width } else { width };
         for (k, dst) in dst.chunks_exact_mut(per_frame).take(self.stack).enumerate() {
             // A short last step repeats the clip's last frame.
             let t = (step * self.stack + k).min(n_frames - 1);
-            dst[..n_mfcc].copy_from_slice(&frames[t * n_mfcc..(t + 1) * n_mfcc]);
+            dst[..width].copy_from_slice(&frames[t * width..(t + 1) * width]);
             if self.deltas {
-                delta_into(frames, n_frames, n_mfcc, t, &mut dst[n_mfcc..]);
+                delta_into(frames, n_frames, width, t, &mut dst[width..]);
             }
         }
     }
