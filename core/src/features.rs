@@ -23,7 +23,10 @@ mod config;
 mod pitch;
 mod suppression;
 pub use config::MfccConfig;
-pub use pitch::{F0_MAX, F0_MIN, PITCH_VALUES, PitchTracker, UNVOICED_START, YIN_THRESHOLD};
+pub use pitch::{
+    F0_MAX, F0_MIN, NOISE_FLOOR, NOISE_QUIETEST, PITCH_VALUES, PitchNoise, PitchTracker,
+    UNVOICED_START, YIN_THRESHOLD,
+};
 pub use suppression::{NoiseSuppression, Subtraction};
 
 /// Errors of the feature front end. Each carries the offending value.

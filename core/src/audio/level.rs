@@ -33,10 +33,21 @@ pub fn active_level_db(samples: &[f32], sample_rate: u32) -> Option<f64> {
 /// as it is; the gain is capped at ±60 dB so a click in silence is not blown up to speech
 /// level.
 pub fn normalise_level(samples: &mut [f32], sample_rate: u32, target_db: f64) {
-    if let Some(level) = active_level_db(samples, sample_rate) {
-        let gain_db = (target_db - level).clamp(-60.0, 60.0);
-        let g = 10f64.powf(gain_db / 20.0) as f32;
+    let g = level_gain(samples, sample_rate, target_db);
+    if g != 1.0 {
         samples.iter_mut().for_each(|s| *s *= g);
+    }
+}
+
+/// The gain [`normalise_level`] applies to `samples`: 1 for silence.
+#[must_use]
+pub fn level_gain(samples: &[f32], sample_rate: u32, target_db: f64) -> f32 {
+    match active_level_db(samples, sample_rate) {
+        Some(level) => {
+            let gain_db = (target_db - level).clamp(-60.0, 60.0);
+            10f64.powf(gain_db / 20.0) as f32
+        }
+        None => 1.0,
     }
 }
 

@@ -8,6 +8,13 @@
 //! near 0 for noise or silence). De Cheveigné and Kawahara, "YIN, a fundamental frequency
 //! estimator for speech and music", JASA 2002: steps 2 to 5 (difference function, cumulative
 //! mean normalisation, absolute threshold, parabolic interpolation).
+//!
+//! Noise compensation: for a voice `s` and an uncorrelated noise `n`, the difference function
+//! of `s + n` is about the sum of theirs, so the tracker subtracts the noise's, estimated as
+//! the mean difference function of the utterance's quietest frames ([`NOISE_QUIETEST`]),
+//! from every frame's before YIN's normalisation, keeping at least [`NOISE_FLOOR`] of the
+//! noise's mean. A steady hum or fan is periodic at its own period everywhere; without the
+//! subtraction YIN reads the hum's period in every frame and its dips beside the voice's.
 
 use super::{FeatureError, MfccConfig};
 
@@ -21,6 +28,12 @@ pub const F0_MAX: f32 = 500.0;
 pub const YIN_THRESHOLD: f32 = 0.2;
 /// The pitch value before the first voiced frame: `log2(150 Hz / 100 Hz)`.
 pub const UNVOICED_START: f32 = 0.584_962_5;
+/// The share of an utterance's frames, the quietest, whose mean difference function is taken
+/// for the noise's and subtracted from every frame's.
+pub const NOISE_QUIETEST: f32 = 0.2;
+/// The noise-compensated difference function is at least this share of the noise's mean
+/// difference, so that frames of noise alone stay flat (aperiodic) after the subtraction.
+pub const NOISE_FLOOR: f32 = 0.3;
 /// Frames whose blocks are computed at once (bounds the scratch memory).
 const CHUNK_FRAMES: usize = 128;
 
@@ -45,6 +58,38 @@ pub struct PitchTracker {
     /// Per block, the differences for lags `1..=tau_max + 1`.
     blocks: Vec<f32>,
     diff: Vec<f32>,
+    /// The computed frames' difference functions (lags `1..=tau_max + 1`), in frame order.
+    differences: Vec<f32>,
+    /// Frames ranked by loudness, to find the quietest, and their difference functions.
+    order: Vec<(f32, usize)>,
+    noise_frames: Vec<f32>,
+}
+
+/// The difference function of the steady noise under an utterance
+/// ([`PitchTracker::noise_estimate`]), subtracted from every frame's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PitchNoise {
+    /// Per lag `1..=tau_max + 1`; empty for silence.
+    differences: Vec<f32>,
+    /// [`NOISE_FLOOR`] times their mean.
+    floor: f32,
+}
+
+impl PitchNoise {
+    /// No noise (digital silence): the tracker's values are plain YIN's.
+    #[must_use]
+    pub fn silence() -> Self {
+        Self::default()
+    }
+
+    /// The noise of the signal scaled by `gain` (differences are squares: `gain^2` times).
+    #[must_use]
+    pub fn scaled(mut self, gain: f32) -> Self {
+        let g2 = gain * gain;
+        self.differences.iter_mut().for_each(|d| *d *= g2);
+        self.floor *= g2;
+        self
+    }
 }
 
 impl std::fmt::Debug for PitchTracker {
@@ -88,22 +133,28 @@ impl PitchTracker {
             padded: Vec::new(),
             blocks: Vec::new(),
             diff: vec![0.0; tau_max + 2],
+            differences: Vec::new(),
+            order: Vec::new(),
+            noise_frames: Vec::new(),
             config,
         })
     }
 
     /// Pitch values of `signal` into `out` (`n_frames * PITCH_VALUES`, the MFCC frame count),
-    /// returning the frame count.
+    /// returning the frame count; the noise estimated from `signal` itself
+    /// ([`PitchTracker::noise_estimate`]).
     ///
     /// # Errors
     /// [`FeatureError::OutputTooSmall`] when `out` is short.
     pub fn process_into(&mut self, signal: &[f32], out: &mut [f32]) -> Result<usize, FeatureError> {
-        self.process_frames_into(signal, usize::MAX, out)
+        let noise = self.noise_estimate(signal);
+        self.process_frames_into(signal, usize::MAX, &noise, out)
     }
 
-    /// [`PitchTracker::process_into`] of the first `frames` frames only (all of them when the
-    /// signal has fewer): the same values, each frame's depending only on the frames before
-    /// it. Work and scratch memory follow the frames computed, not the signal's length.
+    /// Pitch values of the first `frames` frames of `signal` (all of them when it has fewer)
+    /// with `noise` subtracted, into `out`, returning the frame count. Each frame's values
+    /// depend on the frames before it alone; work and scratch memory follow the frames
+    /// computed, not the signal's length.
     ///
     /// # Errors
     /// [`FeatureError::OutputTooSmall`] when `out` is short.
@@ -111,6 +162,7 @@ impl PitchTracker {
         &mut self,
         signal: &[f32],
         frames: usize,
+        noise: &PitchNoise,
         out: &mut [f32],
     ) -> Result<usize, FeatureError> {
         let n_frames = self.config.n_frames(signal.len()).min(frames);
@@ -121,6 +173,95 @@ impl PitchTracker {
                 got: out.len(),
             });
         }
+        let lags = self.tau_max + 1;
+        let mut held = UNVOICED_START;
+        for first in (0..n_frames).step_by(CHUNK_FRAMES) {
+            let count = CHUNK_FRAMES.min(n_frames - first);
+            self.differences_of(signal, first, count);
+            let chunk = &mut out[first * PITCH_VALUES..(first + count) * PITCH_VALUES];
+            for (t, dst) in chunk.chunks_exact_mut(PITCH_VALUES).enumerate() {
+                let frame = &self.differences[t * lags..(t + 1) * lags];
+                let diff = &mut self.diff[1..=lags];
+                if noise.differences.len() == lags {
+                    for ((d, &a), &n) in diff.iter_mut().zip(frame).zip(&noise.differences) {
+                        *d = (a - n).max(noise.floor);
+                    }
+                } else {
+                    diff.copy_from_slice(frame);
+                }
+                let (f0, normalised) = self.estimate();
+                if let Some(f0) = f0 {
+                    held = (f0 / 100.0).log2();
+                }
+                dst[0] = held;
+                dst[1] = (1.0 - normalised).clamp(0.0, 1.0);
+            }
+        }
+        Ok(n_frames)
+    }
+
+    /// The steady noise under `signal` (an utterance with its pauses, or the room alone):
+    /// the mean difference function of its quietest [`NOISE_QUIETEST`] frames, ranked by
+    /// their difference functions' sums (about twice their energy). Frames whose samples
+    /// reach past the signal's ends are left out unless nothing else is left. Silence for an
+    /// empty signal.
+    pub fn noise_estimate(&mut self, signal: &[f32]) -> PitchNoise {
+        let lags = self.tau_max + 1;
+        let n = self.config.n_frames(signal.len());
+        // Frames whose span (half the window and the lags each side of the centre) lies
+        // inside the signal.
+        let lead = (self.window + lags) / 2;
+        let offset = if self.config.center {
+            0
+        } else {
+            self.config.n_fft / 2
+        };
+        let hop = self.config.hop_length;
+        let inside = |t: usize| {
+            let centre = t * hop + offset;
+            centre >= lead && centre + (self.window + lags - lead) <= signal.len()
+        };
+        let (from, to) = match (0..n).find(|&t| inside(t)) {
+            Some(a) => (a, (a..n).take_while(|&t| inside(t)).last().unwrap_or(a) + 1),
+            None => (0, n),
+        };
+        self.order.clear();
+        let mut noise = vec![0.0f32; lags];
+        let mut kept = std::mem::take(&mut self.noise_frames);
+        kept.clear();
+        for first in (from..to).step_by(CHUNK_FRAMES) {
+            let count = CHUNK_FRAMES.min(to - first);
+            self.differences_of(signal, first, count);
+            for (t, frame) in self.differences.chunks_exact(lags).enumerate() {
+                self.order.push((frame.iter().sum(), first + t));
+            }
+            kept.extend_from_slice(&self.differences);
+        }
+        if self.order.is_empty() {
+            self.noise_frames = kept;
+            return PitchNoise::silence();
+        }
+        let k =
+            ((self.order.len() as f32 * NOISE_QUIETEST).ceil() as usize).clamp(1, self.order.len());
+        self.order
+            .sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for &(_, t) in &self.order[..k] {
+            let frame = &kept[(t - from) * lags..(t - from + 1) * lags];
+            for (m, &d) in noise.iter_mut().zip(frame) {
+                *m += d / k as f32;
+            }
+        }
+        self.noise_frames = kept;
+        let floor = NOISE_FLOOR * noise.iter().sum::<f32>() / lags as f32;
+        PitchNoise {
+            differences: noise,
+            floor,
+        }
+    }
+
+    /// The difference functions of frames `first..first + count` (`count >= 1`) of `signal`
+    /// into `self.differences`, `tau_max + 1` lags each.
+    fn differences_of(&mut self, signal: &[f32], first: usize, count: usize) {
         let offset = if self.config.center {
             0
         } else {
@@ -133,47 +274,37 @@ impl PitchTracker {
         let hop = self.config.hop_length;
         let per_hop = hop / self.block;
         let per_window = self.window / self.block;
-        let mut held = UNVOICED_START;
-        for first in (0..n_frames).step_by(CHUNK_FRAMES) {
-            let count = CHUNK_FRAMES.min(n_frames - first);
-            // The chunk's samples, zeros outside the signal, from its first frame's start.
-            let start = (first * hop + offset) as isize - lead as isize;
-            let n_blocks = (count - 1) * per_hop + per_window;
-            let len = n_blocks * self.block + lags;
-            self.padded.clear();
-            self.padded.extend((0..len as isize).map(|i| {
-                usize::try_from(start + i)
-                    .ok()
-                    .and_then(|i| signal.get(i))
-                    .copied()
-                    .unwrap_or(0.0)
-            }));
-            self.blocks.resize(n_blocks * lags, 0.0);
-            block_differences(
-                &self.padded,
-                self.block,
-                lags,
-                &mut self.blocks[..n_blocks * lags],
-            );
-            let chunk = &mut out[first * PITCH_VALUES..(first + count) * PITCH_VALUES];
-            for (t, dst) in chunk.chunks_exact_mut(PITCH_VALUES).enumerate() {
-                let rows = &self.blocks[t * per_hop * lags..(t * per_hop + per_window) * lags];
-                let diff = &mut self.diff[1..=lags];
-                diff.copy_from_slice(&rows[..lags]);
-                for row in rows.chunks_exact(lags).skip(1) {
-                    for (d, &r) in diff.iter_mut().zip(row) {
-                        *d += r;
-                    }
+        // The chunk's samples, zeros outside the signal, from its first frame's start.
+        let start = (first * hop + offset) as isize - lead as isize;
+        let n_blocks = (count - 1) * per_hop + per_window;
+        let len = n_blocks * self.block + lags;
+        self.padded.clear();
+        self.padded.extend((0..len as isize).map(|i| {
+            usize::try_from(start + i)
+                .ok()
+                .and_then(|i| signal.get(i))
+                .copied()
+                .unwrap_or(0.0)
+        }));
+        self.blocks.resize(n_blocks * lags, 0.0);
+        block_differences(
+            &self.padded,
+            self.block,
+            lags,
+            &mut self.blocks[..n_blocks * lags],
+        );
+        self.differences.clear();
+        for t in 0..count {
+            let rows = &self.blocks[t * per_hop * lags..(t * per_hop + per_window) * lags];
+            let at = self.differences.len();
+            self.differences.extend_from_slice(&rows[..lags]);
+            let diff = &mut self.differences[at..];
+            for row in rows.chunks_exact(lags).skip(1) {
+                for (d, &r) in diff.iter_mut().zip(row) {
+                    *d += r;
                 }
-                let (f0, normalised) = self.estimate();
-                if let Some(f0) = f0 {
-                    held = (f0 / 100.0).log2();
-                }
-                dst[0] = held;
-                dst[1] = (1.0 - normalised).clamp(0.0, 1.0);
             }
         }
-        Ok(n_frames)
     }
 
     /// YIN on `self.diff` (the difference function for lags `1..=tau_max + 1`): the
@@ -290,9 +421,11 @@ mod tests {
     #[test]
     fn finds_the_fundamental_of_a_harmonic_tone() {
         for f0 in [80.0f32, 120.0, 220.0, 450.0] {
-            let out = track(&voiced(f0, 0.5));
+            // Inside silence, as an utterance is (the quietest frames are the noise's).
+            let silence = vec![0.0; 4_000];
+            let out = track(&[&silence[..], &voiced(f0, 0.5), &silence].concat());
             // Frames well inside the tone.
-            for frame in out.chunks_exact(2).skip(5).take(35) {
+            for frame in out.chunks_exact(2).skip(30).take(35) {
                 let got = 100.0 * frame[0].exp2();
                 assert!((got - f0).abs() < f0 * 0.01, "f0 {f0}: got {got}");
                 assert!(frame[1] > 0.9, "periodicity {}", frame[1]);
@@ -320,9 +453,53 @@ mod tests {
         assert!(last[1] < 0.5, "noise periodicity {}", last[1]);
     }
 
-    /// Frame by frame, the difference function summed directly over each window.
-    fn reference(tracker: &mut PitchTracker, signal: &[f32]) -> Vec<f32> {
-        let config = tracker.config.clone();
+    /// 60 Hz hum and its harmonics, amplitudes falling as `1 / k`.
+    fn hum(seconds: f32, amplitude: f32) -> Vec<f32> {
+        let n = (16_000.0 * seconds) as usize;
+        (0..n)
+            .map(|i| {
+                let t = i as f32 / 16_000.0;
+                (1..=30)
+                    .map(|k| {
+                        let f = 60.0 * k as f32;
+                        (2.0 * std::f32::consts::PI * f * t + k as f32).sin() * amplitude / k as f32
+                    })
+                    .sum()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_voice_over_steady_hum_is_tracked_and_the_hum_alone_is_not_voiced() {
+        // 0.8 s of hum, then a 200 Hz voice over it for 1 s, then hum again; the hum about
+        // 10 dB under the voice.
+        let mut signal = hum(2.6, 0.075);
+        for (s, v) in signal[12_800..28_800].iter_mut().zip(voiced(200.0, 1.0)) {
+            *s += v;
+        }
+        let out = track(&signal);
+        let frames: Vec<&[f32]> = out.chunks_exact(2).collect();
+        for frame in &frames[10..70] {
+            assert_eq!(frame[0], UNVOICED_START, "hum read as a voice: {frame:?}");
+            assert!(frame[1] < 0.5, "hum periodicity {}", frame[1]);
+        }
+        for frame in &frames[90..170] {
+            let got = 100.0 * frame[0].exp2();
+            assert!((got - 200.0).abs() < 3.0, "voice over hum: got {got}");
+            assert!(frame[1] > 0.7, "voice periodicity {}", frame[1]);
+        }
+        for frame in &frames[190..250] {
+            assert!(
+                frame[1] < 0.5,
+                "hum periodicity after the voice {}",
+                frame[1]
+            );
+        }
+    }
+
+    /// The difference function of frame `t`, summed directly over its window.
+    fn direct(tracker: &PitchTracker, signal: &[f32], t: usize) -> Vec<f32> {
+        let config = &tracker.config;
         let offset = if config.center { 0 } else { config.n_fft / 2 };
         let lags = tracker.tau_max + 1;
         let span = tracker.window + lags;
@@ -333,17 +510,36 @@ mod tests {
                 .copied()
                 .unwrap_or(0.0)
         };
-        let mut held = UNVOICED_START;
-        let mut out = Vec::new();
-        for t in 0..config.n_frames(signal.len()) {
-            let start = (t * config.hop_length + offset) as isize - (span / 2) as isize;
-            for tau in 1..=lags {
-                tracker.diff[tau] = (0..tracker.window as isize)
+        let start = (t * config.hop_length + offset) as isize - (span / 2) as isize;
+        (1..=lags)
+            .map(|tau| {
+                (0..tracker.window as isize)
                     .map(|j| {
                         let d = at(start + j) - at(start + j + tau as isize);
                         d * d
                     })
-                    .sum();
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// Frame by frame from [`direct`], `noise` subtracted, the first `frames` frames.
+    fn reference(
+        tracker: &mut PitchTracker,
+        signal: &[f32],
+        frames: usize,
+        noise: &PitchNoise,
+    ) -> Vec<f32> {
+        let n = tracker.config.n_frames(signal.len()).min(frames);
+        let mut held = UNVOICED_START;
+        let mut out = Vec::new();
+        for t in 0..n {
+            let frame = direct(tracker, signal, t);
+            for (tau, &a) in frame.iter().enumerate() {
+                tracker.diff[tau + 1] = match noise.differences.get(tau) {
+                    Some(&m) => (a - m).max(noise.floor),
+                    None => a,
+                };
             }
             let (f0, normalised) = tracker.estimate();
             if let Some(f0) = f0 {
@@ -354,42 +550,102 @@ mod tests {
         out
     }
 
-    #[test]
-    fn block_sums_equal_the_frame_by_frame_difference() {
+    /// Noisy voices at two pitches, long enough for three chunks of frames.
+    fn noisy_voices() -> Vec<f32> {
         let mut state = 99u32;
-        // Long enough for three chunks of frames.
-        let mut noisy = voiced(140.0, 1.4);
+        let mut noisy = vec![0.0; 3_000];
+        noisy.extend(voiced(140.0, 1.4));
         noisy.extend(voiced(310.0, 1.2));
         for v in &mut noisy {
             state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             *v += 0.05 * ((state >> 8) as f32 / (1 << 24) as f32 - 0.5);
         }
+        noisy
+    }
+
+    #[test]
+    fn the_noise_is_the_mean_of_the_quietest_inner_frames() {
+        let signal = noisy_voices();
+        let config = MfccConfig::default();
+        let mut tracker = PitchTracker::new(config.clone()).unwrap();
+        let noise = tracker.noise_estimate(&signal);
+        // Frames 3 to n - 4 have their whole span (334 samples before the centre, 334
+        // after) inside the signal.
+        let n = config.n_frames(signal.len());
+        let frames: Vec<Vec<f32>> = (3..n - 3).map(|t| direct(&tracker, &signal, t)).collect();
+        let mut loudness: Vec<(f32, usize)> = frames
+            .iter()
+            .map(|d| d.iter().sum::<f32>())
+            .zip(0..)
+            .collect();
+        loudness.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let quietest = &loudness[..frames.len().div_ceil(5)];
+        assert_eq!(noise.differences.len(), tracker.tau_max + 1);
+        for (tau, &got) in noise.differences.iter().enumerate() {
+            let want =
+                quietest.iter().map(|&(_, t)| frames[t][tau]).sum::<f32>() / quietest.len() as f32;
+            assert!(
+                (got - want).abs() <= 1e-3 * want,
+                "lag {}: {got} against {want}",
+                tau + 1
+            );
+        }
+        let mean = noise.differences.iter().sum::<f32>() / noise.differences.len() as f32;
+        assert!((noise.floor - NOISE_FLOOR * mean).abs() < 1e-6 * mean);
+        // Nothing to estimate from: silence.
+        for empty in [&[][..], &[0.0; 1_000]] {
+            let noise = tracker.noise_estimate(empty);
+            assert_eq!(noise.floor, 0.0);
+            assert!(noise.differences.iter().all(|&d| d == 0.0));
+        }
+    }
+
+    #[test]
+    fn block_sums_equal_the_frame_by_frame_difference() {
+        let noisy = noisy_voices();
         let odd = MfccConfig {
             hop_length: 150,
             center: false,
             ..MfccConfig::default()
         };
         for config in [MfccConfig::default(), odd] {
-            for signal in [&noisy[..], &noisy[..1_234], &noisy[..90]] {
+            for signal in [&noisy[..], &noisy[..4_234], &noisy[..90]] {
                 let mut tracker = PitchTracker::new(config.clone()).unwrap();
                 let n = config.n_frames(signal.len());
+                let noise = tracker.noise_estimate(signal);
                 let mut fast = vec![0.0; n * PITCH_VALUES];
-                assert_eq!(tracker.process_into(signal, &mut fast).unwrap(), n);
-                let slow = reference(&mut tracker, signal);
-                assert_eq!(fast.len(), slow.len());
+                assert_eq!(
+                    tracker
+                        .process_frames_into(signal, usize::MAX, &noise, &mut fast)
+                        .unwrap(),
+                    n
+                );
+                let mut own = vec![0.0; n * PITCH_VALUES];
+                tracker.process_into(signal, &mut own).unwrap();
+                assert_eq!(own, fast);
                 // The first frames alone are the same values.
                 let k = n.min(150);
                 let mut first = vec![0.0; k * PITCH_VALUES];
                 assert_eq!(
-                    tracker.process_frames_into(signal, k, &mut first).unwrap(),
+                    tracker
+                        .process_frames_into(signal, k, &noise, &mut first)
+                        .unwrap(),
                     k
                 );
                 assert_eq!(first[..], fast[..k * PITCH_VALUES]);
-                for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
-                    assert!(
-                        (a - b).abs() < 1e-3,
-                        "{config:?} value {i}: {a} against {b}"
-                    );
+                for noise in [noise, PitchNoise::silence()] {
+                    let mut fast = vec![0.0; n * PITCH_VALUES];
+                    tracker
+                        .process_frames_into(signal, usize::MAX, &noise, &mut fast)
+                        .unwrap();
+                    let slow = reference(&mut tracker, signal, usize::MAX, &noise);
+                    assert_eq!(fast.len(), slow.len());
+                    for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
+                        assert!(
+                            (a - b).abs() < 1e-3,
+                            "{config:?} value {i}: {a} against {b}"
+                        );
+                    }
                 }
             }
         }

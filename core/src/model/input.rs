@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::audio::normalise_level;
+use crate::audio::level_gain;
 use crate::features::{
     FeatureError, FeatureMatrix, Mfcc, MfccConfig, NoiseSuppression, PITCH_VALUES, PitchTracker,
 };
@@ -260,9 +260,10 @@ impl InputExtractor {
 
     /// [`InputExtractor::mfcc`] of speech heard in a room whose sound alone is `room` (e.g. the
     /// engine's pre-roll before the detected speech): with
-    /// [`InputConfig::noise_suppression`], the noise estimate comes from `room` when it holds
-    /// at least [`MIN_ROOM_FRAMES`] frames, otherwise from `signal` itself. Without noise
-    /// suppression `room` is not used.
+    /// [`InputConfig::noise_suppression`] or [`InputConfig::pitch`], the noise estimates
+    /// (the mel powers' and the pitch tracker's, [`crate::features::PitchNoise`]) come from
+    /// `room` when it holds at least [`MIN_ROOM_FRAMES`] frames, otherwise from `signal`
+    /// itself, before trimming. With neither, `room` is not used.
     ///
     /// # Errors
     /// [`FeatureError::EmptySignal`] or [`FeatureError::NonFinite`] (of `signal`, or of a
@@ -294,18 +295,31 @@ impl InputExtractor {
         } else {
             0..signal.len()
         };
-        let signal = match self.config.level_db {
+        // The steady noise under the pitch, from the room or the whole signal (its pauses),
+        // before trimming: as the suppression's.
+        let source = if self.room_is_enough(room) {
+            room
+        } else {
+            signal
+        };
+        let pitch_noise = self
+            .pitch
+            .as_mut()
+            .map(|tracker| tracker.noise_estimate(source));
+        let untrimmed = signal;
+        let (signal, gain) = match self.config.level_db {
             Some(target) => {
                 self.levelled.clear();
                 self.levelled.extend_from_slice(&signal[range]);
-                normalise_level(
-                    &mut self.levelled,
+                let gain = level_gain(
+                    &self.levelled,
                     self.config.mfcc.sample_rate,
                     f64::from(target),
                 );
-                &self.levelled[..]
+                self.levelled.iter_mut().for_each(|s| *s *= gain);
+                (&self.levelled[..], gain)
             }
-            None => &signal[range],
+            None => (&untrimmed[range], 1.0),
         };
         let n_mfcc = self.config.mfcc.n_mfcc;
         let n_frames = self.mfcc.n_frames(signal.len());
@@ -319,7 +333,7 @@ impl InputExtractor {
         let kept = n_frames
             .min(self.config.max_steps * self.config.stack)
             .max(1);
-        let Some(tracker) = &mut self.pitch else {
+        let (Some(tracker), Some(noise)) = (&mut self.pitch, pitch_noise) else {
             return Ok(FeatureMatrix {
                 data: self.frames[..kept * n_mfcc].to_vec(),
                 n_frames: kept,
@@ -328,7 +342,8 @@ impl InputExtractor {
         };
         // Only the kept frames' pitch: each frame's depends on those before it alone.
         self.pitches.resize(kept * PITCH_VALUES, 0.0);
-        let pitched = tracker.process_frames_into(signal, kept, &mut self.pitches)?;
+        let pitched =
+            tracker.process_frames_into(signal, kept, &noise.scaled(gain), &mut self.pitches)?;
         let width = n_mfcc + PITCH_VALUES;
         let mut data = Vec::with_capacity(kept * width);
         for t in 0..kept {
@@ -562,7 +577,10 @@ mod tests {
         assert!(!serde_json::to_string(&plain).unwrap().contains("pitch"));
         let read: InputConfig = serde_json::from_str(r#"{"stack": 3}"#).unwrap();
         assert!(!read.pitch);
-        let signal = tone(1.0, 220.0, 0.3);
+        // A steady tone inside silence, as an utterance is (the tracker takes the quietest
+        // frames for the noise).
+        let silence = vec![0.0; 4_800];
+        let signal = [&silence[..], &tone(1.0, 220.0, 0.3), &silence].concat();
         let mut with = InputExtractor::new(config.clone()).unwrap();
         let mut without = InputExtractor::new(plain).unwrap();
         let (m, base) = (with.mfcc(&signal).unwrap(), without.mfcc(&signal).unwrap());
@@ -586,7 +604,9 @@ mod tests {
         // A matrix without the pitch columns is not this model's input.
         assert_eq!(with.finish(&base).data, vec![0.0; 252]);
         // Past `max_steps` only the kept frames are computed, pitch included.
-        let long = with.mfcc(&tone(7.0, 220.0, 0.3)).unwrap();
+        let long = with
+            .mfcc(&[&[0.0; 32_000][..], &tone(7.0, 220.0, 0.3)].concat())
+            .unwrap();
         assert_eq!((long.n_frames, long.n_features), (600, 42));
         let last = &long.data[599 * 42..];
         assert!(

@@ -449,7 +449,14 @@ mod tests {
             ..InputConfig::default()
         };
         let signal: Vec<f32> = (0..24_000)
-            .map(|i| 0.3 * (2.0 * std::f32::consts::PI * 180.0 * i as f32 / 16_000.0).sin())
+            .map(|i| {
+                let voice = 0.3 * (2.0 * std::f32::consts::PI * 180.0 * i as f32 / 16_000.0).sin();
+                if (4_000..20_000).contains(&i) {
+                    voice
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let mut whole = InputExtractor::new(config.clone()).unwrap();
         let mfcc = whole.mfcc(&signal).unwrap();
