@@ -536,7 +536,7 @@ fn spread_pair(power: &mut [[f32; BLOCK]], pair_power: &[[f32; 2]], pair: usize)
 /// vectorises (an early-exit search does not).
 /// [`FeatureError::EmptySignal`] or [`FeatureError::NonFinite`] for a signal the front end
 /// cannot take.
-fn check_signal(signal: &[f32]) -> Result<(), FeatureError> {
+pub(crate) fn check_signal(signal: &[f32]) -> Result<(), FeatureError> {
     if signal.is_empty() {
         return Err(FeatureError::EmptySignal);
     }

@@ -1,6 +1,7 @@
 //! Streaming ([`InputStream`], the network and the player's model advanced while audio
 //! arrives) gives exactly what the whole utterance gives, value for value, however the audio
 //! is split into blocks.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod common;
 
@@ -40,9 +41,10 @@ fn push_in_blocks(stream: &mut InputStream, x: &[f32], rng: &mut Lcg) -> usize {
     steps_before_end
 }
 
-#[test]
-fn input_stream_equals_the_whole_utterance_on_real_clips() {
-    let config = InputConfig::default();
+/// Streams every fourth clip of actors 21-24 through `config`, in the room's noise when
+/// `room` (then the room alone is given to both), and checks the result against the whole
+/// computation, value for value, and that most of it came out on the way.
+fn stream_equals_whole(config: &InputConfig, room: bool) {
     let mut extractor = InputExtractor::new(config.clone()).unwrap();
     let mut stream = InputStream::new(config.clone()).unwrap();
     let mut rng = Lcg(42);
@@ -50,9 +52,15 @@ fn input_stream_equals_the_whole_utterance_on_real_clips() {
     for sample in common::actors_21_to_24().iter().step_by(4) {
         let (audio, _) = read_audio(&sample.path).unwrap();
         let x = utterance(&audio.samples, &mut rng);
-        let mfcc = extractor.mfcc(&x).unwrap();
+        let sound = if room {
+            rng.noise(4800, 1e-3)
+        } else {
+            Vec::new()
+        };
+        let mfcc = extractor.mfcc_in_room(&x, &sound).unwrap();
         let input = extractor.finish(&mfcc);
         stream.reset();
+        stream.set_room(&sound);
         let before = push_in_blocks(&mut stream, &x, &mut rng);
         let got = stream.finish().unwrap();
         assert_eq!(got, mfcc, "{}", sample.path.display());
@@ -70,6 +78,21 @@ fn input_stream_equals_the_whole_utterance_on_real_clips() {
         early * 10 >= steps * 8,
         "{early} of {steps} steps before the end"
     );
+}
+
+#[test]
+fn input_stream_equals_the_whole_utterance_on_real_clips() {
+    stream_equals_whole(&InputConfig::default(), false);
+}
+
+/// Pitch features stream given the room, whose noise the tracker subtracts.
+#[test]
+fn input_stream_with_pitch_features_equals_the_whole_utterance_on_real_clips() {
+    let config = InputConfig {
+        pitch: true,
+        ..InputConfig::default()
+    };
+    stream_equals_whole(&config, true);
 }
 
 /// The player's model run while the audio arrives gives exactly `PlayerModel::classify` of

@@ -357,9 +357,11 @@ impl Worker {
     }
 
     /// Whether the model's front end estimates the noise from the room before the speech
-    /// (noise suppression, with the detected speech as what the model hears).
+    /// (noise suppression or pitch features, with the detected speech as what the model
+    /// hears).
     fn room_needed(&self) -> bool {
-        self.extractor.config().noise_suppression.is_some()
+        let input = self.extractor.config();
+        (input.noise_suppression.is_some() || input.pitch)
             && self.config.classified_span == ClassifiedSpan::Speech
     }
 

@@ -165,8 +165,31 @@ impl PitchTracker {
         noise: &PitchNoise,
         out: &mut [f32],
     ) -> Result<usize, FeatureError> {
-        let n_frames = self.config.n_frames(signal.len()).min(frames);
-        let needed = n_frames * PITCH_VALUES;
+        let mut held = UNVOICED_START;
+        self.process_range_into(signal, 0..frames, noise, &mut held, out)
+    }
+
+    /// [`PitchTracker::process_frames_into`] of frames `frames` only (clipped to the
+    /// signal's), continuing from `held`, the pitch value the frame before them holds
+    /// ([`UNVOICED_START`] before the first), which it updates: computed piece by piece as
+    /// a signal grows, the values are the whole computation's, bit for bit, for frames whose
+    /// samples (a window and the lags, about `(win_length + sample_rate / F0_MIN) / 2` each
+    /// side of the centre) were all there. Writes `PITCH_VALUES` per frame into `out` and
+    /// returns the number of frames.
+    ///
+    /// # Errors
+    /// [`FeatureError::OutputTooSmall`] when `out` is short.
+    pub fn process_range_into(
+        &mut self,
+        signal: &[f32],
+        frames: std::ops::Range<usize>,
+        noise: &PitchNoise,
+        held: &mut f32,
+        out: &mut [f32],
+    ) -> Result<usize, FeatureError> {
+        let n = self.config.n_frames(signal.len());
+        let frames = frames.start.min(n)..frames.end.min(n);
+        let needed = frames.len() * PITCH_VALUES;
         if out.len() < needed {
             return Err(FeatureError::OutputTooSmall {
                 needed,
@@ -174,11 +197,11 @@ impl PitchTracker {
             });
         }
         let lags = self.tau_max + 1;
-        let mut held = UNVOICED_START;
-        for first in (0..n_frames).step_by(CHUNK_FRAMES) {
-            let count = CHUNK_FRAMES.min(n_frames - first);
+        for first in frames.clone().step_by(CHUNK_FRAMES) {
+            let count = CHUNK_FRAMES.min(frames.end - first);
             self.differences_of(signal, first, count);
-            let chunk = &mut out[first * PITCH_VALUES..(first + count) * PITCH_VALUES];
+            let at = (first - frames.start) * PITCH_VALUES;
+            let chunk = &mut out[at..at + count * PITCH_VALUES];
             for (t, dst) in chunk.chunks_exact_mut(PITCH_VALUES).enumerate() {
                 let frame = &self.differences[t * lags..(t + 1) * lags];
                 let diff = &mut self.diff[1..=lags];
@@ -191,13 +214,20 @@ impl PitchTracker {
                 }
                 let (f0, normalised) = self.estimate();
                 if let Some(f0) = f0 {
-                    held = (f0 / 100.0).log2();
+                    *held = (f0 / 100.0).log2();
                 }
-                dst[0] = held;
+                dst[0] = *held;
                 dst[1] = (1.0 - normalised).clamp(0.0, 1.0);
             }
         }
-        Ok(n_frames)
+        Ok(frames.len())
+    }
+
+    /// Samples a frame reads after its centre (the frame is final once they arrived).
+    #[must_use]
+    pub fn reach(&self) -> usize {
+        let lags = self.tau_max + 1;
+        self.window + lags - (self.window + lags) / 2
     }
 
     /// The steady noise under `signal` (an utterance with its pauses, or the room alone):

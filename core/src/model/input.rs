@@ -170,7 +170,7 @@ pub struct InputExtractor {
     pub(super) config: InputConfig,
     pub(super) mfcc: Mfcc,
     pub(super) vad: VadConfig,
-    pitch: Option<PitchTracker>,
+    pub(super) pitch: Option<PitchTracker>,
     frames: Vec<f32>,
     pitches: Vec<f32>,
     levelled: Vec<f32>,
@@ -302,6 +302,9 @@ impl InputExtractor {
         } else {
             signal
         };
+        if self.pitch.is_some() {
+            crate::features::check_signal(source)?;
+        }
         let pitch_noise = self
             .pitch
             .as_mut()

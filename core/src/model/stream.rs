@@ -24,7 +24,9 @@
 use std::ops::Range;
 
 use super::*;
-use crate::features::{FeatureError, FeatureMatrix, Subtraction};
+use crate::features::{
+    FeatureError, FeatureMatrix, PITCH_VALUES, PitchNoise, Subtraction, UNVOICED_START,
+};
 use crate::speech::{frame_level_db, trim_by_levels};
 
 /// A model input computed while the utterance's 16 kHz audio arrives (see the module docs):
@@ -41,6 +43,13 @@ pub struct InputStream {
     /// its estimate subtracts.
     room: Vec<f32>,
     subtraction: Option<Subtraction>,
+    /// With pitch features, the room's noise under the pitch; the pitch values of the
+    /// frames from `origin` (`PITCH_VALUES` each) and the value the last of them holds; the
+    /// frames' cepstra and pitch values side by side (`frame_width` each).
+    pitch_noise: Option<PitchNoise>,
+    pitches: Vec<f32>,
+    held: f32,
+    wide: Vec<f32>,
     /// A non-finite sample arrived: `finish` reports it as the whole computation does.
     poisoned: bool,
     /// Samples of one trim level (10 ms).
@@ -86,6 +95,10 @@ impl InputStream {
             streamable,
             room: Vec::new(),
             subtraction: None,
+            pitch_noise: None,
+            pitches: Vec::new(),
+            held: UNVOICED_START,
+            wide: Vec::new(),
             poisoned: false,
             chunk,
             audio: Vec::new(),
@@ -114,6 +127,7 @@ impl InputStream {
         self.poisoned = false;
         self.room.clear();
         self.subtraction = None;
+        self.pitch_noise = None;
         self.audio.clear();
         self.levels.clear();
         self.clear_from_origin(None);
@@ -124,7 +138,8 @@ impl InputStream {
     /// engine's pre-roll before the detected speech), as
     /// [`InputExtractor::mfcc_in_room`] takes it. With noise suppression and a room long
     /// enough, the noise estimate is its and the stream streams; otherwise, with noise
-    /// suppression, `finish` computes the whole utterance. Call it after
+    /// suppression, `finish` computes the whole utterance. Pitch features likewise take
+    /// their noise from the room ([`crate::features::PitchNoise`]). Call it after
     /// [`reset`](Self::reset); given later, what was computed is computed again.
     pub fn set_room(&mut self, room: &[f32]) {
         self.room.clear();
@@ -138,6 +153,11 @@ impl InputStream {
                 .map(|noise| settings.subtraction(&noise)),
             _ => None,
         };
+        let enough = self.extractor.room_is_enough(room) && room.iter().all(|x| x.is_finite());
+        self.pitch_noise = match &mut self.extractor.pitch {
+            Some(tracker) if enough => Some(tracker.noise_estimate(room)),
+            _ => None,
+        };
         if !self.rows.is_empty() || !self.steps.is_empty() {
             self.clear_from_origin(None);
             self.generation += 1;
@@ -147,7 +167,7 @@ impl InputStream {
     /// Steps can be computed as the audio arrives.
     fn streams(&self) -> bool {
         self.streamable
-            && !self.extractor.config.pitch
+            && (!self.extractor.config.pitch || self.pitch_noise.is_some())
             && (self.extractor.config.noise_suppression.is_none() || self.subtraction.is_some())
     }
 
@@ -268,6 +288,9 @@ impl InputStream {
         self.max_db = f32::NEG_INFINITY;
         self.floor = None;
         self.cepstra.clear();
+        self.pitches.clear();
+        self.held = UNVOICED_START;
+        self.wide.clear();
         self.steps.clear();
     }
 
@@ -306,6 +329,9 @@ impl InputStream {
             if let Some(changed) = self.row_min[..computed].iter().position(|&m| m < new) {
                 let keep = changed & !1;
                 self.cepstra.truncate(keep * n_mfcc);
+                let width = config.frame_width();
+                self.wide
+                    .truncate(keep.min(self.wide.len() / width) * width);
                 // Steps whose frames' deltas reach a withdrawn frame.
                 let first_step = keep.saturating_sub(4) / stack;
                 if self.steps.len() > first_step * step_len {
@@ -334,7 +360,47 @@ impl InputStream {
             let out = &mut self.cepstra[computed * n_mfcc..];
             self.extractor.mfcc.cepstra(&self.clamped, out);
         }
-        let computed = (self.cepstra.len() / n_mfcc).min(kept);
+        let mut computed = (self.cepstra.len() / n_mfcc).min(kept);
+        let width = config.frame_width();
+        if let (Some(tracker), Some(noise)) = (&mut self.extractor.pitch, &self.pitch_noise) {
+            // Pitch values of the frames whose samples all arrived (all kept at the end).
+            let ready = if last {
+                kept
+            } else {
+                match range.len().checked_sub(tracker.reach()) {
+                    Some(room) => (room / config.mfcc.hop_length + 1).min(kept),
+                    None => 0,
+                }
+            };
+            let done = self.pitches.len() / PITCH_VALUES;
+            if ready > done {
+                self.pitches.resize(ready * PITCH_VALUES, 0.0);
+                let got = tracker
+                    .process_range_into(
+                        signal,
+                        done..ready,
+                        noise,
+                        &mut self.held,
+                        &mut self.pitches[done * PITCH_VALUES..],
+                    )
+                    .unwrap_or(0);
+                // Frames past the signal's (a short utterance's one kept frame) are zeros,
+                // as the whole computation's.
+                self.pitches[(done + got) * PITCH_VALUES..].fill(0.0);
+            }
+            computed = computed.min(self.pitches.len() / PITCH_VALUES);
+            for t in self.wide.len() / width..computed {
+                self.wide
+                    .extend_from_slice(&self.cepstra[t * n_mfcc..(t + 1) * n_mfcc]);
+                self.wide
+                    .extend_from_slice(&self.pitches[t * PITCH_VALUES..(t + 1) * PITCH_VALUES]);
+            }
+        }
+        let frames_in = if config.pitch {
+            &self.wide
+        } else {
+            &self.cepstra
+        };
         // Steps: at the end all of them; before it, those whose deltas' reach is final. The
         // clip's frame count is at least the trim so far's, so once that reaches the cap the
         // kept frames are known.
@@ -352,7 +418,7 @@ impl InputStream {
             self.steps.resize(total_steps.max(step) * step_len, 0.0);
             while step < total_steps {
                 let dst = &mut self.steps[step * step_len..(step + 1) * step_len];
-                config.fill_step(&self.cepstra, n_frames, step, dst);
+                config.fill_step(frames_in, n_frames, step, dst);
                 step += 1;
             }
         }
@@ -360,9 +426,9 @@ impl InputStream {
             return FeatureMatrix::default();
         }
         FeatureMatrix {
-            data: self.cepstra[..kept * n_mfcc].to_vec(),
+            data: frames_in[..kept * width].to_vec(),
             n_frames: kept,
-            n_features: n_mfcc,
+            n_features: width,
         }
     }
 }
@@ -440,27 +506,32 @@ mod tests {
         assert!(!stream.finished_from_stream());
     }
 
-    /// With pitch features the stream computes the whole utterance at `finish` (the tracker
-    /// does not stream yet), and gives what the whole computation gives.
+    /// With pitch features and no room the stream computes the whole utterance at `finish`
+    /// (the tracker's noise estimate needs it); given the room it streams, and gives what
+    /// the whole computation in that room gives.
     #[test]
-    fn pitch_features_are_computed_at_the_end() {
+    fn pitch_features_stream_given_the_room() {
         let config = InputConfig {
             pitch: true,
             ..InputConfig::default()
         };
-        let signal: Vec<f32> = (0..24_000)
+        let signal: Vec<f32> = (0..40_000)
             .map(|i| {
-                let voice = 0.3 * (2.0 * std::f32::consts::PI * 180.0 * i as f32 / 16_000.0).sin();
-                if (4_000..20_000).contains(&i) {
-                    voice
+                let t = i as f32 / 16_000.0;
+                // A 100 Hz hum under a voice gliding from 180 to 240 Hz.
+                let hum = 0.03 * (2.0 * std::f32::consts::PI * 100.0 * t).sin();
+                let f = 180.0 + 30.0 * t;
+                let voice = 0.3 * (2.0 * std::f32::consts::PI * f * t).sin();
+                if (12_000..32_000).contains(&i) {
+                    hum + voice
                 } else {
-                    0.0
+                    hum
                 }
             })
             .collect();
         let mut whole = InputExtractor::new(config.clone()).unwrap();
         let mfcc = whole.mfcc(&signal).unwrap();
-        let mut stream = InputStream::new(config).unwrap();
+        let mut stream = InputStream::new(config.clone()).unwrap();
         for block in signal.chunks(1_000) {
             stream.push(block);
             assert!(stream.steps().is_empty());
@@ -468,5 +539,36 @@ mod tests {
         assert_eq!(stream.finish().unwrap(), mfcc);
         assert_eq!(stream.steps(), &whole.finish(&mfcc).data[..]);
         assert!(!stream.finished_from_stream());
+
+        let (room, speech) = signal.split_at(8_000);
+        let mfcc = whole.mfcc_in_room(speech, room).unwrap();
+        assert_eq!(mfcc.n_features, 42);
+        let input = whole.finish(&mfcc);
+        stream.reset();
+        stream.set_room(room);
+        let mut early = 0;
+        for block in speech.chunks(700) {
+            stream.push(block);
+            early = stream.steps().len();
+        }
+        assert!(
+            early > input.data.len() / 2,
+            "{early} of {}",
+            input.data.len()
+        );
+        assert_eq!(stream.finish().unwrap(), mfcc);
+        assert_eq!(stream.steps(), &input.data[..]);
+        assert!(stream.finished_from_stream());
+        // A room with a bad sample is not used: the whole computation reports it.
+        stream.reset();
+        let mut bad = room.to_vec();
+        bad[100] = f32::NAN;
+        stream.set_room(&bad);
+        stream.push(speech);
+        assert!(stream.steps().is_empty());
+        assert!(matches!(
+            stream.finish(),
+            Err(FeatureError::NonFinite { .. })
+        ));
     }
 }
