@@ -426,18 +426,24 @@ fn block_differences(x: &[f32], block: usize, lags: usize, out: &mut [f32]) {
 mod tests {
     use super::*;
 
-    fn voiced(f0: f32, seconds: f32) -> Vec<f32> {
+    /// `count` harmonics of `f0`, the `k`-th at `amplitude / k` and phase `k * phase`.
+    fn harmonics(f0: f32, count: usize, seconds: f32, amplitude: f32, phase: f32) -> Vec<f32> {
         let n = (16_000.0 * seconds) as usize;
         (0..n)
             .map(|i| {
                 let t = i as f32 / 16_000.0;
-                (1..=5)
-                    .map(|h| {
-                        (2.0 * std::f32::consts::PI * f0 * h as f32 * t).sin() * 0.3 / h as f32
+                (1..=count)
+                    .map(|k| {
+                        let k = k as f32;
+                        (2.0 * std::f32::consts::PI * f0 * k * t + k * phase).sin() * amplitude / k
                     })
                     .sum()
             })
             .collect()
+    }
+
+    fn voiced(f0: f32, seconds: f32) -> Vec<f32> {
+        harmonics(f0, 5, seconds, 0.3, 0.0)
     }
 
     fn track(signal: &[f32]) -> Vec<f32> {
@@ -485,18 +491,7 @@ mod tests {
 
     /// 60 Hz hum and its harmonics, amplitudes falling as `1 / k`.
     fn hum(seconds: f32, amplitude: f32) -> Vec<f32> {
-        let n = (16_000.0 * seconds) as usize;
-        (0..n)
-            .map(|i| {
-                let t = i as f32 / 16_000.0;
-                (1..=30)
-                    .map(|k| {
-                        let f = 60.0 * k as f32;
-                        (2.0 * std::f32::consts::PI * f * t + k as f32).sin() * amplitude / k as f32
-                    })
-                    .sum()
-            })
-            .collect()
+        harmonics(60.0, 30, seconds, amplitude, 1.0)
     }
 
     #[test]
