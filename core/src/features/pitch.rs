@@ -63,6 +63,8 @@ pub struct PitchTracker {
     /// Frames ranked by loudness, to find the quietest, and their difference functions.
     order: Vec<(f32, usize)>,
     noise_frames: Vec<f32>,
+    /// The frame of the estimate's signal that `noise_frames` starts at.
+    noise_from: usize,
 }
 
 /// The difference function of the steady noise under an utterance
@@ -136,6 +138,7 @@ impl PitchTracker {
             differences: Vec::new(),
             order: Vec::new(),
             noise_frames: Vec::new(),
+            noise_from: 0,
             config,
         })
     }
@@ -187,6 +190,52 @@ impl PitchTracker {
         held: &mut f32,
         out: &mut [f32],
     ) -> Result<usize, FeatureError> {
+        self.track(signal, frames, noise, held, None, out)
+    }
+
+    /// Pitch values of the first `frames` frames of `signal[range]` (an utterance trimmed
+    /// out of `signal`) with the noise estimated from the whole of `signal`: the values of
+    /// [`PitchTracker::noise_estimate`]`(signal)` then
+    /// [`PitchTracker::process_frames_into`]`(&signal[range], ..)`, bit for bit, without
+    /// computing again the frames the estimate computed (those whose samples all lie inside
+    /// `range`, when `range.start` is on the frame grid). Returns the frame count.
+    ///
+    /// # Errors
+    /// [`FeatureError::OutputTooSmall`] when `out` is short;
+    /// [`FeatureError::InvalidConfig`] for a `range` outside `signal`.
+    pub fn process_trimmed_into(
+        &mut self,
+        signal: &[f32],
+        range: std::ops::Range<usize>,
+        frames: usize,
+        out: &mut [f32],
+    ) -> Result<usize, FeatureError> {
+        let Some(trimmed) = signal.get(range.clone()) else {
+            return Err(FeatureError::InvalidConfig {
+                field: "range",
+                value: format!("{range:?} of {} samples", signal.len()),
+                reason: "must lie inside the signal",
+            });
+        };
+        let noise = self.noise_estimate(signal);
+        let hop = self.config.hop_length;
+        let shift = range.start.is_multiple_of(hop).then_some(range.start / hop);
+        let mut held = UNVOICED_START;
+        self.track(trimmed, 0..frames, &noise, &mut held, shift, out)
+    }
+
+    /// [`PitchTracker::process_range_into`]; with `shift`, frame `t` of `signal` whose
+    /// samples all lie inside it is frame `t + shift` of the signal the last
+    /// [`PitchTracker::noise_estimate`] computed, and its difference function is copied.
+    fn track(
+        &mut self,
+        signal: &[f32],
+        frames: std::ops::Range<usize>,
+        noise: &PitchNoise,
+        held: &mut f32,
+        shift: Option<usize>,
+        out: &mut [f32],
+    ) -> Result<usize, FeatureError> {
         let n = self.config.n_frames(signal.len());
         let frames = frames.start.min(n)..frames.end.min(n);
         let needed = frames.len() * PITCH_VALUES;
@@ -197,9 +246,41 @@ impl PitchTracker {
             });
         }
         let lags = self.tau_max + 1;
+        // Frames whose samples all lie inside `signal`: `inner`, copied with a shift.
+        let offset = if self.config.center {
+            0
+        } else {
+            self.config.n_fft / 2
+        };
+        let (lead, reach, hop) = (
+            (self.window + lags) / 2,
+            self.reach(),
+            self.config.hop_length,
+        );
+        let inner = match shift {
+            Some(_) if signal.len() >= offset + reach => {
+                lead.saturating_sub(offset).div_ceil(hop)..(signal.len() - offset - reach) / hop + 1
+            }
+            _ => 0..0,
+        };
         for first in frames.clone().step_by(CHUNK_FRAMES) {
             let count = CHUNK_FRAMES.min(frames.end - first);
-            self.differences_of(signal, first, count);
+            let end = first + count;
+            self.differences.clear();
+            let copied = inner.start.clamp(first, end)..inner.end.clamp(first, end);
+            if copied.is_empty() {
+                self.differences_of(signal, first, count);
+            } else {
+                if copied.start > first {
+                    self.differences_of(signal, first, copied.start - first);
+                }
+                let at = copied.start + shift.unwrap_or(0) - self.noise_from;
+                self.differences
+                    .extend_from_slice(&self.noise_frames[at * lags..(at + copied.len()) * lags]);
+                if copied.end < end {
+                    self.differences_of(signal, copied.end, end - copied.end);
+                }
+            }
             let at = (first - frames.start) * PITCH_VALUES;
             let chunk = &mut out[at..at + count * PITCH_VALUES];
             for (t, dst) in chunk.chunks_exact_mut(PITCH_VALUES).enumerate() {
@@ -259,8 +340,10 @@ impl PitchTracker {
         let mut noise = vec![0.0f32; lags];
         let mut kept = std::mem::take(&mut self.noise_frames);
         kept.clear();
+        self.noise_from = from;
         for first in (from..to).step_by(CHUNK_FRAMES) {
             let count = CHUNK_FRAMES.min(to - first);
+            self.differences.clear();
             self.differences_of(signal, first, count);
             for (t, frame) in self.differences.chunks_exact(lags).enumerate() {
                 self.order.push((frame.iter().sum(), first + t));
@@ -290,7 +373,7 @@ impl PitchTracker {
     }
 
     /// The difference functions of frames `first..first + count` (`count >= 1`) of `signal`
-    /// into `self.differences`, `tau_max + 1` lags each.
+    /// appended to `self.differences`, `tau_max + 1` lags each.
     fn differences_of(&mut self, signal: &[f32], first: usize, count: usize) {
         let offset = if self.config.center {
             0
@@ -323,7 +406,6 @@ impl PitchTracker {
             lags,
             &mut self.blocks[..n_blocks * lags],
         );
-        self.differences.clear();
         for t in 0..count {
             let rows = &self.blocks[t * per_hop * lags..(t * per_hop + per_window) * lags];
             let at = self.differences.len();
@@ -673,6 +755,49 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_trimmed_utterance_reuses_the_estimates_frames_bit_for_bit() {
+        let noisy = noisy_voices();
+        let odd = MfccConfig {
+            hop_length: 150,
+            center: false,
+            ..MfccConfig::default()
+        };
+        for config in [MfccConfig::default(), odd] {
+            let mut tracker = PitchTracker::new(config.clone()).unwrap();
+            let hop = config.hop_length;
+            // On the frame grid, off it, the whole signal, a short piece, a piece at the end.
+            for range in [
+                12 * hop..noisy.len() - 7 * hop,
+                1_234..30_000,
+                0..noisy.len(),
+                40 * hop..40 * hop + 900,
+                noisy.len() - 5_000..noisy.len(),
+            ] {
+                for frames in [usize::MAX, 150] {
+                    let noise = tracker.noise_estimate(&noisy);
+                    let n = config.n_frames(range.len()).min(frames);
+                    let mut want = vec![0.0; n * PITCH_VALUES];
+                    tracker
+                        .process_frames_into(&noisy[range.clone()], frames, &noise, &mut want)
+                        .unwrap();
+                    let mut got = vec![0.0; n * PITCH_VALUES];
+                    assert_eq!(
+                        tracker
+                            .process_trimmed_into(&noisy, range.clone(), frames, &mut got)
+                            .unwrap(),
+                        n
+                    );
+                    assert_eq!(got, want, "{config:?} {range:?} {frames}");
+                }
+            }
+            assert!(matches!(
+                tracker.process_trimmed_into(&noisy, 10..noisy.len() + 1, 5, &mut [0.0; 10]),
+                Err(FeatureError::InvalidConfig { field: "range", .. })
+            ));
         }
     }
 

@@ -296,20 +296,20 @@ impl InputExtractor {
             0..signal.len()
         };
         // The steady noise under the pitch, from the room or the whole signal (its pauses),
-        // before trimming: as the suppression's.
-        let source = if self.room_is_enough(room) {
-            room
-        } else {
-            signal
-        };
+        // before trimming: as the suppression's. From the whole signal at its own level the
+        // tracker reuses the frames the estimate computed (`process_trimmed_into`).
+        let use_room = self.room_is_enough(room);
+        let source = if use_room { room } else { signal };
         if self.pitch.is_some() {
             crate::features::check_signal(source)?;
         }
-        let pitch_noise = self
-            .pitch
-            .as_mut()
-            .map(|tracker| tracker.noise_estimate(source));
+        let reuse = !use_room && self.config.level_db.is_none();
+        let pitch_noise = match &mut self.pitch {
+            Some(tracker) if !reuse => Some(tracker.noise_estimate(source)),
+            _ => None,
+        };
         let untrimmed = signal;
+        let trimmed = range.clone();
         let (signal, gain) = match self.config.level_db {
             Some(target) => {
                 self.levelled.clear();
@@ -336,7 +336,7 @@ impl InputExtractor {
         let kept = n_frames
             .min(self.config.max_steps * self.config.stack)
             .max(1);
-        let (Some(tracker), Some(noise)) = (&mut self.pitch, pitch_noise) else {
+        let Some(tracker) = &mut self.pitch else {
             return Ok(FeatureMatrix {
                 data: self.frames[..kept * n_mfcc].to_vec(),
                 n_frames: kept,
@@ -345,8 +345,12 @@ impl InputExtractor {
         };
         // Only the kept frames' pitch: each frame's depends on those before it alone.
         self.pitches.resize(kept * PITCH_VALUES, 0.0);
-        let pitched =
-            tracker.process_frames_into(signal, kept, &noise.scaled(gain), &mut self.pitches)?;
+        let pitched = match pitch_noise {
+            Some(noise) => {
+                tracker.process_frames_into(signal, kept, &noise.scaled(gain), &mut self.pitches)?
+            }
+            None => tracker.process_trimmed_into(untrimmed, trimmed, kept, &mut self.pitches)?,
+        };
         let width = n_mfcc + PITCH_VALUES;
         let mut data = Vec::with_capacity(kept * width);
         for t in 0..kept {
