@@ -247,21 +247,9 @@ impl PitchTracker {
         }
         let lags = self.tau_max + 1;
         // Frames whose samples all lie inside `signal`: `inner`, copied with a shift.
-        let offset = if self.config.center {
-            0
-        } else {
-            self.config.n_fft / 2
-        };
-        let (lead, reach, hop) = (
-            (self.window + lags) / 2,
-            self.reach(),
-            self.config.hop_length,
-        );
         let inner = match shift {
-            Some(_) if signal.len() >= offset + reach => {
-                lead.saturating_sub(offset).div_ceil(hop)..(signal.len() - offset - reach) / hop + 1
-            }
-            _ => 0..0,
+            Some(_) => self.inner_frames(signal.len()),
+            None => 0..0,
         };
         for first in frames.clone().step_by(CHUNK_FRAMES) {
             let count = CHUNK_FRAMES.min(frames.end - first);
@@ -311,6 +299,28 @@ impl PitchTracker {
         self.window + lags - (self.window + lags) / 2
     }
 
+    /// Where frame 0's centre lies in the signal: 0 when centred, else `n_fft / 2`.
+    fn centre_offset(&self) -> usize {
+        if self.config.center {
+            0
+        } else {
+            self.config.n_fft / 2
+        }
+    }
+
+    /// The frames of a signal of `len` samples whose span (half the window and the lags
+    /// each side of the centre) lies inside it; not bounded by the frame count.
+    fn inner_frames(&self, len: usize) -> std::ops::Range<usize> {
+        let lags = self.tau_max + 1;
+        let lead = (self.window + lags) / 2;
+        let (offset, reach) = (self.centre_offset(), self.reach());
+        if len < offset + reach {
+            return 0..0;
+        }
+        let hop = self.config.hop_length;
+        lead.saturating_sub(offset).div_ceil(hop)..(len - offset - reach) / hop + 1
+    }
+
     /// The steady noise under `signal` (an utterance with its pauses, or the room alone):
     /// the mean difference function of its quietest [`NOISE_QUIETEST`] frames, ranked by
     /// their difference functions' sums (about twice their energy). Frames whose samples
@@ -319,22 +329,11 @@ impl PitchTracker {
     pub fn noise_estimate(&mut self, signal: &[f32]) -> PitchNoise {
         let lags = self.tau_max + 1;
         let n = self.config.n_frames(signal.len());
-        // Frames whose span (half the window and the lags each side of the centre) lies
-        // inside the signal.
-        let lead = (self.window + lags) / 2;
-        let offset = if self.config.center {
-            0
+        let inner = self.inner_frames(signal.len());
+        let (from, to) = if inner.start < inner.end.min(n) {
+            (inner.start, inner.end.min(n))
         } else {
-            self.config.n_fft / 2
-        };
-        let hop = self.config.hop_length;
-        let inside = |t: usize| {
-            let centre = t * hop + offset;
-            centre >= lead && centre + (self.window + lags - lead) <= signal.len()
-        };
-        let (from, to) = match (0..n).find(|&t| inside(t)) {
-            Some(a) => (a, (a..n).take_while(|&t| inside(t)).last().unwrap_or(a) + 1),
-            None => (0, n),
+            (0, n)
         };
         self.order.clear();
         let mut noise = vec![0.0f32; lags];
@@ -375,11 +374,7 @@ impl PitchTracker {
     /// The difference functions of frames `first..first + count` (`count >= 1`) of `signal`
     /// appended to `self.differences`, `tau_max + 1` lags each.
     fn differences_of(&mut self, signal: &[f32], first: usize, count: usize) {
-        let offset = if self.config.center {
-            0
-        } else {
-            self.config.n_fft / 2
-        };
+        let offset = self.centre_offset();
         // Frame t reads `span` samples from its centre minus `span / 2`: the window is the
         // first `window` of them, the lags reach the rest.
         let lags = self.tau_max + 1;
