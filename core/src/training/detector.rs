@@ -273,6 +273,10 @@ pub struct MicrophoneShares {
     /// noise, band-passed from 0–400 Hz to 3–7 kHz (telephone lines, 8 kHz headsets,
     /// Bluetooth hands-free profiles).
     pub band_limited: f64,
+    /// Share of the streams of noise alone (no clips) heard through a band-limited microphone
+    /// or line: music through a narrow band sounds like speech, and these streams teach that
+    /// it is not. Set it equal to `band_limited` for one share of every stream.
+    pub band_limited_alone: f64,
     /// Share with the microphone's own hiss: white noise 5 to 40 dB under the speech, added
     /// after the stream is scaled (a quiet microphone's self-noise does not fall with the
     /// speech's level), on top of the room's noise.
@@ -291,7 +295,11 @@ pub fn training_stream(
     microphones: MicrophoneShares,
     rng: &mut impl Rng,
 ) -> (Vec<f32>, Vec<std::ops::Range<usize>>, &'static str) {
-    let band_limited = microphones.band_limited;
+    let band_limited = if clips.is_empty() {
+        microphones.band_limited_alone
+    } else {
+        microphones.band_limited
+    };
     let room = rng.random_bool(0.3).then(|| rng.random_range(0.2..0.9));
     let clips: Vec<(Vec<f32>, Emotion)> = clips
         .iter()
@@ -552,6 +560,7 @@ mod tests {
             16_000,
             MicrophoneShares {
                 band_limited: 0.25,
+                band_limited_alone: 0.25,
                 own_noise: 0.25,
             },
             &mut rng,
@@ -589,6 +598,56 @@ mod tests {
         assert_eq!(delayed, [0., 0., 0., 0., 0., 1., 1., 1., 0., 0.]);
     }
 
+    /// Share of `x`'s power above `hz` (one spectrum of the whole signal).
+    fn power_above(x: &[f32], hz: f64, sample_rate: u32) -> f64 {
+        let mut planner = realfft::RealFftPlanner::<f32>::new();
+        let forward = planner.plan_fft_forward(x.len());
+        let mut buf = x.to_vec();
+        let mut spectrum = forward.make_output_vec();
+        forward.process(&mut buf, &mut spectrum).expect("fft");
+        let bin_hz = f64::from(sample_rate) / x.len() as f64;
+        let (mut above, mut total) = (0.0, 0.0);
+        for (k, c) in spectrum.iter().enumerate() {
+            let p = f64::from(c.norm_sqr());
+            total += p;
+            if k as f64 * bin_hz > hz {
+                above += p;
+            }
+        }
+        above / total.max(f64::MIN_POSITIVE)
+    }
+
+    #[test]
+    fn band_limits_for_noise_alone_reach_only_the_streams_without_speech() {
+        let shares = |alone| MicrophoneShares {
+            band_limited: 0.0,
+            band_limited_alone: alone,
+            own_noise: 0.0,
+        };
+        let clips: Vec<Vec<f32>> = vec![vec![0.2f32; 8_000], vec![-0.1f32; 6_000]];
+        let mut wide_seen = false;
+        for seed in 0..4 {
+            let stream = |clips: &[Vec<f32>], alone| {
+                training_stream(
+                    clips,
+                    16_000,
+                    shares(alone),
+                    &mut ChaCha8Rng::seed_from_u64(seed),
+                )
+                .0
+            };
+            // With speech: untouched, to the sample (no band is even drawn).
+            assert_eq!(stream(&clips, 1.0), stream(&clips, 0.0), "seed {seed}");
+            // Noise alone: band-passed, so nothing above the band's top (7 kHz at most).
+            let (limited, wide) = (stream(&[], 1.0), stream(&[], 0.0));
+            let above = power_above(&limited, 7_050.0, 16_000);
+            assert!(above < 1e-6, "seed {seed}: {above}");
+            wide_seen |= power_above(&wide, 7_050.0, 16_000) > 1e-3;
+        }
+        // Some of the unlimited noises (white, pink) do reach above 7 kHz.
+        assert!(wide_seen);
+    }
+
     #[test]
     fn the_microphones_own_hiss_lies_5_to_40_db_under_the_speech() {
         let clips: Vec<Vec<f32>> = (0..3)
@@ -600,6 +659,7 @@ mod tests {
             .collect();
         let shares = |own_noise| MicrophoneShares {
             band_limited: 0.15,
+            band_limited_alone: 0.15,
             own_noise,
         };
         for seed in 0..20 {

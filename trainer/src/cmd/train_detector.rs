@@ -67,6 +67,14 @@ pub struct Args {
     /// from 0-400 Hz to 3-7 kHz).
     #[arg(long, default_value_t = 0.15)]
     pub band_limited: f64,
+    /// Share of the streams of noise alone heard through a band-limited line (default: the
+    /// same as `--band-limited`).
+    #[arg(long)]
+    pub band_limited_alone: Option<f64>,
+    /// Every N-th stream is a minute of noise alone (no speech), where every detection is
+    /// false.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(2..))]
+    pub alone_every: u64,
     /// Share of the streams with the microphone's own hiss (white noise 5 to 40 dB under the
     /// speech, added after the stream's level is drawn: a quiet microphone's self-noise).
     /// Tried at 0.25 and 0.5 for the shipped detector and not kept
@@ -101,6 +109,7 @@ fn frames(
     n: usize,
     per_stream: usize,
     microphones: MicrophoneShares,
+    alone_every: usize,
     seed: u64,
     threads: usize,
 ) -> FrameSet {
@@ -108,8 +117,9 @@ fn frames(
     let stream = |i: usize| {
         let mut rng =
             ChaCha8Rng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
-        // Every eighth stream is a minute of noise alone, where every detection is false.
-        let picked: Vec<Vec<f32>> = if i % 8 == 7 {
+        // Every `alone_every`-th stream is a minute of noise alone, where every detection
+        // is false.
+        let picked: Vec<Vec<f32>> = if i % alone_every == alone_every - 1 {
             Vec::new()
         } else {
             clips
@@ -158,6 +168,7 @@ pub fn run(args: &Args) -> CmdResult {
     }
     let microphones = MicrophoneShares {
         band_limited: args.band_limited,
+        band_limited_alone: args.band_limited_alone.unwrap_or(args.band_limited),
         own_noise: args.own_noise,
     };
     let train = frames(
@@ -165,6 +176,7 @@ pub fn run(args: &Args) -> CmdResult {
         args.streams,
         args.utterances,
         microphones,
+        args.alone_every as usize,
         args.seed,
         args.threads,
     );
@@ -173,6 +185,7 @@ pub fn run(args: &Args) -> CmdResult {
         (args.streams / 4).max(4),
         args.utterances,
         microphones,
+        args.alone_every as usize,
         args.seed.wrapping_add(1 << 32),
         args.threads,
     );
