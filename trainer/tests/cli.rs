@@ -304,8 +304,8 @@ fn adapt_eval_ends_with_the_adapted_accuracy_line_and_writes_its_chart() {
         "--plot",
         plot.to_str().unwrap(),
     ]);
-    // Actor 22 gains with the shipped base (0.567 -> 0.700); actor 24, the previous choice,
-    // loses a clip with it (docs/adaptation.md).
+    // Actor 22 gains with the shipped base (0.533 -> 0.667, docs/adaptation.md; with the
+    // base before it, 0.567 -> 0.633), where actor 24, an earlier choice, once lost a clip.
     assert!(text.contains("actor_22"), "{text}");
     let last = text.lines().last().unwrap();
     // `adapted accuracy: 0.xxxx (base 0.yyyy, gain +z.zzzz)`
