@@ -66,7 +66,8 @@ class Network(nn.Module):
         h1, h2 = ref["hidden_1"], ref["hidden_2"]
         self.lstm_1 = nn.LSTM(ref["n_features"], h1, batch_first=True)
         self.lstm_2 = nn.LSTM(h1, h2, batch_first=True)
-        self.dense = nn.Linear(h2, ref["dense"])
+        pooled = 2 * h2 if ref.get("pooling") == "last_and_attention" else h2
+        self.dense = nn.Linear(pooled, ref["dense"])
         self.emotion_head = nn.Linear(ref["dense"], len(ref["emotions"]))
         self.intensity_head = nn.Linear(ref["dense"], len(ref["intensities"]))
         with torch.no_grad():
@@ -84,9 +85,11 @@ class Network(nn.Module):
                 layer.bias.copy_(torch.from_numpy(t[f"{name}.bias"].copy()))
         self.temperature = float(ref["temperature"])
         # Attention pooling ("pooling": "attention"): a score w . h_t per step, the outputs
-        # weighted by its softmax over the steps; else the last state.
+        # weighted by its softmax over the steps; "last_and_attention": the last state, then
+        # that; else the last state.
+        self.pooling = ref.get("pooling", "last")
         self.attention = None
-        if ref.get("pooling", "last") == "attention":
+        if self.pooling in ("attention", "last_and_attention"):
             self.attention = torch.from_numpy(t["attention.weight"][:, 0].copy())
 
     def forward(self, x):
@@ -99,6 +102,8 @@ class Network(nn.Module):
         else:
             weights = torch.softmax(out @ self.attention, dim=1)
             pooled = (out * weights.unsqueeze(-1)).sum(dim=1)
+            if self.pooling == "last_and_attention":
+                pooled = torch.cat([out[:, -1], pooled], dim=1)
         z = torch.relu(self.dense(pooled))
         emotion = torch.softmax(self.emotion_head(z) / self.temperature, dim=1)
         intensity = torch.softmax(self.intensity_head(z), dim=1)

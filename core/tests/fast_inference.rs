@@ -226,7 +226,7 @@ fn fast_path_matches_burn_for_every_shape_the_config_allows() {
     shapes.push((1, 1, 1, 1));
     let mut worst = 0.0f32;
     for (k, &(n_features, hidden_1, hidden_2, dense)) in shapes.iter().enumerate() {
-        for pooling in [Pooling::Last, Pooling::Attention] {
+        for pooling in [Pooling::Last, Pooling::Attention, Pooling::LastAndAttention] {
             let config = EmotionModelConfig::new(n_features)
                 .with_hidden_1(hidden_1)
                 .with_hidden_2(hidden_2)
@@ -275,7 +275,7 @@ fn scratch_reuse_does_not_change_results() {
 #[test]
 fn every_simd_level_streams_like_a_whole_pass() {
     let x = input(29, 24, 0.25);
-    for pooling in [Pooling::Last, Pooling::Attention] {
+    for pooling in [Pooling::Last, Pooling::Attention, Pooling::LastAndAttention] {
         let model = EmotionModelConfig::new(24)
             .with_hidden_1(33)
             .with_hidden_2(17)
@@ -307,38 +307,42 @@ fn every_simd_level_streams_like_a_whole_pass() {
     }
 }
 
-/// A model with attention pooling is saved with its score weights and loads back as the same
-/// network; a `config.json` written before the field existed loads as the last state.
+/// A model with attention pooling (alone, or beside the last state) is saved with its score
+/// weights and loads back as the same network; a `config.json` written before the field
+/// existed loads as the last state.
 #[test]
 fn attention_pooling_survives_a_save_and_load() {
     use voice_emotion::model::{InputConfig, NormStats, TrainingConfig};
     let device = default_device();
     let input = InputConfig::default();
     let n = input.n_features();
-    let config = EmotionModelConfig::new(n)
-        .with_hidden_1(20)
-        .with_hidden_2(9)
-        .with_pooling(Some(Pooling::Attention));
-    let model = config.init(&device);
-    let mut norm = NormStats::new(n);
-    norm.add(&self::input(7, n, 0.1));
-    let classifier = EmotionClassifier::new(
-        model,
-        TrainingConfig::new(config),
-        input,
-        norm,
-        device.clone(),
-    )
-    .unwrap();
     let dir = std::env::temp_dir().join(format!("attention-{}", std::process::id()));
-    classifier.save(&dir).unwrap();
-    let loaded = EmotionClassifier::load(&dir, &device).unwrap();
-    let x = self::input(11, n, 0.3);
-    assert_eq!(loaded.model().pooling(), Pooling::Attention);
-    assert_eq!(
-        loaded.fast_network().forward(&x),
-        classifier.fast_network().forward(&x)
-    );
+    for pooling in [Pooling::LastAndAttention, Pooling::Attention] {
+        let config = EmotionModelConfig::new(n)
+            .with_hidden_1(20)
+            .with_hidden_2(9)
+            .with_pooling(Some(pooling));
+        let model = config.init(&device);
+        assert_eq!(model.dense_inputs(), pooling.width(9));
+        let mut norm = NormStats::new(n);
+        norm.add(&self::input(7, n, 0.1));
+        let classifier = EmotionClassifier::new(
+            model,
+            TrainingConfig::new(config),
+            input.clone(),
+            norm,
+            device.clone(),
+        )
+        .unwrap();
+        classifier.save(&dir).unwrap();
+        let loaded = EmotionClassifier::load(&dir, &device).unwrap();
+        let x = self::input(11, n, 0.3);
+        assert_eq!(loaded.model().pooling(), pooling);
+        assert_eq!(
+            loaded.fast_network().forward(&x),
+            classifier.fast_network().forward(&x)
+        );
+    }
     // The same config without the field (as every model before it was written).
     let path = dir.join("config.json");
     let mut json: serde_json::Value =

@@ -7,7 +7,8 @@
 //! product before the recurrence. Variable lengths: the LSTM is causal, so its outputs at valid
 //! steps never depend on the padding after them; the heads read each sequence's output at its
 //! last valid step (or, with [`Pooling::Attention`], its outputs over the valid steps weighted
-//! by a learnt score's softmax), so padding is never read as speech.
+//! by a learnt score's softmax; or both, [`Pooling::LastAndAttention`]), so padding is never
+//! read as speech.
 //!
 //! At inference the same network runs as [`FastNetwork`] (`fast/`): plain `f32` arithmetic
 //! over the loaded weights, one utterance at a time, about four times faster than through

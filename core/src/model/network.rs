@@ -36,19 +36,43 @@ pub enum Pooling {
     /// score, one weight vector `w` (`score_t = w . h_t`). Causal: a running maximum, sum of
     /// weights and weighted sum update it step by step.
     Attention,
+    /// Both side by side: the last state, then the attention-pooled outputs (the dense layer
+    /// reads `2 * hidden_2` values).
+    LastAndAttention,
+}
+
+impl Pooling {
+    /// Whether the dense layer reads the last state.
+    #[must_use]
+    pub fn reads_last(self) -> bool {
+        matches!(self, Self::Last | Self::LastAndAttention)
+    }
+
+    /// Whether it has a learnt attention score.
+    #[must_use]
+    pub fn reads_attention(self) -> bool {
+        matches!(self, Self::Attention | Self::LastAndAttention)
+    }
+
+    /// Values the dense layer reads from a top layer of `hidden` units.
+    #[must_use]
+    pub fn width(self, hidden: usize) -> usize {
+        hidden * (usize::from(self.reads_last()) + usize::from(self.reads_attention()))
+    }
 }
 
 impl EmotionModelConfig {
     /// Builds a randomly initialised model on `device`.
     pub fn init(&self, device: &Device) -> EmotionModel {
+        let pooling = self.pooling.unwrap_or_default();
         EmotionModel {
             lstm_1: FusedLstm::new(self.n_features, self.hidden_1, device),
             lstm_2: FusedLstm::new(self.hidden_1, self.hidden_2, device),
             dropout: DropoutConfig::new(self.dropout).init(),
-            dense: LinearConfig::new(self.hidden_2, self.dense).init(device),
+            dense: LinearConfig::new(pooling.width(self.hidden_2), self.dense).init(device),
             emotion_head: LinearConfig::new(self.dense, Emotion::COUNT).init(device),
             intensity_head: LinearConfig::new(self.dense, Intensity::COUNT).init(device),
-            attention: (self.pooling == Some(Pooling::Attention)).then(|| {
+            attention: pooling.reads_attention().then(|| {
                 LinearConfig::new(self.hidden_2, 1)
                     .with_bias(false)
                     .init(device)
@@ -184,7 +208,8 @@ pub struct EmotionModel {
     pub(super) dense: Linear,
     pub(super) emotion_head: Linear,
     pub(super) intensity_head: Linear,
-    /// The score of attention pooling ([`Pooling::Attention`]); `None`: the last state.
+    /// The score of attention pooling ([`Pooling::Attention`] and
+    /// [`Pooling::LastAndAttention`]); `None`: the last state alone.
     pub(super) attention: Option<Linear>,
 }
 
@@ -235,25 +260,39 @@ impl EmotionModel {
         self.heads(pooled)
     }
 
-    /// The pooled embedding (see [`Pooling`]), `[batch, hidden_2]`, from the top layer's
-    /// outputs at every step `[batch, steps, hidden_2]` and the prefix `mask`. Also what the
-    /// LSTM layers' fast training pass ([`FastLstmTrainer`]) hands to burn for a model with
-    /// attention pooling.
+    /// The pooled embedding (see [`Pooling`]), `[batch, width]` (`hidden_2` values, or twice
+    /// as many for [`Pooling::LastAndAttention`]), from the top layer's outputs at every step
+    /// `[batch, steps, hidden_2]` and the prefix `mask`. Also what the LSTM layers' fast
+    /// training pass ([`FastLstmTrainer`]) hands to burn for a model with attention pooling.
     pub fn pool(&self, outputs: Tensor<3>, mask: Tensor<3>) -> Tensor<2> {
-        match &self.attention {
-            Some(score) => attention_pool(score, outputs, mask),
-            None => select_last(outputs, mask),
+        match (&self.attention, self.pooling()) {
+            (Some(score), Pooling::LastAndAttention) => Tensor::cat(
+                vec![
+                    select_last(outputs.clone(), mask.clone()),
+                    attention_pool(score, outputs, mask),
+                ],
+                1,
+            ),
+            (Some(score), _) => attention_pool(score, outputs, mask),
+            (None, _) => select_last(outputs, mask),
         }
     }
 
-    /// How the top layer's outputs are pooled.
+    /// How the top layer's outputs are pooled: with an attention score, both side by side
+    /// when the dense layer reads twice the top layer's width.
     #[must_use]
     pub fn pooling(&self) -> Pooling {
-        if self.attention.is_some() {
-            Pooling::Attention
-        } else {
-            Pooling::Last
+        match &self.attention {
+            None => Pooling::Last,
+            Some(_) if self.dense_inputs() == 2 * self.lstm_2.hidden() => Pooling::LastAndAttention,
+            Some(_) => Pooling::Attention,
         }
+    }
+
+    /// Values the dense layer reads (the pooled embedding's width).
+    #[must_use]
+    pub fn dense_inputs(&self) -> usize {
+        self.dense.weight.dims()[0]
     }
 
     /// The first LSTM layer's outputs at every step, `[batch, steps, hidden_1]`, for
@@ -288,7 +327,7 @@ impl EmotionModel {
     }
 
     /// The second layer's pooled outputs (its state at each sequence's last valid step, or
-    /// their attention pooling), `[batch, hidden_2]`, from the first layer's outputs (see [`EmotionModel::forward_from_first_layer`]).
+    /// their attention pooling, or both: [`Pooling`]), `[batch, width]`, from the first layer's outputs (see [`EmotionModel::forward_from_first_layer`]).
     pub fn embedding_from_first_layer(&self, first: Tensor<3>, mask: Tensor<3>) -> Tensor<2> {
         let [batch, steps, h_1] = first.dims();
         let device = first.device();
@@ -327,7 +366,7 @@ impl EmotionModel {
         self.lstm_1.hidden()
     }
 
-    /// Dense layer and both heads on the pooled LSTM outputs `[batch, hidden_2]` (from
+    /// Dense layer and both heads on the pooled LSTM outputs `[batch, width]` (from
     /// [`EmotionModel::embedding_from_first_layer`]).
     pub fn heads(&self, last: Tensor<2>) -> EmotionOutput {
         let z = relu(self.dense.forward(self.dropout.forward(last)));
@@ -397,16 +436,60 @@ mod tests {
     #[test]
     fn padding_is_never_read() {
         let device = default_device();
-        let model = EmotionModelConfig::new(6).init(&device).valid();
-        let short = input(1, 4, 6, 1.0);
-        let ones = Tensor::<3>::ones([1, 4, 1], &device);
-        let a = model.forward(short.clone(), ones).emotion.into_data();
-        // The same 4 steps followed by 5 steps of garbage, masked out.
-        let (padded, mask) = padded_with_garbage(short, 9.0);
-        let b = model.forward(padded, mask).emotion.into_data();
-        let (a, b): (Vec<f32>, Vec<f32>) = (a.try_to_vec().unwrap(), b.try_to_vec().unwrap());
-        for (x, y) in a.iter().zip(&b) {
-            assert!((x - y).abs() < 1e-5, "{a:?} vs {b:?}");
+        for pooling in [Pooling::Last, Pooling::Attention, Pooling::LastAndAttention] {
+            let model = EmotionModelConfig::new(6)
+                .with_pooling(Some(pooling))
+                .init(&device)
+                .valid();
+            let short = input(1, 4, 6, 1.0);
+            let ones = Tensor::<3>::ones([1, 4, 1], &device);
+            let a = model.forward(short.clone(), ones).emotion.into_data();
+            // The same 4 steps followed by 5 steps of garbage, masked out.
+            let (padded, mask) = padded_with_garbage(short, 9.0);
+            let b = model.forward(padded, mask).emotion.into_data();
+            let (a, b): (Vec<f32>, Vec<f32>) = (a.try_to_vec().unwrap(), b.try_to_vec().unwrap());
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-5, "{pooling:?}: {a:?} vs {b:?}");
+            }
+        }
+    }
+
+    /// Both side by side: the dense layer reads the last state, then the attention pooling,
+    /// and the model says which pooling it has from its weights alone.
+    #[test]
+    fn last_and_attention_is_the_two_side_by_side() {
+        let device = default_device();
+        let model = EmotionModelConfig::new(6)
+            .with_hidden_2(5)
+            .with_pooling(Some(Pooling::LastAndAttention))
+            .init(&device)
+            .valid();
+        assert_eq!(model.pooling(), Pooling::LastAndAttention);
+        assert_eq!(model.dense_inputs(), 10);
+        let outputs = input(2, 7, 5, 3.0);
+        let mask: Vec<f32> = (0..14)
+            .map(|k| f32::from(u8::from(k % 7 < 4 + k / 7)))
+            .collect();
+        let mask = Tensor::<3>::from_data(TensorData::new(mask, [2, 7, 1]), &device);
+        let both = model.pool(outputs.clone(), mask.clone()).into_data();
+        let last = select_last(outputs.clone(), mask.clone()).into_data();
+        let score = model.attention.as_ref().unwrap();
+        let pooled = attention_pool(score, outputs, mask).into_data();
+        let (both, last, pooled): (Vec<f32>, Vec<f32>, Vec<f32>) = (
+            both.try_to_vec().unwrap(),
+            last.try_to_vec().unwrap(),
+            pooled.try_to_vec().unwrap(),
+        );
+        for b in 0..2 {
+            assert_eq!(both[b * 10..b * 10 + 5], last[b * 5..b * 5 + 5]);
+            assert_eq!(both[b * 10 + 5..b * 10 + 10], pooled[b * 5..b * 5 + 5]);
+        }
+        for (pooling, width) in [(Pooling::Last, 5), (Pooling::Attention, 5)] {
+            let m = EmotionModelConfig::new(6)
+                .with_hidden_2(5)
+                .with_pooling(Some(pooling))
+                .init(&device);
+            assert_eq!((m.pooling(), m.dense_inputs()), (pooling, width));
         }
     }
 

@@ -7,8 +7,8 @@
 //! states of the player's samples, with the anchor set (the training speakers' utterances)
 //! replayed in every step so the copy keeps what the network learnt from them. Intensity
 //! stays the shipped network's. The copy runs as plain `f32` arithmetic over the top
-//! layer's last state, or its pooled outputs for a network with attention pooling (the dense
-//! layer's input, [`crate::model::FastNetwork::forward_analysed`]).
+//! layer's last state, or its pooled outputs for a network with attention pooling, or both
+//! side by side (the dense layer's input, [`crate::model::FastNetwork::forward_analysed`]).
 //!
 //! A copy speaks only for the emotions the player confirmed ([`UpperCopy::heard`]): for the
 //! others [`UpperCopy::beside`] hands back the network's probability, as the voice head's

@@ -501,7 +501,7 @@ pub fn fast_step(
             let out = model.heads(leaf.clone());
             (Leaf::Last(leaf), out)
         }
-        Pooling::Attention => {
+        Pooling::Attention | Pooling::LastAndAttention => {
             // At least one step (zeros for inputs without any), and `n` is at least 1.
             let (all, steps) = trainer.forward_outputs(&model, &inputs, config.model.dropout)?;
             let width = all.len() / (n * steps);
@@ -1128,12 +1128,13 @@ mod tests {
             (true, false, Pooling::Last),
             (false, true, Pooling::Last),
             (false, false, Pooling::Attention),
+            (false, false, Pooling::LastAndAttention),
         ] {
             let (mut config, device, mut start, examples, targets) = toy_run(20, distil, 0.5, 3, 3);
-            if pooling == Pooling::Attention {
+            if pooling != Pooling::Last {
                 config.model.pooling = Some(pooling);
                 start = config.model.init(&device);
-                assert_eq!(start.pooling(), Pooling::Attention);
+                assert_eq!(start.pooling(), pooling);
             }
             let items = items_of(&examples);
             let partners = partners_of(&items);

@@ -11,7 +11,7 @@ use crate::model::{EmotionModel, cross_entropy, pad};
 pub use crate::player::copy::UpperTuning;
 use crate::player::copy::sample_weights;
 
-/// The last LSTM states, or their attention pooling (the dense layer's input), one row of `hidden_2` values per input, of
+/// The last LSTM states, or their attention pooling, or both (the dense layer's input), one row per input, of
 /// already-normalised model inputs, without autodiff.
 #[must_use]
 pub fn last_states(

@@ -57,8 +57,10 @@ struct Reference {
     hidden_1: usize,
     hidden_2: usize,
     dense: usize,
-    /// `last` or `attention` (the `attention.weight` tensor, `[hidden_2, 1]`, scores each
-    /// step's second-layer output; the outputs are weighted by the scores' softmax).
+    /// `last`, `attention` (the `attention.weight` tensor, `[hidden_2, 1]`, scores each
+    /// step's second-layer output; the outputs are weighted by the scores' softmax) or
+    /// `last_and_attention` (the last state, then the attention pooling: the dense layer
+    /// reads `2 * hidden_2` values).
     pooling: Pooling,
     gate_order: [&'static str; 4],
     /// Softmax temperature of the emotion head (divides the emotion logits).

@@ -458,6 +458,8 @@ pub struct FastNetwork {
     intensity: Dense,
     /// Attention pooling's score weights over the top layer's outputs; `None`: the last state.
     attention: Option<Vec<f32>>,
+    /// What the dense layer reads of the top layer's outputs.
+    pooling: Pooling,
     /// The SIMD it runs with (the panels are laid out for it).
     simd: SimdLevel,
     /// Scratch for the convenience calls, taken with `try_lock` (a caller that finds it busy
@@ -474,6 +476,7 @@ impl Clone for FastNetwork {
             emotion: self.emotion.clone(),
             intensity: self.intensity.clone(),
             attention: self.attention.clone(),
+            pooling: self.pooling,
             simd: self.simd,
             scratch: Mutex::default(),
         }
@@ -527,6 +530,7 @@ impl FastNetwork {
             emotion: Dense::from_linear(&model.emotion_head, 1, panel, "emotion_head")?,
             intensity: Dense::from_linear(&model.intensity_head, 1, panel, "intensity_head")?,
             attention,
+            pooling: model.pooling(),
             simd,
             scratch: Mutex::default(),
         })
@@ -569,8 +573,8 @@ impl FastNetwork {
     }
 
     /// [`FastNetwork::forward_described`], also returning the top LSTM layer's pooled output
-    /// (its last hidden state, or the attention pooling of its outputs: the dense layer's
-    /// input, `hidden_2` values): what a player's own copy of the
+    /// (its last hidden state, or the attention pooling of its outputs, or both: the dense
+    /// layer's input, `hidden_2` values or twice as many): what a player's own copy of the
     /// upper layers ([`crate::player::copy::UpperCopy`]) reads.
     #[must_use]
     pub fn forward_analysed(&self, input: &FeatureMatrix) -> (Logits, Vec<f32>, Vec<f32>) {
@@ -679,19 +683,16 @@ impl WithSimd for Forward<'_> {
             &*odd
         };
         let width = net.layers.last().map_or(0, |l| l.recurrent.width);
-        let rows = top.as_slice().chunks_exact(width).take(steps);
-        match &net.attention {
-            Some(w) => {
-                attention.reset(last_width);
-                for row in rows {
-                    attention.add(w, &row[..last_width]);
-                }
-                attention.pooled_into(pooled);
+        pooled.clear();
+        if net.pooling.reads_last() {
+            pooled.extend_from_slice(&top.as_slice()[(steps - 1) * width..][..last_width]);
+        }
+        if let Some(w) = &net.attention {
+            attention.reset(last_width);
+            for row in top.as_slice().chunks_exact(width).take(steps) {
+                attention.add(w, &row[..last_width]);
             }
-            None => {
-                pooled.clear();
-                pooled.extend_from_slice(&top.as_slice()[(steps - 1) * width..][..last_width]);
-            }
+            attention.append_pooled(pooled);
         }
         heads(simd, net, pooled, dense, emotion, intensity)
     }

@@ -1,4 +1,4 @@
-//! Attention pooling ([`Pooling::Attention`]) in the fast path, one step at a time: the same
+//! Attention pooling ([`Pooling::Attention`], [`Pooling::LastAndAttention`]) in the fast path, one step at a time: the same
 //! arithmetic, in the same order, for a whole utterance ([`FastNetwork::forward_into`]) and
 //! for one that arrives in parts ([`FastNetwork::advance`]), so both give the same values.
 
@@ -48,9 +48,8 @@ impl AttentionSum {
         self.steps += 1;
     }
 
-    /// The pooled output so far into `out` (zeros before any step).
-    pub(super) fn pooled_into(&self, out: &mut Vec<f32>) {
-        out.clear();
+    /// The pooled output so far, appended to `out` (zeros before any step).
+    pub(super) fn append_pooled(&self, out: &mut Vec<f32>) {
         let total = if self.steps == 0 { 1.0 } else { self.total };
         out.extend(self.sum.iter().map(|s| s / total));
     }
@@ -77,7 +76,7 @@ mod tests {
             pool.add(&w, h);
         }
         let mut got = Vec::new();
-        pool.pooled_into(&mut got);
+        pool.append_pooled(&mut got);
         let scores: Vec<f32> = outputs
             .iter()
             .map(|h| w.iter().zip(h).map(|(a, b)| a * b).sum())
@@ -96,7 +95,8 @@ mod tests {
             );
         }
         pool.reset(3);
-        pool.pooled_into(&mut got);
+        got.clear();
+        pool.append_pooled(&mut got);
         assert_eq!(got, vec![0.0; 3]);
     }
 }

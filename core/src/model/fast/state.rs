@@ -90,12 +90,13 @@ impl FastNetwork {
 
     /// The top layer's pooled output for the steps `state` has seen, into `out`.
     fn pooled_into(&self, state: &FastState, out: &mut Vec<f32>) {
-        if self.attention.is_some() {
-            state.attention.pooled_into(out);
-        } else {
+        out.clear();
+        if self.pooling.reads_last() {
             let top = self.layers.len() - 1;
-            out.clear();
             out.extend_from_slice(&state.hidden[top].as_slice()[..self.layers[top].hidden]);
+        }
+        if self.attention.is_some() {
+            state.attention.append_pooled(out);
         }
     }
 

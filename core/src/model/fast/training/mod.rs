@@ -276,7 +276,8 @@ impl FastLstmTrainer {
     }
 
     /// [`FastLstmTrainer::forward`], returning the second layer's outputs at every step
-    /// instead of its last states (for a model that pools them, [`Pooling::Attention`]):
+    /// instead of its last states (for a model that pools them, [`Pooling::Attention`] and
+    /// [`Pooling::LastAndAttention`]):
     /// `inputs.len() x steps x hidden_2` values, input by input, where `steps` (returned
     /// beside them) is the longest input's (at least 1, as burn's padding gives); zeros past
     /// an input's end.
@@ -550,7 +551,7 @@ mod tests {
     ) -> LstmGradients {
         let device = model.lstm_1.input.weight.device();
         let h2 = model.lstm_2.hidden();
-        if model.pooling() == Pooling::Attention {
+        if model.pooling() != Pooling::Last {
             // Every step's outputs, pooled by burn.
             let (all, steps) = trainer.forward_outputs(model, inputs, 0.0).unwrap();
             let n = inputs.len();
@@ -654,6 +655,15 @@ mod tests {
             .with_dropout(0.0)
             .with_pooling(Some(Pooling::Attention));
         check(shipped, &[30, 12, 30, 25, 1, 17]);
+        // The last state and the attention pooling side by side.
+        let both = EmotionModelConfig::new(13)
+            .with_hidden_1(20)
+            .with_hidden_2(9)
+            .with_dense(24)
+            .with_dropout(0.0)
+            .with_pooling(Some(Pooling::LastAndAttention));
+        check(both.clone(), &[1, 4, 7, 7, 3]);
+        check(both, &[4, 0, 7]);
         // Inputs without steps give one step of zeros, as burn's padded batch has one step.
         let model = EmotionModelConfig::new(6)
             .with_hidden_2(5)
