@@ -44,6 +44,11 @@ pub struct TrainingConfig {
     /// (noise, babble, reverb, band limits, a quiet microphone, clipping, a low sample rate;
     /// `training::degrade::RoomAugment`). `None` (configs that predate it): 0.
     pub room_probability: Option<f64>,
+    /// Probability that an augmented copy is then heard through a narrow line: a telephone
+    /// band or a microphone at 8 kHz, equally often (after the room, if any;
+    /// `training::degrade::narrow_line`). `None` (the default, and configs that predate it):
+    /// 0, and the copies are exactly those of a config without the field.
+    pub band_probability: Option<f64>,
     /// SpecAugment-style masking of each training example's normalised input, drawn afresh
     /// every epoch ([`SpecAugmentConfig`]). `None` (the default, and configs that predate it):
     /// no masking.
@@ -123,6 +128,12 @@ impl TrainingConfig {
             "[0, 1)",
         )?;
         check("weight_average", self.weight_average, below_one, "[0, 1)")?;
+        check(
+            "band_probability",
+            self.band_probability,
+            |v| (0.0..=1.0).contains(&v),
+            "[0, 1]",
+        )?;
         check(
             "mixup",
             self.mixup,
@@ -340,6 +351,18 @@ mod tests {
                 range: "[0, 1)"
             })
         );
+        let mut band = config();
+        band.band_probability = Some(1.5);
+        assert_eq!(
+            band.check(&input),
+            Err(TrainingConfigError::OutOfRange {
+                field: "band_probability",
+                value: 1.5,
+                range: "[0, 1]"
+            })
+        );
+        band.band_probability = Some(1.0);
+        assert_eq!(band.check(&input), Ok(()));
         let mut mixup = config();
         mixup.mixup = Some(0.0);
         assert_eq!(

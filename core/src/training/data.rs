@@ -13,7 +13,7 @@ use crate::training::Example;
 use crate::training::augment::{AugmentError, Augmenter};
 use crate::training::cache::{CacheError, ClipBytes, FeatureCache};
 use crate::training::dataset::Sample;
-use crate::training::degrade::{BabblePool, Condition, DegradeError, RoomAugment};
+use crate::training::degrade::{BabblePool, Condition, DegradeError, RoomAugment, narrow_line};
 
 /// Why a sample could not become an example. Names the file.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +73,9 @@ pub struct Augmentation<'a> {
     pub seed: u64,
     /// Room and microphone degradations applied after the augmenter (`None`: none).
     pub room: Option<&'a RoomAugment>,
+    /// Probability that a copy is then heard through a narrow line
+    /// ([`crate::training::degrade::narrow_line`]; 0: never).
+    pub band_probability: f64,
     /// Other speakers' clips for babble (may be empty).
     pub pool: &'a BabblePool,
 }
@@ -395,6 +398,15 @@ fn one_sample(
                         seed ^ 0x5EED_0F50_0D00,
                     )
                     .map_err(degrade_err)?;
+            }
+            if a.band_probability > 0.0 {
+                augmented = narrow_line(
+                    &augmented,
+                    SAMPLE_RATE,
+                    a.band_probability,
+                    seed ^ 0xBA4D_0F50_0D00,
+                )
+                .map_err(degrade_err)?;
             }
             // An augmented copy has no room of its own: its estimate comes from itself.
             out.push(example(features_of(extractor, &augmented, &[])?));

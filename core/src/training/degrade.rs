@@ -411,6 +411,44 @@ pub fn narrowband(
     Ok(up)
 }
 
+/// The telephone band a narrow line of [`narrow_line`] passes: its lower edge's range, then
+/// its upper edge's, in Hz.
+pub const TELEPHONE_EDGES_HZ: [(f64, f64); 2] = [(200.0, 400.0), (3200.0, 3600.0)];
+
+/// A training copy heard through a narrow line (`TrainingConfig::band_probability`): with
+/// probability `probability` either a telephone band (a [`band_limit`] with edges drawn from
+/// [`TELEPHONE_EDGES_HZ`]) or a microphone at 8 kHz ([`narrowband`]), equally often;
+/// otherwise `samples` unchanged. Deterministic for `seed`. A clip already at 8 kHz or below
+/// always gets the telephone band.
+///
+/// # Errors
+/// [`DegradeError::Parameter`] for a probability outside 0..=1;
+/// [`DegradeError::NonFinite`] for a bad sample; a resampling or FFT error.
+pub fn narrow_line(
+    samples: &[f32],
+    sample_rate: u32,
+    probability: f64,
+    seed: u64,
+) -> Result<Vec<f32>, DegradeError> {
+    check("band_probability", probability, 0.0, 1.0)?;
+    check_finite(samples)?;
+    let rng = &mut ChaCha8Rng::seed_from_u64(seed);
+    if rng.random::<f64>() >= probability {
+        return Ok(samples.to_vec());
+    }
+    let draw = |rng: &mut ChaCha8Rng, (lo, hi): (f64, f64)| lo + (hi - lo) * rng.random::<f64>();
+    let (low, high) = (
+        draw(rng, TELEPHONE_EDGES_HZ[0]),
+        draw(rng, TELEPHONE_EDGES_HZ[1]),
+    );
+    if rng.random::<bool>() && sample_rate > 8000 {
+        narrowband(samples, 8000, sample_rate)
+    } else {
+        let nyquist = f64::from(sample_rate) / 2.0;
+        band_limit(samples, low.min(nyquist), high.min(nyquist), sample_rate)
+    }
+}
+
 /// Clips of other speakers, for babble: `(speaker, audio at the degrader's rate)`.
 pub type BabblePool = Vec<(String, Vec<f32>)>;
 
@@ -829,6 +867,43 @@ mod tests {
         let pool: BabblePool = vec![("me".into(), vec![0.5; 100])];
         let err = babble(&pool, "me", 4, 100, &mut ChaCha8Rng::seed_from_u64(0)).unwrap_err();
         assert!(err.to_string().contains("'me'"), "{err}");
+    }
+
+    /// A narrow line leaves a copy alone at probability 0, always narrows it at 1 (no
+    /// energy left above 4 kHz, by either kind), is deterministic, and refuses a probability
+    /// outside 0..=1 by name.
+    #[test]
+    fn narrow_line_narrows_as_often_as_asked() {
+        // The test utterance's tones (150 and 1200 Hz) over white noise, which fills the band.
+        let rng = &mut ChaCha8Rng::seed_from_u64(3);
+        let white = noise(NoiseColour::White, SR as usize * 2, rng);
+        let x: Vec<f32> = utterance()
+            .iter()
+            .zip(&white)
+            .map(|(s, w)| s + 0.1 * w)
+            .collect();
+        let high = |y: &[f32]| {
+            let above = band_limit(y, 4200.0, 8000.0, SR).unwrap();
+            mean_power(&above) / mean_power(y)
+        };
+        assert!(high(&x) > 1e-3, "the test clip has energy above 4 kHz");
+        let mut kinds = std::collections::BTreeSet::new();
+        for seed in 0..16 {
+            assert_eq!(narrow_line(&x, SR, 0.0, seed).unwrap(), x);
+            let y = narrow_line(&x, SR, 1.0, seed).unwrap();
+            assert_eq!(y, narrow_line(&x, SR, 1.0, seed).unwrap());
+            assert_eq!(y.len(), x.len());
+            assert!(high(&y) < 1e-3, "seed {seed}: {}", high(&y));
+            // The telephone band also removes what lies under 200 Hz.
+            let low = band_limit(&y, 0.0, 150.0, SR).unwrap();
+            kinds.insert(mean_power(&low) / mean_power(&y) < 1e-4);
+        }
+        assert_eq!(kinds.len(), 2, "both kinds are drawn");
+        let err = narrow_line(&x, SR, 1.5, 0).unwrap_err().to_string();
+        assert!(
+            err.contains("band_probability") && err.contains("1.5"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -375,6 +375,7 @@ pub fn run(args: &Args) -> CmdResult {
             copies: config.augment_copies,
             seed: config.seed,
             room: (room.probability > 0.0).then_some(&room),
+            band_probability: config.band_probability.unwrap_or(0.0),
             pool: &pool,
         });
         let mut train_examples: Vec<Example> = if augmentation.is_some() {
