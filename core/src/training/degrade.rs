@@ -415,6 +415,11 @@ pub fn narrowband(
 /// its upper edge's, in Hz.
 pub const TELEPHONE_EDGES_HZ: [(f64, f64); 2] = [(200.0, 400.0), (3200.0, 3600.0)];
 
+/// A value drawn uniformly from `lo..hi`.
+fn draw(rng: &mut ChaCha8Rng, (lo, hi): (f64, f64)) -> f64 {
+    lo + (hi - lo) * rng.random::<f64>()
+}
+
 /// A training copy heard through a narrow line (`TrainingConfig::band_probability`): with
 /// probability `probability` either a telephone band (a [`band_limit`] with edges drawn from
 /// [`TELEPHONE_EDGES_HZ`]) or a microphone at 8 kHz ([`narrowband`]), equally often;
@@ -436,7 +441,6 @@ pub fn narrow_line(
     if rng.random::<f64>() >= probability {
         return Ok(samples.to_vec());
     }
-    let draw = |rng: &mut ChaCha8Rng, (lo, hi): (f64, f64)| lo + (hi - lo) * rng.random::<f64>();
     let (low, high) = (
         draw(rng, TELEPHONE_EDGES_HZ[0]),
         draw(rng, TELEPHONE_EDGES_HZ[1]),
@@ -698,8 +702,6 @@ impl RoomAugment {
         if rng.random::<f64>() >= self.probability {
             return Ok(samples.to_vec());
         }
-        let draw =
-            |rng: &mut ChaCha8Rng, (lo, hi): (f64, f64)| lo + (hi - lo) * rng.random::<f64>();
         let n = samples.len();
         let has_babble = pool.iter().any(|(s, a)| s != speaker && !a.is_empty());
         let kinds = if has_babble { 8 } else { 7 };

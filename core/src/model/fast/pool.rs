@@ -1,6 +1,7 @@
-//! Attention pooling ([`Pooling::Attention`], [`Pooling::LastAndAttention`]) in the fast path, one step at a time: the same
-//! arithmetic, in the same order, for a whole utterance ([`FastNetwork::forward_into`]) and
-//! for one that arrives in parts ([`FastNetwork::advance`]), so both give the same values.
+//! Attention pooling ([`Pooling::Attention`], [`Pooling::LastAndAttention`]) in the fast
+//! path, one step at a time: the same arithmetic, in the same order, for a whole utterance
+//! ([`FastNetwork::forward_into`]) and for one that arrives in parts
+//! ([`FastNetwork::advance`]), so both give the same values.
 
 /// The running state of attention pooling over the steps seen so far: the largest score,
 /// the sum of the weights `exp(score - max)` and the weighted sum of the outputs.
