@@ -1,9 +1,10 @@
 //! The shipped model, `models/base`, re-evaluated on RAVDESS actors 21-24 as its model card
 //! reports it: fails if accuracy drops more than one point below the card, if its calibration
-//! error grows more than two points above it, or if, clipped or over mains hum (a condition
-//! training never imitates), accuracy falls more than two points below the card or one class
-//! takes more than five points more of the predictions. (Through a telephone band the model
-//! already gives 92% of its cold predictions to one class, so a check there could not fail.)
+//! error grows more than two points above it, or if, clipped, through a telephone band or over
+//! mains hum (a condition training never imitates), accuracy falls more than two points below
+//! the card or one class takes more than five points more of the predictions. (The weights
+//! before these gave 92% of their cold telephone-band predictions to one class, so that check
+//! could not fail then; these give 23%.)
 
 mod common;
 
@@ -16,12 +17,13 @@ use voice_emotion::training::degrade::{BabblePool, Condition};
 use voice_emotion::training::{Example, Normaliser};
 
 /// The card's figures: (accuracy, ECE) with speaker statistics, then cold.
-const CARD_CLEAN: [(f64, f64); 2] = [(0.6083, 0.0704), (0.5792, 0.1083)];
+const CARD_CLEAN: [(f64, f64); 2] = [(0.6958, 0.0682), (0.7083, 0.0972)];
 /// The card's robustness table: (condition, accuracy, largest class share) with speaker
 /// statistics, then cold.
-const CARD_CONDITIONS: [(Condition, [(f64, f64); 2]); 2] = [
-    (Condition::Clipping, [(0.5500, 0.2083), (0.2500, 0.4500)]),
-    (Condition::Hum, [(0.3750, 0.4208), (0.2417, 0.7792)]),
+const CARD_CONDITIONS: [(Condition, [(f64, f64); 2]); 3] = [
+    (Condition::Clipping, [(0.5750, 0.2500), (0.2375, 0.6083)]),
+    (Condition::Telephone, [(0.6750, 0.1833), (0.6375, 0.2333)]),
+    (Condition::Hum, [(0.3542, 0.3667), (0.2958, 0.5875)]),
 ];
 
 /// Each speaker's statistics from their own clips (labels unused), and cold.
