@@ -12,6 +12,7 @@ use voice_emotion::features::FeatureMatrix;
 use voice_emotion::labels::Emotion;
 use voice_emotion::model::EmotionClassifier;
 use voice_emotion::model::InputExtractor;
+use voice_emotion::model::NormStats;
 use voice_emotion::model::default_device;
 use voice_emotion::player::UpperCopy;
 use voice_emotion::player::adapt::{
@@ -279,6 +280,41 @@ fn without_a_voice_head_the_adapter_is_the_calibrated_classifier() {
         assert!(
             ours.confidence < 0.999,
             "a temperature of 2.5 softens {ours:?}"
+        );
+    }
+}
+
+/// A player's first few seconds of speech leave the statistics at the training set's: at a
+/// calibration screen they are one or two emotions, and blending them in moved every later
+/// utterance off-centre (the dip after the first confirmations, docs/adaptation.md).
+#[test]
+fn the_statistics_wait_for_enough_of_the_players_speech() {
+    let classifier = base();
+    let config = AdaptConfig::new();
+    let min = config.min_player_steps;
+    assert!(min > 0);
+    let adapter = Adapter::new(&classifier, &anchors(), config);
+    let width = classifier.training_config().model.n_features;
+    let player = |steps: u64| {
+        let mut stats = NormStats::new(width);
+        stats.count = steps;
+        // A voice far from the training speakers' centre: mean 3, spread 2.
+        stats.sum = vec![3.0 * steps as f64; width];
+        stats.sum_sq = vec![(9.0 + 4.0) * steps as f64; width];
+        stats
+    };
+    let cold = adapter.blended_stats(None);
+    assert_eq!(adapter.blended_stats(Some(&player(min - 1))), cold);
+    let blended = adapter.blended_stats(Some(&player(min)));
+    assert_ne!(blended, cold);
+    assert_eq!(blended.count, cold.count + min);
+    // The player's speech moves the centre towards theirs from then on.
+    let (cold_mean, _) = cold.mean_std();
+    let (mean, _) = blended.mean_std();
+    for (m, c) in mean.iter().zip(&cold_mean) {
+        assert!(
+            (m - 3.0).abs() < (c - 3.0).abs() || (c - 3.0).abs() < 1e-6,
+            "{m} {c}"
         );
     }
 }

@@ -240,6 +240,9 @@ pub struct VoiceFit {
     /// How many utterances the training speakers' descriptor statistics count as in the
     /// player's standardisation.
     pub prior_weight: f32,
+    /// Samples from which the head speaks at full strength; with fewer, its logits are
+    /// scaled by `n / ramp` (0: always full).
+    pub ramp: f32,
 }
 
 impl Default for VoiceFit {
@@ -390,6 +393,10 @@ impl VoiceHead {
         // (the projection is symmetric): nothing else needs to be stored.
         for row in head.weights.chunks_exact_mut(d.max(1)) {
             project_out(row, directions);
+        }
+        if settings.ramp > 0.0 {
+            let scale = (labels.len() as f32 / settings.ramp).min(1.0);
+            head.weights.iter_mut().for_each(|w| *w *= scale);
         }
         Ok(head)
     }
@@ -648,6 +655,43 @@ mod tests {
     }
 
     #[test]
+    fn a_head_fitted_on_few_samples_speaks_softly() {
+        let seen = [Emotion::Happy, Emotion::Sad];
+        let fit = |per: usize, ramp: f32| {
+            let (x, y) = clusters(&seen, per, 4);
+            let refs: Vec<&[f32]> = x.iter().map(Vec::as_slice).collect();
+            let settings = VoiceFit {
+                ramp,
+                ..VoiceFit::default()
+            };
+            (VoiceHead::fit(&refs, &y, None, &settings).unwrap(), x, y)
+        };
+        // Six samples of a ramp of 12: the same head at half strength.
+        let (full, x, y) = fit(3, 0.0);
+        let (soft, _, _) = fit(3, 12.0);
+        for (f, s) in full.weights.iter().zip(&soft.weights) {
+            assert!((s - 0.5 * f).abs() < 1e-6, "{s} {f}");
+        }
+        let top = |o: &VoiceOpinion| {
+            let p = [o.log_probs[seen[0].index()], o.log_probs[seen[1].index()]];
+            (best(&p), p[best(&p)].exp())
+        };
+        for (xi, yi) in x.iter().zip(&y) {
+            let (f, s) = (
+                top(&full.opinion(xi).unwrap()),
+                top(&soft.opinion(xi).unwrap()),
+            );
+            assert_eq!(seen[f.0], *yi);
+            assert_eq!(f.0, s.0);
+            assert!(s.1 < f.1, "{s:?} {f:?}");
+        }
+        // From `ramp` samples on, full strength.
+        let (full, _, _) = fit(6, 0.0);
+        let (ramped, _, _) = fit(6, 12.0);
+        assert_eq!(full, ramped);
+    }
+
+    #[test]
     fn how_often_an_emotion_was_confirmed_is_not_a_prior() {
         // Nine "sad" confirmations and one "happy", all of the same sound: the head has no
         // intercepts and weighs both emotions alike, so that sound stays undecided.
@@ -737,14 +781,19 @@ mod tests {
         let prior = DescriptorPrior::new(&anchors).unwrap();
         assert_eq!(prior.intensity_directions(), 1);
         // A player who confirmed a strong "angry" and a normal "happy": feature 0 is all that
-        // tells them apart, and it is intensity, so the head learns nothing from it.
+        // tells them apart, and it is intensity, so the head learns nothing from it. (At full
+        // strength: the ramp would only soften both heads.)
         let angry = [4.0f32, 0.0, 0.0, 0.0];
         let happy = [0.0f32, 0.0, 0.0, 0.0];
+        let fit = VoiceFit {
+            ramp: 0.0,
+            ..VoiceFit::default()
+        };
         let head = VoiceHead::fit(
             &[&angry, &happy],
             &[Emotion::Angry, Emotion::Happy],
             Some(&prior),
-            &VoiceFit::default(),
+            &fit,
         )
         .unwrap();
         let strong_happy = head.opinion(&angry).unwrap();
@@ -756,7 +805,7 @@ mod tests {
             &[&angry, &happy],
             &[Emotion::Angry, Emotion::Happy],
             None,
-            &VoiceFit::default(),
+            &fit,
         )
         .unwrap()
         .opinion(&angry)

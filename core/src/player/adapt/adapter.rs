@@ -95,7 +95,9 @@ impl Adapter {
         self.input.frame_width() * if self.input.deltas { 2 } else { 1 }
     }
 
-    /// A player's statistics blended with the training set's ([`AdaptConfig::prior_steps`]).
+    /// A player's statistics blended with the training set's ([`AdaptConfig::prior_steps`]);
+    /// the training set's alone while the player has spoken less than
+    /// [`AdaptConfig::min_player_steps`].
     #[must_use]
     pub fn blended_stats(&self, player: Option<&NormStats>) -> NormStats {
         let prior = self.config.prior_steps;
@@ -106,7 +108,9 @@ impl Adapter {
             out.sum = self.global.sum.iter().map(|v| v * scale).collect();
             out.sum_sq = self.global.sum_sq.iter().map(|v| v * scale).collect();
         }
-        if let Some(p) = player.filter(|p| p.n_features() == out.n_features()) {
+        if let Some(p) = player.filter(|p| {
+            p.n_features() == out.n_features() && p.count >= self.config.min_player_steps
+        }) {
             out.merge(p);
         }
         if out.count == 0 {

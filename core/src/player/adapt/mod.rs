@@ -7,7 +7,8 @@
 //! descriptors of the player's own confirmed utterances, which learns how *this* player
 //! sounds in each emotion and is fused with the network's judgement.
 //! - The player's **normalisation statistics** come from all their speech, labelled or not,
-//!   blended with the training set's while there is little of it ([`AdaptConfig::prior_steps`]).
+//!   blended with the training set's while there is little of it ([`AdaptConfig::prior_steps`]),
+//!   and only once there is enough of it ([`AdaptConfig::min_player_steps`]).
 //! - Every update fits the voice head **from scratch** on the player's confirmed samples (the
 //!   most recent [`AdaptConfig::max_samples`]), so the model never drifts through a chain of
 //!   updates and a wrong sample's effect ends when it leaves the window. A fit is a convex
@@ -104,6 +105,19 @@ pub struct AdaptConfig {
     /// Strength, in model steps, of the training-set statistics blended into a player's own.
     #[config(default = 300)]
     pub prior_steps: u64,
+    /// Model steps of the player's speech (250: about 8 s) before their statistics are
+    /// blended in at all: the first utterances, often of one or two emotions at a
+    /// calibration screen, would move the centre of the player's voice towards those
+    /// emotions, and every utterance after them would be heard off-centre
+    /// (`docs/adaptation.md`, "Waiting for enough speech").
+    #[config(default = 250)]
+    pub min_player_steps: u64,
+    /// Confirmed samples from which the voice head speaks at full strength; a head fitted on
+    /// fewer has its logits scaled down in proportion ([`VoiceFit::ramp`]; 0: always full).
+    /// One wrong confirmation among a handful otherwise decides a whole emotion for the
+    /// player (`docs/adaptation.md`).
+    #[config(default = 12.0)]
+    pub voice_ramp: f32,
     /// Confirmed samples from which an update also fine-tunes the player's own copy of the
     /// network's upper layers ([`crate::player::copy`]); 0: never.
     #[config(default = 15)]
@@ -150,6 +164,7 @@ impl AdaptConfig {
             steps: self.steps,
             learning_rate: self.learning_rate,
             prior_weight: self.prior_utterances,
+            ramp: self.voice_ramp,
         }
     }
 }
