@@ -1,6 +1,7 @@
 //! Speech detection's cost in real time: the share of one core the streaming [`Segmenter`]
 //! takes to follow a microphone, with the learned detector (with its boundary net, the default,
-//! and without), the spectral and the energy detectors (the energy one is the baseline) in the
+//! and without; and a network that also reads the pitch features, `trainer train-detector
+//! --pitch`), the spectral and the energy detectors (the energy one is the baseline) in the
 //! same run, at 16 and 48 kHz, fed in 10 ms blocks as a
 //! microphone callback would. Prints the figures and the ratios; the target is at most 2% of
 //! one core for every detector.
@@ -13,7 +14,9 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use voice_emotion::audio::resample;
-use voice_emotion::speech::{Detector, DetectorNet, Segmenter, VadConfig};
+use voice_emotion::speech::{
+    BAND_FEATURES, DETECTOR_FEATURES, Detector, DetectorNet, PITCH_FEATURES, Segmenter, VadConfig,
+};
 
 mod common;
 
@@ -44,7 +47,23 @@ fn share_of_core(make: impl Fn() -> Segmenter, signal: &[f32], rate: u32) -> f64
     times[times.len() / 2] / (signal.len() as f64 / f64::from(rate))
 }
 
+/// The shipped detector with its frame layer widened to the pitch features (their weights 0):
+/// the cost of a network trained with `--pitch`, whose shape is the same.
+fn with_pitch() -> DetectorNet {
+    let mut net = (*DetectorNet::builtin()).clone();
+    let frame = &mut net.frame;
+    frame.weight.resize(DETECTOR_FEATURES * frame.outputs, 0.0);
+    frame.inputs = DETECTOR_FEATURES;
+    assert_eq!(
+        frame.weight.len() / frame.outputs - BAND_FEATURES,
+        PITCH_FEATURES
+    );
+    net.check().expect("a network of the pitch features");
+    net
+}
+
 fn main() {
+    let pitch_net = std::sync::Arc::new(with_pitch());
     // Two seconds of speech-like sound, one of near-silence, repeated for 60 s.
     let burst = common::speech_like(2.0);
     let mut signal = Vec::new();
@@ -69,13 +88,27 @@ fn main() {
             &at_rate,
             rate,
         );
+        let pitch = share_of_core(
+            || {
+                Segmenter::with_detector_nets(
+                    config(Detector::Learned),
+                    rate,
+                    pitch_net.clone(),
+                    Some(DetectorNet::builtin_boundary()),
+                )
+                .expect("valid config")
+            },
+            &at_rate,
+            rate,
+        );
         let spectral = share_of_core(default(Detector::Spectral), &at_rate, rate);
         let energy = share_of_core(default(Detector::Energy), &at_rate, rate);
         println!(
-            "speech detection at {} kHz, share of one core in real time: learned {:.3}% (without its boundary net {:.3}%), spectral {:.3}%, energy {:.3}% (learned / energy = {:.1}x, spectral / energy = {:.1}x)",
+            "speech detection at {} kHz, share of one core in real time: learned {:.3}% (without its boundary net {:.3}%; a network of the pitch features {:.3}%), spectral {:.3}%, energy {:.3}% (learned / energy = {:.1}x, spectral / energy = {:.1}x)",
             rate / 1000,
             100.0 * learned,
             100.0 * without_boundary,
+            100.0 * pitch,
             100.0 * spectral,
             100.0 * energy,
             learned / energy,

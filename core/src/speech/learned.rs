@@ -8,7 +8,14 @@
 //! * each band's level above its own noise estimate, in dB / 10 (what the spectral detector
 //!   averages), and
 //! * each band's level minus the mean level of all bands, in dB / 10 (the spectrum's shape,
-//!   whatever the loudness).
+//!   whatever the loudness);
+//! * then [`PITCH_FEATURES`] values from [`FramePitch`]: the frame's periodicity, and whether
+//!   its pitch holds or glides from the frame before.
+//!
+//! A network reads the first [`BAND_FEATURES`] of them (the band levels alone, as every
+//! network trained before the pitch features existed) or all [`DETECTOR_FEATURES`], as its
+//! `frame` layer's inputs say; the pitch features are computed only for a network that reads
+//! them.
 //!
 //! The network ([`DetectorNet`]) maps each frame's features to a small embedding
 //! (`frame` layer, ReLU), concatenates the embeddings of the newest frame and of
@@ -28,6 +35,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::SpectralScorer;
+use super::pitch::{FramePitch, PITCH_FEATURES};
 
 /// Mel bands of the learned detector's features.
 pub const DETECTOR_BANDS: usize = 24;
@@ -35,8 +43,10 @@ pub const DETECTOR_BANDS: usize = 24;
 pub const DETECTOR_LOWEST_HZ: f32 = 100.0;
 /// Upper edge of its highest band, in Hz (at most 45% of the sample rate).
 pub const DETECTOR_HIGHEST_HZ: f32 = 7_000.0;
-/// Features of one frame: per band, the level above the noise estimate and the shape.
-pub const DETECTOR_FEATURES: usize = 2 * DETECTOR_BANDS;
+/// The band features of one frame: per band, the level above the noise estimate and the shape.
+pub const BAND_FEATURES: usize = 2 * DETECTOR_BANDS;
+/// Features of one frame: the band features, then the pitch features.
+pub const DETECTOR_FEATURES: usize = BAND_FEATURES + PITCH_FEATURES;
 /// Largest magnitude of a feature (in units of 10 dB).
 const FEATURE_CAP: f32 = 3.0;
 
@@ -216,7 +226,17 @@ impl DetectorNet {
                 ),
             });
         }
-        self.frame.check("frame", DETECTOR_FEATURES)?;
+        if self.frame.inputs != BAND_FEATURES && self.frame.inputs != DETECTOR_FEATURES {
+            return Err(DetectorNetError::Shape {
+                layer: "frame",
+                reason: format!(
+                    "{} inputs, expected {BAND_FEATURES} (bands) or {DETECTOR_FEATURES} (bands \
+                     and pitch)",
+                    self.frame.inputs
+                ),
+            });
+        }
+        self.frame.check("frame", self.frame.inputs)?;
         self.hidden
             .check("hidden", self.context * self.frame.outputs)?;
         self.output.check("output", self.hidden.outputs)?;
@@ -238,6 +258,12 @@ impl DetectorNet {
             .sum()
     }
 
+    /// Whether the network reads the pitch features as well as the band features.
+    #[must_use]
+    pub fn hears_pitch(&self) -> bool {
+        self.frame.inputs == DETECTOR_FEATURES
+    }
+
     /// Frames of history the network sees (the newest included).
     #[must_use]
     pub fn span(&self) -> usize {
@@ -249,12 +275,22 @@ impl DetectorNet {
 #[derive(Debug, Clone)]
 pub struct DetectorFeatures {
     scorer: SpectralScorer,
+    /// `None`: the pitch features stay 0.
+    pitch: Option<FramePitch>,
 }
 
 impl DetectorFeatures {
-    /// Features of frames of `hop` samples at `sample_rate` Hz.
+    /// Features of frames of `hop` samples at `sample_rate` Hz, the pitch features
+    /// included.
     #[must_use]
     pub fn new(hop: usize, sample_rate: u32) -> Self {
+        Self::with_pitch(hop, sample_rate, true)
+    }
+
+    /// [`DetectorFeatures::new`], with the pitch features computed only when `pitch` (0
+    /// otherwise: what a network of the band features alone needs).
+    #[must_use]
+    pub fn with_pitch(hop: usize, sample_rate: u32, pitch: bool) -> Self {
         Self {
             scorer: SpectralScorer::with_bands(
                 hop,
@@ -262,18 +298,25 @@ impl DetectorFeatures {
                 DETECTOR_BANDS,
                 DETECTOR_LOWEST_HZ..DETECTOR_HIGHEST_HZ,
             ),
+            pitch: pitch.then(|| FramePitch::new(sample_rate)),
         }
     }
 
     /// Forgets the signal.
     pub fn reset(&mut self) {
         self.scorer.reset();
+        if let Some(p) = &mut self.pitch {
+            p.reset();
+        }
     }
 
     /// Forgets the samples of the analysis window but not the noise estimates
     /// ([`SpectralScorer::forget_samples`]).
     pub fn forget_samples(&mut self) {
         self.scorer.forget_samples();
+        if let Some(p) = &mut self.pitch {
+            p.reset();
+        }
     }
 
     /// Whether the last frame's noise estimates jumped to a noise that stepped up
@@ -293,10 +336,14 @@ impl DetectorFeatures {
         let n = powers.len().min(DETECTOR_BANDS);
         let db = |p: f32| 10.0 * p.max(1e-20).log10();
         let mean = powers[..n].iter().map(|&p| db(p)).sum::<f32>() / n.max(1) as f32;
-        let (levels, shapes) = out.split_at_mut(DETECTOR_BANDS);
+        let (bands, pitch) = out.split_at_mut(BAND_FEATURES);
+        let (levels, shapes) = bands.split_at_mut(DETECTOR_BANDS);
         for b in 0..n {
             levels[b] = (excess[b] / 10.0).clamp(-FEATURE_CAP, FEATURE_CAP);
             shapes[b] = ((db(powers[b]) - mean) / 10.0).clamp(-FEATURE_CAP, FEATURE_CAP);
+        }
+        if let (Some(tracker), Ok(pitch)) = (&mut self.pitch, pitch.try_into()) {
+            tracker.next(frame, pitch);
         }
         score
     }
@@ -325,6 +372,7 @@ impl NetRunner {
         let mut empty = vec![0.0; e];
         net.frame
             .forward(&[0.0; DETECTOR_FEATURES], &mut empty, true);
+        // (`forward` reads the first `net.frame.inputs` features.)
         let span = net.span();
         let mut ring = Vec::with_capacity(span * e);
         for _ in 0..span {
@@ -376,11 +424,13 @@ pub struct LearnedScorer {
 }
 
 impl LearnedScorer {
-    /// A scorer for frames of `hop` samples at `sample_rate` Hz with `net`.
+    /// A scorer for frames of `hop` samples at `sample_rate` Hz with `net`; it computes the
+    /// pitch features when `net` reads them or `pitch` (a boundary net fed its features
+    /// does).
     #[must_use]
-    pub fn new(net: Arc<DetectorNet>, hop: usize, sample_rate: u32) -> Self {
+    pub fn new(net: Arc<DetectorNet>, hop: usize, sample_rate: u32, pitch: bool) -> Self {
         Self {
-            features: DetectorFeatures::new(hop, sample_rate),
+            features: DetectorFeatures::with_pitch(hop, sample_rate, pitch || net.hears_pitch()),
             frame: [0.0; DETECTOR_FEATURES],
             runner: NetRunner::new(net),
         }
@@ -455,9 +505,55 @@ mod tests {
         assert!(err.to_string().contains("delay"), "{err}");
     }
 
+    /// The shipped detector widened to the pitch features, their weights 0.
+    fn widened() -> DetectorNet {
+        let mut net = (*DetectorNet::builtin()).clone();
+        net.frame
+            .weight
+            .resize(DETECTOR_FEATURES * net.frame.outputs, 0.0);
+        net.frame.inputs = DETECTOR_FEATURES;
+        net
+    }
+
+    #[test]
+    fn a_network_reads_the_band_features_or_all_of_them() {
+        let net = widened();
+        net.check().expect("bands and pitch");
+        assert!(net.hears_pitch() && !DetectorNet::builtin().hears_pitch());
+        let mut odd = net.clone();
+        odd.frame
+            .weight
+            .truncate((DETECTOR_FEATURES - 1) * odd.frame.outputs);
+        odd.frame.inputs = DETECTOR_FEATURES - 1;
+        let err = odd.check().expect_err("50 inputs").to_string();
+        assert!(err.contains("frame") && err.contains("50 inputs"), "{err}");
+    }
+
+    #[test]
+    fn pitch_features_are_computed_for_a_network_that_reads_them() {
+        // A tone with a gliding pitch: the pitch features are non-zero once computed, and
+        // with zero weights on them the widened network scores exactly as the shipped one.
+        let rate = 16_000;
+        let tone: Vec<f32> = (0..rate)
+            .map(|i| {
+                let t = i as f32 / rate as f32;
+                (std::f32::consts::TAU * 150.0 * (t + 0.3 * t * t)).sin() * 0.1
+            })
+            .collect();
+        let mut plain = LearnedScorer::new(DetectorNet::builtin(), 160, rate as u32, false);
+        let mut wide = LearnedScorer::new(Arc::new(widened()), 160, rate as u32, false);
+        let mut heard = 0;
+        for frame in tone.chunks_exact(160) {
+            assert_eq!(plain.score(frame), wide.score(frame));
+            assert!(plain.features()[BAND_FEATURES..].iter().all(|&v| v == 0.0));
+            heard += usize::from(wide.features()[BAND_FEATURES] > 0.9);
+        }
+        assert!(heard > 80, "{heard} periodic frames of 100");
+    }
+
     #[test]
     fn hostile_frames_give_finite_scores() {
-        let mut s = LearnedScorer::new(DetectorNet::builtin(), 7, 8_000);
+        let mut s = LearnedScorer::new(DetectorNet::builtin(), 7, 8_000, true);
         for frame in [vec![], vec![f32::NAN; 7], vec![1e30; 7], vec![0.0; 100]] {
             assert!(s.score(&frame).is_finite());
         }

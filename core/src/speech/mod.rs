@@ -28,8 +28,9 @@
 //! frame scorer and rings), `boundary.rs` (where an utterance's speech starts and ends, with
 //! or without the boundary net), `utterance.rs` (what it reports), `levels.rs` (frame levels
 //! and `trim_silence`), `spectral.rs` (the band-by-band frame scorer), `learned.rs` (the
-//! learned frame scorer; its weights are `models/speech-detector/detector.json`). May import
-//! [`crate::audio`].
+//! learned frame scorer; its weights are `models/speech-detector/detector.json`), `pitch.rs`
+//! (the pitch features a network trained with `trainer train-detector --pitch` reads). May
+//! import [`crate::audio`].
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -42,6 +43,7 @@ mod frames;
 mod learned;
 mod levels;
 mod params;
+mod pitch;
 mod segmenter;
 mod spectral;
 mod utterance;
@@ -51,6 +53,7 @@ use frames::*;
 pub use learned::*;
 pub use levels::*;
 pub use params::*;
+pub use pitch::*;
 pub use segmenter::*;
 pub use spectral::*;
 pub use utterance::*;

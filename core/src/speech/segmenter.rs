@@ -105,6 +105,7 @@ impl Segmenter {
                 net,
                 params.frame_len,
                 sample_rate,
+                boundary.as_ref().is_some_and(|b| b.hears_pitch()),
             )))),
             Detector::Energy => None,
         };

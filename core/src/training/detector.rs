@@ -22,7 +22,9 @@ use rand_chacha::ChaCha8Rng;
 use super::degrade::{NoiseColour, band_limit, hum, noise, reverberate};
 use super::streams::SpeechStream;
 use crate::labels::Emotion;
-use crate::speech::{DETECTOR_FEATURES, DenseWeights, DetectorFeatures, DetectorNet};
+use crate::speech::{
+    BAND_FEATURES, DETECTOR_FEATURES, DenseWeights, DetectorFeatures, DetectorNet,
+};
 
 /// Shape and training settings of a [`DetectorNet`].
 #[derive(Config, Debug)]
@@ -43,6 +45,10 @@ pub struct DetectorTrainingConfig {
     /// Units of the hidden layer.
     #[config(default = 24)]
     pub hidden: usize,
+    /// Whether the network reads the pitch features ([`DETECTOR_FEATURES`] a frame) or the
+    /// band features alone ([`BAND_FEATURES`]).
+    #[config(default = false)]
+    pub pitch: bool,
     /// Frames per optimisation step.
     #[config(default = 512)]
     pub batch_size: usize,
@@ -125,16 +131,24 @@ impl FrameSet {
 
     /// The network's input for frame `i`: the features of the frames `i - k * stride` for
     /// `k` in `0..context`, zeros before its stream's start.
-    fn context_into(&self, i: usize, context: usize, stride: usize, out: &mut Vec<f32>) {
+    /// Each frame gives its first `width` features.
+    fn context_into(
+        &self,
+        i: usize,
+        context: usize,
+        stride: usize,
+        width: usize,
+        out: &mut Vec<f32>,
+    ) {
         let f = DETECTOR_FEATURES;
         let pos = self.position[i] as usize;
         for k in 0..context {
             let back = k * stride;
             if back <= pos {
                 let j = i - back;
-                out.extend_from_slice(&self.features[j * f..(j + 1) * f]);
+                out.extend_from_slice(&self.features[j * f..j * f + width]);
             } else {
-                out.extend(std::iter::repeat_n(0.0, f));
+                out.extend(std::iter::repeat_n(0.0, width));
             }
         }
     }
@@ -366,10 +380,20 @@ pub struct DetectorModel {
 }
 
 impl DetectorTrainingConfig {
+    /// Features a frame gives the network.
+    #[must_use]
+    pub fn frame_width(&self) -> usize {
+        if self.pitch {
+            DETECTOR_FEATURES
+        } else {
+            BAND_FEATURES
+        }
+    }
+
     /// A randomly initialised model on `device`.
     pub fn init(&self, device: &Device) -> DetectorModel {
         DetectorModel {
-            frame: LinearConfig::new(DETECTOR_FEATURES, self.embedding).init(device),
+            frame: LinearConfig::new(self.frame_width(), self.embedding).init(device),
             hidden: LinearConfig::new(self.context * self.embedding, self.hidden).init(device),
             output: LinearConfig::new(self.hidden, 1).init(device),
             context: self.context,
@@ -448,19 +472,16 @@ fn batch_tensor(
     config: &DetectorTrainingConfig,
     device: &Device,
 ) -> (Tensor<3>, Tensor<2>) {
-    let mut x = Vec::with_capacity(indices.len() * config.context * DETECTOR_FEATURES);
+    let width = config.frame_width();
+    let mut x = Vec::with_capacity(indices.len() * config.context * width);
     let mut y = Vec::with_capacity(indices.len());
     for &i in indices {
-        set.context_into(i, config.context, config.stride, &mut x);
+        set.context_into(i, config.context, config.stride, width, &mut x);
         y.push(set.label(i, config.delay));
     }
     let n = indices.len();
     (
-        Tensor::<1>::from_floats(x.as_slice(), device).reshape([
-            n,
-            config.context,
-            DETECTOR_FEATURES,
-        ]),
+        Tensor::<1>::from_floats(x.as_slice(), device).reshape([n, config.context, width]),
         Tensor::<1>::from_floats(y.as_slice(), device).reshape([n, 1]),
     )
 }
@@ -549,8 +570,17 @@ mod tests {
 
     #[test]
     fn the_trained_module_and_the_plain_network_agree() {
+        for pitch in [false, true] {
+            module_and_network_agree(pitch);
+        }
+    }
+
+    fn module_and_network_agree(pitch: bool) {
         let device = crate::model::default_device();
-        let config = DetectorTrainingConfig::new().with_context(5).with_stride(3);
+        let config = DetectorTrainingConfig::new()
+            .with_context(5)
+            .with_stride(3)
+            .with_pitch(pitch);
         let model = config.init(&device);
         let net = Arc::new(model.to_net().expect("weights"));
         let mut rng = ChaCha8Rng::seed_from_u64(3);
@@ -567,7 +597,8 @@ mod tests {
         );
         let mut set = FrameSet::default();
         set.add_stream(&audio, &truth, 160, 16_000);
-        let mut scorer = LearnedScorer::new(net, 160, 16_000);
+        assert_eq!(net.hears_pitch(), pitch);
+        let mut scorer = LearnedScorer::new(net, 160, 16_000, false);
         let plain: Vec<f32> = audio.chunks_exact(160).map(|f| scorer.score(f)).collect();
         let indices: Vec<usize> = (0..set.len()).collect();
         let (x, _) = batch_tensor(&set, &indices, &config, &device);

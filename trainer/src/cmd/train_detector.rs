@@ -57,6 +57,10 @@ pub struct Args {
     /// Units of the hidden layer.
     #[arg(long, default_value_t = 24)]
     pub hidden: usize,
+    /// The network also reads each frame's pitch features (periodicity, and whether the
+    /// pitch holds or glides: `voice_emotion::speech::FramePitch`), not the band levels alone.
+    #[arg(long)]
+    pub pitch: bool,
     /// Threads building the streams (default: every core).
     #[arg(long, default_value_t = super::all_cores())]
     pub threads: usize,
@@ -206,6 +210,7 @@ pub fn run(args: &Args) -> CmdResult {
         .with_delay(args.delay)
         .with_embedding(args.embedding)
         .with_hidden(args.hidden)
+        .with_pitch(args.pitch)
         .with_seed(args.seed);
     let net = train_detector(&config, &train, &valid, &default_device(), |e| {
         println!(
