@@ -20,7 +20,7 @@ use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 
 mod config;
-mod pitch;
+pub(crate) mod pitch;
 mod suppression;
 pub use config::MfccConfig;
 pub use pitch::{

@@ -417,47 +417,76 @@ impl PitchTracker {
     /// YIN on `self.diff` (the difference function for lags `1..=tau_max + 1`): the
     /// fundamental (when voiced) and the lowest normalised difference in the search range.
     fn estimate(&mut self) -> (Option<f32>, f32) {
-        // Cumulative mean normalisation, in place.
-        let mut running = 0.0f32;
-        let mut silent = true;
-        for tau in 1..=self.tau_max + 1 {
-            running += self.diff[tau];
-            if running > 1e-12 {
-                silent = false;
-                self.diff[tau] *= tau as f32 / running;
-            } else {
-                self.diff[tau] = 1.0;
-            }
-        }
-        if silent {
+        if !normalise_differences(&mut self.diff[..=self.tau_max + 1]) {
             return (None, 1.0);
         }
         let d = &self.diff;
-        let (lo, hi) = (self.tau_min, self.tau_max);
-        let mut best = lo;
-        for tau in lo..=hi {
-            if d[tau] < d[best] {
-                best = tau;
-            }
-        }
+        let (dip, best) = yin_choice(d, self.tau_min, self.tau_max, YIN_THRESHOLD);
         let lowest = d[best];
         // The first dip under the threshold, followed to its minimum; else no pitch.
-        let Some(mut tau) = (lo..=hi).find(|&t| d[t] < YIN_THRESHOLD) else {
+        let Some(tau) = dip else {
             return (None, lowest);
         };
+        (
+            Some(self.config.sample_rate as f32 / parabolic(d, tau)),
+            lowest,
+        )
+    }
+}
+
+/// YIN's cumulative-mean normalisation of a difference function in place (`diff[tau]` for
+/// lags `tau` from 1; `diff[0]` is left alone): `d'(tau) = d(tau) tau / sum_{k <= tau} d(k)`,
+/// 1 while that sum is still 0. Returns `false` when the whole function is 0 (silence).
+pub(crate) fn normalise_differences(diff: &mut [f32]) -> bool {
+    let mut running = 0.0f32;
+    let mut silent = true;
+    for (tau, d) in diff.iter_mut().enumerate().skip(1) {
+        running += *d;
+        if running > 1e-12 {
+            silent = false;
+            *d *= tau as f32 / running;
+        } else {
+            *d = 1.0;
+        }
+    }
+    !silent
+}
+
+/// The lags YIN considers in `lo..=hi` of a normalised difference function `d`: the first
+/// one under `threshold` followed down to its minimum (`None` when none is under it), and
+/// the lowest (the first of equals).
+pub(crate) fn yin_choice(
+    d: &[f32],
+    lo: usize,
+    hi: usize,
+    threshold: f32,
+) -> (Option<usize>, usize) {
+    let mut best = lo;
+    for tau in lo..=hi {
+        if d[tau] < d[best] {
+            best = tau;
+        }
+    }
+    let dip = (lo..=hi).find(|&t| d[t] < threshold).map(|mut tau| {
         while tau < hi && d[tau + 1] < d[tau] {
             tau += 1;
         }
-        let (l, c, r) = (d[tau - 1], d[tau], d[tau + 1]);
-        let curve = l + r - 2.0 * c;
-        let shift = if curve > 1e-9 {
-            (0.5 * (l - r) / curve).clamp(-0.5, 0.5)
-        } else {
-            0.0
-        };
-        let f0 = self.config.sample_rate as f32 / (tau as f32 + shift);
-        (Some(f0), lowest)
-    }
+        tau
+    });
+    (dip, best)
+}
+
+/// The lag `tau` (at least 1, with `d[tau + 1]` present) moved to the vertex of the parabola
+/// through its neighbours' values, by at most half a lag.
+pub(crate) fn parabolic(d: &[f32], tau: usize) -> f32 {
+    let (l, c, r) = (d[tau - 1], d[tau], d[tau + 1]);
+    let curve = l + r - 2.0 * c;
+    let shift = if curve > 1e-9 {
+        (0.5 * (l - r) / curve).clamp(-0.5, 0.5)
+    } else {
+        0.0
+    };
+    tau as f32 + shift
 }
 
 /// Greatest common divisor.

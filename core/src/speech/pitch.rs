@@ -13,6 +13,8 @@
 //!
 //! It only looks back, so it adds no latency.
 
+use crate::features::pitch::{normalise_differences, parabolic, yin_choice};
+
 /// Values per frame: periodicity, holding, gliding.
 pub const PITCH_FEATURES: usize = 3;
 
@@ -24,8 +26,9 @@ const F0_LOWEST: f32 = 60.0;
 const F0_HIGHEST: f32 = 500.0;
 /// The integration window (s).
 const WINDOW_S: f32 = 0.04;
-/// YIN's absolute threshold: the first period whose normalised difference is below it.
-const THRESHOLD: f32 = 0.2;
+/// YIN's absolute threshold: the first period whose normalised difference is below it
+/// (the pitch features' [`crate::features::YIN_THRESHOLD`]).
+const THRESHOLD: f32 = crate::features::YIN_THRESHOLD;
 /// A frame is voiced when the normalised difference at its period is below this.
 const VOICED: f32 = 0.25;
 /// Octaves within which a period holds (0.5%), and up to which it glides (6%).
@@ -138,49 +141,17 @@ fn yin(
     for (tau, d) in diff.iter_mut().enumerate().skip(1) {
         *d = squared_distance(head, &x[tau..tau + window]);
     }
-    // Cumulative-mean normalisation, in place: d'(tau) = d(tau) tau / sum_{k <= tau} d(k).
-    let mut sum = 0.0f32;
-    diff[0] = 1.0;
-    for (tau, d) in diff.iter_mut().enumerate().skip(1) {
-        sum += *d;
-        *d = if sum > 1e-20 {
-            *d * tau as f32 / sum
-        } else {
-            1.0
-        };
-    }
-    if sum <= 1e-20 {
+    if !normalise_differences(diff) {
         return None;
     }
-    let range = &diff[tau_min..=tau_max];
-    let mut best = match range.iter().position(|&d| d < THRESHOLD) {
-        Some(first) => {
-            let mut k = first;
-            while k + 1 < range.len() && range[k + 1] < range[k] {
-                k += 1;
-            }
-            k
-        }
-        None => range
-            .iter()
-            .enumerate()
-            .min_by(|a, b| a.1.total_cmp(b.1))
-            .map_or(0, |(k, _)| k),
-    };
-    best += tau_min;
-    let (lag, value) = if best > tau_min && best < tau_max {
-        let (a, b, c) = (diff[best - 1], diff[best], diff[best + 1]);
-        let curve = a - 2.0 * b + c;
-        let shift = if curve > 1e-12 {
-            (0.5 * (a - c) / curve).clamp(-0.5, 0.5)
-        } else {
-            0.0
-        };
-        (best as f32 + shift, b)
+    let (dip, lowest) = yin_choice(diff, tau_min, tau_max, THRESHOLD);
+    let best = dip.unwrap_or(lowest);
+    let lag = if best > tau_min && best < tau_max {
+        parabolic(diff, best)
     } else {
-        (best as f32, diff[best])
+        best as f32
     };
-    Some((lag, value))
+    Some((lag, diff[best]))
 }
 
 /// `sum (a - b)^2`, in eight lanes that the compiler vectorises.
