@@ -32,6 +32,7 @@ impl EmotionDetected {
             intensity_confidence: p.intensity_probabilities[p.intensity.index()],
             duration_seconds: d.duration_seconds,
             adapted: d.adapted,
+            clipped: d.clipped,
             mfcc: d.mfcc,
             latency_ms: d.ended_at.elapsed().as_secs_f64() * 1000.0,
             teach_score: p.teach_score(),
@@ -210,6 +211,7 @@ mod tests {
             ended_at: Instant::now() - Duration::from_millis(20),
             processing: Duration::from_millis(3),
             adapted: true,
+            clipped: 0.02,
             mfcc: Arc::new(FeatureMatrix {
                 data: vec![0.0; 40],
                 n_frames: 1,
@@ -224,6 +226,7 @@ mod tests {
             (Intensity::Strong, 0.7)
         );
         assert!(m.adapted && m.latency_ms >= 20.0, "{}", m.latency_ms);
+        assert_eq!(m.clipped, 0.02);
         assert_eq!(m.mfcc.n_features, 40);
         assert!(!m.sure, "0.65 is below the 0.7 asked for");
         assert_eq!(m.outcome(), Outcome::Uncertain);

@@ -77,6 +77,11 @@ pub struct EmotionDetected {
     pub duration_seconds: f64,
     /// Whether the player's own weights (their voice head) made it.
     pub adapted: bool,
+    /// The share of the utterance's samples held at full scale by the microphone (`0..=1`),
+    /// restored before the model heard them (`EngineConfig::declip`). Any share above 0 means
+    /// peaks are being flattened (sentences driven 3, 6 and 12 dB past full scale read about
+    /// 0.07%, 0.6% and 4%): a game can ask the player to lower the input gain.
+    pub clipped: f32,
     /// The utterance's MFCC frames (silence trimmed, `n_frames x 40`, 10 ms apart): what the
     /// model heard, e.g. for a live heatmap.
     pub mfcc: Arc<FeatureMatrix>,

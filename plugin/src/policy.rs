@@ -96,6 +96,7 @@ mod tests {
             intensity_confidence: 1.0,
             duration_seconds: 1.0,
             adapted: false,
+            clipped: 0.0,
             mfcc: Arc::new(FeatureMatrix::default()),
             latency_ms: 0.0,
             teach_score: 1.0 - confidence,

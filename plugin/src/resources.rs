@@ -297,6 +297,7 @@ mod tests {
             ended_at: std::time::Instant::now(),
             processing: std::time::Duration::ZERO,
             adapted: false,
+            clipped: 0.0,
             mfcc: Arc::default(),
         };
         EmotionDetected::new(d, sure_confidence)

@@ -139,10 +139,36 @@ fn whole_utterances_through_the_plugin_get_the_labels_of_the_whole_clips() {
 
 /// The detections of `clips` played at 48 kHz through the plugin with `config`.
 fn play_at_48k(clips: &[e2e::Clip], config: EngineConfig, provisional: bool) -> MessageLog {
-    let mut script = ScriptedSource::new(Pace::Fast).silence(0.5);
-    for c in clips {
-        let up = voice_emotion::audio::resample(&c.samples, 16_000, 48_000)
+    play_clipped_at_48k(clips, config, provisional, None)
+}
+
+/// [`play_at_48k`], each clip first amplified so that its peak would be `overdrive_db` above
+/// full scale and clipped there, as by a microphone's gain set too high, and then played by a
+/// source running at 48 kHz.
+fn play_clipped_at_48k(
+    clips: &[e2e::Clip],
+    config: EngineConfig,
+    provisional: bool,
+    overdrive_db: Option<f32>,
+) -> MessageLog {
+    let mut script = ScriptedSource::new(Pace::Fast);
+    if overdrive_db.is_some() {
+        // The source itself at 48 kHz, where the microphone clipped (a script plays at
+        // 16 kHz unless told, and resampling smooths the flattened peaks away).
+        script = script
+            .with_sample_rate(48_000)
             .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut script = script.silence(0.5);
+    for c in clips {
+        let mut up = voice_emotion::audio::resample(&c.samples, 16_000, 48_000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        if let Some(db) = overdrive_db {
+            let peak = up.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let gain = 10f32.powf(db / 20.0) / peak;
+            up.iter_mut()
+                .for_each(|v| *v = (*v * gain).clamp(-1.0, 1.0));
+        }
         script = script.samples(up, 48_000).silence(1.0);
     }
     let mut plugin = VoiceEmotionPlugin::default()
@@ -209,4 +235,47 @@ fn streaming_at_48k_gives_what_the_whole_utterance_gives() {
         );
     }
     assert!(whole.provisional.is_empty());
+}
+
+/// A microphone whose gain is too high: the engine restores the clipped peaks at the source's
+/// rate before the model hears them, the same streamed as whole, and the model hears
+/// something else than the clipped audio as it came (`declip: false`).
+#[test]
+fn clipped_speech_is_restored_alike_streamed_and_whole() {
+    let clips = clips(23, 1);
+    let play = |config| play_clipped_at_48k(&clips, config, false, Some(12.0));
+    let streamed = play(EngineConfig::default());
+    let whole = play(EngineConfig {
+        streaming: false,
+        ..EngineConfig::default()
+    });
+    let as_it_came = play(EngineConfig {
+        declip: false,
+        ..EngineConfig::default()
+    });
+    assert_eq!(streamed.detected.len(), clips.len());
+    assert_eq!(whole.detected.len(), clips.len());
+    assert_eq!(as_it_came.detected.len(), clips.len());
+    for (((s, w), a), clip) in streamed
+        .detected
+        .iter()
+        .zip(&whole.detected)
+        .zip(&as_it_came.detected)
+        .zip(&clips)
+    {
+        let name = clip.path.display();
+        assert_eq!(s.mfcc, w.mfcc, "{name}: what the model heard");
+        assert_eq!(s.probabilities, w.probabilities, "{name}");
+        assert_ne!(
+            s.mfcc, a.mfcc,
+            "{name}: the clipped audio was heard as it came"
+        );
+        // The share reported is the microphone's, restored or not.
+        assert!(
+            s.clipped > 0.005 && s.clipped < 0.5,
+            "{name}: {}",
+            s.clipped
+        );
+        assert_eq!((s.clipped, a.clipped), (w.clipped, w.clipped), "{name}");
+    }
 }

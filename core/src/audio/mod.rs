@@ -6,8 +6,8 @@
 //! NaN/Inf (or absurdly large) samples never panic. `core/tests/hostile_inputs.rs` runs the
 //! table of hostile inputs; the `wav` fuzz target (`fuzz/`) runs `decode_audio` on anything.
 //!
-//! Files: `decode.rs` (decoding), `resample.rs`, `level.rs` (speech level), `capture/` (live
-//! input). Imports nothing else of the crate: every later stage builds on it.
+//! Files: `decode.rs` (decoding), `resample.rs`, `level.rs` (speech level), `declip.rs`
+//! (restoring clipped samples), `capture/` (live input). Imports nothing else of the crate: every later stage builds on it.
 
 use std::fs::File;
 use std::io::Read;
@@ -19,9 +19,11 @@ use rubato::{
 };
 
 pub mod capture;
+mod declip;
 mod decode;
 mod level;
 mod resample;
+pub use declip::*;
 pub use decode::*;
 pub use level::*;
 pub use resample::*;

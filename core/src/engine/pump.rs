@@ -79,10 +79,14 @@ pub(super) struct Live {
     pub(super) player: PlayerId,
     /// The segmenter's rate it resamples from.
     pub(super) rate: u32,
+    /// Restores clipped samples at `rate`, before the resampler.
+    pub(super) declipper: Declipper,
     pub(super) resampler: StreamResampler,
     pub(super) stream: UtteranceStream,
     /// Samples of the utterance (at `rate`) already fed.
     pub(super) fed: usize,
+    /// Declipped samples on their way to the resampler.
+    pub(super) declipped: Vec<f32>,
     pub(super) block: Vec<f32>,
     /// Seconds heard at which the next provisional result is due.
     pub(super) next_provisional: f64,
@@ -174,6 +178,7 @@ impl Worker {
         let rate = self.segmenter.sample_rate();
         let live = match self.live.take() {
             Some(mut live) if live.rate == rate => {
+                live.declipper.reset();
                 live.resampler.reset();
                 live.stream.restart(&active.model);
                 live
@@ -186,9 +191,11 @@ impl Worker {
                         utterance: None,
                         player: active.id.clone(),
                         rate,
+                        declipper: Declipper::new(rate),
                         resampler,
                         stream,
                         fed: 0,
+                        declipped: Vec::new(),
                         block: Vec::new(),
                         next_provisional: 0.0,
                     },
@@ -237,7 +244,15 @@ impl Worker {
             live.stream.set_room(&room_at_model_rate(room, live.rate));
         }
         live.block.clear();
-        if let Err(e) = live.resampler.push(&so_far[live.fed..], &mut live.block) {
+        live.declipped.clear();
+        let fresh = &so_far[live.fed..];
+        let heard = if self.config.declip {
+            live.declipper.push(fresh, &mut live.declipped);
+            &live.declipped
+        } else {
+            fresh
+        };
+        if let Err(e) = live.resampler.push(heard, &mut live.block) {
             tracing::warn!("streaming utterance {id}: {e}");
             live.utterance = None;
             return;
@@ -283,7 +298,15 @@ impl Worker {
             return None;
         }
         live.block.clear();
+        live.declipped.clear();
         let rest = samples.get(live.fed..).unwrap_or_default();
+        let rest = if self.config.declip {
+            live.declipper.push(rest, &mut live.declipped);
+            live.declipper.finish(&mut live.declipped);
+            &live.declipped
+        } else {
+            rest
+        };
         if let Err(e) = live
             .resampler
             .push(rest, &mut live.block)
@@ -388,6 +411,14 @@ impl Worker {
             return;
         };
         let result = streamed.unwrap_or_else(|| {
+            // Clipped samples restored at the source's rate, where the plateaus are.
+            let declipped;
+            let samples = if self.config.declip {
+                declipped = declip(samples, rate).0;
+                &declipped
+            } else {
+                samples
+            };
             resample(samples, rate, SAMPLE_RATE)
                 .map_err(|e| DetectionFailure::Resample(Arc::new(e)))
                 .and_then(|audio| {
@@ -426,6 +457,7 @@ impl Worker {
             ended_at,
             processing,
             adapted: active.model.is_adapted(),
+            clipped: clipped_samples(samples) as f32 / samples.len().max(1) as f32,
             mfcc: Arc::new(mfcc.clone()),
         }));
         // After the detection is out: the statistics used next time.
