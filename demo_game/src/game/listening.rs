@@ -1,6 +1,7 @@
 //! Whether the game hears the player, for the first minute and after: a "how to play" card
 //! until the first detection, and a line when no speech has been heard for a while or the
-//! microphone is missing ("I can't hear you: check the microphone in Settings").
+//! microphone is missing ("I can't hear you: check the microphone in Settings"), or when it
+//! clips ("lower its input gain").
 
 use bevy::prelude::*;
 use bevy_voice_emotion::prelude::*;
@@ -15,6 +16,9 @@ pub struct Listening {
     /// Whether the "how to play" card shows (until the player dismisses it or is first
     /// heard).
     pub how_to_play: bool,
+    /// The share of the last utterance's samples the microphone held at full scale
+    /// (`EmotionDetected::clipped`).
+    pub clipped: f32,
 }
 
 impl Default for Listening {
@@ -22,6 +26,7 @@ impl Default for Listening {
         Self {
             last_heard_s: 0.0,
             how_to_play: true,
+            clipped: 0.0,
         }
     }
 }
@@ -30,9 +35,15 @@ impl Listening {
     /// Seconds of play without speech before the game says it cannot hear the player.
     pub const QUIET_S: f64 = 15.0;
 
+    /// The share of an utterance's samples held at full scale from which the game asks for
+    /// less input gain: a sentence whose peaks a microphone drives 3 dB past full scale
+    /// reads about 0.07% (the engine restores them, but the model hears them best unclipped).
+    pub const CLIPPED: f32 = 0.0005;
+
     /// What to tell the player about their voice input at `now_s`, if anything: a missing
-    /// or failed input at once, and no speech for [`Self::QUIET_S`] (with recorded clips as
-    /// the voice: how to play the next one).
+    /// or failed input at once, no speech for [`Self::QUIET_S`] (with recorded clips as
+    /// the voice: how to play the next one), and a microphone that clipped the last utterance
+    /// ([`Self::CLIPPED`]).
     #[must_use]
     pub fn hint(&self, now_s: f64, mic: &MicrophoneStatus, clips: bool) -> Option<String> {
         match &mic.status {
@@ -57,6 +68,13 @@ impl Listening {
                     )
                 })
             }
+            SourceStatus::Active { .. } if !clips && self.clipped >= Self::CLIPPED => {
+                Some(format!(
+                    "Your microphone is clipping ({:.1}% of the last sentence at full scale): \
+                     lower its input gain in your system's sound settings.",
+                    100.0 * self.clipped
+                ))
+            }
             _ => None,
         }
     }
@@ -77,7 +95,8 @@ fn hear(
     if started.read().count() > 0 {
         listening.last_heard_s = time.elapsed_secs_f64();
     }
-    if detected.read().count() > 0 && listening.how_to_play {
+    if let Some(last) = detected.read().last() {
+        listening.clipped = last.clipped;
         listening.how_to_play = false;
     }
 }
@@ -114,6 +133,7 @@ mod tests {
         let l = Listening {
             last_heard_s: 10.0,
             how_to_play: false,
+            clipped: 0.0,
         };
         assert_eq!(
             l.hint(20.0, &mic(active(), false), false),
@@ -134,6 +154,33 @@ mod tests {
             l.hint(30.0, &mic(active(), false), true)
                 .unwrap()
                 .contains("Space")
+        );
+    }
+
+    #[test]
+    fn a_clipping_microphone_is_told_to_turn_down() {
+        let mut l = Listening {
+            last_heard_s: 10.0,
+            how_to_play: false,
+            clipped: 0.0001,
+        };
+        assert_eq!(l.hint(12.0, &mic(active(), false), false), None, "a trace");
+        l.clipped = 0.04;
+        let hint = l.hint(12.0, &mic(active(), false), false).unwrap();
+        assert!(
+            hint.contains("clipping (4.0%") && hint.contains("gain"),
+            "{hint}"
+        );
+        assert_eq!(
+            l.hint(12.0, &mic(active(), false), true),
+            None,
+            "recorded clips are not the player's microphone"
+        );
+        // A quiet spell says so first.
+        assert!(
+            l.hint(30.0, &mic(active(), false), false)
+                .unwrap()
+                .starts_with("I can't hear you")
         );
     }
 
