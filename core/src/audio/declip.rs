@@ -212,10 +212,17 @@ impl Declipper {
         } else {
             3 * self.frame / 4
         };
+        // Each clipped sample counts once: in the part of the frame no later frame owns (the
+        // last frames of a stream all own its end).
+        let count_to = if start + self.hop + self.frame / 4 < end {
+            (3 * self.frame / 4).min(len)
+        } else {
+            own_to
+        };
         self.report.clipped += s
             .unknown
             .iter()
-            .filter(|i| (own_from..own_to).contains(i))
+            .filter(|i| (own_from..count_to).contains(i))
             .count();
         // Too short or too little known to fit a predictor: left as it is.
         if s.unknown.is_empty()
@@ -545,6 +552,15 @@ mod tests {
             );
             d.finish(&mut out);
             assert_eq!(out, whole, "blocks of {block}");
+        }
+        // Each clipped sample counted once, over every pass, and whatever the stream's
+        // length (the last frames of a stream overlap).
+        assert_eq!(d.report().clipped, 7 * clipped_samples(&clipped));
+        assert_eq!(d.report().samples, 7 * clipped.len());
+        for cut in (0..256).step_by(16) {
+            let x = &clipped[..clipped.len() - cut];
+            let (_, report) = declip(x, 16_000);
+            assert_eq!(report.clipped, clipped_samples(x), "{} samples", x.len());
         }
         // After finish the declipper starts a new stream.
         let mut again = Vec::new();
