@@ -21,10 +21,12 @@ use rubato::{
 pub mod capture;
 mod declip;
 mod decode;
+mod dehum;
 mod level;
 mod resample;
 pub use declip::*;
 pub use decode::*;
+pub use dehum::*;
 pub use level::*;
 pub use resample::*;
 
