@@ -33,6 +33,7 @@ impl EmotionDetected {
             duration_seconds: d.duration_seconds,
             adapted: d.adapted,
             clipped: d.clipped,
+            hum_hz: d.hum_hz,
             mfcc: d.mfcc,
             latency_ms: d.ended_at.elapsed().as_secs_f64() * 1000.0,
             teach_score: p.teach_score(),
@@ -212,6 +213,7 @@ mod tests {
             processing: Duration::from_millis(3),
             adapted: true,
             clipped: 0.02,
+            hum_hz: Some(60.0),
             mfcc: Arc::new(FeatureMatrix {
                 data: vec![0.0; 40],
                 n_frames: 1,
@@ -227,6 +229,7 @@ mod tests {
         );
         assert!(m.adapted && m.latency_ms >= 20.0, "{}", m.latency_ms);
         assert_eq!(m.clipped, 0.02);
+        assert_eq!(m.hum_hz, Some(60.0));
         assert_eq!(m.mfcc.n_features, 40);
         assert!(!m.sure, "0.65 is below the 0.7 asked for");
         assert_eq!(m.outcome(), Outcome::Uncertain);

@@ -82,6 +82,10 @@ pub struct EmotionDetected {
     /// peaks are being flattened (sentences driven 3, 6 and 12 dB past full scale read about
     /// 0.07%, 0.6% and 4%): a game can ask the player to lower the input gain.
     pub clipped: f32,
+    /// The fundamental (Hz) of a steady hum removed from the utterance before the model heard
+    /// it (`EngineConfig::dehum`; mains hum, a ground loop, a power supply), `None` when there
+    /// was none: a game can tell the player their microphone picks up a hum.
+    pub hum_hz: Option<f32>,
     /// The utterance's MFCC frames (silence trimmed, `n_frames x 40`, 10 ms apart): what the
     /// model heard, e.g. for a live heatmap.
     pub mfcc: Arc<FeatureMatrix>,

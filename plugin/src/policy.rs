@@ -97,6 +97,7 @@ mod tests {
             duration_seconds: 1.0,
             adapted: false,
             clipped: 0.0,
+            hum_hz: None,
             mfcc: Arc::new(FeatureMatrix::default()),
             latency_ms: 0.0,
             teach_score: 1.0 - confidence,

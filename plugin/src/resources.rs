@@ -298,6 +298,7 @@ mod tests {
             processing: std::time::Duration::ZERO,
             adapted: false,
             clipped: 0.0,
+            hum_hz: None,
             mfcc: Arc::default(),
         };
         EmotionDetected::new(d, sure_confidence)

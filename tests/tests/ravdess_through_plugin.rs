@@ -288,3 +288,139 @@ fn clipped_speech_is_restored_alike_streamed_and_whole() {
         assert_eq!((s.clipped, a.clipped), (w.clipped, w.clipped), "{name}");
     }
 }
+
+/// `clips` played at 16 kHz, with 1 s of room before each, under a mains hum of 60 Hz and its
+/// overtones up to 2 kHz (amplitudes falling as 1/k) 10 dB below the clips' speech, running
+/// through the whole stream as a room's hum does (`hum: false`: the same stream without it).
+fn play_in_hum(clips: &[e2e::Clip], config: EngineConfig, hum: bool) -> MessageLog {
+    let rate = 16_000;
+    let mut stream = vec![0.0f32; rate];
+    for c in clips {
+        stream.extend_from_slice(&c.samples);
+        stream.extend(vec![0.0; rate]);
+    }
+    if hum {
+        let speech: f64 = clips
+            .iter()
+            .map(|c| voice_emotion::audio::active_power(&c.samples, 16_000))
+            .sum::<f64>()
+            / clips.len() as f64;
+        let overtones: Vec<f64> = (1..34).map(f64::from).collect();
+        let tone = |i: usize| -> f64 {
+            let t = i as f64 / rate as f64;
+            overtones
+                .iter()
+                .map(|k| (2.0 * std::f64::consts::PI * 60.0 * k * t + k).sin() / k)
+                .sum()
+        };
+        let power = overtones.iter().map(|k| 0.5 / (k * k)).sum::<f64>();
+        let scale = (speech / 10.0 / power).sqrt();
+        for (i, v) in stream.iter_mut().enumerate() {
+            *v += (scale * tone(i)) as f32;
+        }
+    }
+    let script = ScriptedSource::new(Pace::Fast).samples(stream, 16_000);
+    let mut app = app(VoiceEmotionPlugin::default()
+        .with_source(script.end())
+        .with_profiles(ProfileLocation::Memory)
+        .with_engine_config(config));
+    let finished = update_until(&mut app, Duration::from_secs(180), |w| {
+        log(w).detected.len() >= clips.len()
+            && w.resource::<MicrophoneStatus>().status == SourceStatus::Finished
+    });
+    update_until(&mut app, Duration::from_millis(500), |_| false);
+    assert!(finished, "{} detections", log(app.world()).detected.len());
+    log(app.world()).clone()
+}
+
+/// Each MFCC's mean over an utterance's frames.
+fn mean_mfcc(m: &voice_emotion::features::FeatureMatrix) -> Vec<f64> {
+    (0..m.n_features)
+        .map(|j| {
+            (0..m.n_frames)
+                .map(|i| f64::from(m.data[i * m.n_features + j]))
+                .sum::<f64>()
+                / m.n_frames.max(1) as f64
+        })
+        .collect()
+}
+
+fn distance(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// A room with a mains hum: the engine finds the hum in the room before each utterance and
+/// removes it, the same streamed as whole; what the model hears is much closer to the
+/// utterance without the hum than the hummed audio as it came (`dehum: false`).
+#[test]
+fn hum_is_removed_alike_streamed_and_whole() {
+    let clips = clips(23, 1);
+    let streamed = play_in_hum(&clips, EngineConfig::default(), true);
+    let whole = play_in_hum(
+        &clips,
+        EngineConfig {
+            streaming: false,
+            ..EngineConfig::default()
+        },
+        true,
+    );
+    let as_it_came = play_in_hum(
+        &clips,
+        EngineConfig {
+            dehum: false,
+            ..EngineConfig::default()
+        },
+        true,
+    );
+    let quiet = play_in_hum(&clips, EngineConfig::default(), false);
+    for log in [&streamed, &whole, &as_it_came, &quiet] {
+        assert_eq!(log.detected.len(), clips.len());
+    }
+    let mut labels = [0; 3];
+    for (i, clip) in clips.iter().enumerate() {
+        let name = clip.path.display();
+        let (s, w, a, q) = (
+            &streamed.detected[i],
+            &whole.detected[i],
+            &as_it_came.detected[i],
+            &quiet.detected[i],
+        );
+        assert_eq!(s.mfcc, w.mfcc, "{name}: what the model heard");
+        assert_eq!(s.probabilities, w.probabilities, "{name}");
+        assert_eq!(s.hum_hz, w.hum_hz, "{name}");
+        let f0 = s.hum_hz.unwrap_or_else(|| panic!("{name}: no hum found"));
+        assert!((f0 - 60.0).abs() < 0.01, "{name}: {f0} Hz");
+        assert_eq!((a.hum_hz, q.hum_hz), (None, None), "{name}");
+        let clean = mean_mfcc(&q.mfcc);
+        let (removed, kept) = (
+            distance(&mean_mfcc(&s.mfcc), &clean),
+            distance(&mean_mfcc(&a.mfcc), &clean),
+        );
+        println!(
+            "{}: {:?} without hum, {:?} hum removed, {:?} as it came; mean MFCCs {removed:.2} \
+             from the quiet room's, {kept:.2} as it came",
+            clip.path.file_name().unwrap().to_string_lossy(),
+            q.emotion,
+            s.emotion,
+            a.emotion
+        );
+        assert!(
+            removed * 3.0 < kept,
+            "{name}: {removed:.2} against {kept:.2}"
+        );
+        for (n, d) in labels.iter_mut().zip([q, s, a]) {
+            *n += usize::from(d.emotion == clip.name.emotion);
+        }
+    }
+    println!(
+        "right: {} without hum, {} hum removed, {} as it came (of {})",
+        labels[0],
+        labels[1],
+        labels[2],
+        clips.len()
+    );
+}

@@ -42,7 +42,10 @@ use burn::prelude::Device;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
 use crate::audio::capture::{AudioMonitor, AudioTap, SourceStatus};
-use crate::audio::{Declipper, SAMPLE_RATE, StreamResampler, clipped_samples, declip, resample};
+use crate::audio::{
+    Declipper, HumCanceller, SAMPLE_RATE, StreamResampler, clipped_samples, declip, dehum_in_room,
+    resample,
+};
 use crate::features::FeatureMatrix;
 use crate::labels::{Emotion, Intensity};
 use crate::model::InputExtractor;

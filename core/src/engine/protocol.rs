@@ -116,6 +116,12 @@ pub struct EngineConfig {
     /// before the model hears an utterance (default `true`; [`crate::audio::Declipper`], at
     /// the source's rate). Audio without such runs is heard unchanged.
     pub declip: bool,
+    /// Remove a steady hum (mains hum, a ground loop, a power supply: a tone between 45 and
+    /// 130 Hz and its overtones) before the model hears an utterance (default `true`;
+    /// [`crate::audio::HumCanceller`], at the model's rate, learnt from the utterance's first
+    /// half second: the room before the player speaks). Audio without a hum is heard
+    /// unchanged.
+    pub dehum: bool,
     /// Report [`EngineEvent::Provisional`] every this many seconds of speech while the player
     /// speaks (default `None`: never). Needs `streaming`.
     pub provisional_every: Option<Duration>,
@@ -161,6 +167,7 @@ impl Default for EngineConfig {
             autosave_every: Duration::from_secs(60),
             streaming: true,
             declip: true,
+            dehum: true,
             provisional_every: None,
             classified_span: ClassifiedSpan::Speech,
         }
@@ -236,6 +243,10 @@ pub struct Detection {
     /// sentences whose peaks a microphone drove 3, 6 and 12 dB past full scale read about
     /// 0.07%, 0.6% and 4% (medians). Worth telling the player to lower the input gain.
     pub clipped: f32,
+    /// The fundamental (Hz) of the hum removed from the utterance ([`EngineConfig::dehum`]),
+    /// `None` when there was none. A hum is worth telling the player about: a ground loop or
+    /// a cable near a power supply.
+    pub hum_hz: Option<f32>,
     /// The utterance's MFCC frames (silence trimmed), what the model heard: for a live
     /// heatmap, or to check the engine against the core.
     pub mfcc: Arc<FeatureMatrix>,

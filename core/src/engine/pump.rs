@@ -82,12 +82,16 @@ pub(super) struct Live {
     /// Restores clipped samples at `rate`, before the resampler.
     pub(super) declipper: Declipper,
     pub(super) resampler: StreamResampler,
+    /// Removes a hum at the model's rate, after the resampler.
+    pub(super) dehummer: HumCanceller,
     pub(super) stream: UtteranceStream,
     /// Samples of the utterance (at `rate`) already fed.
     pub(super) fed: usize,
     /// Declipped samples on their way to the resampler.
     pub(super) declipped: Vec<f32>,
     pub(super) block: Vec<f32>,
+    /// Resampled samples with the hum removed, on their way to the stream.
+    pub(super) dehummed: Vec<f32>,
     /// Seconds heard at which the next provisional result is due.
     pub(super) next_provisional: f64,
 }
@@ -180,6 +184,7 @@ impl Worker {
             Some(mut live) if live.rate == rate => {
                 live.declipper.reset();
                 live.resampler.reset();
+                live.dehummer.reset();
                 live.stream.restart(&active.model);
                 live
             }
@@ -193,10 +198,12 @@ impl Worker {
                         rate,
                         declipper: Declipper::new(rate),
                         resampler,
+                        dehummer: HumCanceller::new(SAMPLE_RATE),
                         stream,
                         fed: 0,
                         declipped: Vec::new(),
                         block: Vec::new(),
+                        dehummed: Vec::new(),
                         next_provisional: 0.0,
                     },
                     (Err(e), _) => {
@@ -237,11 +244,18 @@ impl Worker {
         if so_far.len() <= live.fed {
             return;
         }
+        let dehum_room = self.config.dehum && self.config.classified_span == ClassifiedSpan::Speech;
         if live.fed == 0
-            && room_needed
+            && (room_needed || dehum_room)
             && let Some(room) = self.segmenter.before_speech_so_far()
         {
-            live.stream.set_room(&room_at_model_rate(room, live.rate));
+            let room = room_at_model_rate(room, live.rate);
+            if room_needed {
+                live.stream.set_room(&room);
+            }
+            if dehum_room {
+                live.dehummer.set_room(&room);
+            }
         }
         live.block.clear();
         live.declipped.clear();
@@ -258,7 +272,13 @@ impl Worker {
             return;
         }
         live.fed = so_far.len();
-        live.stream.push(&live.block);
+        if self.config.dehum {
+            live.dehummed.clear();
+            live.dehummer.push(&live.block, &mut live.dehummed);
+            live.stream.push(&live.dehummed);
+        } else {
+            live.stream.push(&live.block);
+        }
         let heard = live.stream.audio().len() as f64 / f64::from(SAMPLE_RATE);
         let (Some(every), Some(active)) = (self.config.provisional_every, &self.active) else {
             return;
@@ -314,7 +334,14 @@ impl Worker {
         {
             return Some(Err(DetectionFailure::Resample(Arc::new(e))));
         }
-        live.stream.push(&live.block);
+        if self.config.dehum {
+            live.dehummed.clear();
+            live.dehummer.push(&live.block, &mut live.dehummed);
+            live.dehummer.finish(&mut live.dehummed);
+            live.stream.push(&live.dehummed);
+        } else {
+            live.stream.push(&live.block);
+        }
         let audio = self.config.keep_audio.then(|| live.stream.audio().to_vec());
         Some(
             live.stream
@@ -402,6 +429,18 @@ impl Worker {
             return;
         }
         let streamed = self.finish_live(id, samples, rate);
+        let mut hum = match (&streamed, &self.live) {
+            (Some(_), Some(live)) if self.config.dehum => live.dehummer.hum(),
+            _ => None,
+        };
+        // The room before the speech at the model's rate, for finding a hum (with
+        // `ClassifiedSpan::Utterance` it is empty: the pre-roll is in `samples`), and for the
+        // front end's noise estimate where it needs one.
+        let heard_room = if streamed.is_none() && self.config.dehum {
+            room_at_model_rate(room, rate)
+        } else {
+            Vec::new()
+        };
         let room = if streamed.is_none() && self.room_needed() {
             room_at_model_rate(room, rate)
         } else {
@@ -421,6 +460,15 @@ impl Worker {
             };
             resample(samples, rate, SAMPLE_RATE)
                 .map_err(|e| DetectionFailure::Resample(Arc::new(e)))
+                .map(|audio| {
+                    if self.config.dehum {
+                        let (audio, found) = dehum_in_room(&audio, &heard_room, SAMPLE_RATE);
+                        hum = found;
+                        audio
+                    } else {
+                        audio
+                    }
+                })
                 .and_then(|audio| {
                     let mfcc = self
                         .extractor
@@ -458,6 +506,7 @@ impl Worker {
             processing,
             adapted: active.model.is_adapted(),
             clipped: clipped_samples(samples) as f32 / samples.len().max(1) as f32,
+            hum_hz: hum.map(|h| h.f0 as f32),
             mfcc: Arc::new(mfcc.clone()),
         }));
         // After the detection is out: the statistics used next time.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::audio::{AudioError, SAMPLE_RATE, declip, load_clip};
+use crate::audio::{AudioError, SAMPLE_RATE, declip, dehum_in_room, load_clip};
 use crate::features::{FeatureError, FeatureMatrix};
 use crate::model::{InputConfig, InputExtractor};
 use crate::speech::{Segmenter, VadConfig, VadError};
@@ -367,8 +367,9 @@ fn one_sample(
         if let Some(cut) = l.speech {
             (signal, room) = cut.cut_in_room(signal);
         }
-        // The engine restores clipped samples of what it classifies.
-        signal = declip(&signal, SAMPLE_RATE).0;
+        // The engine restores clipped samples of what it classifies, and removes a hum (found
+        // in the room before the speech when the cut left enough of it).
+        signal = dehum_in_room(&declip(&signal, SAMPLE_RATE).0, &room, SAMPLE_RATE).0;
     }
     let example = |features| example_of(sample, features);
     let features_of = |extractor: &mut InputExtractor, s: &[f32], room: &[f32]| {

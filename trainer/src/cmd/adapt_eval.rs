@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use voice_emotion::audio::{SAMPLE_RATE, declip, load_clip};
+use voice_emotion::audio::{SAMPLE_RATE, declip, dehum, load_clip};
 use voice_emotion::features::FeatureMatrix;
 use voice_emotion::labels::{Emotion, Intensity};
 use voice_emotion::model::default_device;
@@ -204,8 +204,8 @@ fn speakers(
                     .condition
                     .apply(&signal, SAMPLE_RATE, &s.speaker, pool, seed)
                     .map_err(|e| format!("{}: {e}", s.path.display()))?;
-                // As the engine hears it: clipped samples restored.
-                signal = declip(&signal, SAMPLE_RATE).0;
+                // As the engine hears it: clipped samples restored, a hum removed.
+                signal = dehum(&declip(&signal, SAMPLE_RATE).0, SAMPLE_RATE).0;
             }
             Ok((extractor.mfcc(&signal)?, s))
         };
