@@ -1,7 +1,7 @@
 //! Whether the game hears the player, for the first minute and after: a "how to play" card
 //! until the first detection, and a line when no speech has been heard for a while or the
-//! microphone is missing ("I can't hear you: check the microphone in Settings"), or when it
-//! clips ("lower its input gain").
+//! microphone is missing ("I can't hear you: check the microphone in Settings"), when it
+//! clips ("lower its input gain"), or when it picks up a hum.
 
 use bevy::prelude::*;
 use bevy_voice_emotion::prelude::*;
@@ -19,6 +19,8 @@ pub struct Listening {
     /// The share of the last utterance's samples the microphone held at full scale
     /// (`EmotionDetected::clipped`).
     pub clipped: f32,
+    /// The fundamental of a hum removed from the last utterance (`EmotionDetected::hum_hz`).
+    pub hum_hz: Option<f32>,
 }
 
 impl Default for Listening {
@@ -27,6 +29,7 @@ impl Default for Listening {
             last_heard_s: 0.0,
             how_to_play: true,
             clipped: 0.0,
+            hum_hz: None,
         }
     }
 }
@@ -42,8 +45,8 @@ impl Listening {
 
     /// What to tell the player about their voice input at `now_s`, if anything: a missing
     /// or failed input at once, no speech for [`Self::QUIET_S`] (with recorded clips as
-    /// the voice: how to play the next one), and a microphone that clipped the last utterance
-    /// ([`Self::CLIPPED`]).
+    /// the voice: how to play the next one), a microphone that clipped the last utterance
+    /// ([`Self::CLIPPED`]), and one that picked up a hum (removed, but worth fixing).
     #[must_use]
     pub fn hint(&self, now_s: f64, mic: &MicrophoneStatus, clips: bool) -> Option<String> {
         match &mic.status {
@@ -75,6 +78,11 @@ impl Listening {
                     100.0 * self.clipped
                 ))
             }
+            SourceStatus::Active { .. } if !clips && self.hum_hz.is_some() => Some(format!(
+                "Your microphone picks up a hum ({:.0} Hz): move its cable away from power \
+                 supplies, or try another port.",
+                self.hum_hz.unwrap_or_default()
+            )),
             _ => None,
         }
     }
@@ -97,6 +105,7 @@ fn hear(
     }
     if let Some(last) = detected.read().last() {
         listening.clipped = last.clipped;
+        listening.hum_hz = last.hum_hz;
         listening.how_to_play = false;
     }
 }
@@ -134,6 +143,7 @@ mod tests {
             last_heard_s: 10.0,
             how_to_play: false,
             clipped: 0.0,
+            hum_hz: None,
         };
         assert_eq!(
             l.hint(20.0, &mic(active(), false), false),
@@ -163,6 +173,7 @@ mod tests {
             last_heard_s: 10.0,
             how_to_play: false,
             clipped: 0.0001,
+            hum_hz: None,
         };
         assert_eq!(l.hint(12.0, &mic(active(), false), false), None, "a trace");
         l.clipped = 0.04;
@@ -182,6 +193,33 @@ mod tests {
                 .unwrap()
                 .starts_with("I can't hear you")
         );
+    }
+
+    #[test]
+    fn a_hum_is_pointed_out() {
+        let mut l = Listening {
+            last_heard_s: 10.0,
+            how_to_play: false,
+            clipped: 0.0,
+            hum_hz: Some(59.998),
+        };
+        let hint = l.hint(12.0, &mic(active(), false), false).unwrap();
+        assert!(hint.contains("hum (60 Hz)"), "{hint}");
+        assert_eq!(
+            l.hint(12.0, &mic(active(), false), true),
+            None,
+            "recorded clips are not the player's microphone"
+        );
+        // Clipping is said first.
+        l.clipped = 0.04;
+        assert!(
+            l.hint(12.0, &mic(active(), false), false)
+                .unwrap()
+                .contains("clipping")
+        );
+        l.hum_hz = None;
+        l.clipped = 0.0;
+        assert_eq!(l.hint(12.0, &mic(active(), false), false), None);
     }
 
     #[test]
