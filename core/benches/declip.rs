@@ -11,25 +11,13 @@
 #![expect(clippy::expect_used, reason = "benchmarks fail loudly")]
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use voice_emotion::audio::{Declipper, resample};
 use voice_emotion::features::{Mfcc, MfccConfig};
 
 mod common;
 
-/// Median seconds of nine runs of `f`.
-fn median(mut f: impl FnMut()) -> f64 {
-    let mut times: Vec<f64> = (0..9)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
-}
+use common::median;
 
 fn declip_in_blocks(d: &mut Declipper, x: &[f32], rate: u32, out: &mut Vec<f32>) {
     out.clear();

@@ -1,4 +1,6 @@
-//! Shared by the benchmarks: a deterministic speech-like test signal.
+//! Shared by the benchmarks: a deterministic speech-like test signal, and a median timer.
+
+use std::time::Instant;
 
 /// `seconds` of 16 kHz audio: a harmonic voice (f0 around 140 Hz) under a syllable-rate
 /// envelope, plus a little white noise. Costs do not depend on the content; this only keeps
@@ -19,4 +21,18 @@ pub fn speech_like(seconds: f32) -> Vec<f32> {
             0.2 * voiced * (0.5 + 0.5 * (t * 4.0 * std::f32::consts::PI).sin()) + noise
         })
         .collect()
+}
+
+/// Median seconds of nine runs of `f`.
+#[allow(dead_code, reason = "not every benchmark times this way")]
+pub fn median(mut f: impl FnMut()) -> f64 {
+    let mut times: Vec<f64> = (0..9)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
 }
