@@ -29,7 +29,7 @@ enum Command {
     /// Evaluate a model on RAVDESS actors or a manifest: report, confusion matrix, accuracy.
     Evaluate(cmd::evaluate::Args),
     /// Evaluate a model under every listening condition (noise, babble, reverb, telephone,
-    /// quiet microphone, clipping, 8 kHz, hum): a table and a chart.
+    /// quiet microphone, clipping, 8 kHz, hum, music): a table and a chart.
     Robustness(cmd::robustness::Args),
     /// Classify audio files and print a table of predictions.
     Predict(cmd::predict::Args),

@@ -93,7 +93,7 @@ pub struct Args {
     #[arg(long, default_value_t = super::all_cores())]
     pub threads: usize,
     /// Hear the test audio through a degraded condition first (`trainer robustness` lists
-    /// them): clean, pink, babble, reverb, telephone, quiet-mic, clipping, 8khz, hum.
+    /// them): clean, pink, babble, reverb, telephone, quiet-mic, clipping, 8khz, hum, music.
     #[arg(long, default_value = "clean")]
     pub condition: Condition,
     /// Seed of the condition's noise.
