@@ -146,16 +146,7 @@ impl HumCanceller {
             return;
         }
         let window = &room[room.len() - room.len().min(self.learn)..];
-        let found = if window.iter().all(|v| v.is_finite()) {
-            find_hum(window, rate)
-        } else {
-            None
-        };
-        self.hum = found.as_ref().map(|(f0, overtones)| Hum {
-            f0: *f0,
-            overtones: overtones.len(),
-        });
-        let mut overtones = found.map(|(_, overtones)| overtones).unwrap_or_default();
+        let mut overtones = self.learn_from(window);
         // The fits are phased from the window's first sample: move on to the stream's.
         for o in &mut overtones {
             let w = o.step.1.atan2(o.step.0) * window.len() as f64;
@@ -191,12 +182,19 @@ impl HumCanceller {
     /// Finds the hum in the held-back samples and gives them out, cancelled.
     fn decide(&mut self, out: &mut Vec<f32>) {
         let pending = std::mem::take(&mut self.pending);
+        self.overtones = Some(self.learn_from(&pending));
+        self.cancel(&pending, out);
+    }
+
+    /// The overtones of the hum in `window` (none when it has none, is too short to tell or
+    /// holds a broken sample), phased from its first sample; notes the hum found.
+    fn learn_from(&mut self, window: &[f32]) -> Vec<Overtone> {
         let rate = f64::from(self.sample_rate);
         let found = if self.sample_rate > 0
-            && pending.len() as f64 >= MIN_LEARN_SECONDS * rate
-            && pending.iter().all(|v| v.is_finite())
+            && window.len() as f64 >= MIN_LEARN_SECONDS * rate
+            && window.iter().all(|v| v.is_finite())
         {
-            find_hum(&pending, rate)
+            find_hum(window, rate)
         } else {
             None
         };
@@ -204,9 +202,7 @@ impl HumCanceller {
             f0: *f0,
             overtones: overtones.len(),
         });
-        let overtones = found.map(|(_, overtones)| overtones).unwrap_or_default();
-        self.overtones = Some(overtones);
-        self.cancel(&pending, out);
+        found.map(|(_, overtones)| overtones).unwrap_or_default()
     }
 
     /// Cancels the known overtones from `samples` into `out`.
