@@ -290,6 +290,35 @@ mod tests {
     }
 
     #[test]
+    fn a_source_that_starts_before_the_engine_keeps_its_samples() {
+        // A microphone opened (rate announced, audio pushed) while the engine still loads
+        // its model: nothing it pushed at its own rate may be lost.
+        let (sink, mut tap) = audio_buffer(48_000);
+        sink.push(&[0.2; 100]);
+        sink.set_sample_rate(48_000).unwrap();
+        sink.push(&[0.1; 30_000]);
+        let mut out = Vec::new();
+        let info = tap.read(&mut out, usize::MAX);
+        assert!(info.format_changed && info.sample_rate == 48_000);
+        assert_eq!(info.samples, 30_000);
+        assert!(out.iter().all(|&x| x == 0.1));
+        // A second change later: only what came before it goes.
+        sink.push(&[0.3; 200]);
+        sink.set_sample_rate(44_100).unwrap();
+        sink.push(&[0.4; 300]);
+        out.clear();
+        let info = tap.read(&mut out, usize::MAX);
+        assert!(info.format_changed && info.sample_rate == 44_100);
+        assert_eq!(out, vec![0.4; 300]);
+        // The same rate again is no change.
+        sink.set_sample_rate(44_100).unwrap();
+        sink.push(&[0.5; 10]);
+        out.clear();
+        let info = tap.read(&mut out, usize::MAX);
+        assert!(!info.format_changed && info.samples == 10);
+    }
+
+    #[test]
     fn status_changes_are_seen_once() {
         let (sink, mut tap) = audio_buffer(1024);
         assert_eq!(tap.status_change(), None);

@@ -9,6 +9,9 @@ pub(super) struct Shared {
     pub(super) sample_rate: AtomicU32,
     /// Bumped when the stream's format changes: samples before it are of the old rate.
     pub(super) generation: AtomicU64,
+    /// How many samples had been pushed when the format last changed: those are of the old
+    /// rate, the ones after it of the new.
+    pub(super) format_changed_at: AtomicU64,
     pub(super) pushed: AtomicU64,
     pub(super) dropped_blocks: AtomicU64,
     pub(super) dropped_samples: AtomicU64,
@@ -43,6 +46,8 @@ pub struct AudioTap {
     pub(super) shared: Arc<Shared>,
     pub(super) generation: u64,
     pub(super) status_version: u64,
+    /// Samples taken out of the buffer so far (read or discarded).
+    pub(super) consumed: u64,
 }
 
 impl std::fmt::Debug for AudioTap {
@@ -78,6 +83,7 @@ pub fn audio_buffer(capacity: usize) -> (AudioSink, AudioTap) {
         capacity,
         sample_rate: AtomicU32::new(SAMPLE_RATE),
         generation: AtomicU64::new(0),
+        format_changed_at: AtomicU64::new(0),
         pushed: AtomicU64::new(0),
         dropped_blocks: AtomicU64::new(0),
         dropped_samples: AtomicU64::new(0),
@@ -97,6 +103,7 @@ pub fn audio_buffer(capacity: usize) -> (AudioSink, AudioTap) {
             shared,
             generation: 0,
             status_version: 0,
+            consumed: 0,
         },
     )
 }
@@ -218,8 +225,14 @@ impl AudioSink {
         if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
             return Err(CaptureError::SampleRate { rate });
         }
-        if self.shared.sample_rate.swap(rate, Ordering::SeqCst) != rate {
-            self.shared.generation.fetch_add(1, Ordering::SeqCst);
+        let s = &*self.shared;
+        if s.sample_rate.load(Ordering::SeqCst) != rate {
+            // The boundary first, then the generation: a reader that sees the new generation
+            // sees this boundary or a later one.
+            s.format_changed_at
+                .store(s.pushed.load(Ordering::SeqCst), Ordering::SeqCst);
+            s.sample_rate.store(rate, Ordering::SeqCst);
+            s.generation.fetch_add(1, Ordering::SeqCst);
         }
         Ok(())
     }
@@ -289,10 +302,21 @@ impl AudioTap {
         let format_changed = generation != self.generation;
         if format_changed {
             self.generation = generation;
-            // What is waiting may be of the old rate; a few milliseconds at most.
-            let n = self.consumer.slots();
+            // Samples pushed before the change are of the old rate: discard those, and only
+            // those. A source that starts (and announces its rate) before the engine reads
+            // keeps what it pushed at the new rate, however long the engine took to start.
+            let old = self
+                .shared
+                .format_changed_at
+                .load(Ordering::SeqCst)
+                .saturating_sub(self.consumed);
+            let n = self
+                .consumer
+                .slots()
+                .min(usize::try_from(old).unwrap_or(usize::MAX));
             if let Ok(chunk) = self.consumer.read_chunk(n) {
                 chunk.commit_all();
+                self.consumed += n as u64;
             }
         }
         let n = self.consumer.slots().min(max);
@@ -303,6 +327,7 @@ impl AudioTap {
             out.extend_from_slice(b);
             samples = a.len() + b.len();
             chunk.commit_all();
+            self.consumed += samples as u64;
         }
         ReadInfo {
             samples,
