@@ -60,6 +60,7 @@ use crate::player::profile::{
 use crate::speech::{DetectorNet, SegmentEvent, Segmenter, VadConfig, VadError};
 
 mod base;
+mod heard;
 mod players;
 mod problems;
 mod protocol;
@@ -67,6 +68,8 @@ mod pump;
 mod smoother;
 mod startup;
 pub use base::*;
+use heard::room_at_model_rate;
+pub use heard::*;
 use players::Activation;
 pub use problems::*;
 pub use protocol::*;

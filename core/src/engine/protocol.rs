@@ -276,7 +276,8 @@ pub enum EngineEvent {
     SpeechStarted {
         /// The utterance's id.
         utterance: u64,
-        /// Where, in seconds since the stream started.
+        /// Where, in seconds since the stream started (or last changed its sample rate, as a
+        /// microphone reopened at another rate does).
         at_seconds: f64,
     },
     /// Speech ended; a [`EngineEvent::Detected`] (or [`EngineEvent::DetectionFailed`])
@@ -286,7 +287,8 @@ pub enum EngineEvent {
         utterance: u64,
         /// Its length in seconds (pre-roll and tail included).
         duration_seconds: f64,
-        /// Where its speech ended (tail excluded), in seconds since the stream started.
+        /// Where its speech ended (tail excluded), in seconds since the stream started (or last
+        /// changed its sample rate).
         at_seconds: f64,
     },
     /// What the player's model makes of an utterance so far, while the player is still

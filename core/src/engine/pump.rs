@@ -415,12 +415,12 @@ impl Worker {
             && self.config.classified_span == ClassifiedSpan::Speech
     }
 
-    /// Classifies utterance `id`: `samples` (at `rate`) heard in `room` (the audio before
-    /// them, for the front end's noise estimate; may be empty).
+    /// Classifies utterance `id`: `samples` (at `rate`) heard in `room_before` (the audio before
+    /// them, for finding a hum and for the front end's noise estimate; may be empty).
     pub(super) fn detect(
         &mut self,
         id: u64,
-        (samples, room): (&[f32], &[f32]),
+        (samples, room_before): (&[f32], &[f32]),
         rate: u32,
         duration: f64,
         ended_at: Instant,
@@ -433,16 +433,10 @@ impl Worker {
             (Some(_), Some(live)) if self.config.dehum => live.dehummer.hum(),
             _ => None,
         };
-        // The room before the speech at the model's rate, for finding a hum (with
-        // `ClassifiedSpan::Utterance` it is empty: the pre-roll is in `samples`), and for the
-        // front end's noise estimate where it needs one.
-        let heard_room = if streamed.is_none() && self.config.dehum {
-            room_at_model_rate(room, rate)
-        } else {
-            Vec::new()
-        };
+        // The room before the speech at the model's rate, for the front end's noise estimate
+        // where it needs one.
         let room = if streamed.is_none() && self.room_needed() {
-            room_at_model_rate(room, rate)
+            room_at_model_rate(room_before, rate)
         } else {
             Vec::new()
         };
@@ -450,24 +444,12 @@ impl Worker {
             return;
         };
         let result = streamed.unwrap_or_else(|| {
-            // Clipped samples restored at the source's rate, where the plateaus are.
-            let declipped;
-            let samples = if self.config.declip {
-                declipped = declip(samples, rate).0;
-                &declipped
-            } else {
-                samples
-            };
-            resample(samples, rate, SAMPLE_RATE)
+            // With `ClassifiedSpan::Utterance` the room is empty: the pre-roll is in `samples`.
+            heard_by_model(samples, room_before, rate, &self.config)
                 .map_err(|e| DetectionFailure::Resample(Arc::new(e)))
-                .map(|audio| {
-                    if self.config.dehum {
-                        let (audio, found) = dehum_in_room(&audio, &heard_room, SAMPLE_RATE);
-                        hum = found;
-                        audio
-                    } else {
-                        audio
-                    }
+                .map(|(audio, found)| {
+                    hum = found;
+                    audio
                 })
                 .and_then(|audio| {
                     let mfcc = self
@@ -689,16 +671,4 @@ impl Worker {
         }
         any
     }
-}
-
-/// The room's audio (at `rate`) resampled for the front end; empty (so the noise estimate
-/// falls back to the speech) when it cannot be.
-fn room_at_model_rate(room: &[f32], rate: u32) -> Vec<f32> {
-    if room.is_empty() {
-        return Vec::new();
-    }
-    resample(room, rate, SAMPLE_RATE).unwrap_or_else(|e| {
-        tracing::warn!("room audio before the speech: {e}");
-        Vec::new()
-    })
 }

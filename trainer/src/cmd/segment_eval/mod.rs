@@ -20,6 +20,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use voice_emotion::audio::{SAMPLE_RATE, load_clip, resample};
+use voice_emotion::engine::{EngineConfig, heard_by_model};
 use voice_emotion::speech::{
     DETECTOR_BANDS, DETECTOR_HIGHEST_HZ, DETECTOR_LOWEST_HZ, Detector, DetectorNet, SegmentEvent,
     Segmenter, VadConfig, trim_silence,
@@ -174,15 +175,26 @@ struct Detection<'a> {
     rate: u32,
 }
 
-/// A detected utterance: its speech span and the audio the engine would classify.
-type Found = (Range<usize>, Vec<f32>);
+/// A detected utterance: its speech span, and the audio the engine's model would hear of it
+/// with whether a hum was removed from it (empty and `false` when not asked for).
+type Found = (Range<usize>, Vec<f32>, bool);
+
+/// What [`detect`] hands the model of each utterance, as the engine does.
+#[derive(Clone, Copy)]
+struct Hearing<'a> {
+    /// The detected speech alone (`ClassifiedSpan::Speech`, the room before it for finding a
+    /// hum), or the whole utterance with its pre-roll and tail.
+    speech_only: bool,
+    /// The engine's clean-up (`declip`, `dehum`).
+    engine: &'a EngineConfig,
+}
 
 /// Detected utterances in 16 kHz `samples`, heard at `rate` as a microphone at that rate
-/// would give them (the stream is resampled first): speech spans in 16 kHz samples and the
-/// 16 kHz audio the engine would classify. With `scores`, every frame's spectral score is
-/// appended to it.
+/// would give them (the stream is resampled first): speech spans in 16 kHz samples and, with
+/// `hearing`, what the engine's model hears of each ([`heard_by_model`]). With `scores`, every
+/// frame's spectral score is appended to it.
 fn detect(
-    speech_only: bool,
+    hearing: Option<Hearing<'_>>,
     net: &Arc<DetectorNet>,
     boundary: Option<&Arc<DetectorNet>>,
     config: &VadConfig,
@@ -220,17 +232,20 @@ fn detect(
             _ => None,
         })
         .map(|u| {
-            // Cut, then resampled, as the engine does.
-            let heard = if speech_only { u.speech() } else { &u.samples };
-            let audio = if rate == SAMPLE_RATE {
-                heard.to_vec()
-            } else {
-                resample(heard, rate, SAMPLE_RATE).map_err(|e| e.to_string())?
+            let span = to_16k(u.speech_start_sample)..to_16k(u.speech_end_sample);
+            let Some(h) = hearing else {
+                return Ok((span, Vec::new(), false));
             };
-            Ok((
-                to_16k(u.speech_start_sample)..to_16k(u.speech_end_sample),
-                audio,
-            ))
+            // Cut at the source's rate, then declipped, resampled and dehummed, as the
+            // engine does.
+            let (heard, room) = if h.speech_only {
+                (u.speech(), u.before_speech())
+            } else {
+                (&u.samples[..], &[][..])
+            };
+            let (audio, hum) =
+                heard_by_model(heard, room, rate, h.engine).map_err(|e| e.to_string())?;
+            Ok((span, audio, hum.is_some()))
         })
         .collect()
 }
@@ -421,6 +436,9 @@ pub fn run(args: &Args) -> CmdResult {
     let mut tables: Vec<Vec<String>> = vec![Vec::new(); detectors.len()];
     let mut written = false;
     let mut audible_rows = Vec::new();
+    let mut hum_notes = Vec::new();
+    // What the engine does to a detection before its model hears it (`heard_by_model`).
+    let engine = EngineConfig::default();
     let mut error_rows = String::from(
         "noise\tsnr_db\tdetector\tutterance\tfile\tlevel_db\tlength_ms\toutcome\tstart_err_ms\tend_err_ms\n",
     );
@@ -465,11 +483,26 @@ pub fn run(args: &Args) -> CmdResult {
                     median_p90_ms(&score.end_errors),
                 ));
             }
-            // Whole-clip classification of the same noisy audio.
+            // Whole-clip classification of the same noisy audio, heard as the engine hears a
+            // detection: its room the half second before it.
+            let mut clip_hums = 0;
             let clip_predictions = match &mut classifier {
                 Some(c) => {
-                    let clips: Vec<&[f32]> =
-                        stream.truth.iter().map(|t| &noisy[t.clone()]).collect();
+                    let room_len = SAMPLE_RATE as usize / 2;
+                    let clips = stream
+                        .truth
+                        .iter()
+                        .map(|t| {
+                            let room = &noisy[t.start.saturating_sub(room_len)..t.start];
+                            heard_by_model(&noisy[t.clone()], room, SAMPLE_RATE, &engine).map(
+                                |(audio, hum)| {
+                                    clip_hums += usize::from(hum.is_some());
+                                    audio
+                                },
+                            )
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let clips: Vec<&[f32]> = clips.iter().map(Vec::as_slice).collect();
                     c.emotions(&clips)?
                 }
                 None => Vec::new(),
@@ -482,8 +515,12 @@ pub fn run(args: &Args) -> CmdResult {
                 let mut frame_scores = Vec::new();
                 let want_scores =
                     args.score_stats && detector != Detector::Energy && args.rate == SAMPLE_RATE;
+                let hearing = classifier.is_some().then_some(Hearing {
+                    speech_only: args.classify == "speech",
+                    engine: &engine,
+                });
                 let found = detect(
-                    args.classify == "speech",
+                    hearing,
                     &net,
                     boundary.as_ref(),
                     &config,
@@ -494,7 +531,7 @@ pub fn run(args: &Args) -> CmdResult {
                 if want_scores {
                     print_score_stats(kind, snr, &frame_scores, &stream.truth, &config);
                 }
-                let spans: Vec<Range<usize>> = found.iter().map(|(s, _)| s.clone()).collect();
+                let spans: Vec<Range<usize>> = found.iter().map(|(s, _, _)| s.clone()).collect();
                 let score: SegmentScore =
                     score_detections(&stream.truth, &spans, SAMPLE_RATE, tolerance);
                 let once = score.count(|o| matches!(o, Outcome::Once { .. }));
@@ -511,6 +548,14 @@ pub fn run(args: &Args) -> CmdResult {
                             .collect();
                         let heard: Vec<&[f32]> =
                             once.iter().map(|&(_, d)| found[d].1.as_slice()).collect();
+                        let hums = once.iter().filter(|&&(_, d)| found[d].2).count();
+                        if hums + clip_hums > 0 {
+                            hum_notes.push(format!(
+                                "{kind} at {snr} dB, {detector:?}: a hum removed from {hums} of the {} utterances detected once, from {clip_hums} of the {} noisy clips",
+                                once.len(),
+                                stream.truth.len()
+                            ));
+                        }
                         let predicted = c.emotions(&heard)?;
                         let (mut agree, mut correct, mut clip_correct, mut total) = (0, 0, 0, 0);
                         for (&(t, _), &p) in once.iter().zip(&predicted) {
@@ -579,6 +624,12 @@ pub fn run(args: &Args) -> CmdResult {
         println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for row in &tables[di] {
             println!("{row}");
+        }
+    }
+    if !hum_notes.is_empty() {
+        println!();
+        for note in &hum_notes {
+            println!("{note}");
         }
     }
     if !audible_rows.is_empty() {

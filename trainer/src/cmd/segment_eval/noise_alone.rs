@@ -45,20 +45,12 @@ pub(super) fn print(
                 detector,
                 ..ctx.base.clone()
             };
-            let found = detect(
-                false,
-                ctx.net,
-                ctx.boundary,
-                &config,
-                &noise,
-                ctx.rate,
-                None,
-            )?;
+            let found = detect(None, ctx.net, ctx.boundary, &config, &noise, ctx.rate, None)?;
             if args.show_false && !found.is_empty() {
                 let mut spans: Vec<String> = found
                     .iter()
                     .take(SHOWN_FALSE)
-                    .map(|(r, _)| {
+                    .map(|(r, _, _)| {
                         let s = |i: usize| i as f64 / f64::from(SAMPLE_RATE);
                         format!("{:.2}-{:.2} s", s(r.start), s(r.end))
                     })
