@@ -285,13 +285,72 @@ fn without_a_voice_head_the_adapter_is_the_calibrated_classifier() {
     }
 }
 
+/// A microphone far quieter (or louder) than the training recordings is taken away from a
+/// player's first sentences on: the statistics in use (the training set's, then the blend)
+/// at the player's level, beyond a margin, once a sentence has measured it.
+#[test]
+fn a_new_players_level_is_matched_before_their_statistics_count() {
+    let classifier = base();
+    let config = AdaptConfig::new();
+    let (steps, margin, min) = (
+        config.level_steps,
+        config.level_margin_db,
+        config.min_player_steps,
+    );
+    assert!(0 < steps && steps < min && margin > 0.0);
+    let adapter = Adapter::new(&classifier, &anchors(), config);
+    let input = classifier.input_config();
+    let global = classifier.global_stats();
+    let cold = adapter.blended_stats(None);
+    // The training voice through a microphone `db` dB louder, `count` steps of it.
+    let player = |db: f64, count: u64| {
+        let mut p = global.with_gain_db(input, db);
+        let scale = count as f64 / p.count as f64;
+        p.sum.iter_mut().for_each(|v| *v *= scale);
+        p.sum_sq.iter_mut().for_each(|v| *v *= scale);
+        p.count = count;
+        p
+    };
+    let level = |s: &NormStats| s.gain_db_against(global, input).unwrap();
+    // Not yet measured: the training set's.
+    assert_eq!(adapter.blended_stats(Some(&player(-20.0, steps - 1))), cold);
+    // A quiet microphone: moved by what lies beyond the margin.
+    let quiet = adapter.blended_stats(Some(&player(-20.0, steps)));
+    assert!(
+        (level(&quiet) - (-20.0 + margin)).abs() < 0.1,
+        "{}",
+        level(&quiet)
+    );
+    assert_eq!(quiet.count, cold.count);
+    let loud = adapter.blended_stats(Some(&player(25.0, min - 1)));
+    assert!(
+        (level(&loud) - (25.0 - margin)).abs() < 0.1,
+        "{}",
+        level(&loud)
+    );
+    // Within the margin (voices and emotions differ by a few dB): as it was.
+    assert_eq!(
+        adapter.blended_stats(Some(&player(margin - 1.0, steps))),
+        cold
+    );
+    // Once the player's own statistics count, the blend is at their level too.
+    let own = adapter.blended_stats(Some(&player(-20.0, min)));
+    assert_eq!(own.count, cold.count + min);
+    assert!(
+        (level(&own) - (-20.0 + margin)).abs() < 0.1,
+        "{}",
+        level(&own)
+    );
+}
+
 /// A player's first few seconds of speech leave the statistics at the training set's: at a
 /// calibration screen they are one or two emotions, and blending them in moved every later
 /// utterance off-centre (the dip after the first confirmations, docs/adaptation.md).
 #[test]
 fn the_statistics_wait_for_enough_of_the_players_speech() {
     let classifier = base();
-    let config = AdaptConfig::new();
+    // The level alone is matched sooner: the next test.
+    let config = AdaptConfig::new().with_level_steps(0);
     let min = config.min_player_steps;
     assert!(min > 0);
     let adapter = Adapter::new(&classifier, &anchors(), config);

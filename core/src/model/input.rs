@@ -159,6 +159,21 @@ impl InputConfig {
     }
 }
 
+/// The quantile of the per-band level differences that [`NormStats::gain_db_against`] takes
+/// as the gain between two voices (chosen on folds 0-4 among 0.5, 0.75 and 0.9:
+/// `models/base/README.md`, "A new player's level").
+pub const LEVEL_QUANTILE: f64 = 0.75;
+
+/// Where MFCC 0 (the energy coefficient) sits in a model step of `config` that is `width`
+/// features wide: once per stacked frame. `None` when `width` is not `config`'s.
+fn level_indices(config: &InputConfig, width: usize) -> Option<Vec<usize>> {
+    if width != config.n_features() || width == 0 {
+        return None;
+    }
+    let per_frame = width / config.stack.max(1);
+    Some((0..config.stack.max(1)).map(|k| k * per_frame).collect())
+}
+
 /// Frames of a room's sound alone (20: 200 ms at the default hop) that
 /// [`InputExtractor::mfcc_in_room`] needs to estimate the noise from it rather than from the
 /// speech.
@@ -501,6 +516,80 @@ impl NormStats {
         self.count += other.count;
     }
 
+    /// The mean log-mel spectrum (dB, one value per mel band) of the speech these statistics
+    /// describe, rebuilt from the means of the first stacked frame's cepstral coefficients (the
+    /// inverse of the orthonormal DCT, the coefficients past `n_mfcc` taken as 0: a smoothed
+    /// spectrum). `None` when empty or not of `config`'s width.
+    #[must_use]
+    pub fn mean_log_mel(&self, config: &InputConfig) -> Option<Vec<f64>> {
+        level_indices(config, self.sum.len())?;
+        if self.count == 0 {
+            return None;
+        }
+        let n = config.mfcc.n_mels;
+        let c: Vec<f64> = (0..config.mfcc.n_mfcc)
+            .map(|k| self.sum[k] / self.count as f64)
+            .collect();
+        Some(
+            (0..n)
+                .map(|b| {
+                    c.iter()
+                        .enumerate()
+                        .map(|(k, &ck)| {
+                            let w = if k == 0 {
+                                (1.0 / n as f64).sqrt()
+                            } else {
+                                (2.0 / n as f64).sqrt()
+                                    * (std::f64::consts::PI * k as f64 * (2 * b + 1) as f64
+                                        / (2 * n) as f64)
+                                        .cos()
+                            };
+                            w * ck
+                        })
+                        .sum()
+                })
+                .collect(),
+        )
+    }
+
+    /// How many dB louder the speech these statistics describe is than `reference`'s, as a
+    /// microphone's gain would make it: the [`LEVEL_QUANTILE`] quantile, over the mel bands,
+    /// of the difference between the two mean spectra ([`NormStats::mean_log_mel`]). A gain
+    /// moves every band alike; a band-limited line or microphone empties some bands without
+    /// changing the others, which an upper quantile ignores (the mean, MFCC 0 itself, would
+    /// read a telephone line as a quiet microphone). `None` when either is empty or not of
+    /// `config`'s width.
+    #[must_use]
+    pub fn gain_db_against(&self, reference: &NormStats, config: &InputConfig) -> Option<f64> {
+        let own = self.mean_log_mel(config)?;
+        let other = reference.mean_log_mel(config)?;
+        let mut diffs: Vec<f64> = own.iter().zip(&other).map(|(a, b)| a - b).collect();
+        diffs.sort_by(f64::total_cmp);
+        let at = ((diffs.len() - 1) as f64 * LEVEL_QUANTILE).round() as usize;
+        diffs.get(at).copied()
+    }
+
+    /// These statistics as if their speech were `db` dB louder: the energy coefficient's mean
+    /// (MFCC 0 of every stacked frame) moved by what that gain moves it, every spread and
+    /// every other feature as they are. A gain moves only MFCC 0 (the orthonormal DCT of a
+    /// constant shift of the log-mel bands) and leaves the deltas alone. Unchanged when not
+    /// of `config`'s width.
+    #[must_use]
+    pub fn with_gain_db(&self, config: &InputConfig, db: f64) -> NormStats {
+        let mut out = self.clone();
+        let Some(indices) = level_indices(config, self.sum.len()) else {
+            return out;
+        };
+        let shift = db * (config.mfcc.n_mels as f64).sqrt();
+        let n = self.count as f64;
+        for j in indices {
+            // Sums of x + shift over the same steps.
+            out.sum_sq[j] += 2.0 * shift * self.sum[j] + n * shift * shift;
+            out.sum[j] += n * shift;
+        }
+        out
+    }
+
     /// Per-feature mean and standard deviation (floored at 1e-3); zeros and ones when empty.
     #[must_use]
     pub fn mean_std(&self) -> (Vec<f32>, Vec<f32>) {
@@ -568,6 +657,74 @@ mod tests {
         (0..(seconds * 16_000.0) as usize)
             .map(|i| amp * (2.0 * std::f32::consts::PI * hz * i as f32 / 16_000.0).sin())
             .collect()
+    }
+
+    /// Harmonics of 150 Hz between `low` and `high` Hz, each of amplitude `amp`, over a
+    /// second inside silence.
+    fn harmonics(low: f32, high: f32, amp: f32) -> Vec<f32> {
+        let mut signal = vec![0.0f32; 16_000];
+        let mut f = 150.0;
+        while f < high {
+            if f >= low {
+                for (v, t) in signal.iter_mut().zip(tone(1.0, f, amp)) {
+                    *v += t;
+                }
+            }
+            f += 150.0;
+        }
+        let silence = vec![0.0; 4_800];
+        [&silence[..], &signal, &silence].concat()
+    }
+
+    fn stats_of(signal: &[f32]) -> NormStats {
+        let mut x = InputExtractor::new(InputConfig::default()).unwrap();
+        let input = x.extract(signal).unwrap();
+        let mut stats = NormStats::new(input.n_features);
+        stats.add(&input);
+        stats
+    }
+
+    #[test]
+    fn a_voices_gain_is_measured_and_taken_away_but_a_narrow_band_is_no_gain() {
+        let config = InputConfig::default();
+        let full = stats_of(&harmonics(0.0, 7_000.0, 0.01));
+        // The same sound 20 dB quieter: a quiet microphone.
+        let quiet = stats_of(&harmonics(0.0, 7_000.0, 0.001));
+        let gain = quiet.gain_db_against(&full, &config).unwrap();
+        assert!((gain + 20.0).abs() < 0.5, "{gain}");
+        // Taking the gain back gives the louder sound's level statistics, and leaves every
+        // spread and every other feature as it was.
+        let back = quiet.with_gain_db(&config, -gain);
+        let (m_full, _) = full.mean_std();
+        let (m_back, sd_back) = back.mean_std();
+        let (m_quiet, sd_quiet) = quiet.mean_std();
+        let per_frame = config.n_features() / config.stack;
+        for j in 0..config.n_features() {
+            assert!(
+                (sd_back[j] - sd_quiet[j]).abs() < 1e-2 * sd_quiet[j].max(1.0),
+                "{j}"
+            );
+            if j % per_frame == 0 {
+                assert!(
+                    (m_back[j] - m_full[j]).abs() < 4.0,
+                    "{j}: {} {}",
+                    m_back[j],
+                    m_full[j]
+                );
+            } else {
+                assert_eq!(m_back[j], m_quiet[j], "{j}");
+            }
+        }
+        // A telephone line: the bands outside 300-3400 Hz emptied, the others as they were.
+        // Not a gain, though MFCC 0's mean (the mean level over all bands) falls far.
+        let phone = stats_of(&harmonics(300.0, 3_400.0, 0.01));
+        let gain = phone.gain_db_against(&full, &config).unwrap();
+        assert!(gain.abs() < 3.0, "{gain}");
+        let mean_fall = (phone.mean_std().0[0] - m_full[0]) / (config.mfcc.n_mels as f32).sqrt();
+        assert!(mean_fall < -10.0, "{mean_fall}");
+        // Statistics of another width have no level.
+        assert_eq!(NormStats::new(3).gain_db_against(&full, &config), None);
+        assert_eq!(full.gain_db_against(&NormStats::new(240), &config), None);
     }
 
     #[test]

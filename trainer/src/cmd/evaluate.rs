@@ -1,11 +1,12 @@
 //! `trainer evaluate`: a model on RAVDESS actors or a labelled manifest; prints the
 //! classification report, the confusion matrix and last `accuracy: 0.xxxx`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use voice_emotion::audio::load_clip;
 use voice_emotion::model::default_device;
-use voice_emotion::model::{EmotionClassifier, Prediction};
+use voice_emotion::model::{EmotionClassifier, NormStats, Prediction};
 use voice_emotion::training::data::{Listening, SpeechCut, examples_in};
 use voice_emotion::training::dataset::{Dataset, FOLDS, Sample, actors_of_fold};
 use voice_emotion::training::degrade::{BabblePool, Condition};
@@ -89,6 +90,13 @@ pub struct Args {
     /// instead of each speaker's own statistics from their (unlabelled) clips.
     #[arg(long)]
     pub cold: bool,
+    /// With `--cold`: the training set's statistics at the speaker's level, as the engine
+    /// normalises a new player before it trusts their own statistics (`NormStats::gain_db_against`:
+    /// a microphone's gain taken away, nothing else of the speaker's statistics used).
+    /// `speaker`: the level of all the speaker's clips (a player after a few sentences);
+    /// `utterance`: each clip's own.
+    #[arg(long, requires = "cold")]
+    pub level: Option<LevelScope>,
     /// Worker threads for feature extraction (default: every core).
     #[arg(long, default_value_t = super::all_cores())]
     pub threads: usize,
@@ -295,10 +303,15 @@ fn pooled_folds(args: &Args, dir: &Path) -> Result<Evaluated, Box<dyn std::error
             .filter(|s| s.actor.is_some_and(|a| actors.contains(&a)))
             .cloned()
             .collect();
-        let fold_data = heard(args, &samples, &classifier)?;
+        let mut fold_data = heard(args, &samples, &classifier)?;
+        let fold_speakers = own_speakers(args, &mut fold_data);
         let stats =
             Normaliser::fit(&fold_data, classifier.training_config().model.n_features).speakers;
-        let evaluation = classifier.evaluate(&fold_data, (!args.cold).then_some(&stats));
+        let levelled = level_stats(args, &classifier, &stats);
+        let evaluation = classifier.evaluate(
+            &fold_data,
+            levelled.as_ref().or((!args.cold).then_some(&stats)),
+        );
         println!(
             "{}: actors {}-{}, {} clips, accuracy {:.4}",
             fold.display(),
@@ -307,7 +320,7 @@ fn pooled_folds(args: &Args, dir: &Path) -> Result<Evaluated, Box<dyn std::error
             fold_data.len(),
             evaluation.confusion.accuracy()
         );
-        speakers += stats.len();
+        speakers += fold_speakers;
         temperatures.push(classifier.temperature());
         predictions.extend(evaluation.predictions);
         data.extend(fold_data);
@@ -340,6 +353,51 @@ pub fn run(args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// Where `--level` takes a speaker's level from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LevelScope {
+    /// All the speaker's clips.
+    Speaker,
+    /// Each clip's own.
+    Utterance,
+}
+
+/// With `--level utterance`, each clip its own speaker, so that its statistics are its own.
+/// Returns how many speakers there were.
+fn own_speakers(args: &Args, data: &mut [Example]) -> usize {
+    let n = data
+        .iter()
+        .map(|e| e.speaker.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if args.level == Some(LevelScope::Utterance) {
+        for (i, e) in data.iter_mut().enumerate() {
+            e.speaker = format!("{} #{i}", e.speaker);
+        }
+    }
+    n
+}
+
+/// With `--level`: per speaker, the training-set statistics moved to the speaker's level.
+fn level_stats(
+    args: &Args,
+    classifier: &EmotionClassifier,
+    speakers: &BTreeMap<String, NormStats>,
+) -> Option<BTreeMap<String, NormStats>> {
+    args.level?;
+    let input = classifier.input_config();
+    let global = classifier.global_stats();
+    Some(
+        speakers
+            .iter()
+            .map(|(name, s)| {
+                let gain = s.gain_db_against(global, input).unwrap_or(0.0);
+                (name.clone(), global.with_gain_db(input, gain))
+            })
+            .collect(),
+    )
+}
+
 /// `--model` (one or an ensemble) on `--actors` or the manifest.
 fn one_model(args: &Args) -> Result<Evaluated, Box<dyn std::error::Error>> {
     let classifiers = args
@@ -360,9 +418,11 @@ fn one_model(args: &Args) -> Result<Evaluated, Box<dyn std::error::Error>> {
             .into());
         }
     }
-    let data = heard(args, &args.source.samples()?, classifier)?;
+    let mut data = heard(args, &args.source.samples()?, classifier)?;
+    let n_speakers = own_speakers(args, &mut data);
     let speakers = Normaliser::fit(&data, classifier.training_config().model.n_features).speakers;
-    let stats = (!args.cold).then_some(&speakers);
+    let levelled = level_stats(args, classifier, &speakers);
+    let stats = levelled.as_ref().or((!args.cold).then_some(&speakers));
     let evaluation = if classifiers.len() == 1 {
         classifier.evaluate(&data, stats)
     } else {
@@ -387,7 +447,7 @@ fn one_model(args: &Args) -> Result<Evaluated, Box<dyn std::error::Error>> {
             .iter()
             .map(EmotionClassifier::temperature)
             .collect(),
-        speakers: speakers.len(),
+        speakers: n_speakers,
         data,
         evaluation,
     })
@@ -407,10 +467,15 @@ fn report(args: &Args, evaluated: &Evaluated) {
         n_speakers,
         args.condition,
         args.condition.description(),
-        if args.cold {
-            "cold (training-set statistics)"
-        } else {
-            "each speaker's own statistics"
+        match (args.cold, args.level) {
+            (true, None) => "cold (training-set statistics)",
+            (true, Some(LevelScope::Speaker)) => {
+                "cold at each speaker's level (training-set statistics, the level of all their clips)"
+            }
+            (true, Some(LevelScope::Utterance)) => {
+                "cold at each clip's level (training-set statistics, the clip's own level)"
+            }
+            (false, _) => "each speaker's own statistics",
         }
     );
     print!("{}", evaluation.confusion.report());

@@ -2,7 +2,8 @@
 //! microphone. The same [`Engine`] a game runs (its speech detector, thresholds, pre-roll and
 //! tail, resampling, features and classifier) hears the recording at its own sample rate, in
 //! the engine's blocks, as fast as it can take them. Prints one line per utterance (where its
-//! speech starts and ends, in seconds, the emotion, its confidence and the intensity) and last
+//! speech starts and ends, in seconds, the emotion, its confidence, the intensity, and what
+//! the engine restored or removed before its model heard it: clipped peaks, a hum) and last
 //! `detections: N`.
 //!
 //! Without `--player` the listener is a new player whose voice statistics build up over the
@@ -94,7 +95,7 @@ pub fn run(args: &Args) -> CmdResult {
         info.sample_rate,
         info.channels
     );
-    println!("start s   end s  emotion    confidence  intensity");
+    println!("start s   end s  emotion    confidence  intensity  heard");
     let mut starts: HashMap<u64, f64> = HashMap::new();
     let mut ends: HashMap<u64, f64> = HashMap::new();
     let mut detections = 0usize;
@@ -134,12 +135,13 @@ pub fn run(args: &Args) -> CmdResult {
                 detections += 1;
                 let p = &d.prediction;
                 println!(
-                    "{:7.2} {:7.2}  {:<9}  {:>10.2}  {}",
+                    "{:7.2} {:7.2}  {:<9}  {:>10.2}  {:<9}  {}",
                     starts.get(&d.utterance).copied().unwrap_or(f64::NAN),
                     ends.get(&d.utterance).copied().unwrap_or(f64::NAN),
                     p.emotion.to_string(),
                     p.confidence,
-                    p.intensity
+                    p.intensity.to_string(),
+                    heard(d.clipped, d.hum_hz)
                 );
             }
             EngineEvent::DetectionFailed { utterance, error } => {
@@ -152,4 +154,21 @@ pub fn run(args: &Args) -> CmdResult {
     engine.shutdown();
     println!("detections: {detections}");
     Ok(())
+}
+
+/// What the engine did to an utterance before its model heard it, for the `heard` column:
+/// clipped peaks restored (the share of samples held at full scale) and a hum removed.
+fn heard(clipped: f32, hum_hz: Option<f32>) -> String {
+    let mut notes = Vec::new();
+    if clipped > 0.0 {
+        notes.push(format!("clipped {:.1}%", 100.0 * clipped));
+    }
+    if let Some(hz) = hum_hz {
+        notes.push(format!("hum {hz:.1} Hz"));
+    }
+    if notes.is_empty() {
+        "-".to_owned()
+    } else {
+        notes.join(", ")
+    }
 }

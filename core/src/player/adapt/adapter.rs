@@ -97,7 +97,8 @@ impl Adapter {
 
     /// A player's statistics blended with the training set's ([`AdaptConfig::prior_steps`]);
     /// the training set's alone while the player has spoken less than
-    /// [`AdaptConfig::min_player_steps`].
+    /// [`AdaptConfig::min_player_steps`]. Either is taken to the player's level (beyond
+    /// [`AdaptConfig::level_margin_db`]) once they have spoken [`AdaptConfig::level_steps`].
     #[must_use]
     pub fn blended_stats(&self, player: Option<&NormStats>) -> NormStats {
         let prior = self.config.prior_steps;
@@ -114,7 +115,22 @@ impl Adapter {
             out.merge(p);
         }
         if out.count == 0 {
-            return self.global.clone();
+            out = self.global.clone();
+        }
+        // At the player's level, once there is enough of their speech to measure it: the
+        // training set's statistics until the player's own count, and the blend after it,
+        // whose level lies between theirs and the training set's until their speech
+        // outweighs the prior (matched there too, or the level would step back when their
+        // statistics start to count).
+        let level = self.config.level_steps;
+        if let Some(gain) = player
+            .filter(|p| level > 0 && p.count >= level)
+            .and_then(|p| p.gain_db_against(&out, &self.input))
+        {
+            let excess = gain.signum() * (gain.abs() - self.config.level_margin_db).max(0.0);
+            if excess != 0.0 {
+                out = out.with_gain_db(&self.input, excess);
+            }
         }
         out
     }

@@ -8,7 +8,8 @@
 //! sounds in each emotion and is fused with the network's judgement.
 //! - The player's **normalisation statistics** come from all their speech, labelled or not,
 //!   blended with the training set's while there is little of it ([`AdaptConfig::prior_steps`]),
-//!   and only once there is enough of it ([`AdaptConfig::min_player_steps`]).
+//!   and only once there is enough of it ([`AdaptConfig::min_player_steps`]); both at the
+//!   player's level once a sentence has measured it ([`AdaptConfig::level_steps`]).
 //! - Every update fits the voice head **from scratch** on the player's confirmed samples (the
 //!   most recent [`AdaptConfig::max_samples`]), so the model never drifts through a chain of
 //!   updates and a wrong sample's effect ends when it leaves the window. A fit is a convex
@@ -112,6 +113,23 @@ pub struct AdaptConfig {
     /// (`docs/adaptation.md`, "Waiting for enough speech").
     #[config(default = 250)]
     pub min_player_steps: u64,
+    /// Model steps of the player's speech (60: about 2 s, a sentence) from which the
+    /// statistics in use (the training set's until the player's own count,
+    /// [`min_player_steps`](Self::min_player_steps), then the blend) are taken to the
+    /// player's level ([`NormStats::gain_db_against`]): a
+    /// microphone far louder or quieter than the training recordings (a gain set too high,
+    /// a quiet headset) otherwise makes a new player's every sentence sound angry, or flat,
+    /// for their first seconds. The level is the one thing a sentence or two measures well
+    /// (`docs/adaptation.md`, "A new player's level"). 0: never.
+    #[config(default = 60)]
+    pub level_steps: u64,
+    /// How far (dB) the player's level may lie from the training set's before
+    /// [`level_steps`](Self::level_steps) moves the statistics, and then only by the excess:
+    /// voices differ by a few dB, and so do a player's emotions (a calibration screen's
+    /// first sentences, neutral and calm, are quieter than the rest), while a microphone's
+    /// gain can be off by tens.
+    #[config(default = 6.0)]
+    pub level_margin_db: f64,
     /// Confirmed samples from which the voice head speaks at full strength; a head fitted on
     /// fewer has its logits scaled down in proportion ([`VoiceFit::ramp`]; 0: always full).
     /// One wrong confirmation among a handful otherwise decides a whole emotion for the
