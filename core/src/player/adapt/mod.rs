@@ -123,8 +123,8 @@ pub struct AdaptConfig {
     /// (`docs/adaptation.md`, "A new player's level"). 0: never.
     #[config(default = 60)]
     pub level_steps: u64,
-    /// How far (dB) the player's level may lie from the training set's before
-    /// [`level_steps`](Self::level_steps) moves the statistics, and then only by the excess:
+    /// How far (dB) the player's level may lie from that of the statistics in use before
+    /// [`level_steps`](Self::level_steps) moves them, and then only by the excess:
     /// voices differ by a few dB, and so do a player's emotions (a calibration screen's
     /// first sentences, neutral and calm, are quieter than the rest), while a microphone's
     /// gain can be off by tens.
