@@ -885,9 +885,8 @@ fn stream_says_when_it_removed_a_hum_or_restored_clipped_peaks() {
     // 12 dB past full scale: clipped when written.
     stream.extend(angry.iter().map(|v| v * 3.98 / peak));
     stream.extend(&gap);
-    // Overtones up to 2 kHz, as segment-eval's hum. (A hum whose overtones stop below about
-    // 700 Hz is heard as one long utterance by the speech detector: a known weakness,
-    // docs/training.md.)
+    // Overtones up to 2 kHz, as segment-eval's hum. (Buzzes whose overtones stop low are
+    // segment-eval's `low-hum` and the core test `a_buzz_whose_overtones_stop_low_is_not_speech`.)
     let hum = |i: usize| -> f32 {
         let t = i as f64 / f64::from(rate);
         (1..=33)

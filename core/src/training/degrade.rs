@@ -171,19 +171,37 @@ fn normalised_power(x: &[f64]) -> Vec<f32> {
 /// amplitudes falling as 1/k and random phases; `n` samples, unit mean power.
 #[must_use]
 pub fn hum(f0: f64, n: usize, sample_rate: u32, rng: &mut impl Rng) -> Vec<f32> {
+    shaped_hum(f0, 2000.0, 1.0, n, sample_rate, rng)
+}
+
+/// A hum of `f0` Hz whose harmonics stop below `ceiling_hz` (and the Nyquist frequency), the
+/// `k`-th with amplitude `1 / k^rolloff` (0: all equal, as a buzz through a low-pass; 1:
+/// [`hum`]'s), random phases; `n` samples, unit mean power.
+#[must_use]
+pub fn shaped_hum(
+    f0: f64,
+    ceiling_hz: f64,
+    rolloff: f64,
+    n: usize,
+    sample_rate: u32,
+    rng: &mut impl Rng,
+) -> Vec<f32> {
     let sr = f64::from(sample_rate);
-    let harmonics: Vec<(f64, f64)> = (1..)
-        .map(|k| f64::from(k) * f0)
-        .take_while(|&f| f < 2000.0_f64.min(sr / 2.0))
-        .map(|f| (f, rng.random::<f64>() * 2.0 * PI))
+    let harmonics: Vec<(f64, f64, f64)> = (1..)
+        .map(|k| (k, f64::from(k) * f0))
+        .take_while(|&(_, f)| f < ceiling_hz.min(sr / 2.0))
+        .map(|(k, f)| {
+            // Divided by, not multiplied by the inverse: `hum`'s samples stay as they were.
+            let divisor = f64::from(k).powf(rolloff);
+            (f, rng.random::<f64>() * 2.0 * PI, divisor)
+        })
         .collect();
     let x: Vec<f64> = (0..n)
         .map(|i| {
             let t = i as f64 / sr;
             harmonics
                 .iter()
-                .enumerate()
-                .map(|(k, &(f, phase))| (2.0 * PI * f * t + phase).sin() / (k + 1) as f64)
+                .map(|&(f, phase, d)| (2.0 * PI * f * t + phase).sin() / d)
                 .sum()
         })
         .collect();

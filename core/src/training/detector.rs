@@ -4,12 +4,13 @@
 //!
 //! The streams are the ones `trainer segment-eval` measures on ([`SpeechStream`]), built from
 //! the training speakers' clips, each under one noise drawn from [`training_noise`]: colours of
-//! noise, hums, steps, and music with tempo, key, timbre and drums drawn per stream (not the
+//! noise, hums (the overtones of some stopping as low as 250 Hz: [`varied_hum`]), steps, and
+//! music with tempo, key, timbre and drums drawn per stream (not the
 //! fixed progression that `segment-eval` tests with), at SNRs from −5 to 30 dB and loudness
 //! from −45 to 0 dB. A frame is speech when its centre lies within an utterance's clean-speech
 //! span.
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
@@ -19,7 +20,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::degrade::{NoiseColour, band_limit, hum, noise, reverberate};
+use super::degrade::{NoiseColour, band_limit, hum, noise, reverberate, shaped_hum};
 use super::streams::SpeechStream;
 use crate::labels::Emotion;
 use crate::speech::{
@@ -64,6 +65,21 @@ pub struct DetectorTrainingConfig {
     /// Seed of the initialisation and the frame order.
     #[config(default = 1)]
     pub seed: u64,
+}
+
+impl DetectorTrainingConfig {
+    /// This configuration with the shape of `net` (context, stride, delay, embedding,
+    /// hidden units, pitch features): the shape a model started from `net`
+    /// ([`DetectorModel::from_net`]) has.
+    #[must_use]
+    pub fn with_shape_of(self, net: &DetectorNet) -> Self {
+        self.with_context(net.context)
+            .with_stride(net.stride)
+            .with_delay(net.delay)
+            .with_embedding(net.frame.outputs)
+            .with_hidden(net.hidden.outputs)
+            .with_pitch(net.hears_pitch())
+    }
 }
 
 /// The frame features and labels of noisy streams: `features` holds
@@ -157,7 +173,7 @@ impl FrameSet {
 /// Noise for one training stream, unit power: a kind drawn at random (see the module docs)
 /// and its name.
 pub fn training_noise(n: usize, sample_rate: u32, rng: &mut impl Rng) -> (Vec<f32>, &'static str) {
-    match rng.random_range(0..8) {
+    match rng.random_range(0..9) {
         0 => (noise(NoiseColour::White, n, rng), "white"),
         1 => (noise(NoiseColour::Pink, n, rng), "pink"),
         2 => (noise(NoiseColour::Brown, n, rng), "brown"),
@@ -179,15 +195,33 @@ pub fn training_noise(n: usize, sample_rate: u32, rng: &mut impl Rng) -> (Vec<f3
             (x, "step")
         }
         5 | 6 => (varied_music(n, sample_rate, rng), "music"),
+        7 => {
+            // A buzz over the microphone's own white hiss 5 to 45 dB under it (a buzz whose
+            // overtones stop low leaves the upper bands to the hiss).
+            let h = varied_hum(n, sample_rate, rng);
+            let w = noise(NoiseColour::White, n, rng);
+            let gain = 10f32.powf(-rng.random_range(5.0..45.0) / 20.0);
+            let mix: Vec<f32> = h.iter().zip(&w).map(|(a, b)| a + gain * b).collect();
+            (mix, "hum+hiss")
+        }
         _ => {
             // A hum under a fan.
-            let f0 = rng.random_range(45.0..=130.0);
-            let h = hum(f0, n, sample_rate, rng);
+            let h = varied_hum(n, sample_rate, rng);
             let p = noise(NoiseColour::Pink, n, rng);
             let mix: Vec<f32> = h.iter().zip(&p).map(|(a, b)| 0.6 * a + 0.8 * b).collect();
             (mix, "hum+pink")
         }
     }
+}
+
+/// A hum of 45–130 Hz whose overtones stop anywhere from 250 Hz to 4 kHz (log-uniform) and
+/// fall as `1/k^r`, `r` from 0 (all equal, a buzz) to 1.5; unit power.
+#[must_use]
+pub fn varied_hum(n: usize, sample_rate: u32, rng: &mut impl Rng) -> Vec<f32> {
+    let f0 = rng.random_range(45.0..=130.0);
+    let ceiling = 250.0 * 16f64.powf(rng.random::<f64>());
+    let rolloff = rng.random_range(0.0..=1.5);
+    shaped_hum(f0, ceiling, rolloff, n, sample_rate, rng)
 }
 
 fn midi_hz(m: f64) -> f64 {
@@ -404,6 +438,32 @@ impl DetectorTrainingConfig {
 }
 
 impl DetectorModel {
+    /// A model on `device` holding `net`'s weights, to train further from them.
+    ///
+    /// # Errors
+    /// `net`'s shape error when its layers do not fit together.
+    pub fn from_net(net: &DetectorNet, device: &Device) -> Result<Self, String> {
+        net.check().map_err(|e| e.to_string())?;
+        let dense = |d: &DenseWeights| Linear {
+            weight: Param::from_tensor(
+                Tensor::<1>::from_floats(d.weight.as_slice(), device)
+                    .reshape([d.inputs, d.outputs]),
+            ),
+            bias: Some(Param::from_tensor(Tensor::<1>::from_floats(
+                d.bias.as_slice(),
+                device,
+            ))),
+        };
+        Ok(DetectorModel {
+            frame: dense(&net.frame),
+            hidden: dense(&net.hidden),
+            output: dense(&net.output),
+            context: net.context,
+            stride: net.stride,
+            delay: net.delay,
+        })
+    }
+
     /// Logits `[batch, 1]` of inputs `[batch, context, features]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
         let [batch, context, _] = x.dims();
@@ -512,13 +572,17 @@ fn validate(
     )
 }
 
-/// Trains on `train`, keeping the epoch with the lowest loss on `valid`. `on_epoch` sees each
-/// epoch's figures.
+/// Trains on `train`, keeping the epoch with the lowest loss on `valid`. The network starts
+/// from `start`'s weights when given (whose shape `config` must have:
+/// [`DetectorTrainingConfig::with_shape_of`]), else from a random initialisation. `on_epoch`
+/// sees each epoch's figures.
 ///
 /// # Errors
-/// A message when the trained weights cannot be read back.
+/// A message when `start`'s shape is not `config`'s, or the trained weights cannot be read
+/// back.
 pub fn train_detector(
     config: &DetectorTrainingConfig,
+    start: Option<&DetectorNet>,
     train: &FrameSet,
     valid: &FrameSet,
     device: &Device,
@@ -529,7 +593,35 @@ pub fn train_detector(
     }
     let ad = device.clone().autodiff();
     ad.seed(config.seed);
-    let mut model = config.init(&ad);
+    let mut model = match start {
+        Some(net) => {
+            let shaped = DetectorTrainingConfig::new().with_shape_of(net);
+            let ours = (
+                config.context,
+                config.stride,
+                config.delay,
+                config.embedding,
+                config.hidden,
+                config.pitch,
+            );
+            let theirs = (
+                shaped.context,
+                shaped.stride,
+                shaped.delay,
+                shaped.embedding,
+                shaped.hidden,
+                shaped.pitch,
+            );
+            if ours != theirs {
+                return Err(format!(
+                    "the starting network's shape (context, stride, delay, embedding, hidden, \
+                     pitch) {theirs:?} is not the configuration's {ours:?}"
+                ));
+            }
+            DetectorModel::from_net(net, &ad)?
+        }
+        None => config.init(&ad),
+    };
     let mut optim = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..train.len()).collect();
@@ -611,6 +703,46 @@ mod tests {
         for (i, (a, b)) in plain.iter().zip(&burn).enumerate() {
             assert!((a - b).abs() < 1e-4, "frame {i}: {a} against {b}");
         }
+    }
+
+    #[test]
+    fn training_can_start_from_a_networks_weights() {
+        let device = crate::model::default_device();
+        let shipped = (*DetectorNet::builtin()).clone();
+        let model = DetectorModel::from_net(&shipped, &device).expect("fits");
+        assert_eq!(model.to_net().expect("weights"), shipped);
+        let config = DetectorTrainingConfig::new()
+            .with_epochs(1)
+            .with_frames_per_epoch(64)
+            .with_batch_size(32)
+            .with_learning_rate(1e-4);
+        let mut set = FrameSet::default();
+        set.add_stream(
+            &[0.01; 160 * 64],
+            std::slice::from_ref(&(1600..6400)),
+            160,
+            16_000,
+        );
+        let shaped = config.clone().with_shape_of(&shipped);
+        let trained =
+            train_detector(&shaped, Some(&shipped), &set, &set, &device, |_| {}).expect("trains");
+        assert_eq!(trained.parameters(), shipped.parameters());
+        assert!(
+            trained.frame.weight != shipped.frame.weight,
+            "a step was taken from the starting weights"
+        );
+        let moved = trained
+            .hidden
+            .weight
+            .iter()
+            .zip(&shipped.hidden.weight)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(moved < 0.05, "small steps stay near the start: {moved}");
+        let other = config.with_hidden(8);
+        let err = train_detector(&other, Some(&shipped), &set, &set, &device, |_| {})
+            .expect_err("shape mismatch");
+        assert!(err.contains("shape"), "{err}");
     }
 
     #[test]
@@ -733,7 +865,7 @@ mod tests {
     #[test]
     fn every_training_noise_has_unit_power() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        for _ in 0..24 {
+        for _ in 0..40 {
             let (x, name) = training_noise(16_000 * 3, 16_000, &mut rng);
             let p = x.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / x.len() as f64;
             assert!((0.3..3.0).contains(&p), "{name}: power {p}");

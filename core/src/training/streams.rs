@@ -11,7 +11,7 @@ use std::str::FromStr;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::degrade::{NoiseColour, hum, noise};
+use super::degrade::{NoiseColour, hum, noise, shaped_hum};
 use crate::audio::active_power;
 use crate::labels::Emotion;
 use crate::speech::SpectralScorer;
@@ -26,6 +26,12 @@ pub enum RoomNoise {
     /// A harmonic hum: a fundamental between 50 and 120 Hz and its overtones up to 2 kHz
     /// (mains, a console's fan or power supply).
     Hum,
+    /// A hum whose overtones stop low: a fundamental between 50 and 120 Hz and overtones of
+    /// nearly equal strength (falling as `1/k^r`, `r` from 0 to 0.5) up to 300 Hz to 1 kHz (a
+    /// transformer or a fridge's buzz, a ground loop through a speaker that drops the highs).
+    /// Its overtones fill the bands where a voice's pitch and first formant lie; above them
+    /// lies a microphone's white hiss, 30 dB under the buzz.
+    LowHum,
     /// Music-like tones: a chord progression of decaying harmonic notes, a bass line and a
     /// melody (a radio or a game's own soundtrack).
     Music,
@@ -36,10 +42,11 @@ pub enum RoomNoise {
 
 impl RoomNoise {
     /// Every kind, in table order.
-    pub const ALL: [RoomNoise; 5] = [
+    pub const ALL: [RoomNoise; 6] = [
         RoomNoise::Pink,
         RoomNoise::Brown,
         RoomNoise::Hum,
+        RoomNoise::LowHum,
         RoomNoise::Music,
         RoomNoise::Step,
     ];
@@ -51,6 +58,7 @@ impl RoomNoise {
             RoomNoise::Pink => "pink",
             RoomNoise::Brown => "brown",
             RoomNoise::Hum => "hum",
+            RoomNoise::LowHum => "low-hum",
             RoomNoise::Music => "music",
             RoomNoise::Step => "step",
         }
@@ -65,6 +73,20 @@ impl RoomNoise {
             RoomNoise::Hum => {
                 let f0 = rng.random_range(50.0..=120.0);
                 hum(f0, n, sample_rate, rng)
+            }
+            RoomNoise::LowHum => {
+                let f0 = rng.random_range(50.0..=120.0);
+                let ceiling = rng.random_range(300.0..=1000.0);
+                let rolloff = rng.random_range(0.0..=0.5);
+                let buzz = shaped_hum(f0, ceiling, rolloff, n, sample_rate, rng);
+                let hiss = noise(NoiseColour::White, n, rng);
+                let hiss_gain = 10f32.powf(-30.0 / 20.0);
+                // Unit power in all: the hiss adds a thousandth of the buzz's.
+                let scale = (1.0 + hiss_gain * hiss_gain).sqrt().recip();
+                buzz.iter()
+                    .zip(&hiss)
+                    .map(|(b, w)| (b + hiss_gain * w) * scale)
+                    .collect()
             }
             RoomNoise::Music => music(n, sample_rate, rng),
             RoomNoise::Step => {

@@ -11,7 +11,7 @@ use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use voice_emotion::audio::{SAMPLE_RATE, load_clip};
 use voice_emotion::model::default_device;
-use voice_emotion::speech::{VadConfig, trim_silence};
+use voice_emotion::speech::{DetectorNet, VadConfig, trim_silence};
 use voice_emotion::training::dataset::Dataset;
 use voice_emotion::training::detector::{
     DetectorTrainingConfig, FrameSet, MicrophoneShares, train_detector, training_stream,
@@ -85,6 +85,15 @@ pub struct Args {
     /// (`models/speech-detector/README.md`, "Quiet microphones and the floor").
     #[arg(long, default_value_t = 0.0)]
     pub own_noise: f64,
+    /// Start from these weights (a detector or boundary net's JSON, e.g. the shipped
+    /// `models/speech-detector/detector.json`) instead of a random initialisation: its
+    /// shape replaces `--context`, `--stride`, `--delay`, `--embedding`, `--hidden` and
+    /// `--pitch`.
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// Adam's learning rate (3e-3 from a random initialisation; smaller to refine `--init`).
+    #[arg(long, default_value_t = 3e-3)]
+    pub learning_rate: f64,
     /// The weights file to write (JSON).
     #[arg(long)]
     pub out: PathBuf,
@@ -203,7 +212,17 @@ pub fn run(args: &Args) -> CmdResult {
         100.0 * speech(&valid),
         started.elapsed().as_secs_f64()
     );
-    let config = DetectorTrainingConfig::new()
+    let start = match &args.init {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--init {}: {e}", path.display()))?;
+            let net = DetectorNet::from_json(&text)
+                .map_err(|e| format!("--init {}: {e}", path.display()))?;
+            Some(net)
+        }
+        None => None,
+    };
+    let mut config = DetectorTrainingConfig::new()
         .with_epochs(args.epochs)
         .with_context(args.context)
         .with_stride(args.stride)
@@ -211,17 +230,28 @@ pub fn run(args: &Args) -> CmdResult {
         .with_embedding(args.embedding)
         .with_hidden(args.hidden)
         .with_pitch(args.pitch)
+        .with_learning_rate(args.learning_rate)
         .with_seed(args.seed);
-    let net = train_detector(&config, &train, &valid, &default_device(), |e| {
-        println!(
-            "epoch {:>2}: train loss {:.4}, valid loss {:.4}, valid frame accuracy {:.4} ({:.0} s)",
-            e.epoch,
-            e.train_loss,
-            e.valid_loss,
-            e.valid_accuracy,
-            started.elapsed().as_secs_f64()
-        );
-    })?;
+    if let Some(net) = &start {
+        config = config.with_shape_of(net);
+    }
+    let net = train_detector(
+        &config,
+        start.as_ref(),
+        &train,
+        &valid,
+        &default_device(),
+        |e| {
+            println!(
+                "epoch {:>2}: train loss {:.4}, valid loss {:.4}, valid frame accuracy {:.4} ({:.0} s)",
+                e.epoch,
+                e.train_loss,
+                e.valid_loss,
+                e.valid_accuracy,
+                started.elapsed().as_secs_f64()
+            );
+        },
+    )?;
     let json = serde_json::to_string(&net)?;
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -44,11 +44,11 @@ pub struct Args {
     /// Utterances in the stream.
     #[arg(long, default_value_t = 40)]
     pub utterances: usize,
-    /// Noise kinds (comma-separated: pink, brown, hum, music, step).
+    /// Noise kinds (comma-separated: pink, brown, hum, low-hum, music, step).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "pink,brown,hum,music,step"
+        default_value = "pink,brown,hum,low-hum,music,step"
     )]
     pub noises: Vec<RoomNoise>,
     /// Signal-to-noise ratios in dB (speech's active power over the noise's nominal power).
