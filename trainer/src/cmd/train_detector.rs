@@ -1,5 +1,5 @@
 //! `trainer train-detector`: trains the learned speech detector
-//! ([`DetectorNet`](voice_emotion::speech::DetectorNet)) on noisy streams of RAVDESS speech
+//! ([`DetectorNet`]) on noisy streams of RAVDESS speech
 //! (training actors) and writes its weights as JSON, validated on
 //! other actors' streams.
 
